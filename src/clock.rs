@@ -1,0 +1,90 @@
+//! Time source. Production reads the system clock; tests use [`FakeClock`].
+
+use time::OffsetDateTime;
+
+pub trait Clock {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that stands still until moved; for tests.
+#[cfg(test)]
+pub struct FakeClock(pub std::cell::Cell<OffsetDateTime>);
+
+#[cfg(test)]
+impl FakeClock {
+    pub fn at_unix(secs: i64) -> Self {
+        FakeClock(std::cell::Cell::new(
+            OffsetDateTime::from_unix_timestamp(secs).expect("valid timestamp"),
+        ))
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.0.set(self.0.get() + time::Duration::seconds(secs));
+    }
+}
+
+#[cfg(test)]
+impl Clock for FakeClock {
+    fn now(&self) -> OffsetDateTime {
+        self.0.get()
+    }
+}
+
+/// RFC 3339 in UTC with whole seconds, as client-go and kube-rs parse it.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    let t = t.replace_nanosecond(0).unwrap_or(t);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// "1h2m", "9m30s", "-3s": a short human duration.
+pub fn human(secs: i64) -> String {
+    let (sign, mut s) = if secs < 0 { ("-", -secs) } else { ("", secs) };
+    let d = s / 86_400;
+    s %= 86_400;
+    let (h, m, sec) = (s / 3600, (s % 3600) / 60, s % 60);
+    let mut out = String::from(sign);
+    if d > 0 {
+        out.push_str(&format!("{d}d"));
+    }
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 && d == 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    if (sec > 0 || out.len() == sign.len()) && d == 0 && h == 0 {
+        out.push_str(&format!("{sec}s"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_rfc3339_utc_whole_seconds() {
+        let c = FakeClock::at_unix(1_700_000_000);
+        assert_eq!(rfc3339(c.now()), "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn human_durations() {
+        assert_eq!(human(0), "0s");
+        assert_eq!(human(59), "59s");
+        assert_eq!(human(3600 + 120), "1h2m");
+        assert_eq!(human(570), "9m30s");
+        assert_eq!(human(-3), "-3s");
+        assert_eq!(human(2 * 86_400 + 3600), "2d1h");
+    }
+}

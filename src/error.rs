@@ -1,0 +1,71 @@
+//! The top-level error and the process exit codes. Each concern has its own
+//! error enum next to its code; this one only gathers them.
+
+use crate::freshness::ClaimsError;
+use crate::kubeconfig::KubeconfigError;
+use crate::protocol::ProtocolError;
+use crate::source::SourceError;
+use crate::store::StoreError;
+use crate::store::lock::LockError;
+
+/// Every error a command can end with. Messages are one line: what failed
+/// and what to do. None of them ever holds a token.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad arguments.
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+    #[error(transparent)]
+    Kubeconfig(#[from] KubeconfigError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Claims(#[from] ClaimsError),
+    /// A safety rule stopped the command: cluster binding, recursion.
+    #[error("{0}")]
+    Refused(String),
+    /// A check that `doctor`/`inspect --verify` reports as failed.
+    #[error("{0}")]
+    CheckFailed(String),
+    /// Output could not be written (e.g. a closed pipe).
+    #[error("cannot write output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// Process exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ExitCode {
+    Success = 0,
+    /// Anything not listed below.
+    Failure = 1,
+    /// Bad command line or bad KUBERNETES_EXEC_INFO.
+    Usage = 2,
+    /// Kubeconfig or admin context problem.
+    Config = 3,
+    /// The API server refused or could not be reached.
+    Api = 4,
+    /// The token store failed.
+    Cache = 5,
+    /// Refused for safety (cluster binding, recursion).
+    Refused = 6,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Usage(_) | Error::Protocol(_) => ExitCode::Usage,
+            Error::Kubeconfig(_) | Error::Source(SourceError::Config { .. }) => ExitCode::Config,
+            Error::Source(_) => ExitCode::Api,
+            Error::Store(_) | Error::Lock(_) => ExitCode::Cache,
+            Error::Refused(_) => ExitCode::Refused,
+            Error::Claims(_) | Error::CheckFailed(_) | Error::Output(_) => ExitCode::Failure,
+        }
+    }
+}

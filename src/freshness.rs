@@ -1,0 +1,282 @@
+//! JWT claims and freshness: may a cached token be handed out again?
+//!
+//! Claims are decoded without checking the signature (the API server checks
+//! it); `inspect --verify` is the place that verifies signatures.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::token::Token;
+
+/// Tolerated clock skew for `nbf`/`iat` in the future.
+pub const SKEW_SECS: i64 = 30;
+/// Smallest refresh margin: a token is refreshed at least this long before `exp`.
+pub const MIN_MARGIN_SECS: i64 = 120;
+
+/// Errors decoding a token's claims.
+#[derive(Debug, thiserror::Error)]
+pub enum ClaimsError {
+    /// Not a JWT at all, or its payload is not JSON.
+    #[error("token is not a decodable JWT ({0}); expected a ServiceAccount token")]
+    NotJwt(String),
+}
+
+/// `aud` may be a string or an array.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Audience {
+    #[default]
+    None,
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Audience {
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            Audience::None => vec![],
+            Audience::One(a) => vec![a.clone()],
+            Audience::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// The claims of a ServiceAccount token, legacy or bound.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Claims {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "is_no_audience")]
+    pub aud: Audience,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    /// Everything else (`kubernetes.io`, the legacy flat claims, ...).
+    #[serde(flatten)]
+    pub other: serde_json::Map<String, serde_json::Value>,
+}
+
+fn is_no_audience(a: &Audience) -> bool {
+    matches!(a, Audience::None)
+}
+
+impl Claims {
+    /// A legacy Secret-based token: no `exp`.
+    pub fn is_legacy(&self) -> bool {
+        self.exp.is_none()
+    }
+
+    /// Token lifetime from `iat` (or `nbf`) to `exp`, if both are known.
+    pub fn lifetime_secs(&self) -> Option<i64> {
+        Some(self.exp? - self.iat.or(self.nbf)?)
+    }
+}
+
+/// Decodes header and claims without verifying the signature.
+pub fn decode(token: &Token) -> Result<(jsonwebtoken::Header, Claims), ClaimsError> {
+    let header = jsonwebtoken::decode_header(token.expose())
+        .map_err(|e| ClaimsError::NotJwt(e.to_string()))?;
+    let data = jsonwebtoken::dangerous::insecure_decode::<Claims>(token.expose())
+        .map_err(|e| ClaimsError::NotJwt(e.to_string()))?;
+    Ok((header, data.claims))
+}
+
+/// What the caller asked for; a token is fresh only for exactly this.
+#[derive(Debug, Clone)]
+pub struct Want<'a> {
+    pub namespace: &'a str,
+    pub service_account: &'a str,
+    pub audiences: &'a [String],
+}
+
+/// Why a token may not be handed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stale {
+    WrongSubject(String),
+    MissingAudience(String),
+    Expiring { secs_left: i64, margin: i64 },
+    NotYetValid,
+    Undecodable,
+}
+
+/// The verdict on a fresh token: when the client must come back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fresh {
+    /// A bound token: emit with this expirationTimestamp (`exp` minus the margin).
+    Until(OffsetDateTime),
+    /// A legacy token without `exp`: the caller applies revalidation.
+    NoExpiry,
+}
+
+/// The refresh margin: the larger of 2 minutes and 20% of the lifetime.
+pub fn margin_secs(claims: &Claims) -> i64 {
+    let fifth = claims.lifetime_secs().unwrap_or(0) / 5;
+    fifth.max(MIN_MARGIN_SECS)
+}
+
+/// Decides whether `token` may be handed out at `now` for `want`.
+pub fn check(token: &Token, want: &Want<'_>, now: OffsetDateTime) -> Result<Fresh, Stale> {
+    let (_, claims) = decode(token).map_err(|_| Stale::Undecodable)?;
+    check_claims(&claims, want, now)
+}
+
+pub fn check_claims(claims: &Claims, want: &Want<'_>, now: OffsetDateTime) -> Result<Fresh, Stale> {
+    let expected = format!(
+        "system:serviceaccount:{}:{}",
+        want.namespace, want.service_account
+    );
+    let sub = claims.sub.clone().unwrap_or_default();
+    if sub != expected {
+        return Err(Stale::WrongSubject(sub));
+    }
+    let aud = claims.aud.to_vec();
+    if let Some(missing) = want.audiences.iter().find(|a| !aud.contains(a)) {
+        return Err(Stale::MissingAudience(missing.clone()));
+    }
+    let now_s = now.unix_timestamp();
+    for t in [claims.nbf, claims.iat].into_iter().flatten() {
+        if t > now_s + SKEW_SECS {
+            return Err(Stale::NotYetValid);
+        }
+    }
+    let Some(exp) = claims.exp else {
+        return Ok(Fresh::NoExpiry);
+    };
+    let margin = margin_secs(claims);
+    let secs_left = exp - now_s;
+    if secs_left <= margin {
+        return Err(Stale::Expiring { secs_left, margin });
+    }
+    let until = OffsetDateTime::from_unix_timestamp(exp - margin).map_err(|_| Stale::Undecodable)?;
+    Ok(Fresh::Until(until))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::clock::{Clock, FakeClock};
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+
+    const KEY: &[u8] = include_bytes!("../tests/fixtures/test-signing-key.pem");
+
+    /// Mints a real RS256 token, as the API server would.
+    pub fn mint(claims: serde_json::Value) -> Token {
+        let key = EncodingKey::from_rsa_pem(KEY).unwrap();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test-kid".into());
+        Token::new(encode(&header, &claims, &key).unwrap())
+    }
+
+    pub fn bound(ns: &str, sa: &str, aud: &[&str], iat: i64, exp: i64) -> Token {
+        mint(serde_json::json!({
+            "iss": "https://127.0.0.1:6443", "sub": format!("system:serviceaccount:{ns}:{sa}"),
+            "aud": aud, "iat": iat, "nbf": iat, "exp": exp, "jti": "6f0c9f5e-1c2d-4a8e-9d3b-000000000001",
+            "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": sa, "uid": "u-1"}}
+        }))
+    }
+
+    fn want<'a>(aud: &'a [String]) -> Want<'a> {
+        Want { namespace: "team", service_account: "viewer", audiences: aud }
+    }
+
+    #[test]
+    fn fresh_bound_token_until_exp_minus_margin() {
+        let clock = FakeClock::at_unix(1_000_000);
+        let t = bound("team", "viewer", &["https://kubernetes.default.svc"], 1_000_000, 1_003_600);
+        let got = check(&t, &want(&[]), clock.now()).unwrap();
+        // 20% of 3600 s = 720 s > 120 s.
+        assert_eq!(got, Fresh::Until(OffsetDateTime::from_unix_timestamp(1_003_600 - 720).unwrap()));
+    }
+
+    #[test]
+    fn margin_is_at_least_two_minutes() {
+        let c = Claims { iat: Some(0), exp: Some(300), ..Default::default() };
+        assert_eq!(margin_secs(&c), 120);
+        let c = Claims { iat: Some(0), exp: Some(86_400), ..Default::default() };
+        assert_eq!(margin_secs(&c), 17_280);
+    }
+
+    #[test]
+    fn expiring_within_margin_is_stale() {
+        let clock = FakeClock::at_unix(1_000_000);
+        let t = bound("team", "viewer", &[], 1_000_000, 1_000_600);
+        assert!(check(&t, &want(&[]), clock.now()).is_ok());
+        clock.advance(600 - 120);
+        assert_eq!(
+            check(&t, &want(&[]), clock.now()),
+            Err(Stale::Expiring { secs_left: 120, margin: 120 })
+        );
+    }
+
+    #[test]
+    fn expired_is_stale() {
+        let clock = FakeClock::at_unix(2_000_000);
+        let t = bound("team", "viewer", &[], 1_000_000, 1_003_600);
+        assert!(matches!(check(&t, &want(&[]), clock.now()), Err(Stale::Expiring { .. })));
+    }
+
+    #[test]
+    fn other_subject_is_stale() {
+        let clock = FakeClock::at_unix(1_000_000);
+        let t = bound("team", "admin", &[], 1_000_000, 1_003_600);
+        assert_eq!(
+            check(&t, &want(&[]), clock.now()),
+            Err(Stale::WrongSubject("system:serviceaccount:team:admin".into()))
+        );
+    }
+
+    #[test]
+    fn requested_audience_must_be_present() {
+        let clock = FakeClock::at_unix(1_000_000);
+        let t = bound("team", "viewer", &["a", "b"], 1_000_000, 1_003_600);
+        assert!(check(&t, &want(&["b".into()]), clock.now()).is_ok());
+        assert_eq!(
+            check(&t, &want(&["vault".into()]), clock.now()),
+            Err(Stale::MissingAudience("vault".into()))
+        );
+    }
+
+    #[test]
+    fn string_audience_is_accepted() {
+        let clock = FakeClock::at_unix(1_000_000);
+        let t = mint(serde_json::json!({"sub": "system:serviceaccount:team:viewer", "aud": "vault",
+            "iat": 1_000_000, "exp": 1_003_600}));
+        assert!(check(&t, &want(&["vault".into()]), clock.now()).is_ok());
+    }
+
+    #[test]
+    fn issued_in_the_future_beyond_skew_is_stale() {
+        let clock = FakeClock::at_unix(1_000_000);
+        let t = bound("team", "viewer", &[], 1_000_000 + SKEW_SECS + 5, 1_003_600);
+        assert_eq!(check(&t, &want(&[]), clock.now()), Err(Stale::NotYetValid));
+        let t = bound("team", "viewer", &[], 1_000_000 + SKEW_SECS - 5, 1_003_600);
+        assert!(check(&t, &want(&[]), clock.now()).is_ok());
+    }
+
+    #[test]
+    fn legacy_token_has_no_expiry() {
+        let clock = FakeClock::at_unix(1_000_000);
+        let t = mint(serde_json::json!({"iss": "kubernetes/serviceaccount",
+            "sub": "system:serviceaccount:team:viewer",
+            "kubernetes.io/serviceaccount/namespace": "team",
+            "kubernetes.io/serviceaccount/secret.name": "viewer-token",
+            "kubernetes.io/serviceaccount/service-account.name": "viewer"}));
+        assert_eq!(check(&t, &want(&[]), clock.now()), Ok(Fresh::NoExpiry));
+        let (_, claims) = decode(&t).unwrap();
+        assert!(claims.is_legacy());
+        assert_eq!(claims.other["kubernetes.io/serviceaccount/secret.name"], "viewer-token");
+    }
+
+    #[test]
+    fn garbage_is_undecodable() {
+        let clock = FakeClock::at_unix(1_000_000);
+        assert_eq!(check(&Token::new("nope"), &want(&[]), clock.now()), Err(Stale::Undecodable));
+    }
+}

@@ -1,0 +1,106 @@
+//! `--cache file`: one JSON file per entry under the user cache dir, 0600 in a
+//! 0700 directory, written atomically. Plaintext on disk: only by explicit choice.
+
+use std::fs;
+use std::path::PathBuf;
+
+use super::paths::{io_err, private_dir, write_atomic};
+use super::{CacheKey, Entry, Store, StoreError, StoreKind, decode, encode};
+
+pub struct FileStore {
+    dir: PathBuf,
+}
+
+impl FileStore {
+    pub fn new(cache_dir: PathBuf) -> FileStore {
+        FileStore { dir: cache_dir.join("tokens") }
+    }
+
+    pub fn path(&self, key: &CacheKey) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+}
+
+impl Store for FileStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::File
+    }
+
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, StoreError> {
+        let path = self.path(key);
+        match fs::read(&path) {
+            Ok(bytes) => decode(&bytes).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
+        if let Some(parent) = self.dir.parent() {
+            private_dir(parent)?;
+        }
+        private_dir(&self.dir)?;
+        write_atomic(&self.path(key), encode(entry).as_bytes())
+    }
+
+    fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        let path = self.path(key);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Token;
+
+    fn entry(token: &str) -> Entry {
+        Entry {
+            token: Token::new(token),
+            server: "https://127.0.0.1:6443".into(),
+            namespace: "team".into(),
+            service_account: "viewer".into(),
+            minted_at: 10,
+            checked_at: 10,
+            secret: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_with_private_permissions() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::new(tmp.path().join("kube-sa-token"));
+        let key = CacheKey::parse("0123456789abcdef0123456789abcdef").unwrap();
+        assert!(store.load(&key).unwrap().is_none());
+        store.save(&key, &entry("t1")).unwrap();
+        store.save(&key, &entry("t2")).unwrap();
+        assert_eq!(store.load(&key).unwrap().unwrap().token.expose(), "t2");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &std::path::Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&store.path(&key)), 0o600);
+            assert_eq!(mode(&store.dir), 0o700);
+            assert_eq!(mode(&tmp.path().join("kube-sa-token")), 0o700);
+        }
+        // No temporary files are left behind.
+        assert_eq!(fs::read_dir(&store.dir).unwrap().count(), 1);
+        assert!(store.remove(&key).unwrap());
+        assert!(!store.remove(&key).unwrap());
+        assert!(store.load(&key).unwrap().is_none());
+    }
+
+    #[test]
+    fn corrupt_file_is_reported() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = FileStore::new(tmp.path().to_path_buf());
+        let key = CacheKey::parse("0123456789abcdef0123456789abcdef").unwrap();
+        private_dir(&store.dir).unwrap();
+        fs::write(store.path(&key), b"{garbage").unwrap();
+        assert!(matches!(store.load(&key), Err(StoreError::Corrupt(_))));
+    }
+}

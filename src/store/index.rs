@@ -1,0 +1,142 @@
+//! The index of cache entries: non-secret metadata only (key, ServiceAccount,
+//! server, store, expiry), so `cache list`, `cache clear --all` and `logout`
+//! work without reading a token. `<cache dir>/index.json`, 0600, written
+//! atomically under `<cache dir>/index.lock`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::lock::FileLock;
+use super::paths::{cache_dir, io_err, private_dir, write_atomic};
+use super::{CacheKey, StoreError, StoreKind};
+
+/// Metadata of one entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub namespace: String,
+    pub service_account: String,
+    pub server: String,
+    pub admin_context: String,
+    /// The admin kubeconfig given with --kubeconfig, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubeconfig: Option<String>,
+    pub source: String,
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    pub store: StoreKind,
+    pub minted_at: i64,
+    /// Unix seconds of the token's `exp`; none for legacy tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// The Secret the token is bound to (`--bind-secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_secret: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct IndexFile {
+    #[serde(default)]
+    entries: BTreeMap<CacheKey, Record>,
+}
+
+pub struct Index {
+    dir: PathBuf,
+}
+
+impl Index {
+    pub fn open() -> Result<Index, StoreError> {
+        Ok(Index { dir: cache_dir()? })
+    }
+
+    #[cfg(test)]
+    pub fn at(dir: PathBuf) -> Index {
+        Index { dir }
+    }
+
+    fn path(&self) -> PathBuf {
+        self.dir.join("index.json")
+    }
+
+    fn read(&self) -> Result<IndexFile, StoreError> {
+        let path = self.path();
+        match std::fs::read(&path) {
+            // A damaged index only loses listing metadata; start over.
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IndexFile::default()),
+            Err(e) => Err(io_err(&path)(e)),
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut IndexFile)) -> Result<(), StoreError> {
+        private_dir(&self.dir)?;
+        let lock_path = self.dir.join("index.lock");
+        let _lock = FileLock::acquire(&lock_path, Duration::from_secs(10))
+            .map_err(|e| io_err(&lock_path)(std::io::Error::other(e.to_string())))?;
+        let mut index = self.read()?;
+        f(&mut index);
+        let bytes = serde_json::to_vec_pretty(&index).expect("index serializes");
+        write_atomic(&self.path(), &bytes)
+    }
+
+    pub fn put(&self, key: &CacheKey, record: Record) -> Result<(), StoreError> {
+        self.update(|i| {
+            i.entries.insert(key.clone(), record);
+        })
+    }
+
+    pub fn remove(&self, key: &CacheKey) -> Result<(), StoreError> {
+        self.update(|i| {
+            i.entries.remove(key);
+        })
+    }
+
+    pub fn list(&self) -> Result<Vec<(CacheKey, Record)>, StoreError> {
+        Ok(self.read()?.entries.into_iter().collect())
+    }
+
+    pub fn get(&self, key: &CacheKey) -> Result<Option<Record>, StoreError> {
+        Ok(self.read()?.entries.remove(key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(sa: &str) -> Record {
+        Record {
+            namespace: "team".into(),
+            service_account: sa.into(),
+            server: "https://127.0.0.1:6443".into(),
+            admin_context: "admin".into(),
+            kubeconfig: None,
+            source: "token-request".into(),
+            audiences: vec![],
+            store: StoreKind::File,
+            minted_at: 1,
+            expires_at: Some(3601),
+            bound_secret: None,
+        }
+    }
+
+    #[test]
+    fn put_list_remove() {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = Index::at(tmp.path().join("c"));
+        let k1 = CacheKey::parse(&"1".repeat(32)).unwrap();
+        let k2 = CacheKey::parse(&"2".repeat(32)).unwrap();
+        index.put(&k1, record("a")).unwrap();
+        index.put(&k2, record("b")).unwrap();
+        index.put(&k1, record("c")).unwrap();
+        let all = index.list().unwrap();
+        assert_eq!(all.len(), 2);
+        assert_eq!(index.get(&k1).unwrap().unwrap().service_account, "c");
+        index.remove(&k1).unwrap();
+        assert_eq!(index.list().unwrap(), vec![(k2, record("b"))]);
+        let text = std::fs::read_to_string(tmp.path().join("c/index.json")).unwrap();
+        assert!(!text.contains("token\""), "index holds no token: {text}");
+    }
+}

@@ -1,0 +1,76 @@
+//! `--cache keyring`: the OS keyring through the keyring crate (Secret Service
+//! on Linux and the BSDs, Keychain on macOS, Credential Manager on Windows).
+//! Items: service `kube-sa-token`, user = the cache key.
+
+use super::{CacheKey, Entry, SERVICE, Store, StoreError, StoreKind, decode, encode};
+
+pub struct KeyringStore;
+
+/// Describes a keyring error without ever formatting stored bytes (some
+/// variants carry the secret they failed to decode).
+fn describe(e: &keyring::Error) -> String {
+    match e {
+        keyring::Error::BadEncoding(_) | keyring::Error::BadDataFormat(..) => {
+            "the stored item is not in the expected format".into()
+        }
+        keyring::Error::NoStorageAccess(inner) => format!("the keyring is locked or not reachable ({inner})"),
+        keyring::Error::NoDefaultStore => match keyring::Entry::store_status() {
+            Err(e) if !matches!(e, keyring::Error::NoDefaultStore) => format!("no keyring service ({})", describe(e)),
+            _ => "no keyring service is available".into(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn err(op: &'static str) -> impl FnOnce(keyring::Error) -> StoreError {
+    move |e| StoreError::Keyring { op, detail: describe(&e) }
+}
+
+impl KeyringStore {
+    pub fn new() -> Result<KeyringStore, StoreError> {
+        if let Err(e) = keyring::Entry::store_status() {
+            return Err(StoreError::Keyring { op: "open", detail: describe(e) });
+        }
+        Ok(KeyringStore)
+    }
+
+    fn entry(&self, key: &CacheKey) -> Result<keyring::Entry, StoreError> {
+        keyring::Entry::new(SERVICE, key.as_str()).map_err(err("open"))
+    }
+
+    /// One round trip to the keyring service: a lookup of an item that does
+    /// not exist. Succeeds only when the service answers and is unlocked.
+    pub fn probe(&self) -> Result<(), StoreError> {
+        let e = keyring::Entry::new(SERVICE, "probe").map_err(err("open"))?;
+        match e.get_password() {
+            Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(err("lookup")(e)),
+        }
+    }
+}
+
+impl Store for KeyringStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyring
+    }
+
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, StoreError> {
+        match self.entry(key)?.get_password() {
+            Ok(text) => decode(text.as_bytes()).map(Some),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(err("read")(e)),
+        }
+    }
+
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
+        self.entry(key)?.set_password(&encode(entry)).map_err(err("write"))
+    }
+
+    fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        match self.entry(key)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(err("delete")(e)),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! `--cache keyutils`: the Linux kernel key service. Entries are `user` keys
+//! named `kube-sa-token:<key>` in the user keyring (`@u`), so they outlive the
+//! process that wrote them and every later kubectl call of the same user finds
+//! them; they never touch the disk. A key expires with its token (kernel timeout).
+
+use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
+
+use super::{CacheKey, Entry, SERVICE, Store, StoreError, StoreKind, decode, encode};
+
+pub struct KeyutilsStore {
+    ring: KeyRing,
+}
+
+fn err(op: &'static str) -> impl FnOnce(KeyError) -> StoreError {
+    move |e| StoreError::Keyutils { op, detail: format!("{e:?}") }
+}
+
+/// The description of the key for `key`, as `keyctl search @u user DESC` finds it.
+pub fn description(key: &CacheKey) -> String {
+    format!("{SERVICE}:{key}")
+}
+
+impl KeyutilsStore {
+    pub fn new() -> Result<KeyutilsStore, StoreError> {
+        let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(err("open"))?;
+        Ok(KeyutilsStore { ring })
+    }
+
+    fn find(&self, key: &CacheKey) -> Result<Option<linux_keyutils::Key>, StoreError> {
+        match self.ring.search(&description(key)) {
+            Ok(k) => Ok(Some(k)),
+            Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => Ok(None),
+            Err(e) => Err(err("search")(e)),
+        }
+    }
+}
+
+impl Store for KeyutilsStore {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Keyutils
+    }
+
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, StoreError> {
+        let Some(k) = self.find(key)? else { return Ok(None) };
+        match k.read_to_vec() {
+            Ok(bytes) => decode(&bytes).map(Some),
+            Err(KeyError::KeyExpired | KeyError::KeyRevoked | KeyError::KeyDoesNotExist) => Ok(None),
+            Err(e) => Err(err("read")(e)),
+        }
+    }
+
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
+        // add_key replaces the payload of an existing key of the same
+        // description atomically.
+        let k = self.ring.add_key(&description(key), encode(entry).as_bytes()).map_err(err("write"))?;
+        // Only this user may use the key, whether or not it "possesses" the
+        // user keyring through its session keyring.
+        let perms = KeyPermissionsBuilder::builder()
+            .posessor(Permission::ALL)
+            .user(Permission::ALL)
+            .build();
+        k.set_perms(perms).map_err(err("set permissions"))?;
+        // Let the kernel drop the key once its token is useless. Legacy tokens
+        // (no exp) stay until removed.
+        if let Some(exp) = crate::freshness::decode(&entry.token).ok().and_then(|(_, c)| c.exp) {
+            let left = exp - time::OffsetDateTime::now_utc().unix_timestamp();
+            if left > 0 {
+                k.set_timeout(left as usize).map_err(err("set timeout"))?;
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {
+        let Some(k) = self.find(key)? else { return Ok(false) };
+        match k.invalidate() {
+            Ok(()) => Ok(true),
+            Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => Ok(false),
+            Err(e) => Err(err("delete")(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Token;
+
+    /// Runs against the real kernel key service (skips with a message where
+    /// keyctl is blocked, e.g. by a container seccomp profile).
+    #[test]
+    fn round_trip_in_the_kernel() {
+        let store = match KeyutilsStore::new() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("kernel keyring unavailable here, test not run: {e}");
+                return;
+            }
+        };
+        let key = CacheKey::parse(&format!("{:032x}", std::process::id() as u128 * 7919)).unwrap();
+        let entry = Entry {
+            token: Token::new("not-a-jwt"),
+            server: "https://127.0.0.1:1".into(),
+            namespace: "n".into(),
+            service_account: "s".into(),
+            minted_at: 1,
+            checked_at: 1,
+            secret: None,
+        };
+        store.save(&key, &entry).unwrap();
+        assert_eq!(store.load(&key).unwrap().unwrap().token.expose(), "not-a-jwt");
+        assert!(store.remove(&key).unwrap());
+        assert!(store.load(&key).unwrap().is_none());
+    }
+}

@@ -1,0 +1,120 @@
+//! Single flight: a per-entry lock file in the user's own cache directory,
+//! held through the whole mint, so concurrent calls on a cold cache cause one
+//! mint. The lock is an OS file lock (flock / LockFileEx): the kernel releases
+//! it when the holder dies, so a killed process never blocks the next call.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::paths::private_dir;
+
+/// Errors taking a lock.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// Another process held the lock for longer than the wait bound.
+    #[error("timed out after {}s waiting for another kube-sa-token process minting the same token (lock {path}); if it hangs, check that process, or retry", timeout.as_secs())]
+    Timeout { path: String, timeout: Duration },
+    /// The lock file could not be opened.
+    #[error("cannot open lock file {path}: {source}; check the permissions of the cache directory")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A held lock; released on drop (or by the kernel when the process dies).
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Takes the exclusive lock on `path`, waiting at most `timeout`.
+    pub fn acquire(path: &Path, timeout: Duration) -> Result<FileLock, LockError> {
+        let io = |source| LockError::Io { path: path.display().to_string(), source };
+        if let Some(dir) = path.parent() {
+            private_dir(dir).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        }
+        let mut opts = OpenOptions::new();
+        opts.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(path).map_err(io)?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(FileLock { file, path: path.to_path_buf() }),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(e)) => return Err(io(e)),
+            }
+            if start.elapsed() >= timeout {
+                return Err(LockError::Timeout { path: path.display().to_string(), timeout });
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn second_taker_waits_then_times_out() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("locks").join("k.lock");
+        let held = FileLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        let err = FileLock::acquire(&path, Duration::from_millis(150)).unwrap_err();
+        assert!(matches!(err, LockError::Timeout { .. }), "{err}");
+        assert!(err.to_string().contains("timed out"));
+        drop(held);
+        FileLock::acquire(&path, Duration::from_millis(150)).unwrap();
+    }
+
+    /// The lock holds across processes and dies with its holder: a child
+    /// process takes it, is killed, and the lock is free again at once.
+    #[cfg(unix)]
+    #[test]
+    fn lock_is_released_when_holder_is_killed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("k.lock");
+        std::fs::write(&path, b"").unwrap();
+        let mut child = std::process::Command::new("flock")
+            .arg(&path)
+            .args(["sleep", "30"])
+            .spawn()
+            .expect("flock(1) from util-linux");
+        // Wait until the child holds the lock.
+        let start = Instant::now();
+        loop {
+            match FileLock::acquire(&path, Duration::from_millis(1)) {
+                Err(LockError::Timeout { .. }) => break,
+                Ok(l) => drop(l),
+                Err(e) => panic!("{e}"),
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "child never took the lock");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        FileLock::acquire(&path, Duration::from_secs(2)).expect("lock free after holder was killed");
+    }
+}
