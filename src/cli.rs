@@ -265,14 +265,22 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
             'm' => 60,
             's' => 1,
             'd' => 86_400,
-            _ => return Err(format!("invalid duration {s:?}: use forms like 90s, 10m, 1h30m")),
+            _ => {
+                return Err(format!(
+                    "invalid duration {s:?}: use forms like 90s, 10m, 1h30m"
+                ));
+            }
         };
-        let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}: use forms like 90s, 10m, 1h30m"))?;
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: use forms like 90s, 10m, 1h30m"))?;
         total += n * unit;
         num.clear();
     }
     if !num.is_empty() {
-        return Err(format!("invalid duration {s:?}: a number needs a unit (s, m, h)"));
+        return Err(format!(
+            "invalid duration {s:?}: a number needs a unit (s, m, h)"
+        ));
     }
     Ok(Duration::from_secs(total))
 }
@@ -297,14 +305,43 @@ impl From<OutputArg> for Format {
 #[derive(Debug)]
 pub enum Command {
     Get(GetOptions),
-    Setup { opts: GetOptions, context_name: Option<String>, dry_run: bool },
-    Kubeconfig { opts: GetOptions, embed_token: bool, context_name: Option<String> },
-    Inspect { token: Option<String>, opts: Option<GetOptions>, kubeconfig: Option<PathBuf>, admin_context: Option<String>, verify: bool, format: Format },
-    Whoami { opts: GetOptions, format: Format },
-    CacheList { format: Format },
-    CacheClear { key: Option<String> },
-    Logout { opts: GetOptions },
-    Doctor { kubeconfig: Option<PathBuf>, admin_context: Option<String>, namespace: String, cache: CacheChoice },
+    Setup {
+        opts: GetOptions,
+        context_name: Option<String>,
+        dry_run: bool,
+    },
+    Kubeconfig {
+        opts: GetOptions,
+        embed_token: bool,
+        context_name: Option<String>,
+    },
+    Inspect {
+        token: Option<String>,
+        opts: Option<GetOptions>,
+        kubeconfig: Option<PathBuf>,
+        admin_context: Option<String>,
+        verify: bool,
+        format: Format,
+    },
+    Whoami {
+        opts: GetOptions,
+        format: Format,
+    },
+    CacheList {
+        format: Format,
+    },
+    CacheClear {
+        key: Option<String>,
+    },
+    Logout {
+        opts: GetOptions,
+    },
+    Doctor {
+        kubeconfig: Option<PathBuf>,
+        admin_context: Option<String>,
+        namespace: String,
+        cache: CacheChoice,
+    },
     Completions(clap_complete::Shell),
 }
 
@@ -337,7 +374,8 @@ const MIN_DURATION: Duration = Duration::from_secs(600);
 fn is_dns_label(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 253
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && !s.starts_with(['-', '.'])
         && !s.ends_with(['-', '.'])
 }
@@ -345,15 +383,25 @@ fn is_dns_label(s: &str) -> bool {
 /// Resolves `--namespace`, `--service-account NS/NAME` and a positional SA.
 fn entry_spec(e: EntryArgs, positional: Option<String>) -> Result<EntrySpec, Error> {
     let sa = match (e.service_account, positional) {
-        (Some(_), Some(_)) => return Err(Error::Usage("give the ServiceAccount once: either --service-account or the SA argument".into())),
+        (Some(_), Some(_)) => {
+            return Err(Error::Usage(
+                "give the ServiceAccount once: either --service-account or the SA argument".into(),
+            ));
+        }
         (Some(s), None) | (None, Some(s)) => s,
-        (None, None) => return Err(Error::Usage("which ServiceAccount? pass --service-account NAME (or NS/NAME)".into())),
+        (None, None) => {
+            return Err(Error::Usage(
+                "which ServiceAccount? pass --service-account NAME (or NS/NAME)".into(),
+            ));
+        }
     };
     let (ns, name) = match sa.split_once('/') {
         Some((ns, name)) => {
             if let Some(flag) = &e.namespace {
                 if flag != ns {
-                    return Err(Error::Usage(format!("--namespace {flag} contradicts --service-account {sa}; give the namespace once")));
+                    return Err(Error::Usage(format!(
+                        "--namespace {flag} contradicts --service-account {sa}; give the namespace once"
+                    )));
                 }
             }
             (ns.to_string(), name.to_string())
@@ -362,7 +410,9 @@ fn entry_spec(e: EntryArgs, positional: Option<String>) -> Result<EntrySpec, Err
     };
     for (what, v) in [("namespace", &ns), ("ServiceAccount name", &name)] {
         if !is_dns_label(v) {
-            return Err(Error::Usage(format!("invalid {what} {v:?}: use lowercase letters, digits, '-' and '.'")));
+            return Err(Error::Usage(format!(
+                "invalid {what} {v:?}: use lowercase letters, digits, '-' and '.'"
+            )));
         }
     }
     if e.admin_context.is_empty() {
@@ -370,7 +420,9 @@ fn entry_spec(e: EntryArgs, positional: Option<String>) -> Result<EntrySpec, Err
     }
     let source = source_kind(e.source);
     if e.bind_secret && source == SourceKind::Secret {
-        return Err(Error::Usage("--bind-secret works with --source token-request only".into()));
+        return Err(Error::Usage(
+            "--bind-secret works with --source token-request only".into(),
+        ));
     }
     Ok(EntrySpec {
         kubeconfig: e.kubeconfig,
@@ -391,7 +443,9 @@ fn get_options(spec: EntrySpec, m: MintArgs) -> Result<GetOptions, Error> {
         )));
     }
     if m.create_secret && spec.source != SourceKind::Secret {
-        return Err(Error::Usage("--create-secret works with --source secret only".into()));
+        return Err(Error::Usage(
+            "--create-secret works with --source secret only".into(),
+        ));
     }
     Ok(GetOptions {
         spec,
@@ -405,7 +459,9 @@ fn get_options(spec: EntrySpec, m: MintArgs) -> Result<GetOptions, Error> {
 }
 
 /// Parses the command line. `Err(clap::Error)` covers --help and --version too.
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Result<Invocation, Error>, clap::Error> {
+pub fn parse(
+    args: impl IntoIterator<Item = OsString>,
+) -> Result<Result<Invocation, Error>, clap::Error> {
     let cli = Cli::try_parse_from(args)?;
     let verbose = cli.verbose;
     Ok(convert(cli.command).map(|command| Invocation { verbose, command }))
@@ -446,7 +502,9 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                 }
             };
             if a.verify && a.admin_context.is_none() {
-                return Err(Error::Usage("--verify needs --admin-context to reach the cluster".into()));
+                return Err(Error::Usage(
+                    "--verify needs --admin-context to reach the cluster".into(),
+                ));
             }
             Command::Inspect {
                 token: a.token,
@@ -457,9 +515,16 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                 format: a.output.into(),
             }
         }
-        Cmd::Whoami(a) => Command::Whoami { opts: get_options(entry_spec(a.entry, a.sa)?, a.mint)?, format: a.output.into() },
-        Cmd::Cache(CacheCmd::List { output }) => Command::CacheList { format: output.into() },
-        Cmd::Cache(CacheCmd::Clear { key, all }) => Command::CacheClear { key: if all { None } else { key } },
+        Cmd::Whoami(a) => Command::Whoami {
+            opts: get_options(entry_spec(a.entry, a.sa)?, a.mint)?,
+            format: a.output.into(),
+        },
+        Cmd::Cache(CacheCmd::List { output }) => Command::CacheList {
+            format: output.into(),
+        },
+        Cmd::Cache(CacheCmd::Clear { key, all }) => Command::CacheClear {
+            key: if all { None } else { key },
+        },
         Cmd::Logout(a) => {
             let spec = entry_spec(a.entry, a.sa)?;
             let mut opts = get_options(spec, default_mint())?;
@@ -501,7 +566,10 @@ mod tests {
     fn parse_ok(args: &[&str]) -> Command {
         let mut v = vec!["kube-sa-token"];
         v.extend_from_slice(args);
-        parse(v.into_iter().map(OsString::from)).unwrap().unwrap().command
+        parse(v.into_iter().map(OsString::from))
+            .unwrap()
+            .unwrap()
+            .command
     }
 
     fn parse_err(args: &[&str]) -> String {
@@ -526,9 +594,18 @@ mod tests {
 
     #[test]
     fn ns_slash_name() {
-        match parse_ok(&["get", "--admin-context", "admin", "--service-account", "team/viewer"]) {
+        match parse_ok(&[
+            "get",
+            "--admin-context",
+            "admin",
+            "--service-account",
+            "team/viewer",
+        ]) {
             Command::Get(o) => {
-                assert_eq!((o.spec.namespace.as_str(), o.spec.service_account.as_str()), ("team", "viewer"));
+                assert_eq!(
+                    (o.spec.namespace.as_str(), o.spec.service_account.as_str()),
+                    ("team", "viewer")
+                );
                 assert_eq!(o.duration, Duration::from_secs(3600));
                 assert_eq!(o.cache, CacheChoice::Auto);
                 assert_eq!(o.spec.source, SourceKind::TokenRequest);
@@ -539,17 +616,66 @@ mod tests {
 
     #[test]
     fn rejects_short_duration_and_bad_combinations() {
-        assert!(parse_err(&["get", "--admin-context", "a", "--service-account", "s", "--duration", "5m"]).contains("10m"));
-        assert!(parse_err(&["get", "--admin-context", "a", "--service-account", "s", "--create-secret"]).contains("--source secret"));
-        assert!(parse_err(&["get", "--admin-context", "a", "-n", "x", "--service-account", "y/s"]).contains("contradicts"));
+        assert!(
+            parse_err(&[
+                "get",
+                "--admin-context",
+                "a",
+                "--service-account",
+                "s",
+                "--duration",
+                "5m"
+            ])
+            .contains("10m")
+        );
+        assert!(
+            parse_err(&[
+                "get",
+                "--admin-context",
+                "a",
+                "--service-account",
+                "s",
+                "--create-secret"
+            ])
+            .contains("--source secret")
+        );
+        assert!(
+            parse_err(&[
+                "get",
+                "--admin-context",
+                "a",
+                "-n",
+                "x",
+                "--service-account",
+                "y/s"
+            ])
+            .contains("contradicts")
+        );
         assert!(parse_err(&["get", "--admin-context", "a"]).contains("--service-account"));
         assert!(parse_err(&["get", "--service-account", "s"]).contains("--admin-context"));
-        assert!(parse_err(&["get", "--admin-context", "a", "--service-account", "Bad_Name"]).contains("invalid"));
+        assert!(
+            parse_err(&[
+                "get",
+                "--admin-context",
+                "a",
+                "--service-account",
+                "Bad_Name"
+            ])
+            .contains("invalid")
+        );
     }
 
     #[test]
     fn setup_takes_positional_sa() {
-        match parse_ok(&["setup", "--admin-context", "admin", "-n", "team", "viewer", "--dry-run"]) {
+        match parse_ok(&[
+            "setup",
+            "--admin-context",
+            "admin",
+            "-n",
+            "team",
+            "viewer",
+            "--dry-run",
+        ]) {
             Command::Setup { opts, dry_run, .. } => {
                 assert!(dry_run);
                 assert_eq!(opts.spec.service_account, "viewer");

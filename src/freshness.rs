@@ -154,7 +154,8 @@ pub fn check_claims(claims: &Claims, want: &Want<'_>, now: OffsetDateTime) -> Re
     if secs_left <= margin {
         return Err(Stale::Expiring { secs_left, margin });
     }
-    let until = OffsetDateTime::from_unix_timestamp(exp - margin).map_err(|_| Stale::Undecodable)?;
+    let until =
+        OffsetDateTime::from_unix_timestamp(exp - margin).map_err(|_| Stale::Undecodable)?;
     Ok(Fresh::Until(until))
 }
 
@@ -183,23 +184,44 @@ pub(crate) mod tests {
     }
 
     fn want<'a>(aud: &'a [String]) -> Want<'a> {
-        Want { namespace: "team", service_account: "viewer", audiences: aud }
+        Want {
+            namespace: "team",
+            service_account: "viewer",
+            audiences: aud,
+        }
     }
 
     #[test]
     fn fresh_bound_token_until_exp_minus_margin() {
         let clock = FakeClock::at_unix(1_000_000);
-        let t = bound("team", "viewer", &["https://kubernetes.default.svc"], 1_000_000, 1_003_600);
+        let t = bound(
+            "team",
+            "viewer",
+            &["https://kubernetes.default.svc"],
+            1_000_000,
+            1_003_600,
+        );
         let got = check(&t, &want(&[]), clock.now()).unwrap();
         // 20% of 3600 s = 720 s > 120 s.
-        assert_eq!(got, Fresh::Until(OffsetDateTime::from_unix_timestamp(1_003_600 - 720).unwrap()));
+        assert_eq!(
+            got,
+            Fresh::Until(OffsetDateTime::from_unix_timestamp(1_003_600 - 720).unwrap())
+        );
     }
 
     #[test]
     fn margin_is_at_least_two_minutes() {
-        let c = Claims { iat: Some(0), exp: Some(300), ..Default::default() };
+        let c = Claims {
+            iat: Some(0),
+            exp: Some(300),
+            ..Default::default()
+        };
         assert_eq!(margin_secs(&c), 120);
-        let c = Claims { iat: Some(0), exp: Some(86_400), ..Default::default() };
+        let c = Claims {
+            iat: Some(0),
+            exp: Some(86_400),
+            ..Default::default()
+        };
         assert_eq!(margin_secs(&c), 17_280);
     }
 
@@ -211,7 +233,10 @@ pub(crate) mod tests {
         clock.advance(600 - 120);
         assert_eq!(
             check(&t, &want(&[]), clock.now()),
-            Err(Stale::Expiring { secs_left: 120, margin: 120 })
+            Err(Stale::Expiring {
+                secs_left: 120,
+                margin: 120
+            })
         );
     }
 
@@ -219,7 +244,10 @@ pub(crate) mod tests {
     fn expired_is_stale() {
         let clock = FakeClock::at_unix(2_000_000);
         let t = bound("team", "viewer", &[], 1_000_000, 1_003_600);
-        assert!(matches!(check(&t, &want(&[]), clock.now()), Err(Stale::Expiring { .. })));
+        assert!(matches!(
+            check(&t, &want(&[]), clock.now()),
+            Err(Stale::Expiring { .. })
+        ));
     }
 
     #[test]
@@ -228,7 +256,9 @@ pub(crate) mod tests {
         let t = bound("team", "admin", &[], 1_000_000, 1_003_600);
         assert_eq!(
             check(&t, &want(&[]), clock.now()),
-            Err(Stale::WrongSubject("system:serviceaccount:team:admin".into()))
+            Err(Stale::WrongSubject(
+                "system:serviceaccount:team:admin".into()
+            ))
         );
     }
 
@@ -246,8 +276,10 @@ pub(crate) mod tests {
     #[test]
     fn string_audience_is_accepted() {
         let clock = FakeClock::at_unix(1_000_000);
-        let t = mint(serde_json::json!({"sub": "system:serviceaccount:team:viewer", "aud": "vault",
-            "iat": 1_000_000, "exp": 1_003_600}));
+        let t = mint(
+            serde_json::json!({"sub": "system:serviceaccount:team:viewer", "aud": "vault",
+            "iat": 1_000_000, "exp": 1_003_600}),
+        );
         assert!(check(&t, &want(&["vault".into()]), clock.now()).is_ok());
     }
 
@@ -271,12 +303,18 @@ pub(crate) mod tests {
         assert_eq!(check(&t, &want(&[]), clock.now()), Ok(Fresh::NoExpiry));
         let (_, claims) = decode(&t).unwrap();
         assert!(claims.is_legacy());
-        assert_eq!(claims.other["kubernetes.io/serviceaccount/secret.name"], "viewer-token");
+        assert_eq!(
+            claims.other["kubernetes.io/serviceaccount/secret.name"],
+            "viewer-token"
+        );
     }
 
     #[test]
     fn garbage_is_undecodable() {
         let clock = FakeClock::at_unix(1_000_000);
-        assert_eq!(check(&Token::new("nope"), &want(&[]), clock.now()), Err(Stale::Undecodable));
+        assert_eq!(
+            check(&Token::new("nope"), &want(&[]), clock.now()),
+            Err(Stale::Undecodable)
+        );
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::clock::Clock;
+use crate::commands::runtime;
 use crate::error::Error;
 use crate::freshness::{self, Fresh, Stale, Want};
 use crate::guard;
@@ -17,6 +18,7 @@ use crate::source::{Admin, Minted, SourceError, TokenClient};
 use crate::store::index::{Index, Record};
 use crate::store::lock::FileLock;
 use crate::store::{self, CacheChoice, CacheKey, Entry, KeyParts, Store, StoreError, paths};
+use crate::token::Token;
 
 /// Where a token comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,11 +62,18 @@ impl EntrySpec {
     }
 
     pub fn want(&self) -> Want<'_> {
-        Want { namespace: &self.namespace, service_account: &self.service_account, audiences: &self.audiences }
+        Want {
+            namespace: &self.namespace,
+            service_account: &self.service_account,
+            audiences: &self.audiences,
+        }
     }
 
     pub fn subject(&self) -> String {
-        format!("system:serviceaccount:{}:{}", self.namespace, self.service_account)
+        format!(
+            "system:serviceaccount:{}:{}",
+            self.namespace, self.service_account
+        )
     }
 
     /// The admin context's server from the kubeconfig (no client built).
@@ -119,7 +128,12 @@ enum Verdict {
     Mint(String),
 }
 
-fn judge(entry: &Entry, opts: &GetOptions, server: &str, now: OffsetDateTime) -> Result<Verdict, Error> {
+fn judge(
+    entry: &Entry,
+    opts: &GetOptions,
+    server: &str,
+    now: OffsetDateTime,
+) -> Result<Verdict, Error> {
     // Cluster binding: the key contains the server, so this only trips on a
     // damaged or foreign entry; it is the last line before a token leaves.
     if normalize_server(&entry.server) != server {
@@ -133,7 +147,9 @@ fn judge(entry: &Entry, opts: &GetOptions, server: &str, now: OffsetDateTime) ->
         Ok(Fresh::NoExpiry) => {
             let due = entry.checked_at + opts.revalidate.as_secs() as i64;
             if now.unix_timestamp() < due {
-                Ok(Verdict::Serve(OffsetDateTime::from_unix_timestamp(due).unwrap_or(now)))
+                Ok(Verdict::Serve(
+                    OffsetDateTime::from_unix_timestamp(due).unwrap_or(now),
+                ))
             } else {
                 Ok(Verdict::Revalidate)
             }
@@ -146,19 +162,36 @@ fn describe_stale(s: &Stale) -> String {
     match s {
         Stale::WrongSubject(sub) => format!("cached token is for {sub:?}"),
         Stale::MissingAudience(a) => format!("cached token lacks audience {a:?}"),
-        Stale::Expiring { secs_left, margin } => format!("cached token has {secs_left}s left (margin {margin}s)"),
+        Stale::Expiring { secs_left, margin } => {
+            format!("cached token has {secs_left}s left (margin {margin}s)")
+        }
         Stale::NotYetValid => "cached token is not yet valid (clock skew?)".into(),
         Stale::Undecodable => "cached token is not a decodable JWT".into(),
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Error> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Output)
+/// A token ready to hand out.
+pub struct Issued {
+    pub token: Token,
+    /// When the client must come back (`status.expirationTimestamp`).
+    pub expires: OffsetDateTime,
+    /// The server it was minted on.
+    pub server: String,
 }
 
 /// `kube-sa-token get`: returns the ExecCredential JSON for stdout.
 pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
     let info = ExecInfo::from_env()?;
+    let issued = obtain(opts, &info, clock)?;
+    Ok(exec_credential(
+        info.api_version,
+        &issued.token,
+        issued.expires,
+    ))
+}
+
+/// The token for `opts`: from the cache when fresh, else minted and cached.
+pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<Issued, Error> {
     let server = match &info.cluster {
         Some(c) => normalize_server(&c.server),
         None => opts.spec.admin_server()?,
@@ -169,7 +202,7 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
 
     let mut drop_cached = false;
     if let Some(store) = &store {
-        match lookup(store.as_ref(), &key, opts, &server, &info, clock)? {
+        match lookup(store.as_ref(), &key, opts, &server, info, clock)? {
             Lookup::Hit(out) => return Ok(out),
             Lookup::Dead => drop_cached = true,
             Lookup::Miss => {}
@@ -177,18 +210,24 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
     }
 
     // Minting from here on. Refuse loops before waiting on our own lock.
-    let me = guard::identity(&opts.spec.admin_context, &opts.spec.namespace, &opts.spec.service_account);
+    let me = guard::identity(
+        &opts.spec.admin_context,
+        &opts.spec.namespace,
+        &opts.spec.service_account,
+    );
     let chain = guard::enter(std::env::var(guard::CHAIN_ENV).ok().as_deref(), &me)?;
     // SAFETY: single-threaded here; no runtime or other thread exists yet.
     unsafe { std::env::set_var(guard::CHAIN_ENV, chain) };
 
-    let lock_path = paths::cache_dir()?.join("locks").join(format!("{key}.lock"));
+    let lock_path = paths::cache_dir()?
+        .join("locks")
+        .join(format!("{key}.lock"));
     let _lock = FileLock::acquire(&lock_path, opts.lock_wait)?;
     if let Some(store) = &store {
         if drop_cached {
             store.remove(&key)?;
             let _ = Index::open().and_then(|i| i.remove(&key));
-        } else if let Lookup::Hit(out) = lookup(store.as_ref(), &key, opts, &server, &info, clock)? {
+        } else if let Lookup::Hit(out) = lookup(store.as_ref(), &key, opts, &server, info, clock)? {
             tracing::debug!("another process minted while we waited");
             return Ok(out);
         }
@@ -196,6 +235,17 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
 
     let minted = runtime()?.block_on(mint(opts, &server, &key))?;
     let now = clock.now();
+    if let Some(exp) = minted.expires {
+        let granted = (exp - now).whole_seconds();
+        if opts.spec.source == SourceKind::TokenRequest
+            && granted + 60 < opts.duration.as_secs() as i64
+        {
+            tracing::info!(
+                "the server shortened the token lifetime to {granted}s (asked for {}s)",
+                opts.duration.as_secs()
+            );
+        }
+    }
     let expires = match freshness::check(&minted.token, &opts.spec.want(), now) {
         Ok(Fresh::Until(t)) => t,
         Ok(Fresh::NoExpiry) => now + opts.revalidate,
@@ -222,29 +272,55 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
             service_account: entry.service_account.clone(),
             server: server.clone(),
             admin_context: opts.spec.admin_context.clone(),
-            kubeconfig: opts.spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
+            kubeconfig: opts
+                .spec
+                .kubeconfig
+                .as_ref()
+                .map(|p| p.display().to_string()),
             source: opts.spec.source.as_str().into(),
             audiences: opts.spec.audiences.clone(),
             store: store.kind(),
             minted_at: entry.minted_at,
-            expires_at: freshness::decode(&entry.token).ok().and_then(|(_, c)| c.exp),
-            bound_secret: if opts.spec.bind_secret { minted.secret.clone() } else { None },
+            expires_at: freshness::decode(&entry.token)
+                .ok()
+                .and_then(|(_, c)| c.exp),
+            bound_secret: if opts.spec.bind_secret {
+                minted.secret.clone()
+            } else {
+                None
+            },
+            token_secret: if opts.spec.source == SourceKind::Secret {
+                minted.secret.clone()
+            } else {
+                None
+            },
         };
         if let Err(e) = Index::open().and_then(|i| i.put(&key, record)) {
             tracing::warn!("token cached, but the entry index could not be updated: {e}");
         }
     }
-    Ok(exec_credential(info.api_version, &entry.token, expires))
+    Ok(Issued {
+        token: entry.token,
+        expires,
+        server,
+    })
 }
 
 enum Lookup {
-    Hit(String),
+    Hit(Issued),
     Miss,
     /// The server rejected the cached (legacy) token: drop it, then mint.
     Dead,
 }
 
-fn lookup(store: &dyn Store, key: &CacheKey, opts: &GetOptions, server: &str, info: &ExecInfo, clock: &dyn Clock) -> Result<Lookup, Error> {
+fn lookup(
+    store: &dyn Store,
+    key: &CacheKey,
+    opts: &GetOptions,
+    server: &str,
+    info: &ExecInfo,
+    clock: &dyn Clock,
+) -> Result<Lookup, Error> {
     let entry = match store.load(key) {
         Ok(Some(e)) => e,
         Ok(None) => return Ok(Lookup::Miss),
@@ -258,7 +334,11 @@ fn lookup(store: &dyn Store, key: &CacheKey, opts: &GetOptions, server: &str, in
     match judge(&entry, opts, server, now)? {
         Verdict::Serve(until) => {
             tracing::debug!("cache hit");
-            Ok(Lookup::Hit(exec_credential(info.api_version, &entry.token, until)))
+            Ok(Lookup::Hit(Issued {
+                token: entry.token,
+                expires: until,
+                server: server.into(),
+            }))
         }
         Verdict::Mint(why) => {
             tracing::debug!("cache miss: {why}");
@@ -272,10 +352,16 @@ fn lookup(store: &dyn Store, key: &CacheKey, opts: &GetOptions, server: &str, in
                     entry.checked_at = now.unix_timestamp();
                     store.save(key, &entry)?;
                     let until = now + opts.revalidate;
-                    Ok(Lookup::Hit(exec_credential(info.api_version, &entry.token, until)))
+                    Ok(Lookup::Hit(Issued {
+                        token: entry.token,
+                        expires: until,
+                        server: server.into(),
+                    }))
                 }
                 Err(Error::Source(SourceError::Unauthorized { .. })) => {
-                    tracing::info!("the server rejected the cached legacy token; minting a new one");
+                    tracing::info!(
+                        "the server rejected the cached legacy token; minting a new one"
+                    );
                     Ok(Lookup::Dead)
                 }
                 Err(e) => Err(e),
@@ -287,19 +373,37 @@ fn lookup(store: &dyn Store, key: &CacheKey, opts: &GetOptions, server: &str, in
 /// Asks the server who the cached token is (SelfSubjectReview), using the
 /// cluster info kubectl sent, or the admin context's server and CA.
 async fn revalidate(entry: &Entry, opts: &GetOptions, info: &ExecInfo) -> Result<(), Error> {
-    let who = format!("the cached token of {}/{}", entry.namespace, entry.service_account);
+    let who = format!(
+        "the cached token of {}/{}",
+        entry.namespace, entry.service_account
+    );
     let client = match &info.cluster {
         Some(c) => {
             use base64::Engine;
             let ca = match &c.certificate_authority_data {
-                Some(b64) => Some(base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|e| {
-                    Error::Protocol(crate::protocol::ProtocolError::Malformed(format!("certificate-authority-data: {e}")))
-                })?),
+                Some(b64) => Some(
+                    base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .map_err(|e| {
+                            Error::Protocol(crate::protocol::ProtocolError::Malformed(format!(
+                                "certificate-authority-data: {e}"
+                            )))
+                        })?,
+                ),
                 None => None,
             };
-            TokenClient::new(&c.server, ca.as_deref(), c.tls_server_name.as_deref(), c.insecure_skip_tls_verify, &entry.token, &who)?
+            TokenClient::new(
+                &c.server,
+                ca.as_deref(),
+                c.tls_server_name.as_deref(),
+                c.insecure_skip_tls_verify,
+                &entry.token,
+                &who,
+            )?
         }
-        None => Admin::connect(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context).await?.as_token(&entry.token, &who)?,
+        None => Admin::connect(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context)
+            .await?
+            .as_token(&entry.token, &who)?,
     };
     let user = client.whoami().await?;
     let expected = opts.spec.subject();
@@ -307,7 +411,10 @@ async fn revalidate(entry: &Entry, opts: &GetOptions, info: &ExecInfo) -> Result
         return Err(Error::Source(SourceError::Unauthorized {
             who,
             server: entry.server.clone(),
-            hint: format!("the server says it belongs to {:?}", user.username.unwrap_or_default()),
+            hint: format!(
+                "the server says it belongs to {:?}",
+                user.username.unwrap_or_default()
+            ),
         }));
     }
     Ok(())
@@ -328,15 +435,34 @@ async fn mint(opts: &GetOptions, server: &str, key: &CacheKey) -> Result<Minted,
     let minted = match spec.source {
         crate::get::SourceKind::TokenRequest => {
             let bound = if spec.bind_secret {
-                Some(admin.bind_secret(&spec.namespace, &spec.bound_secret_name(key)).await?)
+                Some(
+                    admin
+                        .bind_secret(&spec.namespace, &spec.bound_secret_name(key))
+                        .await?,
+                )
             } else {
                 None
             };
             let bound_ref = bound.as_ref().map(|(n, u)| (n.as_str(), u.as_str()));
-            admin.token_request(&spec.namespace, &spec.service_account, opts.duration, &spec.audiences, bound_ref).await?
+            admin
+                .token_request(
+                    &spec.namespace,
+                    &spec.service_account,
+                    opts.duration,
+                    &spec.audiences,
+                    bound_ref,
+                )
+                .await?
         }
         crate::get::SourceKind::Secret => {
-            admin.secret_token(&spec.namespace, &spec.service_account, opts.create_secret, opts.secret_wait).await?
+            admin
+                .secret_token(
+                    &spec.namespace,
+                    &spec.service_account,
+                    opts.create_secret,
+                    opts.secret_wait,
+                )
+                .await?
         }
     };
     Ok(minted)
@@ -347,7 +473,6 @@ mod tests {
     use super::*;
     use crate::clock::FakeClock;
     use crate::freshness::tests::{bound, mint as mint_jwt};
-    use crate::token::Token;
 
     fn opts() -> GetOptions {
         GetOptions {
@@ -384,7 +509,11 @@ mod tests {
     #[test]
     fn fresh_entry_is_served_until_exp_minus_margin() {
         let clock = FakeClock::at_unix(1_000_000);
-        let e = entry(bound("team", "viewer", &[], 1_000_000, 1_003_600), "https://a:6443", 1_000_000);
+        let e = entry(
+            bound("team", "viewer", &[], 1_000_000, 1_003_600),
+            "https://a:6443",
+            1_000_000,
+        );
         match judge(&e, &opts(), "https://a:6443", clock.now()).unwrap() {
             Verdict::Serve(t) => assert_eq!(t.unix_timestamp(), 1_003_600 - 720),
             _ => panic!("expected a hit"),
@@ -394,28 +523,50 @@ mod tests {
     #[test]
     fn entry_for_another_server_is_refused() {
         let clock = FakeClock::at_unix(1_000_000);
-        let e = entry(bound("team", "viewer", &[], 1_000_000, 1_003_600), "https://a:6443", 1_000_000);
-        let err = judge(&e, &opts(), "https://evil:6443", clock.now()).err().unwrap().to_string();
-        assert!(err.contains("https://a:6443") && err.contains("https://evil:6443"), "{err}");
+        let e = entry(
+            bound("team", "viewer", &[], 1_000_000, 1_003_600),
+            "https://a:6443",
+            1_000_000,
+        );
+        let err = judge(&e, &opts(), "https://evil:6443", clock.now())
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("https://a:6443") && err.contains("https://evil:6443"),
+            "{err}"
+        );
     }
 
     #[test]
     fn legacy_entry_is_revalidated_after_the_interval() {
         let clock = FakeClock::at_unix(1_000_000);
-        let t = mint_jwt(serde_json::json!({"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:team:viewer"}));
+        let t = mint_jwt(
+            serde_json::json!({"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:team:viewer"}),
+        );
         let e = entry(t, "https://a:6443", 1_000_000);
         match judge(&e, &opts(), "https://a:6443", clock.now()).unwrap() {
             Verdict::Serve(t) => assert_eq!(t.unix_timestamp(), 1_000_600),
             _ => panic!("expected a hit"),
         }
         clock.advance(600);
-        assert!(matches!(judge(&e, &opts(), "https://a:6443", clock.now()).unwrap(), Verdict::Revalidate));
+        assert!(matches!(
+            judge(&e, &opts(), "https://a:6443", clock.now()).unwrap(),
+            Verdict::Revalidate
+        ));
     }
 
     #[test]
     fn expiring_entry_is_minted_again() {
         let clock = FakeClock::at_unix(1_003_000);
-        let e = entry(bound("team", "viewer", &[], 1_000_000, 1_003_600), "https://a:6443", 1_000_000);
-        assert!(matches!(judge(&e, &opts(), "https://a:6443", clock.now()).unwrap(), Verdict::Mint(_)));
+        let e = entry(
+            bound("team", "viewer", &[], 1_000_000, 1_003_600),
+            "https://a:6443",
+            1_000_000,
+        );
+        assert!(matches!(
+            judge(&e, &opts(), "https://a:6443", clock.now()).unwrap(),
+            Verdict::Mint(_)
+        ));
     }
 }

@@ -17,7 +17,11 @@ pub fn identity(admin_context: &str, namespace: &str, service_account: &str) -> 
 
 /// Checks the inherited chain and returns the chain to hand to children.
 pub fn enter(chain: Option<&str>, me: &str) -> Result<String, Error> {
-    let links: Vec<&str> = chain.unwrap_or("").split(SEP).filter(|s| !s.is_empty()).collect();
+    let links: Vec<&str> = chain
+        .unwrap_or("")
+        .split(SEP)
+        .filter(|s| !s.is_empty())
+        .collect();
     if links.contains(&me) || links.len() >= MAX_DEPTH {
         let mut shown = links.clone();
         shown.push(me);
@@ -46,7 +50,10 @@ mod tests {
         let me = identity("sa-ctx", "team", "viewer");
         let chain = enter(None, &me).unwrap();
         let err = enter(Some(&chain), &me).unwrap_err().to_string();
-        assert!(err.contains("recursion") && err.contains("\"sa-ctx\""), "{err}");
+        assert!(
+            err.contains("recursion") && err.contains("\"sa-ctx\""),
+            "{err}"
+        );
     }
 
     #[test]

@@ -17,23 +17,41 @@ pub enum KubeconfigError {
     #[error("no kubeconfig found ({0}); pass --kubeconfig PATH or set KUBECONFIG")]
     Missing(String),
     /// A file could not be read.
-    #[error("cannot read kubeconfig {path}: {source}; check the path given with --kubeconfig or KUBECONFIG")]
+    #[error(
+        "cannot read kubeconfig {path}: {source}; check the path given with --kubeconfig or KUBECONFIG"
+    )]
     Read {
         path: String,
         #[source]
         source: std::io::Error,
     },
     /// A file is not valid YAML or not a kubeconfig.
-    #[error("kubeconfig {path} is not valid YAML: {detail}; fix the file (kubectl config view shows what kubectl makes of it)")]
+    #[error(
+        "kubeconfig {path} is not valid YAML: {detail}; fix the file (kubectl config view shows what kubectl makes of it)"
+    )]
     Parse { path: String, detail: String },
     /// The named context is in none of the files.
-    #[error("context {name:?} not found in {files}; available contexts: {available}; pass an existing one with --admin-context (kubectl config get-contexts lists them)")]
-    NoContext { name: String, files: String, available: String },
+    #[error(
+        "context {name:?} not found in {files}; available contexts: {available}; pass an existing one with --admin-context (kubectl config get-contexts lists them)"
+    )]
+    NoContext {
+        name: String,
+        files: String,
+        available: String,
+    },
     /// The context names a cluster that is in none of the files.
-    #[error("context {context:?} refers to cluster {cluster:?}, which is not in {files}; fix the context (kubectl config set-context)")]
-    NoCluster { context: String, cluster: String, files: String },
+    #[error(
+        "context {context:?} refers to cluster {cluster:?}, which is not in {files}; fix the context (kubectl config set-context)"
+    )]
+    NoCluster {
+        context: String,
+        cluster: String,
+        files: String,
+    },
     /// The edited file could not be written.
-    #[error("cannot write kubeconfig {path}: {detail}; check its permissions (nothing was changed)")]
+    #[error(
+        "cannot write kubeconfig {path}: {detail}; check its permissions (nothing was changed)"
+    )]
     Write { path: String, detail: String },
 }
 
@@ -43,7 +61,9 @@ pub fn paths(explicit: Option<&Path>) -> Result<Vec<PathBuf>, KubeconfigError> {
         return Ok(vec![p.to_path_buf()]);
     }
     if let Some(v) = std::env::var_os("KUBECONFIG") {
-        let list: Vec<PathBuf> = std::env::split_paths(&v).filter(|p| !p.as_os_str().is_empty()).collect();
+        let list: Vec<PathBuf> = std::env::split_paths(&v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
         if !list.is_empty() {
             return Ok(list);
         }
@@ -109,30 +129,49 @@ impl Kubeconfigs {
             match std::fs::read_to_string(p) {
                 Ok(text) => files.push((p.clone(), parse(p, &text)?)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {}
-                Err(source) => return Err(KubeconfigError::Read { path: p.display().to_string(), source }),
+                Err(source) => {
+                    return Err(KubeconfigError::Read {
+                        path: p.display().to_string(),
+                        source,
+                    });
+                }
             }
         }
         if files.is_empty() {
             let shown: Vec<String> = list.iter().map(|p| p.display().to_string()).collect();
-            return Err(KubeconfigError::Missing(format!("looked at {}", shown.join(", "))));
+            return Err(KubeconfigError::Missing(format!(
+                "looked at {}",
+                shown.join(", ")
+            )));
         }
         Ok(Kubeconfigs { files })
     }
 
     fn files_shown(&self) -> String {
-        let v: Vec<String> = self.files.iter().map(|(p, _)| p.display().to_string()).collect();
+        let v: Vec<String> = self
+            .files
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
         v.join(", ")
     }
 
     /// First file that defines `name` in `list` wins (kubectl's merge rule).
     fn first(&self, list: &str, name: &str) -> Option<&Value> {
-        self.files.iter().find_map(|(_, doc)| named(doc, list, name))
+        self.files
+            .iter()
+            .find_map(|(_, doc)| named(doc, list, name))
     }
 
     pub fn context_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for (_, doc) in &self.files {
-            for item in doc.get("contexts").and_then(Value::as_sequence).into_iter().flatten() {
+            for item in doc
+                .get("contexts")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(n) = item.get("name").and_then(Value::as_str) {
                     if !names.iter().any(|x| x == n) {
                         names.push(n.to_string());
@@ -149,7 +188,11 @@ impl Kubeconfigs {
             KubeconfigError::NoContext {
                 name: name.into(),
                 files: self.files_shown(),
-                available: if names.is_empty() { "none".into() } else { names.join(", ") },
+                available: if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                },
             }
         })?;
         Ok(ContextRef {
@@ -162,11 +205,6 @@ impl Kubeconfigs {
     /// The `cluster:` body of a named cluster.
     pub fn cluster(&self, name: &str) -> Option<&Value> {
         self.first("clusters", name).and_then(|c| c.get("cluster"))
-    }
-
-    /// The `user:` body of a named user.
-    pub fn user(&self, name: &str) -> Option<&Value> {
-        self.first("users", name).and_then(|u| u.get("user"))
     }
 
     /// The server URL of a context's cluster.
@@ -185,7 +223,12 @@ impl Kubeconfigs {
     pub fn exec_users(&self) -> Vec<(String, Value)> {
         let mut out: Vec<(String, Value)> = Vec::new();
         for (_, doc) in &self.files {
-            for item in doc.get("users").and_then(Value::as_sequence).into_iter().flatten() {
+            for item in doc
+                .get("users")
+                .and_then(Value::as_sequence)
+                .into_iter()
+                .flatten()
+            {
                 let (Some(n), Some(exec)) = (
                     item.get("name").and_then(Value::as_str),
                     item.get("user").and_then(|u| u.get("exec")),
@@ -219,7 +262,12 @@ pub fn normalize_server(server: &str) -> String {
                 Some(i) => rest.split_at(i),
                 None => (rest, ""),
             };
-            format!("{}://{}{}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase(), path)
+            format!(
+                "{}://{}{}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase(),
+                path
+            )
         }
         None => s.to_string(),
     }
@@ -240,14 +288,25 @@ impl Editable {
         let original = match std::fs::read_to_string(&path) {
             Ok(t) => Some(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => return Err(KubeconfigError::Read { path: path.display().to_string(), source }),
+            Err(source) => {
+                return Err(KubeconfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
         };
         let doc = parse(&path, original.as_deref().unwrap_or(""))?;
-        Ok(Editable { path, original, doc })
+        Ok(Editable {
+            path,
+            original,
+            doc,
+        })
     }
 
     fn map(&mut self) -> &mut Mapping {
-        self.doc.as_mapping_mut().expect("parse() returns a mapping")
+        self.doc
+            .as_mapping_mut()
+            .expect("parse() returns a mapping")
     }
 
     /// Inserts or replaces the item `name` in the list `list` (`users`,
@@ -267,7 +326,10 @@ impl Editable {
             *seq = Value::Sequence(vec![]);
         }
         let seq = seq.as_sequence_mut().expect("sequence");
-        match seq.iter_mut().find(|i| i.get("name").and_then(Value::as_str) == Some(name)) {
+        match seq
+            .iter_mut()
+            .find(|i| i.get("name").and_then(Value::as_str) == Some(name))
+        {
             Some(item) => {
                 if let Some(m) = item.as_mapping_mut() {
                     m.insert(Value::from(body_key), body);
@@ -289,7 +351,9 @@ impl Editable {
     /// True when writing would change the file.
     pub fn changed(&self) -> bool {
         match &self.original {
-            Some(orig) => parse(&self.path, orig).map(|o| o != self.doc).unwrap_or(true),
+            Some(orig) => parse(&self.path, orig)
+                .map(|o| o != self.doc)
+                .unwrap_or(true),
             None => true,
         }
     }
@@ -298,14 +362,19 @@ impl Editable {
     /// mode), after copying the previous content to `<file>.kube-sa-token.bak`.
     /// Returns the backup path, if one was made.
     pub fn save(&self) -> Result<Option<PathBuf>, KubeconfigError> {
-        let werr = |detail: String| KubeconfigError::Write { path: self.path.display().to_string(), detail };
+        let werr = |detail: String| KubeconfigError::Write {
+            path: self.path.display().to_string(),
+            detail,
+        };
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| werr(e.to_string()))?;
         }
         #[cfg(unix)]
         let mode = {
             use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(&self.path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0o600)
+            std::fs::metadata(&self.path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0o600)
         };
         #[cfg(not(unix))]
         let mode = 0o600;
@@ -319,7 +388,8 @@ impl Editable {
             }
             None => None,
         };
-        write_atomic_mode(&self.path, self.render().as_bytes(), mode).map_err(|e| werr(e.to_string()))?;
+        write_atomic_mode(&self.path, self.render().as_bytes(), mode)
+            .map_err(|e| werr(e.to_string()))?;
         Ok(backup)
     }
 }
@@ -358,7 +428,10 @@ users:
         let kc = Kubeconfigs::load(Some(&p)).unwrap();
         assert_eq!(kc.server_of("admin").unwrap(), "https://127.0.0.1:6443/");
         let err = kc.server_of("nope").unwrap_err().to_string();
-        assert!(err.contains("\"nope\"") && err.contains("available contexts: admin"), "{err}");
+        assert!(
+            err.contains("\"nope\"") && err.contains("available contexts: admin"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -366,7 +439,11 @@ users:
         let tmp = tempfile::tempdir().unwrap();
         let a = tmp.path().join("a");
         let b = tmp.path().join("b");
-        std::fs::write(&a, "clusters:\n- name: local\n  cluster: {server: https://first}\n").unwrap();
+        std::fs::write(
+            &a,
+            "clusters:\n- name: local\n  cluster: {server: https://first}\n",
+        )
+        .unwrap();
         std::fs::write(&b, ADMIN).unwrap();
         let joined = std::env::join_paths([&a, &b]).unwrap();
         // Use explicit parsing of the list rather than the process environment.
@@ -383,8 +460,14 @@ users:
 
     #[test]
     fn normalizes_servers() {
-        assert_eq!(normalize_server("HTTPS://LocalHost:6443/"), "https://localhost:6443");
-        assert_eq!(normalize_server("https://h:1/prefix/"), "https://h:1/prefix");
+        assert_eq!(
+            normalize_server("HTTPS://LocalHost:6443/"),
+            "https://localhost:6443"
+        );
+        assert_eq!(
+            normalize_server("https://h:1/prefix/"),
+            "https://h:1/prefix"
+        );
     }
 
     #[test]

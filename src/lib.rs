@@ -26,7 +26,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(Err(e)) => return report(&e),
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::Usage } else { ExitCode::Success };
+            return if e.use_stderr() {
+                ExitCode::Usage
+            } else {
+                ExitCode::Success
+            };
         }
     };
     init_logging(inv.verbose);
@@ -50,10 +54,12 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
-    let filter = std::env::var("KUBE_SA_TOKEN_LOG").unwrap_or_else(|_| format!("kube_sa_token={level}"));
+    let filter =
+        std::env::var("KUBE_SA_TOKEN_LOG").unwrap_or_else(|_| format!("kube_sa_token={level}"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .without_time()
         .try_init();

@@ -179,12 +179,18 @@ mod tests {
         ))
         .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("v1alpha1") && msg.contains("client.authentication.k8s.io/v1"), "{msg}");
+        assert!(
+            msg.contains("v1alpha1") && msg.contains("client.authentication.k8s.io/v1"),
+            "{msg}"
+        );
     }
 
     #[test]
     fn rejects_garbage_and_wrong_kind() {
-        assert!(matches!(ExecInfo::parse(Some("{not json")), Err(ProtocolError::Malformed(_))));
+        assert!(matches!(
+            ExecInfo::parse(Some("{not json")),
+            Err(ProtocolError::Malformed(_))
+        ));
         let err = ExecInfo::parse(Some(r#"{"kind":"Pod","apiVersion":"v1"}"#)).unwrap_err();
         assert!(err.to_string().contains("\"Pod\""), "{err}");
     }
@@ -193,8 +199,7 @@ mod tests {
     fn output_has_same_version_and_expiry() {
         let t = Token::new("abc.def.ghi");
         let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
-        let out: serde_json::Value =
-            serde_json::from_str(&exec_credential(V1, &t, at)).unwrap();
+        let out: serde_json::Value = serde_json::from_str(&exec_credential(V1, &t, at)).unwrap();
         assert_eq!(out["apiVersion"], V1);
         assert_eq!(out["kind"], "ExecCredential");
         assert_eq!(out["status"]["token"], "abc.def.ghi");

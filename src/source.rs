@@ -12,9 +12,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::{
-    BoundObjectReference, SelfSubjectReview, TokenRequest, TokenRequestSpec, TokenReview, TokenReviewSpec, UserInfo,
+    BoundObjectReference, SelfSubjectReview, TokenRequest, TokenRequestSpec, TokenReview,
+    TokenReviewSpec, UserInfo,
 };
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -29,31 +32,64 @@ use crate::token::Token;
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The admin kubeconfig could not be turned into a client.
-    #[error("cannot use admin context {context:?}: {detail}; check it with `kubectl --context {context} auth whoami`")]
+    #[error(
+        "cannot use admin context {context:?}: {detail}; check it with `kubectl --context {context} auth whoami`"
+    )]
     Config { context: String, detail: String },
     /// An object the request needs does not exist (HTTP 404).
     #[error("{what} not found on {server}; {hint}")]
-    NotFound { what: String, server: String, hint: String },
+    NotFound {
+        what: String,
+        server: String,
+        hint: String,
+    },
     /// The caller lacks a permission (HTTP 403).
-    #[error("forbidden: {who} may not {verb} {resource}{scope} on {server}; grant it with RBAC (e.g. a Role with verb {verb:?} on {resource:?}) or use another --admin-context")]
-    Forbidden { who: String, verb: String, resource: String, scope: String, server: String },
+    #[error(
+        "forbidden: {who} may not {verb} {resource}{scope} on {server}; grant it with RBAC (e.g. a Role with verb {verb:?} on {resource:?}) or use another --admin-context"
+    )]
+    Forbidden {
+        who: String,
+        verb: String,
+        resource: String,
+        scope: String,
+        server: String,
+    },
     /// The credentials were rejected (HTTP 401).
     #[error("unauthorized: {server} rejected the credentials of {who}; {hint}")]
-    Unauthorized { who: String, server: String, hint: String },
+    Unauthorized {
+        who: String,
+        server: String,
+        hint: String,
+    },
     /// No connection to the server.
-    #[error("cannot reach the API server {server}: {detail}; check that it is running and the kubeconfig's server URL is right")]
+    #[error(
+        "cannot reach the API server {server}: {detail}; check that it is running and the kubeconfig's server URL is right"
+    )]
     Unreachable { server: String, detail: String },
     /// TLS handshake or certificate verification failed.
-    #[error("TLS failure talking to {server}: {detail}; check the cluster's certificate-authority in the kubeconfig")]
+    #[error(
+        "TLS failure talking to {server}: {detail}; check the cluster's certificate-authority in the kubeconfig"
+    )]
     Tls { server: String, detail: String },
     /// Any other answer from the server.
     #[error("{action} failed on {server}: HTTP {code} {message}")]
-    Api { action: String, server: String, code: u16, message: String },
+    Api {
+        action: String,
+        server: String,
+        code: u16,
+        message: String,
+    },
     /// The token controller did not fill in a created Secret in time.
     #[error("timed out after {}s waiting for the token controller to fill in Secret {namespace}/{name}; is kube-controller-manager running with the serviceaccount-token controller? Or use --source token-request", waited.as_secs())]
-    SecretTimeout { namespace: String, name: String, waited: Duration },
+    SecretTimeout {
+        namespace: String,
+        name: String,
+        waited: Duration,
+    },
     /// The ServiceAccount has no token Secret and none may be created.
-    #[error("ServiceAccount {namespace}/{name} has no token Secret; add --create-secret to create one, or use --source token-request")]
+    #[error(
+        "ServiceAccount {namespace}/{name} has no token Secret; add --create-secret to create one, or use --source token-request"
+    )]
     NoTokenSecret { namespace: String, name: String },
     /// The server answered with something unusable.
     #[error("unexpected answer from {server}: {detail}")]
@@ -104,42 +140,37 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 impl Admin {
     /// Builds the client from the named context of the admin kubeconfig.
     pub async fn connect(kubeconfig: Option<&Path>, context: &str) -> Result<Admin, SourceError> {
-        let cfg_err = |detail: String| SourceError::Config { context: context.into(), detail };
+        let cfg_err = |detail: String| SourceError::Config {
+            context: context.into(),
+            detail,
+        };
         let kc = match kubeconfig {
             Some(p) => Kubeconfig::read_from(p),
             None => Kubeconfig::read(),
         }
         .map_err(|e| cfg_err(chain(&e)))?;
-        let opts = KubeConfigOptions { context: Some(context.to_string()), ..Default::default() };
-        let mut config = Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| cfg_err(chain(&e)))?;
+        let opts = KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        };
+        let mut config = Config::from_custom_kubeconfig(kc, &opts)
+            .await
+            .map_err(|e| cfg_err(chain(&e)))?;
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(30));
         let server = normalize_server(&config.cluster_url.to_string());
         let client = Client::try_from(config.clone()).map_err(|e| cfg_err(chain(&e)))?;
-        Ok(Admin { client, config, context: context.into(), server })
+        Ok(Admin {
+            client,
+            config,
+            context: context.into(),
+            server,
+        })
     }
 
     /// The admin context's server URL, normalized.
     pub fn server(&self) -> &str {
         &self.server
-    }
-
-    /// The CA bundle (PEM) the admin context trusts, if it names one.
-    pub fn ca_pem(&self) -> Option<Vec<u8>> {
-        let certs = self.config.root_cert.as_ref()?;
-        let mut out = Vec::new();
-        for der in certs {
-            out.extend_from_slice(pem_encode("CERTIFICATE", der).as_bytes());
-        }
-        Some(out)
-    }
-
-    pub fn tls_server_name(&self) -> Option<&str> {
-        self.config.tls_server_name.as_deref()
-    }
-
-    pub fn insecure(&self) -> bool {
-        self.config.accept_invalid_certs
     }
 
     fn who(&self) -> String {
@@ -191,13 +222,18 @@ impl Admin {
         })?;
         Ok(Minted {
             token: Token::new(status.token),
-            expires: OffsetDateTime::from_unix_timestamp(status.expiration_timestamp.0.as_second()).ok(),
+            expires: OffsetDateTime::from_unix_timestamp(status.expiration_timestamp.0.as_second())
+                .ok(),
             secret: bound_secret.map(|(n, _)| n.to_string()),
             ca_crt: None,
         })
     }
 
-    pub async fn service_account(&self, namespace: &str, name: &str) -> Result<ServiceAccount, SourceError> {
+    pub async fn service_account(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ServiceAccount, SourceError> {
         let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
         api.get(name).await.map_err(self.map(Action {
             verb: "get",
@@ -212,29 +248,57 @@ impl Admin {
         Api::namespaced(self.client.clone(), namespace)
     }
 
-    fn secret_action<'a>(&self, verb: &'a str, namespace: &'a str, name: Option<&'a str>) -> Action<'a> {
-        Action { verb, resource: "secrets", namespace: Some(namespace), name, hint_404: "it may have been deleted".into() }
+    fn secret_action<'a>(
+        &self,
+        verb: &'a str,
+        namespace: &'a str,
+        name: Option<&'a str>,
+    ) -> Action<'a> {
+        Action {
+            verb,
+            resource: "secrets",
+            namespace: Some(namespace),
+            name,
+            hint_404: "it may have been deleted".into(),
+        }
     }
 
     /// The classic way: the token of a `kubernetes.io/service-account-token`
     /// Secret of the ServiceAccount, found through `.secrets[]` or by the
     /// `kubernetes.io/service-account.name` annotation. With `create`, makes
     /// one when none exists and waits (at most `wait`) for the controller.
-    pub async fn secret_token(&self, namespace: &str, name: &str, create: bool, wait: Duration) -> Result<Minted, SourceError> {
+    pub async fn secret_token(
+        &self,
+        namespace: &str,
+        name: &str,
+        create: bool,
+        wait: Duration,
+    ) -> Result<Minted, SourceError> {
         let sa = self.service_account(namespace, name).await?;
         let api = self.secrets(namespace);
         let mut candidates: Vec<Secret> = Vec::new();
         for r in sa.secrets.unwrap_or_default() {
             let Some(n) = r.name else { continue };
-            match api.get_opt(&n).await.map_err(self.map(self.secret_action("get", namespace, Some(&n))))? {
+            match api.get_opt(&n).await.map_err(self.map(self.secret_action(
+                "get",
+                namespace,
+                Some(&n),
+            )))? {
                 Some(s) if is_token_secret_of(&s, name) => candidates.push(s),
                 _ => {}
             }
         }
         let lp = ListParams::default().fields("type=kubernetes.io/service-account-token");
-        let listed = api.list(&lp).await.map_err(self.map(self.secret_action("list", namespace, None)))?;
+        let listed = api
+            .list(&lp)
+            .await
+            .map_err(self.map(self.secret_action("list", namespace, None)))?;
         for s in listed.items {
-            if is_token_secret_of(&s, name) && !candidates.iter().any(|c| c.metadata.name == s.metadata.name) {
+            if is_token_secret_of(&s, name)
+                && !candidates
+                    .iter()
+                    .any(|c| c.metadata.name == s.metadata.name)
+            {
                 candidates.push(s);
             }
         }
@@ -246,7 +310,12 @@ impl Admin {
         let secret_name = match candidates.first().and_then(|s| s.metadata.name.clone()) {
             Some(pending) => pending,
             None if create => self.create_token_secret(namespace, name).await?,
-            None => return Err(SourceError::NoTokenSecret { namespace: namespace.into(), name: name.into() }),
+            None => {
+                return Err(SourceError::NoTokenSecret {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                });
+            }
         };
         self.wait_for_token(namespace, &secret_name, wait).await
     }
@@ -257,30 +326,55 @@ impl Admin {
             metadata: ObjectMeta {
                 name: Some(secret_name.clone()),
                 namespace: Some(namespace.into()),
-                annotations: Some(BTreeMap::from([("kubernetes.io/service-account.name".to_string(), sa.to_string())])),
+                annotations: Some(BTreeMap::from([(
+                    "kubernetes.io/service-account.name".to_string(),
+                    sa.to_string(),
+                )])),
                 labels: Some(managed_by()),
                 ..Default::default()
             },
             type_: Some("kubernetes.io/service-account-token".into()),
             ..Default::default()
         };
-        match self.secrets(namespace).create(&PostParams::default(), &secret).await {
+        match self
+            .secrets(namespace)
+            .create(&PostParams::default(), &secret)
+            .await
+        {
             Ok(_) => Ok(secret_name),
             Err(kube::Error::Api(s)) if s.code == 409 => Ok(secret_name),
-            Err(e) => Err(map_error(e, &self.server, &self.who(), self.secret_action("create", namespace, None))),
+            Err(e) => Err(map_error(
+                e,
+                &self.server,
+                &self.who(),
+                self.secret_action("create", namespace, None),
+            )),
         }
     }
 
-    async fn wait_for_token(&self, namespace: &str, secret: &str, wait: Duration) -> Result<Minted, SourceError> {
+    async fn wait_for_token(
+        &self,
+        namespace: &str,
+        secret: &str,
+        wait: Duration,
+    ) -> Result<Minted, SourceError> {
         let api = self.secrets(namespace);
         let start = std::time::Instant::now();
         loop {
-            let s = api.get(secret).await.map_err(self.map(self.secret_action("get", namespace, Some(secret))))?;
+            let s = api.get(secret).await.map_err(self.map(self.secret_action(
+                "get",
+                namespace,
+                Some(secret),
+            )))?;
             if let Some(m) = minted_from_secret(&s) {
                 return Ok(m);
             }
             if start.elapsed() >= wait {
-                return Err(SourceError::SecretTimeout { namespace: namespace.into(), name: secret.into(), waited: wait });
+                return Err(SourceError::SecretTimeout {
+                    namespace: namespace.into(),
+                    name: secret.into(),
+                    waited: wait,
+                });
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -288,35 +382,70 @@ impl Admin {
 
     /// Creates (or finds) the Opaque Secret a `--bind-secret` token is bound
     /// to; returns its name and uid.
-    pub async fn bind_secret(&self, namespace: &str, name: &str) -> Result<(String, String), SourceError> {
+    pub async fn bind_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(String, String), SourceError> {
         let api = self.secrets(namespace);
         let secret = Secret {
-            metadata: ObjectMeta { name: Some(name.into()), namespace: Some(namespace.into()), labels: Some(managed_by()), ..Default::default() },
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some(namespace.into()),
+                labels: Some(managed_by()),
+                ..Default::default()
+            },
             type_: Some("Opaque".into()),
             ..Default::default()
         };
         let s = match api.create(&PostParams::default(), &secret).await {
             Ok(s) => s,
-            Err(kube::Error::Api(st)) if st.code == 409 => {
-                api.get(name).await.map_err(self.map(self.secret_action("get", namespace, Some(name))))?
+            Err(kube::Error::Api(st)) if st.code == 409 => api
+                .get(name)
+                .await
+                .map_err(self.map(self.secret_action("get", namespace, Some(name))))?,
+            Err(e) => {
+                return Err(map_error(
+                    e,
+                    &self.server,
+                    &self.who(),
+                    self.secret_action("create", namespace, None),
+                ));
             }
-            Err(e) => return Err(map_error(e, &self.server, &self.who(), self.secret_action("create", namespace, None))),
         };
-        let uid = s.metadata.uid.ok_or_else(|| SourceError::BadAnswer { server: self.server.clone(), detail: "Secret without uid".into() })?;
+        let uid = s.metadata.uid.ok_or_else(|| SourceError::BadAnswer {
+            server: self.server.clone(),
+            detail: "Secret without uid".into(),
+        })?;
         Ok((name.to_string(), uid))
     }
 
     /// Deletes a Secret; `Ok(false)` when it was already gone.
     pub async fn delete_secret(&self, namespace: &str, name: &str) -> Result<bool, SourceError> {
-        match self.secrets(namespace).delete(name, &DeleteParams::default()).await {
+        match self
+            .secrets(namespace)
+            .delete(name, &DeleteParams::default())
+            .await
+        {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
-            Err(e) => Err(map_error(e, &self.server, &self.who(), self.secret_action("delete", namespace, Some(name)))),
+            Err(e) => Err(map_error(
+                e,
+                &self.server,
+                &self.who(),
+                self.secret_action("delete", namespace, Some(name)),
+            )),
         }
     }
 
     /// SelfSubjectAccessReview: may the admin context do this?
-    pub async fn can(&self, verb: &str, resource: &str, subresource: Option<&str>, namespace: &str) -> Result<bool, SourceError> {
+    pub async fn can(
+        &self,
+        verb: &str,
+        resource: &str,
+        subresource: Option<&str>,
+        namespace: &str,
+    ) -> Result<bool, SourceError> {
         let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
         let review = SelfSubjectAccessReview {
             metadata: ObjectMeta::default(),
@@ -332,44 +461,66 @@ impl Admin {
             },
             status: None,
         };
-        let out = api.create(&PostParams::default(), &review).await.map_err(self.map(Action {
-            verb: "create",
-            resource: "selfsubjectaccessreviews",
-            namespace: None,
-            name: None,
-            hint_404: "the server does not serve authorization.k8s.io/v1".into(),
-        }))?;
+        let out = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(self.map(Action {
+                verb: "create",
+                resource: "selfsubjectaccessreviews",
+                namespace: None,
+                name: None,
+                hint_404: "the server does not serve authorization.k8s.io/v1".into(),
+            }))?;
         Ok(out.status.map(|s| s.allowed).unwrap_or(false))
     }
 
     /// The cluster CA from the `kube-root-ca.crt` ConfigMap of a namespace.
     pub async fn root_ca_configmap(&self, namespace: &str) -> Result<Option<Vec<u8>>, SourceError> {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
-        let cm = api.get_opt("kube-root-ca.crt").await.map_err(self.map(Action {
-            verb: "get",
-            resource: "configmaps",
-            namespace: Some(namespace),
-            name: Some("kube-root-ca.crt"),
-            hint_404: String::new(),
-        }))?;
-        Ok(cm.and_then(|c| c.data).and_then(|d| d.get("ca.crt").map(|s| s.as_bytes().to_vec())))
+        let cm = api
+            .get_opt("kube-root-ca.crt")
+            .await
+            .map_err(self.map(Action {
+                verb: "get",
+                resource: "configmaps",
+                namespace: Some(namespace),
+                name: Some("kube-root-ca.crt"),
+                hint_404: String::new(),
+            }))?;
+        Ok(cm
+            .and_then(|c| c.data)
+            .and_then(|d| d.get("ca.crt").map(|s| s.as_bytes().to_vec())))
     }
 
     /// TokenReview: does the server accept this token?
-    pub async fn token_review(&self, token: &Token, audiences: &[String]) -> Result<(bool, Option<UserInfo>, Option<String>), SourceError> {
+    pub async fn token_review(
+        &self,
+        token: &Token,
+        audiences: &[String],
+    ) -> Result<(bool, Option<UserInfo>, Option<String>), SourceError> {
         let api: Api<TokenReview> = Api::all(self.client.clone());
         let review = TokenReview {
             metadata: ObjectMeta::default(),
-            spec: TokenReviewSpec { token: Some(token.expose().to_string()), audiences: if audiences.is_empty() { None } else { Some(audiences.to_vec()) } },
+            spec: TokenReviewSpec {
+                token: Some(token.expose().to_string()),
+                audiences: if audiences.is_empty() {
+                    None
+                } else {
+                    Some(audiences.to_vec())
+                },
+            },
             status: None,
         };
-        let out = api.create(&PostParams::default(), &review).await.map_err(self.map(Action {
-            verb: "create",
-            resource: "tokenreviews",
-            namespace: None,
-            name: None,
-            hint_404: String::new(),
-        }))?;
+        let out = api
+            .create(&PostParams::default(), &review)
+            .await
+            .map_err(self.map(Action {
+                verb: "create",
+                resource: "tokenreviews",
+                namespace: None,
+                name: None,
+                hint_404: String::new(),
+            }))?;
         let st = out.status.unwrap_or_default();
         Ok((st.authenticated.unwrap_or(false), st.user, st.error))
     }
@@ -380,7 +531,13 @@ impl Admin {
     }
 
     async fn raw_get(&self, path: &str) -> Result<String, SourceError> {
-        let req = http::Request::get(path).body(Vec::new()).map_err(|e| SourceError::BadAnswer { server: self.server.clone(), detail: e.to_string() })?;
+        let req =
+            http::Request::get(path)
+                .body(Vec::new())
+                .map_err(|e| SourceError::BadAnswer {
+                    server: self.server.clone(),
+                    detail: e.to_string(),
+                })?;
         self.client.request_text(req).await.map_err(self.map(Action {
             verb: "get",
             resource: path,
@@ -392,22 +549,36 @@ impl Admin {
 
     /// The server's Date header minus our clock, in seconds.
     pub async fn clock_offset(&self) -> Result<i64, SourceError> {
-        let req = http::Request::get("/version").body(Vec::new()).map_err(|e| SourceError::BadAnswer { server: self.server.clone(), detail: e.to_string() })?;
+        let req = http::Request::get("/version")
+            .body(Vec::new())
+            .map_err(|e| SourceError::BadAnswer {
+                server: self.server.clone(),
+                detail: e.to_string(),
+            })?;
         let before = OffsetDateTime::now_utc();
-        let resp = self.client.send(req.map(Into::into)).await.map_err(self.map(Action {
-            verb: "get",
-            resource: "/version",
-            namespace: None,
-            name: None,
-            hint_404: String::new(),
-        }))?;
+        let resp = self
+            .client
+            .send(req.map(Into::into))
+            .await
+            .map_err(self.map(Action {
+                verb: "get",
+                resource: "/version",
+                namespace: None,
+                name: None,
+                hint_404: String::new(),
+            }))?;
         let after = OffsetDateTime::now_utc();
         let date = resp
             .headers()
             .get(http::header::DATE)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok())
-            .ok_or_else(|| SourceError::BadAnswer { server: self.server.clone(), detail: "no Date header".into() })?;
+            .and_then(|v| {
+                OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()
+            })
+            .ok_or_else(|| SourceError::BadAnswer {
+                server: self.server.clone(),
+                detail: "no Date header".into(),
+            })?;
         let mid: OffsetDateTime = before + (after - before) / 2;
         let offset: time::Duration = date - mid;
         Ok(offset.whole_seconds())
@@ -417,10 +588,20 @@ impl Admin {
     /// credentials, for the same server and CA.
     pub fn as_token(&self, token: &Token, who: &str) -> Result<TokenClient, SourceError> {
         let mut config = self.config.clone();
-        config.auth_info = AuthInfo { token: Some(token.expose().to_string().into()), ..Default::default() };
+        config.auth_info = AuthInfo {
+            token: Some(token.expose().to_string().into()),
+            ..Default::default()
+        };
         config.headers.clear();
-        let client = Client::try_from(config).map_err(|e| SourceError::Config { context: self.context.clone(), detail: chain(&e) })?;
-        Ok(TokenClient { client, server: self.server.clone(), who: who.into() })
+        let client = Client::try_from(config).map_err(|e| SourceError::Config {
+            context: self.context.clone(),
+            detail: chain(&e),
+        })?;
+        Ok(TokenClient {
+            client,
+            server: self.server.clone(),
+            who: who.into(),
+        })
     }
 }
 
@@ -433,9 +614,21 @@ pub struct TokenClient {
 
 impl TokenClient {
     /// Builds a client for `server` with the given CA, without any kubeconfig.
-    pub fn new(server: &str, ca_pem: Option<&[u8]>, tls_server_name: Option<&str>, insecure: bool, token: &Token, who: &str) -> Result<TokenClient, SourceError> {
-        let bad = |detail: String| SourceError::Config { context: "(exec cluster info)".into(), detail };
-        let uri: http::Uri = server.parse().map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
+    pub fn new(
+        server: &str,
+        ca_pem: Option<&[u8]>,
+        tls_server_name: Option<&str>,
+        insecure: bool,
+        token: &Token,
+        who: &str,
+    ) -> Result<TokenClient, SourceError> {
+        let bad = |detail: String| SourceError::Config {
+            context: "(exec cluster info)".into(),
+            detail,
+        };
+        let uri: http::Uri = server
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
         let mut config = Config::new(uri);
         if let Some(pem) = ca_pem {
             config.root_cert = Some(pem_certs(pem).map_err(bad)?);
@@ -444,30 +637,67 @@ impl TokenClient {
         config.accept_invalid_certs = insecure;
         config.connect_timeout = Some(Duration::from_secs(10));
         config.read_timeout = Some(Duration::from_secs(30));
-        config.auth_info = AuthInfo { token: Some(token.expose().to_string().into()), ..Default::default() };
+        config.auth_info = AuthInfo {
+            token: Some(token.expose().to_string().into()),
+            ..Default::default()
+        };
         let client = Client::try_from(config).map_err(|e| bad(chain(&e)))?;
-        Ok(TokenClient { client, server: normalize_server(server), who: who.into() })
+        Ok(TokenClient {
+            client,
+            server: normalize_server(server),
+            who: who.into(),
+        })
     }
 
     /// SelfSubjectReview (like `kubectl auth whoami`).
     pub async fn whoami(&self) -> Result<UserInfo, SourceError> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
-        let out = api.create(&PostParams::default(), &SelfSubjectReview::default()).await.map_err(|e| {
-            map_error(e, &self.server, &self.who, Action { verb: "create", resource: "selfsubjectreviews", namespace: None, name: None, hint_404: "SelfSubjectReview needs Kubernetes 1.28+".into() })
-        })?;
+        let out = api
+            .create(&PostParams::default(), &SelfSubjectReview::default())
+            .await
+            .map_err(|e| {
+                map_error(
+                    e,
+                    &self.server,
+                    &self.who,
+                    Action {
+                        verb: "create",
+                        resource: "selfsubjectreviews",
+                        namespace: None,
+                        name: None,
+                        hint_404: "SelfSubjectReview needs Kubernetes 1.28+".into(),
+                    },
+                )
+            })?;
         Ok(out.status.and_then(|s| s.user_info).unwrap_or_default())
     }
 
     /// GET /version with the token, as the classic `curl --cacert ca.crt -H "Authorization: Bearer ..." $SERVER/version`.
-    pub async fn version(&self) -> Result<k8s_openapi::apimachinery::pkg::version::Info, SourceError> {
+    pub async fn version(
+        &self,
+    ) -> Result<k8s_openapi::apimachinery::pkg::version::Info, SourceError> {
         self.client.apiserver_version().await.map_err(|e| {
-            map_error(e, &self.server, &self.who, Action { verb: "get", resource: "/version", namespace: None, name: None, hint_404: String::new() })
+            map_error(
+                e,
+                &self.server,
+                &self.who,
+                Action {
+                    verb: "get",
+                    resource: "/version",
+                    namespace: None,
+                    name: None,
+                    hint_404: String::new(),
+                },
+            )
         })
     }
 }
 
 fn managed_by() -> BTreeMap<String, String> {
-    BTreeMap::from([("app.kubernetes.io/managed-by".to_string(), "kube-sa-token".to_string())])
+    BTreeMap::from([(
+        "app.kubernetes.io/managed-by".to_string(),
+        "kube-sa-token".to_string(),
+    )])
 }
 
 fn is_token_secret_of(s: &Secret, sa: &str) -> bool {
@@ -482,25 +712,15 @@ fn is_token_secret_of(s: &Secret, sa: &str) -> bool {
 
 fn minted_from_secret(s: &Secret) -> Option<Minted> {
     let data = s.data.as_ref()?;
-    let token = String::from_utf8(data.get("token")?.0.clone()).ok().filter(|t| !t.is_empty())?;
+    let token = String::from_utf8(data.get("token")?.0.clone())
+        .ok()
+        .filter(|t| !t.is_empty())?;
     Some(Minted {
         token: Token::new(token),
         expires: None,
         secret: s.metadata.name.clone(),
         ca_crt: data.get("ca.crt").map(|b| b.0.clone()),
     })
-}
-
-fn pem_encode(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(chunk).expect("base64 is ascii"));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
 }
 
 /// DER certificates of a PEM bundle.
@@ -515,7 +735,11 @@ fn pem_certs(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             body = Some(String::new());
         } else if line.starts_with("-----END CERTIFICATE") {
             let b = body.take().unwrap_or_default();
-            out.push(base64::engine::general_purpose::STANDARD.decode(b).map_err(|e| format!("bad PEM: {e}"))?);
+            out.push(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b)
+                    .map_err(|e| format!("bad PEM: {e}"))?,
+            );
         } else if let Some(b) = body.as_mut() {
             b.push_str(line);
         }
@@ -569,17 +793,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn pem_round_trip() {
-        let der = vec![1u8, 2, 3, 250, 251, 252];
-        let pem = pem_encode("CERTIFICATE", &der);
-        assert_eq!(pem_certs(pem.as_bytes()).unwrap(), vec![der]);
+    fn pem_certs_reads_every_certificate() {
+        let pem = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nBAU=\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            pem_certs(pem.as_bytes()).unwrap(),
+            vec![vec![1u8, 2, 3], vec![4u8, 5]]
+        );
         assert!(pem_certs(b"nothing").is_err());
     }
 
     #[test]
     fn token_secret_match() {
-        let mut s = Secret { type_: Some("kubernetes.io/service-account-token".into()), ..Default::default() };
-        s.metadata.annotations = Some(BTreeMap::from([("kubernetes.io/service-account.name".into(), "viewer".into())]));
+        let mut s = Secret {
+            type_: Some("kubernetes.io/service-account-token".into()),
+            ..Default::default()
+        };
+        s.metadata.annotations = Some(BTreeMap::from([(
+            "kubernetes.io/service-account.name".into(),
+            "viewer".into(),
+        )]));
         assert!(is_token_secret_of(&s, "viewer"));
         assert!(!is_token_secret_of(&s, "other"));
         assert!(minted_from_secret(&s).is_none(), "not yet filled in");

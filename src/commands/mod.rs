@@ -1,23 +1,89 @@
 //! One module per user-facing command; each turns plain inputs into output.
 
+mod cache;
+mod doctor;
+mod inspect;
+mod setup;
+mod whoami;
+
 use std::io::Write;
 
 use crate::cli::Command;
 use crate::clock::SystemClock;
 use crate::error::Error;
 
+/// The async runtime for the commands that talk to the API server. Built
+/// only on those paths, never on a `get` cache hit.
+pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Output)
+}
+
 pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
+    let clock = SystemClock;
     match cmd {
         Command::Get(opts) => {
-            let json = crate::get::get(&opts, &SystemClock)?;
+            let json = crate::get::get(&opts, &clock)?;
             writeln!(out, "{json}")?;
-            out.flush()?;
-            Ok(())
         }
-        Command::Completions(shell) => {
-            crate::cli::completions(shell);
-            Ok(())
+        Command::Setup {
+            opts,
+            context_name,
+            dry_run,
+        } => setup::setup(&opts, context_name.as_deref(), dry_run, out)?,
+        Command::Kubeconfig {
+            opts,
+            embed_token,
+            context_name,
+        } => setup::export(&opts, embed_token, context_name.as_deref(), out)?,
+        Command::Inspect {
+            token,
+            opts,
+            kubeconfig,
+            admin_context,
+            verify,
+            format,
+        } => {
+            let input = match (&token, &opts) {
+                (Some(t), _) => inspect::Input::Given(t),
+                (None, Some(o)) => inspect::Input::Cached(o),
+                (None, None) => {
+                    return Err(Error::Usage(
+                        "inspect needs a TOKEN or --admin-context".into(),
+                    ));
+                }
+            };
+            let req = inspect::Request {
+                input,
+                kubeconfig: kubeconfig.as_deref(),
+                admin_context: admin_context.as_deref(),
+                verify,
+                format,
+            };
+            inspect::inspect(req, &clock, out)?
         }
-        _ => Err(Error::Usage("not yet".into())),
+        Command::Whoami { opts, format } => whoami::whoami(&opts, format, &clock, out)?,
+        Command::CacheList { format } => cache::list(format, &clock, out)?,
+        Command::CacheClear { key } => cache::clear(key.as_deref(), out)?,
+        Command::Logout { opts } => cache::logout(&opts, &clock, out)?,
+        Command::Doctor {
+            kubeconfig,
+            admin_context,
+            namespace,
+            cache,
+        } => doctor::doctor(
+            doctor::Request {
+                kubeconfig: kubeconfig.as_deref(),
+                admin_context: admin_context.as_deref(),
+                namespace: &namespace,
+                cache,
+            },
+            out,
+        )?,
+        Command::Completions(shell) => crate::cli::completions(shell),
     }
+    out.flush()?;
+    Ok(())
 }

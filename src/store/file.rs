@@ -13,7 +13,9 @@ pub struct FileStore {
 
 impl FileStore {
     pub fn new(cache_dir: PathBuf) -> FileStore {
-        FileStore { dir: cache_dir.join("tokens") }
+        FileStore {
+            dir: cache_dir.join("tokens"),
+        }
     }
 
     pub fn path(&self, key: &CacheKey) -> PathBuf {

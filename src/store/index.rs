@@ -34,6 +34,9 @@ pub struct Record {
     /// The Secret the token is bound to (`--bind-secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_secret: Option<String>,
+    /// The legacy token Secret the token was read from (`--source secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_secret: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -119,6 +122,7 @@ mod tests {
             minted_at: 1,
             expires_at: Some(3601),
             bound_secret: None,
+            token_secret: None,
         }
     }
 

@@ -13,9 +13,13 @@ fn describe(e: &keyring::Error) -> String {
         keyring::Error::BadEncoding(_) | keyring::Error::BadDataFormat(..) => {
             "the stored item is not in the expected format".into()
         }
-        keyring::Error::NoStorageAccess(inner) => format!("the keyring is locked or not reachable ({inner})"),
+        keyring::Error::NoStorageAccess(inner) => {
+            format!("the keyring is locked or not reachable ({inner})")
+        }
         keyring::Error::NoDefaultStore => match keyring::Entry::store_status() {
-            Err(e) if !matches!(e, keyring::Error::NoDefaultStore) => format!("no keyring service ({})", describe(e)),
+            Err(e) if !matches!(e, keyring::Error::NoDefaultStore) => {
+                format!("no keyring service ({})", describe(e))
+            }
             _ => "no keyring service is available".into(),
         },
         other => other.to_string(),
@@ -23,13 +27,19 @@ fn describe(e: &keyring::Error) -> String {
 }
 
 fn err(op: &'static str) -> impl FnOnce(keyring::Error) -> StoreError {
-    move |e| StoreError::Keyring { op, detail: describe(&e) }
+    move |e| StoreError::Keyring {
+        op,
+        detail: describe(&e),
+    }
 }
 
 impl KeyringStore {
     pub fn new() -> Result<KeyringStore, StoreError> {
         if let Err(e) = keyring::Entry::store_status() {
-            return Err(StoreError::Keyring { op: "open", detail: describe(e) });
+            return Err(StoreError::Keyring {
+                op: "open",
+                detail: describe(e),
+            });
         }
         Ok(KeyringStore)
     }
@@ -63,7 +73,9 @@ impl Store for KeyringStore {
     }
 
     fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
-        self.entry(key)?.set_password(&encode(entry)).map_err(err("write"))
+        self.entry(key)?
+            .set_password(&encode(entry))
+            .map_err(err("write"))
     }
 
     fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {

@@ -4,7 +4,7 @@
 //! it when the holder dies, so a killed process never blocks the next call.
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::paths::private_dir;
@@ -28,13 +28,15 @@ pub enum LockError {
 #[derive(Debug)]
 pub struct FileLock {
     file: File,
-    path: PathBuf,
 }
 
 impl FileLock {
     /// Takes the exclusive lock on `path`, waiting at most `timeout`.
     pub fn acquire(path: &Path, timeout: Duration) -> Result<FileLock, LockError> {
-        let io = |source| LockError::Io { path: path.display().to_string(), source };
+        let io = |source| LockError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             private_dir(dir).map_err(|e| io(std::io::Error::other(e.to_string())))?;
         }
@@ -50,20 +52,19 @@ impl FileLock {
         let mut pause = Duration::from_millis(5);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(FileLock { file, path: path.to_path_buf() }),
+                Ok(()) => return Ok(FileLock { file }),
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Error(e)) => return Err(io(e)),
             }
             if start.elapsed() >= timeout {
-                return Err(LockError::Timeout { path: path.display().to_string(), timeout });
+                return Err(LockError::Timeout {
+                    path: path.display().to_string(),
+                    timeout,
+                });
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(Duration::from_millis(100));
         }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 }
 
@@ -97,11 +98,12 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("k.lock");
         std::fs::write(&path, b"").unwrap();
-        let mut child = std::process::Command::new("flock")
+        // One process (sh exec'ing into sleep) holds the lock on fd 9.
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "exec 9>>\"$0\" && flock 9 && exec sleep 30"])
             .arg(&path)
-            .args(["sleep", "30"])
             .spawn()
-            .expect("flock(1) from util-linux");
+            .expect("sh and flock(1) from util-linux");
         // Wait until the child holds the lock.
         let start = Instant::now();
         loop {
@@ -110,11 +112,15 @@ mod tests {
                 Ok(l) => drop(l),
                 Err(e) => panic!("{e}"),
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "child never took the lock");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "child never took the lock"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         child.kill().unwrap();
         child.wait().unwrap();
-        FileLock::acquire(&path, Duration::from_secs(2)).expect("lock free after holder was killed");
+        FileLock::acquire(&path, Duration::from_secs(2))
+            .expect("lock free after holder was killed");
     }
 }

@@ -30,19 +30,28 @@ pub const SERVICE: &str = "kube-sa-token";
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The OS keyring (Secret Service, Keychain, Credential Manager) failed.
-    #[error("OS keyring {op} failed: {detail}; unlock the keyring (or start a Secret Service such as gnome-keyring), or pick another store with --cache keyutils|file")]
+    #[error(
+        "OS keyring {op} failed: {detail}; unlock the keyring (or start a Secret Service such as gnome-keyring), or pick another store with --cache keyutils|file"
+    )]
     Keyring { op: &'static str, detail: String },
     /// `--cache auto` found no store.
-    #[error("no secure token store is available ({0}); choose one explicitly: --cache keyutils (Linux), --cache file (0600 file under the user cache dir) or --cache none")]
+    #[error(
+        "no secure token store is available ({0}); choose one explicitly: --cache keyutils (Linux), --cache file (0600 file under the user cache dir) or --cache none"
+    )]
     NoneAvailable(String),
     /// The Linux kernel key service failed.
-    #[error("kernel keyring (keyutils) {op} failed: {detail}; keyctl may be blocked here (containers often block it): use --cache file or --cache keyring")]
+    #[error(
+        "kernel keyring (keyutils) {op} failed: {detail}; keyctl may be blocked here (containers often block it): use --cache file or --cache keyring"
+    )]
     Keyutils { op: &'static str, detail: String },
     /// The store is not available on this platform.
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
     #[error("the {0} store is not available on this platform; use --cache keyring or --cache file")]
     Unsupported(&'static str),
     /// File store or index I/O.
-    #[error("cache file {path}: {source}; check the permissions of the cache directory or use another --cache")]
+    #[error(
+        "cache file {path}: {source}; check the permissions of the cache directory or use another --cache"
+    )]
     Io {
         path: String,
         #[source]
@@ -116,7 +125,11 @@ impl CacheKey {
             p.namespace,
             p.service_account,
             p.source,
-            if p.bind_secret { "bound-secret" } else { "unbound" },
+            if p.bind_secret {
+                "bound-secret"
+            } else {
+                "unbound"
+            },
         ]
         .into_iter()
         .chain(aud)
@@ -224,7 +237,10 @@ pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), StoreError> {
                 Box::new(s),
                 AutoChoice {
                     kind: StoreKind::Keyutils,
-                    why: format!("no OS keyring ({}); using the kernel keyring", short(&keyring_problem)),
+                    why: format!(
+                        "no OS keyring ({}); using the kernel keyring",
+                        short(&keyring_problem)
+                    ),
                 },
             )),
             Err(e) => Err(StoreError::NoneAvailable(format!(
@@ -287,8 +303,16 @@ mod tests {
             CacheKey::new(&parts("https://a", "s", &ba))
         );
         // Fields are length-prefixed: moving a character between fields changes the key.
-        let k1 = CacheKey::new(&KeyParts { namespace: "ab", service_account: "c", ..parts("s", "x", &[]) });
-        let k2 = CacheKey::new(&KeyParts { namespace: "a", service_account: "bc", ..parts("s", "x", &[]) });
+        let k1 = CacheKey::new(&KeyParts {
+            namespace: "ab",
+            service_account: "c",
+            ..parts("s", "x", &[])
+        });
+        let k2 = CacheKey::new(&KeyParts {
+            namespace: "a",
+            service_account: "bc",
+            ..parts("s", "x", &[])
+        });
         assert_ne!(k1, k2);
     }
 

@@ -10,7 +10,8 @@ use super::StoreError;
 /// `~/.cache/kube-sa-token` on Linux (XDG_CACHE_HOME respected), the
 /// platform's equivalent elsewhere. Created 0700 if missing.
 pub fn cache_dir() -> Result<PathBuf, StoreError> {
-    let dirs = directories::ProjectDirs::from("", "", "kube-sa-token").ok_or(StoreError::NoCacheDir)?;
+    let dirs =
+        directories::ProjectDirs::from("", "", "kube-sa-token").ok_or(StoreError::NoCacheDir)?;
     Ok(dirs.cache_dir().to_path_buf())
 }
 
@@ -43,7 +44,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 
 pub fn write_atomic_mode(path: &Path, bytes: &[u8], mode: u32) -> Result<(), StoreError> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
         let mut opts = fs::OpenOptions::new();

@@ -1,0 +1,275 @@
+//! `doctor`: one line per finding, each with a fix.
+
+use std::io::Write;
+
+use serde_yaml::Value;
+
+use crate::error::Error;
+use crate::get::open_store;
+use crate::kubeconfig::Kubeconfigs;
+use crate::protocol::{V1, V1BETA1};
+use crate::source::Admin;
+use crate::store::{self, CacheChoice, CacheKey, Entry};
+use crate::token::Token;
+
+use super::runtime;
+
+#[derive(Default)]
+struct Report {
+    lines: Vec<String>,
+    failed: usize,
+}
+
+impl Report {
+    fn ok(&mut self, msg: impl Into<String>) {
+        self.lines.push(format!("ok    {}", msg.into()));
+    }
+    fn warn(&mut self, msg: impl Into<String>) {
+        self.lines.push(format!("warn  {}", msg.into()));
+    }
+    fn fail(&mut self, msg: impl Into<String>) {
+        self.failed += 1;
+        self.lines.push(format!("FAIL  {}", msg.into()));
+    }
+}
+
+pub struct Request<'a> {
+    pub kubeconfig: Option<&'a std::path::Path>,
+    pub admin_context: Option<&'a str>,
+    pub namespace: &'a str,
+    pub cache: CacheChoice,
+}
+
+pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
+    let mut r = Report::default();
+    check_store(req.cache, &mut r);
+    match Kubeconfigs::load(req.kubeconfig) {
+        Ok(kc) => {
+            r.ok(format!(
+                "kubeconfig loads ({} contexts)",
+                kc.context_names().len()
+            ));
+            check_exec_entries(&kc, &mut r);
+            if let Some(ctx) = req.admin_context {
+                match kc.context(ctx) {
+                    Ok(_) => check_admin(req.kubeconfig, ctx, req.namespace, &mut r)?,
+                    Err(e) => r.fail(e.to_string()),
+                }
+            }
+        }
+        Err(e) => r.fail(e.to_string()),
+    }
+    for l in &r.lines {
+        writeln!(out, "{l}")?;
+    }
+    if r.failed > 0 {
+        return Err(Error::CheckFailed(format!(
+            "doctor found {} problem{}",
+            r.failed,
+            if r.failed == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+fn check_store(choice: CacheChoice, r: &mut Report) {
+    if choice == CacheChoice::Auto {
+        match store::auto() {
+            Ok((_, why)) => r.ok(format!("--cache auto picks {}: {}", why.kind, why.why)),
+            Err(e) => {
+                r.fail(format!("--cache auto: {e}"));
+                return;
+            }
+        }
+    }
+    let s = match open_store(choice) {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            r.warn("--cache none: every kubectl call mints a new token (slow, and one TokenRequest per call); pick a store");
+            return;
+        }
+        Err(e) => {
+            r.fail(e.to_string());
+            return;
+        }
+    };
+    let key = CacheKey::new(&store::KeyParts {
+        server: "doctor",
+        admin_context: "doctor",
+        namespace: "doctor",
+        service_account: &std::process::id().to_string(),
+        source: "doctor",
+        audiences: &[],
+        bind_secret: false,
+    });
+    let probe = Entry {
+        token: Token::new("doctor-probe"),
+        server: "doctor".into(),
+        namespace: "doctor".into(),
+        service_account: "doctor".into(),
+        minted_at: 0,
+        checked_at: 0,
+        secret: None,
+    };
+    let result = s
+        .save(&key, &probe)
+        .and_then(|()| s.load(&key))
+        .and_then(|got| {
+            let same = got
+                .map(|e| e.token.expose() == "doctor-probe")
+                .unwrap_or(false);
+            s.remove(&key).map(|_| same)
+        });
+    match result {
+        Ok(true) => r.ok(format!(
+            "the {} store can write, read and delete an entry",
+            s.kind()
+        )),
+        Ok(false) => r.fail(format!(
+            "the {} store did not return what was written; pick another --cache",
+            s.kind()
+        )),
+        Err(e) => r.fail(e.to_string()),
+    }
+}
+
+fn args_of(exec: &Value) -> Vec<String> {
+    exec.get("args")
+        .and_then(Value::as_sequence)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn command_found(cmd: &str) -> bool {
+    if cmd.contains('/') {
+        return std::path::Path::new(cmd).is_file();
+    }
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+        .unwrap_or(false)
+}
+
+fn check_exec_entries(kc: &Kubeconfigs, r: &mut Report) {
+    let ours: Vec<(String, Value)> = kc
+        .exec_users()
+        .into_iter()
+        .filter(|(_, e)| {
+            e.get("command")
+                .and_then(Value::as_str)
+                .is_some_and(|c| c.ends_with("kube-sa-token") || c.ends_with("kubectl-sa_token"))
+        })
+        .collect();
+    if ours.is_empty() {
+        r.warn("no kubeconfig user runs kube-sa-token yet; create one with `kube-sa-token setup --admin-context ADMIN -n NS SA`");
+        return;
+    }
+    for (user, exec) in ours {
+        let contexts = kc.contexts_of_user(&user);
+        let mut problems: Vec<String> = Vec::new();
+        let api = exec.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        if api != V1 && api != V1BETA1 {
+            problems.push(format!("apiVersion {api:?} is not {V1} or {V1BETA1}"));
+        }
+        if api == V1 && exec.get("interactiveMode").is_none() {
+            problems.push(
+                "interactiveMode is missing (kubectl refuses v1 entries without it; use Never)"
+                    .into(),
+            );
+        }
+        let cmd = exec.get("command").and_then(Value::as_str).unwrap_or("");
+        if !command_found(cmd) {
+            problems.push(format!(
+                "command {cmd:?} is not found; install kube-sa-token or use its absolute path"
+            ));
+        }
+        let args = args_of(&exec);
+        if args.first().map(String::as_str) != Some("get") {
+            problems.push("args must start with \"get\"".into());
+        }
+        match flag(&args, "--admin-context") {
+            None => problems.push("--admin-context is missing from args".into()),
+            Some(admin) => {
+                if let Err(e) = kc.context(&admin) {
+                    problems.push(format!(
+                        "admin context {admin:?} not found ({})",
+                        e.to_string().split(';').next().unwrap_or_default()
+                    ));
+                } else if contexts.iter().any(|c| c == &admin) {
+                    problems.push(format!("its admin context {admin:?} uses this same user: that loops; point --admin-context at a context with its own credentials"));
+                }
+            }
+        }
+        if flag(&args, "--service-account").is_none() {
+            problems.push("--service-account is missing from args".into());
+        }
+        if exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
+            r.warn(format!("user {user:?}: provideClusterInfo is not true, so the cluster-binding check cannot see which server kubectl talks to; rerun setup"));
+        }
+        if problems.is_empty() {
+            r.ok(format!(
+                "user {user:?} (contexts: {}) has a well-formed exec entry",
+                if contexts.is_empty() {
+                    "none".into()
+                } else {
+                    contexts.join(", ")
+                }
+            ));
+        } else {
+            r.fail(format!(
+                "user {user:?}: {}; rerun `kube-sa-token setup` to rewrite it",
+                problems.join("; ")
+            ));
+        }
+    }
+}
+
+fn check_admin(
+    kubeconfig: Option<&std::path::Path>,
+    ctx: &str,
+    ns: &str,
+    r: &mut Report,
+) -> Result<(), Error> {
+    runtime()?.block_on(async {
+        let admin = match Admin::connect(kubeconfig, ctx).await {
+            Ok(a) => a,
+            Err(e) => {
+                r.fail(e.to_string());
+                return;
+            }
+        };
+        match admin.clock_offset().await {
+            Ok(off) if off.abs() <= 30 => r.ok(format!("admin context {ctx:?} reaches {} (clock offset {off}s)", admin.server())),
+            Ok(off) => r.fail(format!(
+                "clock offset to {} is {off}s: tokens may look expired or not yet valid; sync this machine's clock (NTP)",
+                admin.server()
+            )),
+            Err(e) => {
+                r.fail(e.to_string());
+                return;
+            }
+        }
+        for (verb, res, sub, what) in [
+            ("create", "serviceaccounts", Some("token"), "serviceaccounts/token (needed by --source token-request)"),
+            ("get", "serviceaccounts", None, "serviceaccounts (needed by setup and --source secret)"),
+            ("list", "secrets", None, "secrets (needed by --source secret)"),
+        ] {
+            match admin.can(verb, res, sub, ns).await {
+                Ok(true) => r.ok(format!("admin context {ctx:?} may {verb} {what} in {ns:?}")),
+                Ok(false) if res == "secrets" => r.warn(format!("admin context {ctx:?} may not {verb} {what} in {ns:?}")),
+                Ok(false) => r.fail(format!("admin context {ctx:?} may not {verb} {what} in {ns:?}; grant it with a Role and RoleBinding")),
+                Err(e) => r.fail(e.to_string()),
+            }
+        }
+    });
+    Ok(())
+}

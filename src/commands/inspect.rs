@@ -1,0 +1,372 @@
+//! `inspect`: header and claims of a token, and — only with `--verify` —
+//! whether it is valid (signature against the cluster's JWKS, and TokenReview).
+
+use std::io::{Read, Write};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::cli::Format;
+use crate::clock::{Clock, human, rfc3339};
+use crate::error::Error;
+use crate::freshness::{Claims, decode};
+use crate::get::{GetOptions, open_store};
+use crate::source::Admin;
+use crate::token::Token;
+
+use super::runtime;
+
+/// Where the token to inspect comes from.
+pub enum Input<'a> {
+    Given(&'a str),
+    Cached(&'a GetOptions),
+}
+
+fn read_token(input: &Input<'_>) -> Result<Token, Error> {
+    match input {
+        Input::Given("-") => {
+            let mut s = String::new();
+            std::io::stdin().read_to_string(&mut s)?;
+            Ok(Token::new(s.trim().to_string()))
+        }
+        Input::Given(t) => Ok(Token::new(t.trim().to_string())),
+        Input::Cached(opts) => {
+            let server = opts.spec.admin_server()?;
+            let key = opts.spec.key(&server);
+            let store = open_store(opts.cache)?
+                .ok_or_else(|| Error::Usage("--cache none keeps no token to inspect".into()))?;
+            let entry = store.load(&key)?.ok_or_else(|| {
+                Error::Usage(format!(
+                    "no cached token for {}/{} on {server} in the {} store; run kubectl with its context (or `kube-sa-token whoami ...`) first, or pass a TOKEN",
+                    opts.spec.namespace,
+                    opts.spec.service_account,
+                    store.kind()
+                ))
+            })?;
+            Ok(entry.token)
+        }
+    }
+}
+
+fn when(t: Option<i64>, now: i64) -> Value {
+    match t {
+        Some(t) => json!({
+            "time": OffsetDateTime::from_unix_timestamp(t).map(rfc3339).unwrap_or_default(),
+            "unix": t,
+            "relative": if t >= now { format!("in {}", human(t - now)) } else { format!("{} ago", human(now - t)) },
+        }),
+        None => Value::Null,
+    }
+}
+
+/// The bound object of a bound token (`kubernetes.io.pod|secret|node`).
+fn bound_object(claims: &Claims) -> Value {
+    let k = claims.other.get("kubernetes.io");
+    for kind in ["pod", "secret", "node"] {
+        if let Some(o) = k.and_then(|k| k.get(kind)) {
+            return json!({"kind": kind, "name": o.get("name"), "uid": o.get("uid")});
+        }
+    }
+    Value::Null
+}
+
+fn service_account(claims: &Claims) -> Value {
+    if let Some(k) = claims.other.get("kubernetes.io") {
+        return json!({
+            "namespace": k.get("namespace"),
+            "name": k.get("serviceaccount").and_then(|s| s.get("name")),
+            "uid": k.get("serviceaccount").and_then(|s| s.get("uid")),
+        });
+    }
+    let legacy = |f: &str| {
+        claims
+            .other
+            .get(&format!("kubernetes.io/serviceaccount/{f}"))
+            .cloned()
+    };
+    json!({
+        "namespace": legacy("namespace"),
+        "name": legacy("service-account.name"),
+        "uid": legacy("service-account.uid"),
+        "secret": legacy("secret.name"),
+    })
+}
+
+/// Checks the signature against the cluster's JWKS and asks for a TokenReview.
+async fn verify(
+    admin: &Admin,
+    token: &Token,
+    header: &jsonwebtoken::Header,
+    claims: &Claims,
+) -> Result<Value, Error> {
+    let signature = match admin.jwks().await {
+        Ok(text) => match serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&text) {
+            Ok(set) => {
+                let jwk = match &header.kid {
+                    Some(kid) => set.find(kid),
+                    None => set.keys.first(),
+                };
+                match jwk {
+                    None => {
+                        json!({"valid": false, "detail": format!("no key with kid {:?} in the cluster's JWKS", header.kid)})
+                    }
+                    Some(jwk) => {
+                        let mut v = jsonwebtoken::Validation::new(header.alg);
+                        v.validate_aud = false;
+                        v.required_spec_claims.clear();
+                        v.validate_exp = claims.exp.is_some();
+                        v.leeway = 0;
+                        match jsonwebtoken::DecodingKey::from_jwk(jwk).and_then(|k| {
+                            jsonwebtoken::decode::<serde_json::Map<String, Value>>(
+                                token.expose(),
+                                &k,
+                                &v,
+                            )
+                        }) {
+                            Ok(_) => {
+                                json!({"valid": true, "detail": "signature matches the cluster's JWKS"})
+                            }
+                            Err(e) => json!({"valid": false, "detail": e.to_string()}),
+                        }
+                    }
+                }
+            }
+            Err(e) => json!({"valid": false, "detail": format!("cluster JWKS is not valid: {e}")}),
+        },
+        Err(e) => json!({"valid": Value::Null, "detail": format!("could not fetch JWKS: {e}")}),
+    };
+    let review = match admin.token_review(token, &claims.aud.to_vec()).await {
+        Ok((ok, user, err)) => json!({
+            "authenticated": ok,
+            "username": user.as_ref().and_then(|u| u.username.clone()),
+            "error": err,
+        }),
+        Err(e) => json!({"authenticated": Value::Null, "error": e.to_string()}),
+    };
+    Ok(json!({"signature": signature, "tokenReview": review}))
+}
+
+pub struct Request<'a> {
+    pub input: Input<'a>,
+    pub kubeconfig: Option<&'a std::path::Path>,
+    pub admin_context: Option<&'a str>,
+    pub verify: bool,
+    pub format: Format,
+}
+
+pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
+    let token = read_token(&req.input)?;
+    let (header, claims) = decode(&token)?;
+    let now = clock.now().unix_timestamp();
+    let legacy = claims.is_legacy();
+    let verification = match (req.verify, req.admin_context) {
+        (true, Some(ctx)) => Some(runtime()?.block_on(async {
+            let admin = Admin::connect(req.kubeconfig, ctx).await?;
+            verify(&admin, &token, &header, &claims).await
+        })?),
+        _ => None,
+    };
+    let report = json!({
+        "kind": if legacy { "legacy" } else { "bound" },
+        "header": {"alg": format!("{:?}", header.alg), "kid": header.kid, "typ": header.typ},
+        "issuer": claims.iss,
+        "subject": claims.sub,
+        "audiences": claims.aud.to_vec(),
+        "issuedAt": when(claims.iat, now),
+        "notBefore": when(claims.nbf, now),
+        "expires": when(claims.exp, now),
+        "expired": claims.exp.map(|e| e <= now),
+        "serviceAccount": service_account(&claims),
+        "boundObject": bound_object(&claims),
+        "jti": claims.jti,
+        "claims": serde_json::to_value(&claims).unwrap_or(Value::Null),
+        "verification": verification,
+    });
+    match req.format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).expect("json")
+        )?,
+        Format::Text => write_text(&report, out)?,
+    }
+    if let Some(v) = &report["verification"].as_object() {
+        let sig_ok = v["signature"]["valid"] == Value::Bool(true);
+        let review_ok = v["tokenReview"]["authenticated"] == Value::Bool(true);
+        if !(sig_ok && review_ok) {
+            return Err(Error::CheckFailed(
+                "the token did not verify (see above); mint a new one with `kube-sa-token logout ...` then kubectl, or check --admin-context points at the cluster that issued it".into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn time_line(v: &Value) -> String {
+    if v.is_null() {
+        "-".into()
+    } else {
+        format!("{} ({})", s(&v["time"]), s(&v["relative"]))
+    }
+}
+
+fn write_text(r: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    let kind = if r["kind"] == "legacy" {
+        "legacy Secret-based token (no expiry)"
+    } else {
+        "bound token (TokenRequest)"
+    };
+    writeln!(out, "Type:             {kind}")?;
+    writeln!(
+        out,
+        "Algorithm:        {}  key id: {}",
+        s(&r["header"]["alg"]),
+        s(&r["header"]["kid"])
+    )?;
+    writeln!(out, "Issuer:           {}", s(&r["issuer"]))?;
+    writeln!(out, "Subject:          {}", s(&r["subject"]))?;
+    let sa = &r["serviceAccount"];
+    writeln!(
+        out,
+        "Service account:  {}/{} (uid {})",
+        s(&sa["namespace"]),
+        s(&sa["name"]),
+        s(&sa["uid"])
+    )?;
+    let aud: Vec<String> = r["audiences"]
+        .as_array()
+        .map(|a| a.iter().map(s).collect())
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "Audiences:        {}",
+        if aud.is_empty() {
+            "-".into()
+        } else {
+            aud.join(", ")
+        }
+    )?;
+    writeln!(out, "Issued at:        {}", time_line(&r["issuedAt"]))?;
+    writeln!(out, "Not before:       {}", time_line(&r["notBefore"]))?;
+    let exp = if r["expires"].is_null() {
+        "never".to_string()
+    } else {
+        time_line(&r["expires"])
+    };
+    let expired = if r["expired"] == Value::Bool(true) {
+        "  EXPIRED"
+    } else {
+        ""
+    };
+    writeln!(out, "Expires:          {exp}{expired}")?;
+    let b = &r["boundObject"];
+    let bound = if b.is_null() {
+        match sa.get("secret") {
+            Some(Value::String(secret)) => format!("token Secret {secret}"),
+            _ => "-".into(),
+        }
+    } else {
+        format!("{} {} (uid {})", s(&b["kind"]), s(&b["name"]), s(&b["uid"]))
+    };
+    writeln!(out, "Bound to:         {bound}")?;
+    writeln!(out, "JWT ID:           {}", s(&r["jti"]))?;
+    match r["verification"].as_object() {
+        None => writeln!(
+            out,
+            "Validity:         not checked (add --verify to check the signature and ask the server)"
+        )?,
+        Some(v) => {
+            let sig = &v["signature"];
+            let sig_text = match sig["valid"] {
+                Value::Bool(true) => "valid".to_string(),
+                Value::Bool(false) => "INVALID".to_string(),
+                _ => "unknown".to_string(),
+            };
+            writeln!(out, "Signature:        {sig_text}: {}", s(&sig["detail"]))?;
+            let tr = &v["tokenReview"];
+            match tr["authenticated"] {
+                Value::Bool(true) => writeln!(
+                    out,
+                    "TokenReview:      authenticated as {}",
+                    s(&tr["username"])
+                )?,
+                Value::Bool(false) => writeln!(
+                    out,
+                    "TokenReview:      NOT authenticated: {}",
+                    s(&tr["error"])
+                )?,
+                _ => writeln!(out, "TokenReview:      not available: {}", s(&tr["error"]))?,
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FakeClock;
+    use crate::freshness::tests::{bound, mint};
+
+    fn run(token: &Token, format: Format) -> String {
+        let clock = FakeClock::at_unix(1_000_100);
+        let mut out = Vec::new();
+        let req = Request {
+            input: Input::Given(token.expose()),
+            kubeconfig: None,
+            admin_context: None,
+            verify: false,
+            format,
+        };
+        inspect(req, &clock, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn bound_token_text() {
+        let t = bound(
+            "team",
+            "viewer",
+            &["https://kubernetes.default.svc"],
+            1_000_000,
+            1_003_600,
+        );
+        let text = run(&t, Format::Text);
+        assert!(text.contains("bound token"), "{text}");
+        assert!(text.contains("system:serviceaccount:team:viewer"));
+        assert!(text.contains("in 58m20s"), "{text}");
+        assert!(text.contains("1m40s ago"), "{text}");
+        assert!(
+            text.contains("not checked"),
+            "never claims validity unchecked: {text}"
+        );
+        assert!(!text.contains(t.expose()), "never prints the token");
+    }
+
+    #[test]
+    fn legacy_token_json() {
+        let t = mint(
+            json!({"iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:team:viewer",
+            "kubernetes.io/serviceaccount/namespace": "team", "kubernetes.io/serviceaccount/secret.name": "viewer-token",
+            "kubernetes.io/serviceaccount/service-account.name": "viewer"}),
+        );
+        let v: Value = serde_json::from_str(&run(&t, Format::Json)).unwrap();
+        assert_eq!(v["kind"], "legacy");
+        assert_eq!(v["expires"], Value::Null);
+        assert_eq!(v["serviceAccount"]["secret"], "viewer-token");
+        assert_eq!(v["verification"], Value::Null);
+        let text = run(&t, Format::Text);
+        assert!(
+            text.contains("Expires:          never") && text.contains("token Secret viewer-token"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! `whoami`: a SelfSubjectReview made with the SA's token (like `kubectl auth
+//! whoami`), plus the server version fetched with the same token — the
+//! classic `curl --cacert ca.crt -H "Authorization: Bearer $TOKEN" $SERVER/version`.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use crate::cli::Format;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::get::{GetOptions, obtain};
+use crate::protocol::{ExecInfo, V1};
+use crate::source::Admin;
+
+use super::runtime;
+
+pub fn whoami(
+    opts: &GetOptions,
+    format: Format,
+    clock: &dyn Clock,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let info = ExecInfo {
+        api_version: V1,
+        interactive: false,
+        cluster: None,
+    };
+    let issued = obtain(opts, &info, clock)?;
+    let who = format!(
+        "the token of {}/{}",
+        opts.spec.namespace, opts.spec.service_account
+    );
+    let (user, version) = runtime()?.block_on(async {
+        let admin =
+            Admin::connect(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context).await?;
+        let client = admin.as_token(&issued.token, &who)?;
+        let user = client.whoami().await?;
+        let version = client.version().await?;
+        Ok::<_, Error>((user, version))
+    })?;
+    match format {
+        Format::Json => {
+            let v = json!({
+                "userInfo": user,
+                "server": issued.server,
+                "serverVersion": version.git_version,
+            });
+            writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
+        }
+        Format::Text => {
+            writeln!(
+                out,
+                "Username:  {}",
+                user.username.as_deref().unwrap_or("-")
+            )?;
+            writeln!(out, "UID:       {}", user.uid.as_deref().unwrap_or("-"))?;
+            writeln!(
+                out,
+                "Groups:    {}",
+                user.groups.as_deref().unwrap_or_default().join(", ")
+            )?;
+            for (k, v) in user.extra.iter().flatten() {
+                writeln!(out, "Extra:     {k}={}", v.join(","))?;
+            }
+            writeln!(
+                out,
+                "Server:    {} (Kubernetes {})",
+                issued.server, version.git_version
+            )?;
+        }
+    }
+    Ok(())
+}
