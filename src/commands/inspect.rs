@@ -53,7 +53,7 @@ fn when(t: Option<i64>, now: i64) -> Value {
         Some(t) => json!({
             "time": OffsetDateTime::from_unix_timestamp(t).map(rfc3339).unwrap_or_default(),
             "unix": t,
-            "relative": if t >= now { format!("in {}", human(t - now)) } else { format!("{} ago", human(now - t)) },
+            "relative": if t > now { format!("in {}", human(t - now)) } else { format!("{} ago", human(now - t)) },
         }),
         None => Value::Null,
     }
@@ -62,8 +62,8 @@ fn when(t: Option<i64>, now: i64) -> Value {
 /// The bound object of a bound token (`kubernetes.io.pod|secret|node`).
 fn bound_object(claims: &Claims) -> Value {
     let k = claims.other.get("kubernetes.io");
-    for kind in ["pod", "secret", "node"] {
-        if let Some(o) = k.and_then(|k| k.get(kind)) {
+    for (claim, kind) in [("pod", "Pod"), ("secret", "Secret"), ("node", "Node")] {
+        if let Some(o) = k.and_then(|k| k.get(claim)) {
             return json!({"kind": kind, "name": o.get("name"), "uid": o.get("uid")});
         }
     }

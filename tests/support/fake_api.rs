@@ -1,0 +1,171 @@
+//! A tiny fake API server over plain HTTP on 127.0.0.1, for the fast tests
+//! only: it answers TokenRequests with real RS256 tokens and counts them.
+//! The end-to-end tests use a real kube-apiserver instead.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::{jwt, now};
+
+pub const ADMIN_TOKEN: &str = "fake-admin-credential";
+
+pub struct FakeApi {
+    pub server: String,
+    token_requests: Arc<AtomicUsize>,
+}
+
+impl FakeApi {
+    pub fn start() -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let server = format!("http://{}", listener.local_addr().unwrap());
+        let count = Arc::new(AtomicUsize::new(0));
+        let c = count.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, &c);
+                });
+            }
+        });
+        FakeApi {
+            server,
+            token_requests: count,
+        }
+    }
+
+    pub fn token_requests(&self) -> usize {
+        self.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// An admin kubeconfig (context "admin") for this server.
+    pub fn kubeconfig(&self) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: admin\nclusters:\n- name: fake\n  cluster:\n    server: {}\ncontexts:\n- name: admin\n  context: {{cluster: fake, user: admin}}\nusers:\n- name: admin\n  user:\n    token: {ADMIN_TOKEN}\n",
+            self.server
+        )
+    }
+}
+
+fn status(code: u16, reason: &str, message: &str) -> (u16, String) {
+    (
+        code,
+        serde_json::json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code})
+            .to_string(),
+    )
+}
+
+fn serve(mut stream: TcpStream, count: &AtomicUsize) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line)? == 0 {
+            return Ok(());
+        }
+        let mut len = 0usize;
+        let mut auth = String::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line)?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            let (k, v) = line.split_once(':').unwrap_or((line, ""));
+            match k.to_ascii_lowercase().as_str() {
+                "content-length" => len = v.trim().parse().unwrap_or(0),
+                "authorization" => auth = v.trim().to_string(),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body)?;
+        let mut parts = request_line.split_whitespace();
+        let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+        let (code, json) = route(method, path, &auth, &body, count);
+        let reply = format!(
+            "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+            json.len()
+        );
+        stream.write_all(reply.as_bytes())?;
+    }
+}
+
+fn route(method: &str, path: &str, auth: &str, body: &[u8], count: &AtomicUsize) -> (u16, String) {
+    if auth != format!("Bearer {ADMIN_TOKEN}") {
+        return status(401, "Unauthorized", "Unauthorized");
+    }
+    let segs: Vec<&str> = path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_matches('/')
+        .split('/')
+        .collect();
+    match (method, segs.as_slice()) {
+        (
+            "POST",
+            [
+                "api",
+                "v1",
+                "namespaces",
+                ns,
+                "serviceaccounts",
+                sa,
+                "token",
+            ],
+        ) => {
+            count.fetch_add(1, Ordering::SeqCst);
+            match *sa {
+                "missing" => status(
+                    404,
+                    "NotFound",
+                    &format!("serviceaccounts \"{sa}\" not found"),
+                ),
+                "forbidden" => status(
+                    403,
+                    "Forbidden",
+                    &format!(
+                        "serviceaccounts \"{sa}\" is forbidden: User \"x\" cannot create resource \"serviceaccounts/token\""
+                    ),
+                ),
+                _ => {
+                    let req: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                    let secs = req["spec"]["expirationSeconds"].as_i64().unwrap_or(3600);
+                    let aud = match req["spec"]["audiences"].as_array() {
+                        Some(a) if !a.is_empty() => serde_json::Value::Array(a.clone()),
+                        _ => serde_json::json!(["https://kubernetes.default.svc"]),
+                    };
+                    let iat = now();
+                    let token = jwt(serde_json::json!({
+                        "iss": "https://fake", "sub": format!("system:serviceaccount:{ns}:{sa}"), "aud": aud,
+                        "iat": iat, "nbf": iat, "exp": iat + secs, "jti": format!("jti-{}", count.load(Ordering::SeqCst)),
+                        "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": sa, "uid": "uid-1"}}
+                    }));
+                    let exp = time_rfc3339(iat + secs);
+                    (
+                        201,
+                        serde_json::json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+                            "metadata": {"name": sa, "namespace": ns},
+                            "spec": req["spec"], "status": {"token": token, "expirationTimestamp": exp}})
+                        .to_string(),
+                    )
+                }
+            }
+        }
+        _ => status(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        ),
+    }
+}
+
+fn time_rfc3339(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}

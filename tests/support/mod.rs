@@ -1,0 +1,221 @@
+//! Shared test harness: a [`TestEnv`] gives every test its own HOME, XDG
+//! directories and KUBECONFIG, and removes this tool's environment variables,
+//! so no test sees the developer's keyring, cache or clusters.
+#![allow(dead_code)]
+
+pub mod fake_api;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kube-sa-token");
+
+/// Variables of ours (and of the protocol) that must not leak into a test.
+const SCRUBBED: &[&str] = &[
+    "KUBE_SA_TOKEN_CHAIN",
+    "KUBE_SA_TOKEN_LOG",
+    "KUBERNETES_EXEC_INFO",
+    "KUBECONFIG",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "XDG_RUNTIME_DIR",
+];
+
+pub struct TestEnv {
+    dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub kubeconfig: PathBuf,
+    /// Extra environment for every command run in this env.
+    pub env: Vec<(String, String)>,
+}
+
+pub struct TestEnvBuilder {
+    kubeconfig: Option<String>,
+}
+
+impl TestEnvBuilder {
+    /// The content of the env's KUBECONFIG file.
+    pub fn kubeconfig(mut self, yaml: impl Into<String>) -> Self {
+        self.kubeconfig = Some(yaml.into());
+        self
+    }
+
+    pub fn build(self) -> TestEnv {
+        let dir = tempfile::Builder::new()
+            .prefix("kst-test-")
+            .tempdir()
+            .unwrap();
+        let home = dir.path().join("home");
+        for d in [".cache", ".config", ".local/share", ".kube"] {
+            std::fs::create_dir_all(home.join(d)).unwrap();
+        }
+        let kubeconfig = home.join(".kube/config");
+        if let Some(k) = self.kubeconfig {
+            std::fs::write(&kubeconfig, k).unwrap();
+        }
+        TestEnv {
+            dir,
+            home,
+            kubeconfig,
+            env: Vec::new(),
+        }
+    }
+}
+
+impl TestEnv {
+    pub fn builder() -> TestEnvBuilder {
+        TestEnvBuilder { kubeconfig: None }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Applies the env's isolation to any command.
+    pub fn isolate(&self, cmd: &mut Command) {
+        for v in SCRUBBED {
+            cmd.env_remove(v);
+        }
+        cmd.env("HOME", &self.home)
+            .env("XDG_CACHE_HOME", self.home.join(".cache"))
+            .env("XDG_CONFIG_HOME", self.home.join(".config"))
+            .env("XDG_DATA_HOME", self.home.join(".local/share"))
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(std::process::Stdio::null());
+    }
+
+    /// Our binary.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args);
+        self.isolate(&mut c);
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Out {
+        Out::from(self.cmd(args).output().unwrap())
+    }
+
+    /// `get` with a KUBERNETES_EXEC_INFO value (None: variable unset).
+    pub fn get(&self, exec_info: Option<&str>, args: &[&str]) -> Out {
+        let mut full = vec!["get"];
+        full.extend_from_slice(args);
+        let mut c = self.cmd(&full);
+        if let Some(info) = exec_info {
+            c.env("KUBERNETES_EXEC_INFO", info);
+        }
+        Out::from(c.output().unwrap())
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home.join(".cache/kube-sa-token")
+    }
+
+    /// Every file under the cache dir with its content, for "left intact" checks.
+    pub fn cache_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        fn walk(d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            let Ok(rd) = std::fs::read_dir(d) else { return };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if !p.extension().is_some_and(|x| x == "lock") {
+                    out.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        walk(&self.cache_dir(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+/// A finished process, with its output as text.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Out {
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn fails_with(&self, needle: &str) -> &Self {
+        assert_ne!(
+            self.code, 0,
+            "expected failure\nstdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}: {}",
+            self.stderr
+        );
+        assert_eq!(
+            self.stderr.trim().lines().count(),
+            1,
+            "errors are one line: {}",
+            self.stderr
+        );
+        assert!(
+            self.stdout.is_empty(),
+            "nothing on stdout on failure: {}",
+            self.stdout
+        );
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+/// Mints a real RS256 JWT with the test key.
+pub fn jwt(claims: serde_json::Value) -> String {
+    let key =
+        jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("../fixtures/test-signing-key.pem"))
+            .unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some("test".into());
+    jsonwebtoken::encode(&header, &claims, &key).unwrap()
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+pub fn exec_info(version: &str, server: Option<&str>) -> String {
+    let cluster = server
+        .map(|s| format!(r#","cluster":{{"server":"{s}","config":null}}"#))
+        .unwrap_or_default();
+    format!(
+        r#"{{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/{version}","spec":{{"interactive":false{cluster}}}}}"#
+    )
+}
