@@ -397,12 +397,10 @@ fn entry_spec(e: EntryArgs, positional: Option<String>) -> Result<EntrySpec, Err
     };
     let (ns, name) = match sa.split_once('/') {
         Some((ns, name)) => {
-            if let Some(flag) = &e.namespace {
-                if flag != ns {
-                    return Err(Error::Usage(format!(
-                        "--namespace {flag} contradicts --service-account {sa}; give the namespace once"
-                    )));
-                }
+            if let Some(flag) = e.namespace.as_ref().filter(|f| f.as_str() != ns) {
+                return Err(Error::Usage(format!(
+                    "--namespace {flag} contradicts --service-account {sa}; give the namespace once"
+                )));
             }
             (ns.to_string(), name.to_string())
         }

@@ -172,10 +172,10 @@ impl Kubeconfigs {
                 .into_iter()
                 .flatten()
             {
-                if let Some(n) = item.get("name").and_then(Value::as_str) {
-                    if !names.iter().any(|x| x == n) {
-                        names.push(n.to_string());
-                    }
+                if let Some(n) = item.get("name").and_then(Value::as_str)
+                    && !names.iter().any(|x| x == n)
+                {
+                    names.push(n.to_string());
                 }
             }
         }

@@ -123,7 +123,7 @@ impl TestEnv {
                 let p = e.path();
                 if p.is_dir() {
                     walk(&p, out);
-                } else if !p.extension().is_some_and(|x| x == "lock") {
+                } else if p.extension().is_none_or(|x| x != "lock") {
                     out.push((p.clone(), std::fs::read(&p).unwrap()));
                 }
             }
