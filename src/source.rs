@@ -320,11 +320,12 @@ impl Admin {
         self.wait_for_token(namespace, &secret_name, wait).await
     }
 
+    /// Creates a token Secret for `sa` with a generated name (a legacy token
+    /// depends only on the Secret's name, so a fresh name gives a fresh token).
     async fn create_token_secret(&self, namespace: &str, sa: &str) -> Result<String, SourceError> {
-        let secret_name = format!("{sa}-token-kube-sa-token");
         let secret = Secret {
             metadata: ObjectMeta {
-                name: Some(secret_name.clone()),
+                generate_name: Some(format!("{sa}-token-")),
                 namespace: Some(namespace.into()),
                 annotations: Some(BTreeMap::from([(
                     "kubernetes.io/service-account.name".to_string(),
@@ -336,20 +337,15 @@ impl Admin {
             type_: Some("kubernetes.io/service-account-token".into()),
             ..Default::default()
         };
-        match self
+        let created = self
             .secrets(namespace)
             .create(&PostParams::default(), &secret)
             .await
-        {
-            Ok(_) => Ok(secret_name),
-            Err(kube::Error::Api(s)) if s.code == 409 => Ok(secret_name),
-            Err(e) => Err(map_error(
-                e,
-                &self.server,
-                &self.who(),
-                self.secret_action("create", namespace, None),
-            )),
-        }
+            .map_err(self.map(self.secret_action("create", namespace, None)))?;
+        created.metadata.name.ok_or_else(|| SourceError::BadAnswer {
+            server: self.server.clone(),
+            detail: "created Secret has no name".into(),
+        })
     }
 
     async fn wait_for_token(

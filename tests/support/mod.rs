@@ -3,6 +3,7 @@
 //! so no test sees the developer's keyring, cache or clusters.
 #![allow(dead_code)]
 
+pub mod cluster;
 pub mod fake_api;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,186 @@
+//! The real test control plane started by tests/cluster/up.sh, as the
+//! end-to-end tests see it (through the `env` file's variables).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use super::{Out, TestEnv};
+
+pub const IGNORE_REASON: &str = "needs the test control plane: run tests/run.sh, or tests/cluster/up.sh then `. target/test-cluster/env && cargo test --test e2e -- --include-ignored --test-threads=1`";
+
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub server: String,
+    /// Directory of kubectl, kube-apiserver, kube-controller-manager, etcd.
+    pub bin: PathBuf,
+    pub admin_kubeconfig: PathBuf,
+}
+
+impl Cluster {
+    /// The running cluster; panics with instructions when there is none.
+    pub fn get() -> Cluster {
+        let var = |k: &str| {
+            std::env::var(k).unwrap_or_else(|_| panic!("{k} is not set: {IGNORE_REASON}"))
+        };
+        let dir = PathBuf::from(var("TEST_CLUSTER_DIR"));
+        Cluster {
+            server: var("TEST_CLUSTER_SERVER"),
+            bin: PathBuf::from(var("TEST_CLUSTER_BIN")),
+            admin_kubeconfig: dir.join("admin.kubeconfig"),
+            dir,
+        }
+    }
+
+    pub fn kubectl_path(&self) -> PathBuf {
+        self.bin.join("kubectl")
+    }
+
+    pub fn ca(&self) -> PathBuf {
+        self.dir.join("pki/ca.crt")
+    }
+
+    /// kubectl as the cluster admin.
+    pub fn admin(&self, args: &[&str]) -> Out {
+        let mut c = Command::new(self.kubectl_path());
+        c.arg("--kubeconfig").arg(&self.admin_kubeconfig).args(args);
+        c.env_remove("KUBECONFIG");
+        Out::from(c.output().unwrap())
+    }
+
+    /// A fresh namespace with ServiceAccount `viewer` bound to `view`.
+    pub fn namespace(&self, prefix: &str) -> String {
+        // Unique per run: the test cluster runs no namespace controller, so
+        // namespaces are never deleted, only left behind.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let ns = format!("{prefix}-{}-{:x}", std::process::id(), nanos & 0xfff_fff);
+        self.admin(&["create", "namespace", &ns]).ok();
+        self.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
+            .ok();
+        self.admin(&[
+            "-n",
+            &ns,
+            "create",
+            "rolebinding",
+            "viewer-view",
+            "--clusterrole=view",
+            "--serviceaccount",
+            &format!("{ns}:viewer"),
+        ])
+        .ok();
+        ns
+    }
+
+    /// TokenRequests the API server has answered so far (any code).
+    pub fn token_requests(&self) -> u64 {
+        let out = self.admin(&["get", "--raw", "/metrics"]);
+        out.ok();
+        out.stdout
+            .lines()
+            .filter(|l| {
+                l.starts_with("apiserver_request_total{")
+                    && l.contains("resource=\"serviceaccounts\"")
+                    && l.contains("subresource=\"token\"")
+                    && l.contains("verb=\"POST\"")
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64
+    }
+
+    /// TokenRequests after the counter has settled (metrics are recorded as
+    /// the response is written, so wait until two reads agree).
+    pub fn token_requests_settled(&self) -> u64 {
+        let mut last = self.token_requests();
+        loop {
+            std::thread::sleep(Duration::from_millis(300));
+            let now = self.token_requests();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+    }
+
+    /// An env whose kubeconfig is the admin kubeconfig plus a user + context
+    /// `sa` whose exec entry runs `get` with `args`.
+    pub fn env(&self, exec_version: &str, get_args: &[&str]) -> TestEnv {
+        TestEnv::builder()
+            .kubeconfig(self.kubeconfig_with_exec("sa", exec_version, get_args, &self.server))
+            .build()
+    }
+
+    pub fn kubeconfig_with_exec(
+        &self,
+        name: &str,
+        exec_version: &str,
+        get_args: &[&str],
+        server: &str,
+    ) -> String {
+        let admin = std::fs::read_to_string(&self.admin_kubeconfig).unwrap();
+        let mut args = vec![
+            "get",
+            "--kubeconfig",
+            self.admin_kubeconfig.to_str().unwrap(),
+        ];
+        args.extend_from_slice(get_args);
+        let args_yaml: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        let mut doc: serde_yaml::Value = serde_yaml::from_str(&admin).unwrap();
+        let extra: serde_yaml::Value = serde_yaml::from_str(&format!(
+            r#"
+cluster: {{name: {name}-cluster, cluster: {{server: "{server}", certificate-authority: "{ca}"}}}}
+context: {{name: {name}, context: {{cluster: {name}-cluster, user: {name}}}}}
+user:
+  name: {name}
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/{exec_version}
+      command: "{bin}"
+      args: [{args}]
+      interactiveMode: Never
+      provideClusterInfo: true
+"#,
+            ca = self.ca().display(),
+            bin = super::BIN,
+            args = args_yaml.join(", ")
+        ))
+        .unwrap();
+        for (list, item) in [
+            ("clusters", "cluster"),
+            ("contexts", "context"),
+            ("users", "user"),
+        ] {
+            doc[list]
+                .as_sequence_mut()
+                .unwrap()
+                .push(extra[item].clone());
+        }
+        serde_yaml::to_string(&doc).unwrap()
+    }
+
+    /// kubectl (any binary) in `env`.
+    pub fn kubectl_in(&self, env: &TestEnv, kubectl: &Path, args: &[&str]) -> Out {
+        let mut c = Command::new(kubectl);
+        c.args(args);
+        env.isolate(&mut c);
+        Out::from(c.output().unwrap())
+    }
+
+    pub fn kubectl(&self, env: &TestEnv, args: &[&str]) -> Out {
+        self.kubectl_in(env, &self.kubectl_path(), args)
+    }
+}
+
+/// Polls `f` until it returns true or `limit` passes.
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    false
+}
