@@ -459,7 +459,7 @@ echo "--- auto"
     env.isolate(&mut cmd);
     cmd.env("KUBECTL", c.kubectl_path())
         .env("NS", &ns)
-        .env("BIN", support::BIN);
+        .env("BIN", &*support::BIN);
     let out = Out::from(cmd.output().unwrap());
     out.ok();
     assert!(

@@ -143,7 +143,7 @@ user:
       provideClusterInfo: true
 "#,
             ca = self.ca().display(),
-            bin = super::BIN,
+            bin = &*super::BIN,
             args = args_yaml.join(", ")
         ))
         .unwrap();

@@ -9,7 +9,11 @@ pub mod fake_api;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_kube-sa-token");
+/// The binary under test: cargo's build of it, or the optimized one that
+/// tests/run.sh builds and names in KUBE_SA_TOKEN_TEST_BIN.
+pub static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::env::var("KUBE_SA_TOKEN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kube-sa-token").to_string())
+});
 
 /// Variables of ours (and of the protocol) that must not leak into a test.
 const SCRUBBED: &[&str] = &[
@@ -19,6 +23,7 @@ const SCRUBBED: &[&str] = &[
     "KUBECONFIG",
     "DBUS_SESSION_BUS_ADDRESS",
     "XDG_RUNTIME_DIR",
+    "KUBE_SA_TOKEN_TEST_BIN",
 ];
 
 pub struct TestEnv {
@@ -90,7 +95,7 @@ impl TestEnv {
 
     /// Our binary.
     pub fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
+        let mut c = Command::new(&*BIN);
         c.args(args);
         self.isolate(&mut c);
         c

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmarks `kube-sa-token get` on a cache hit (file and keyutils stores)
+# against spawning a trivial process, with hyperfine, on the test cluster.
+# Figures go to docs/performance.md; nothing here is asserted by a test.
+#   needs: hyperfine (apt-get install hyperfine), a running test cluster
+#   (tests/cluster/up.sh), and a release build (cargo build --release).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+state=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
+# shellcheck disable=SC1091
+. "$state/env"
+bin=${BIN:-$repo/target/release/kube-sa-token}
+command -v hyperfine >/dev/null || { echo "hyperfine not found: apt-get install hyperfine" >&2; exit 1; }
+
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+export HOME=$work XDG_CACHE_HOME=$work/.cache
+k=("$TEST_CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG")
+"${k[@]}" create namespace bench --dry-run=client -o yaml | "${k[@]}" apply -f - >/dev/null
+"${k[@]}" -n bench create serviceaccount viewer --dry-run=client -o yaml | "${k[@]}" apply -f - >/dev/null
+
+export KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\",\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"$TEST_CLUSTER_SERVER\"}}}"
+args="get --admin-context admin --service-account bench/viewer"
+for c in file keyutils; do "$bin" $args --cache "$c" >/dev/null; done   # warm the cache
+
+echo "binary: $bin ($(stat -c %s "$bin") bytes), $(nproc) cores"
+hyperfine -N --warmup 50 --min-runs 500 \
+  -n 'true (process spawn)' 'true' \
+  -n 'get, cache hit, file' "$bin $args --cache file" \
+  -n 'get, cache hit, keyutils' "$bin $args --cache keyutils" \
+  "$@"
+unset KUBERNETES_EXEC_INFO
+echo "without provideClusterInfo (reads the kubeconfig), and minting every time:"
+hyperfine -N --warmup 10 --min-runs 100 \
+  -n 'get, cache hit, file, no cluster info' "$bin $args --cache file" \
+  -n 'get, --cache none (TokenRequest each call)' "$bin $args --cache none"
+
+if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+  echo "OS keyring (gnome-keyring on a private session bus):"
+  export KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\",\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"$TEST_CLUSTER_SERVER\"}}}"
+  export XDG_DATA_HOME=$work/.local/share BIN_PATH=$bin ARGS=$args
+  dbus-run-session -- sh -c '
+    eval "$(printf bench | gnome-keyring-daemon --unlock --components=secrets)"
+    $BIN_PATH $ARGS --cache keyring >/dev/null
+    hyperfine -N --warmup 5 --min-runs 100 -n "get, cache hit, keyring" "$BIN_PATH $ARGS --cache keyring"
+  ' 2>&1 | grep -v "fd limit"
+fi

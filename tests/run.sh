@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): builds and starts the test control plane
+# when it is not running, runs every test — unit, fast integration, and the
+# end-to-end tests against the real cluster — and stops the cluster it started.
+#   KEEP_CLUSTER=1   leave a cluster this script started running afterwards
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export TEST_CLUSTER_DIR=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
+
+running() {
+  [ -f "$TEST_CLUSTER_DIR/env" ] && (
+    # shellcheck disable=SC1091
+    . "$TEST_CLUSTER_DIR/env"
+    "$TEST_CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG" get --raw /readyz >/dev/null 2>&1
+  )
+}
+if ! running; then
+  # Start it, and stop it again when done (unless KEEP_CLUSTER=1).
+  [ "${KEEP_CLUSTER:-0}" = 1 ] || trap 'tests/cluster/down.sh' EXIT
+  tests/cluster/up.sh
+fi
+# shellcheck disable=SC1091
+. "$TEST_CLUSTER_DIR/env"
+echo "== Kubernetes version: $TEST_CLUSTER_VERSION (server $TEST_CLUSTER_SERVER)"
+
+# The end-to-end tests run the optimized binary, as users do.
+cargo build --release --locked
+export KUBE_SA_TOKEN_TEST_BIN="$repo/target/release/kube-sa-token"
+
+echo "== unit and fast integration tests"
+cargo test --locked --lib --bins --test cli
+echo "== end-to-end tests (real kube-apiserver, kubectl, keyutils, gnome-keyring)"
+# One at a time: they count TokenRequests on the shared API server.
+cargo test --locked --test e2e -- --include-ignored --test-threads=1
