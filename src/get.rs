@@ -216,8 +216,6 @@ pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<I
         &opts.spec.service_account,
     );
     let chain = guard::enter(std::env::var(guard::CHAIN_ENV).ok().as_deref(), &me)?;
-    // SAFETY: single-threaded here; no runtime or other thread exists yet.
-    unsafe { std::env::set_var(guard::CHAIN_ENV, chain) };
 
     let lock_path = paths::cache_dir()?
         .join("locks")
@@ -233,7 +231,7 @@ pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<I
         }
     }
 
-    let minted = runtime()?.block_on(mint(opts, &server, &key))?;
+    let minted = runtime()?.block_on(mint(opts, &server, &key, &chain))?;
     let now = clock.now();
     if let Some(exp) = minted.expires {
         let granted = (exp - now).whole_seconds();
@@ -421,10 +419,17 @@ async fn revalidate(entry: &Entry, opts: &GetOptions, info: &ExecInfo) -> Result
 }
 
 /// Mints a token through the admin context, for `server` only.
-async fn mint(opts: &GetOptions, server: &str, key: &CacheKey) -> Result<Minted, Error> {
+async fn mint(
+    opts: &GetOptions,
+    server: &str,
+    key: &CacheKey,
+    chain: &str,
+) -> Result<Minted, Error> {
     let spec = &opts.spec;
     tracing::debug!(context = %spec.admin_context, source = spec.source.as_str(), "minting");
-    let admin = Admin::connect(spec.kubeconfig.as_deref(), &spec.admin_context).await?;
+    let admin =
+        Admin::connect_minting(spec.kubeconfig.as_deref(), &spec.admin_context, Some(chain))
+            .await?;
     if admin.server() != server {
         return Err(Error::Refused(format!(
             "cluster binding: kubectl wants a token for {server}, but admin context {:?} mints on {}; a token is only sent to the server it was minted on: give the exec entry's context the admin context's cluster, or pick an --admin-context for {server}",

@@ -1,6 +1,7 @@
 //! Recursion guard. Minting runs the admin context's credentials, which may
-//! be another exec plugin, possibly this one. Each mint records who it is in
-//! an environment variable that child processes inherit; a child that finds
+//! be another exec plugin, possibly this one. Each mint hands the chain of
+//! mints so far, plus itself, to the admin context's exec plugins in an
+//! environment variable (see `Admin::connect_minting`); a child that finds
 //! itself already in the chain fails at once instead of looping or waiting
 //! on its own lock.
 

@@ -7,7 +7,7 @@
 //!   (`--source secret`).
 //! - Requests made *with* a ServiceAccount token: SelfSubjectReview, version.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
@@ -124,6 +124,7 @@ pub struct Admin {
     server: String,
 }
 
+/// An error and its sources on one line, made safe to show: see [`exec_failure`].
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut cur = e.source();
@@ -134,21 +135,77 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
         }
         cur = s.source();
     }
-    parts.join(": ").replace('\n', " ")
+    let text = parts.join(": ");
+    exec_failure(&text).unwrap_or_else(|| text.replace('\n', " "))
+}
+
+/// kube-rs reports a failed exec plugin with its whole command line,
+/// environment and captured stdout, which may hold a credential. Keep only
+/// the exit status and the plugin's own stderr.
+fn exec_failure(text: &str) -> Option<String> {
+    if !text.contains("auth exec command") {
+        return None;
+    }
+    let status = text
+        .find("exit status: ")
+        .map(|i| {
+            let code: String = text[i + 13..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            format!("exit status {code}")
+        })
+        .unwrap_or_else(|| "an error".into());
+    let stderr = text.find("stderr: \"").map(|i| {
+        let rest = &text[i + 9..];
+        let end = rest.rfind("\" }").unwrap_or(rest.len());
+        rest[..end]
+            .replace("\\n", " ")
+            .replace("\\\"", "\"")
+            .trim()
+            .to_string()
+    });
+    Some(match stderr.filter(|s| !s.is_empty()) {
+        Some(err) => format!("its exec plugin failed with {status}: {err}"),
+        None => format!("its exec plugin failed with {status}"),
+    })
 }
 
 impl Admin {
     /// Builds the client from the named context of the admin kubeconfig.
     pub async fn connect(kubeconfig: Option<&Path>, context: &str) -> Result<Admin, SourceError> {
+        Admin::connect_minting(kubeconfig, context, None).await
+    }
+
+    /// Like [`Admin::connect`], for a mint: exec plugins the admin context
+    /// runs receive the recursion chain ([`crate::guard`]) in their
+    /// environment; this process's own environment is never changed.
+    pub async fn connect_minting(
+        kubeconfig: Option<&Path>,
+        context: &str,
+        mint_chain: Option<&str>,
+    ) -> Result<Admin, SourceError> {
         let cfg_err = |detail: String| SourceError::Config {
             context: context.into(),
             detail,
         };
-        let kc = match kubeconfig {
+        let mut kc = match kubeconfig {
             Some(p) => Kubeconfig::read_from(p),
             None => Kubeconfig::read(),
         }
         .map_err(|e| cfg_err(chain(&e)))?;
+        if let Some(value) = mint_chain {
+            let execs = kc
+                .auth_infos
+                .iter_mut()
+                .filter_map(|u| u.auth_info.as_mut()?.exec.as_mut());
+            for exec in execs {
+                exec.env.get_or_insert_with(Vec::new).push(HashMap::from([
+                    ("name".to_string(), crate::guard::CHAIN_ENV.to_string()),
+                    ("value".to_string(), value.to_string()),
+                ]));
+            }
+        }
         let opts = KubeConfigOptions {
             context: Some(context.to_string()),
             ..Default::default()
@@ -796,6 +853,18 @@ mod tests {
             vec![vec![1u8, 2, 3], vec![4u8, 5]]
         );
         assert!(pem_certs(b"nothing").is_err());
+    }
+
+    #[test]
+    fn exec_failures_keep_only_status_and_stderr() {
+        let text = r#"auth error: auth exec command 'KUBERNETES_EXEC_INFO="{}" "/bin/x" "get"' failed with status exit status: 6: Output { status: ExitStatus(unix_wait_status(1536)), stdout: "{\"status\":{\"token\":\"SECRET\"}}", stderr: "kube-sa-token: recursion: \"sa\" loops\n" }"#;
+        let got = exec_failure(text).unwrap();
+        assert_eq!(
+            got,
+            "its exec plugin failed with exit status 6: kube-sa-token: recursion: \"sa\" loops"
+        );
+        assert!(!got.contains("SECRET"));
+        assert_eq!(exec_failure("connection refused"), None);
     }
 
     #[test]

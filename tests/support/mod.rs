@@ -12,7 +12,8 @@ use std::process::{Command, Output};
 /// The binary under test: cargo's build of it, or the optimized one that
 /// tests/run.sh builds and names in KUBE_SA_TOKEN_TEST_BIN.
 pub static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    std::env::var("KUBE_SA_TOKEN_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_kube-sa-token").to_string())
+    std::env::var("KUBE_SA_TOKEN_TEST_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_kube-sa-token").to_string())
 });
 
 /// Variables of ours (and of the protocol) that must not leak into a test.
