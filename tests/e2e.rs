@@ -494,6 +494,55 @@ echo "--- auto"
 
 #[test]
 #[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_locked_keyring_is_an_error_never_a_plaintext_fallback() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-locked");
+    let env = c.env(
+        "v1",
+        &[
+            "--admin-context",
+            "admin",
+            "--service-account",
+            &sa(&ns),
+            "--cache",
+            "keyring",
+        ],
+    );
+    // gnome-keyring runs, but its login collection was never unlocked.
+    let script = r#"
+gnome-keyring-daemon --start --components=secrets >/dev/null
+"$KUBECTL" --context sa auth whoami
+"#;
+    let mut cmd = Command::new("dbus-run-session");
+    cmd.args(["--", "sh", "-c", script]);
+    env.isolate(&mut cmd);
+    cmd.env("KUBECTL", c.kubectl_path());
+    let out = Out::from(cmd.output().unwrap());
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr
+            .contains("the keyring is locked or not reachable"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("--cache keyutils|file"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !env.cache_dir().join("tokens").exists(),
+        "no plaintext fallback"
+    );
+    assert!(
+        env.run(&["cache", "list"])
+            .stdout
+            .contains("no cached entries")
+    );
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
 fn setup_writes_a_working_context_and_is_idempotent() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-setup");
@@ -913,6 +962,25 @@ fn errors_on_a_real_server_leave_the_cache_intact() {
     let forbidden = get(weak_kc.to_str().unwrap(), "weak", &sa(&ns));
     forbidden.fails_with("forbidden: admin context \"weak\" may not create serviceaccounts/token");
     assert!(!forbidden.stderr.contains(weak_token.stdout.trim()));
+    // doctor on that broken setup says what is missing.
+    let doc = env.run(&[
+        "doctor",
+        "--kubeconfig",
+        weak_kc.to_str().unwrap(),
+        "--admin-context",
+        "weak",
+        "-n",
+        &ns,
+        "--cache",
+        "file",
+    ]);
+    assert_ne!(doc.code, 0);
+    assert!(
+        doc.stdout
+            .contains("FAIL  admin context \"weak\" may not create serviceaccounts/token"),
+        "{}",
+        doc.stdout
+    );
 
     // TLS: the admin context trusts another CA.
     let wrong_ca = env.root().join("wrong-ca.crt");
