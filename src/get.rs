@@ -154,19 +154,19 @@ fn judge(
                 Ok(Verdict::Revalidate)
             }
         }
-        Err(why) => Ok(Verdict::Mint(describe_stale(&why))),
+        Err(why) => Ok(Verdict::Mint(describe_stale(&why, "cached token"))),
     }
 }
 
-fn describe_stale(s: &Stale) -> String {
+fn describe_stale(s: &Stale, what: &str) -> String {
     match s {
-        Stale::WrongSubject(sub) => format!("cached token is for {sub:?}"),
-        Stale::MissingAudience(a) => format!("cached token lacks audience {a:?}"),
+        Stale::WrongSubject(sub) => format!("{what} is for {sub:?}"),
+        Stale::MissingAudience(a) => format!("{what} lacks audience {a:?}"),
         Stale::Expiring { secs_left, margin } => {
-            format!("cached token has {secs_left}s left (margin {margin}s)")
+            format!("{what} has {secs_left}s left (margin {margin}s)")
         }
-        Stale::NotYetValid => "cached token is not yet valid (clock skew?)".into(),
-        Stale::Undecodable => "cached token is not a decodable JWT".into(),
+        Stale::NotYetValid => format!("{what} is not yet valid (clock skew?)"),
+        Stale::Undecodable => format!("{what} is not a decodable JWT"),
     }
 }
 
@@ -200,12 +200,9 @@ pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<I
     let store = open_store(opts.cache)?;
     tracing::debug!(key = %key, store = ?store.as_ref().map(|s| s.kind()), server = %server, "cache lookup");
 
-    let mut drop_cached = false;
     if let Some(store) = &store {
-        match lookup(store.as_ref(), &key, opts, &server, info, clock)? {
-            Lookup::Hit(out) => return Ok(out),
-            Lookup::Dead => drop_cached = true,
-            Lookup::Miss => {}
+        if let Lookup::Hit(out) = lookup(store.as_ref(), &key, opts, &server, info, clock)? {
+            return Ok(out);
         }
     }
 
@@ -221,13 +218,18 @@ pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<I
         .join("locks")
         .join(format!("{key}.lock"));
     let _lock = FileLock::acquire(&lock_path, opts.lock_wait)?;
+    // Look again under the lock: another process may have minted meanwhile.
     if let Some(store) = &store {
-        if drop_cached {
-            store.remove(&key)?;
-            let _ = Index::open().and_then(|i| i.remove(&key));
-        } else if let Lookup::Hit(out) = lookup(store.as_ref(), &key, opts, &server, info, clock)? {
-            tracing::debug!("another process minted while we waited");
-            return Ok(out);
+        match lookup(store.as_ref(), &key, opts, &server, info, clock)? {
+            Lookup::Hit(out) => {
+                tracing::debug!("another process minted while we waited");
+                return Ok(out);
+            }
+            Lookup::Dead => {
+                store.remove(&key)?;
+                let _ = Index::open().and_then(|i| i.remove(&key));
+            }
+            Lookup::Miss => {}
         }
     }
 
@@ -244,13 +246,14 @@ pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<I
             );
         }
     }
-    let expires = match freshness::check(&minted.token, &opts.spec.want(), now) {
+    let (_, claims) = freshness::decode(&minted.token)?;
+    let expires = match freshness::check_claims(&claims, &opts.spec.want(), now) {
         Ok(Fresh::Until(t)) => t,
         Ok(Fresh::NoExpiry) => now + opts.revalidate,
         Err(why) => {
             return Err(Error::CheckFailed(format!(
                 "the server returned a token that cannot be used: {}; check --service-account, --audience and --duration",
-                describe_stale(&why).replace("cached token", "token")
+                describe_stale(&why, "the new token")
             )));
         }
     };
@@ -279,9 +282,7 @@ pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<I
             audiences: opts.spec.audiences.clone(),
             store: store.kind(),
             minted_at: entry.minted_at,
-            expires_at: freshness::decode(&entry.token)
-                .ok()
-                .and_then(|(_, c)| c.exp),
+            expires_at: claims.exp,
             bound_secret: if opts.spec.bind_secret {
                 minted.secret.clone()
             } else {
