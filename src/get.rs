@@ -200,10 +200,10 @@ pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<I
     let store = open_store(opts.cache)?;
     tracing::debug!(key = %key, store = ?store.as_ref().map(|s| s.kind()), server = %server, "cache lookup");
 
-    if let Some(store) = &store {
-        if let Lookup::Hit(out) = lookup(store.as_ref(), &key, opts, &server, info, clock)? {
-            return Ok(out);
-        }
+    if let Some(store) = &store
+        && let Lookup::Hit(out) = lookup(store.as_ref(), &key, opts, &server, info, clock)?
+    {
+        return Ok(out);
     }
 
     // Minting from here on. Refuse loops before waiting on our own lock.
