@@ -475,12 +475,13 @@ async fn mint(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::clock::FakeClock;
     use crate::freshness::tests::{bound, mint as mint_jwt};
 
-    fn opts() -> GetOptions {
+    /// Options for the team/viewer SA through context "admin", for tests.
+    pub(crate) fn opts() -> GetOptions {
         GetOptions {
             spec: EntrySpec {
                 kubeconfig: None,

@@ -362,26 +362,13 @@ pub fn export(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::get::EntrySpec;
 
     fn opts() -> GetOptions {
-        GetOptions {
-            spec: EntrySpec {
-                kubeconfig: None,
-                admin_context: "admin".into(),
-                namespace: "team".into(),
-                service_account: "viewer".into(),
-                source: SourceKind::TokenRequest,
-                audiences: vec!["vault".into()],
-                bind_secret: false,
-            },
-            duration: Duration::from_secs(7200),
-            cache: CacheChoice::Keyutils,
-            create_secret: false,
-            revalidate: Duration::from_secs(600),
-            secret_wait: Duration::from_secs(30),
-            lock_wait: Duration::from_secs(60),
-        }
+        let mut o = crate::get::tests::opts();
+        o.spec.audiences = vec!["vault".into()];
+        o.duration = Duration::from_secs(7200);
+        o.cache = CacheChoice::Keyutils;
+        o
     }
 
     #[test]
