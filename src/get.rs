@@ -349,7 +349,11 @@ fn lookup(
                 Ok(()) => {
                     let mut entry = entry;
                     entry.checked_at = now.unix_timestamp();
-                    store.save(key, &entry)?;
+                    // Only the check time changes; the token is good either way,
+                    // so a failed (or racing) write costs one more check later.
+                    if let Err(e) = store.save(key, &entry) {
+                        tracing::warn!("could not record the revalidation: {e}");
+                    }
                     let until = now + opts.revalidate;
                     Ok(Lookup::Hit(Issued {
                         token: entry.token,
