@@ -142,7 +142,8 @@ struct KubeconfigArgs {
 
 #[derive(Args, Debug)]
 struct InspectArgs {
-    /// A token, or "-" to read it from stdin. Without it: the cached token of the SA.
+    /// A token, or "-" to read it from stdin (preferred: other users can see
+    /// argv in `ps`). Without it: the cached token of the SA.
     #[arg(value_name = "TOKEN|-")]
     token: Option<String>,
     #[arg(long)]
