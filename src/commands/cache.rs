@@ -109,8 +109,13 @@ pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
         }
     };
     let mut bound = Vec::new();
+    let mut failed = Vec::new();
     for (k, r) in &targets {
-        remove(k, r.store)?;
+        // One unreachable store (say, a locked keyring) must not stop the rest.
+        if let Err(e) = remove(k, r.store) {
+            failed.push(format!("{k} ({}): {e}", r.store));
+            continue;
+        }
         if let Some(s) = &r.bound_secret {
             bound.push(format!("{}/{}", r.namespace, s));
         }
@@ -124,18 +129,25 @@ pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
             }
         }
     }
+    let removed = targets.len() - failed.len();
     writeln!(
         out,
-        "removed {} cache entr{}",
-        targets.len(),
-        if targets.len() == 1 { "y" } else { "ies" }
+        "removed {removed} cache entr{}",
+        if removed == 1 { "y" } else { "ies" }
     )?;
     if !bound.is_empty() {
         writeln!(
             out,
-            "the removed tokens stay valid on the server until they expire; to revoke them now use `kube-sa-token logout` (bound Secrets: {})",
+            "the removed tokens stay valid on the server until they expire; to revoke them now, delete their bound Secrets: {}",
             bound.join(", ")
         )?;
+    }
+    if let Some(first) = failed.first() {
+        return Err(Error::CheckFailed(format!(
+            "{} entr{} could not be removed (first: {first}); make that store reachable and run `cache clear` again",
+            failed.len(),
+            if failed.len() == 1 { "y" } else { "ies" }
+        )));
     }
     Ok(())
 }
