@@ -15,6 +15,18 @@ const SA: &[&str] = &[
     "file",
 ];
 
+/// `get` arguments for another SA through context "admin", file store.
+fn for_sa(sa: &str) -> [&str; 6] {
+    [
+        "--admin-context",
+        "admin",
+        "--service-account",
+        sa,
+        "--cache",
+        "file",
+    ]
+}
+
 fn env_with(api: &FakeApi) -> TestEnv {
     TestEnv::builder().kubeconfig(api.kubeconfig()).build()
 }
@@ -166,14 +178,7 @@ fn verbose_logs_never_show_the_token() {
 fn with_intact_cache(api: &FakeApi, env: &TestEnv, test: impl FnOnce()) {
     env.get(
         Some(&exec_info("v1", Some(&api.server))),
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            "team/other",
-            "--cache",
-            "file",
-        ],
+        &for_sa("team/other"),
     )
     .ok();
     let before = env.cache_snapshot();
@@ -233,14 +238,7 @@ fn missing_service_account_is_a_404_with_a_fix() {
     with_intact_cache(&api, &env, || {
         let out = env.get(
             Some(&exec_info("v1", Some(&api.server))),
-            &[
-                "--admin-context",
-                "admin",
-                "--service-account",
-                "team/missing",
-                "--cache",
-                "file",
-            ],
+            &for_sa("team/missing"),
         );
         out.fails_with("serviceaccount team/missing not found");
         assert!(
@@ -259,14 +257,7 @@ fn forbidden_names_verb_and_resource() {
     with_intact_cache(&api, &env, || {
         let out = env.get(
             Some(&exec_info("v1", Some(&api.server))),
-            &[
-                "--admin-context",
-                "admin",
-                "--service-account",
-                "team/forbidden",
-                "--cache",
-                "file",
-            ],
+            &for_sa("team/forbidden"),
         );
         out.fails_with("forbidden: admin context \"admin\" may not create serviceaccounts/token");
         assert!(
@@ -499,18 +490,7 @@ fn logout_forgets_one_entry_and_says_the_token_lives_on() {
     let api = FakeApi::start();
     let env = env_with(&api);
     env.get(None, SA).ok();
-    env.get(
-        None,
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            "team/other",
-            "--cache",
-            "file",
-        ],
-    )
-    .ok();
+    env.get(None, &for_sa("team/other")).ok();
     let out = env.run(&[
         "logout",
         "--admin-context",

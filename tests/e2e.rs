@@ -546,9 +546,7 @@ gnome-keyring-daemon --start --components=secrets >/dev/null
 fn setup_writes_a_working_context_and_is_idempotent() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-setup");
-    let env = TestEnv::builder()
-        .kubeconfig(std::fs::read_to_string(&c.admin_kubeconfig).unwrap())
-        .build();
+    let env = c.admin_env();
     let dry = env.run(&[
         "setup",
         "--admin-context",
@@ -568,7 +566,7 @@ fn setup_writes_a_working_context_and_is_idempotent() {
     );
     assert_eq!(
         std::fs::read_to_string(&env.kubeconfig).unwrap(),
-        std::fs::read_to_string(&c.admin_kubeconfig).unwrap(),
+        c.admin_yaml(),
         "dry run writes nothing"
     );
 
@@ -657,9 +655,7 @@ fn setup_writes_a_working_context_and_is_idempotent() {
 fn exported_kubeconfig_with_an_embedded_token_needs_no_plugin() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-export");
-    let env = TestEnv::builder()
-        .kubeconfig(std::fs::read_to_string(&c.admin_kubeconfig).unwrap())
-        .build();
+    let env = c.admin_env();
     let out = env.run(&[
         "kubeconfig",
         "--admin-context",
@@ -720,9 +716,7 @@ fn exported_kubeconfig_with_an_embedded_token_needs_no_plugin() {
 fn whoami_and_inspect_of_a_bound_token() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-whoami");
-    let env = TestEnv::builder()
-        .kubeconfig(std::fs::read_to_string(&c.admin_kubeconfig).unwrap())
-        .build();
+    let env = c.admin_env();
     let who = env.run(&[
         "whoami",
         "--admin-context",
@@ -827,9 +821,7 @@ fn whoami_and_inspect_of_a_bound_token() {
 fn logout_with_bind_secret_revokes_the_token_on_the_server() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-logout");
-    let env = TestEnv::builder()
-        .kubeconfig(std::fs::read_to_string(&c.admin_kubeconfig).unwrap())
-        .build();
+    let env = c.admin_env();
     let entry = [
         "--admin-context",
         "admin",

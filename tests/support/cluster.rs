@@ -104,6 +104,25 @@ impl Cluster {
         }
     }
 
+    /// The admin kubeconfig as up.sh wrote it (context "admin"). Built
+    /// here rather than copied: a user may have added entries to the file
+    /// (the README quickstart runs `setup` on it).
+    pub fn admin_yaml(&self) -> String {
+        let pki = self.dir.join("pki");
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority: {}\ncontexts:\n- name: admin\n  context:\n    cluster: test\n    user: admin\ncurrent-context: admin\nusers:\n- name: admin\n  user:\n    client-certificate: {}\n    client-key: {}\n",
+            self.server,
+            pki.join("ca.crt").display(),
+            pki.join("admin.crt").display(),
+            pki.join("admin.key").display()
+        )
+    }
+
+    /// An env whose kubeconfig is the admin kubeconfig.
+    pub fn admin_env(&self) -> TestEnv {
+        TestEnv::builder().kubeconfig(self.admin_yaml()).build()
+    }
+
     /// An env whose kubeconfig is the admin kubeconfig plus a user + context
     /// `sa` whose exec entry runs `get` with `args`.
     pub fn env(&self, exec_version: &str, get_args: &[&str]) -> TestEnv {
@@ -119,7 +138,7 @@ impl Cluster {
         get_args: &[&str],
         server: &str,
     ) -> String {
-        let admin = std::fs::read_to_string(&self.admin_kubeconfig).unwrap();
+        let admin = self.admin_yaml();
         let mut args = vec![
             "get",
             "--kubeconfig",
