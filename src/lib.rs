@@ -46,21 +46,22 @@ fn report(e: &error::Error) -> ExitCode {
     e.exit_code()
 }
 
-/// Logs go to stderr only (stdout of `get` is the ExecCredential).
-/// -v: info, -vv: debug; KUBE_SA_TOKEN_LOG overrides with a filter.
+/// Logs go to stderr only (stdout of `get` is the ExecCredential), and only
+/// this crate's: -v info, -vv debug. Other crates (kube, hyper) are never
+/// enabled, so no HTTP-level log can carry a token.
 fn init_logging(verbose: u8) {
     let level = match verbose {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::INFO,
+        _ => tracing::Level::DEBUG,
     };
-    let filter =
-        std::env::var("KUBE_SA_TOKEN_LOG").unwrap_or_else(|_| format!("kube_sa_token={level}"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+    let filter = tracing_subscriber::filter::Targets::new().with_target("kube_sa_token", level);
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
-        .without_time()
-        .try_init();
+        .without_time();
+    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
 }

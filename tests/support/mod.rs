@@ -19,7 +19,6 @@ pub static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// Variables of ours (and of the protocol) that must not leak into a test.
 const SCRUBBED: &[&str] = &[
     "KUBE_SA_TOKEN_CHAIN",
-    "KUBE_SA_TOKEN_LOG",
     "KUBERNETES_EXEC_INFO",
     "KUBECONFIG",
     "DBUS_SESSION_BUS_ADDRESS",
