@@ -27,6 +27,7 @@ hyperfine -N --warmup 50 --min-runs 500 \
   -n 'true (process spawn)' 'true' \
   -n 'get, cache hit, file' "$bin $args --cache file" \
   -n 'get, cache hit, keyutils' "$bin $args --cache keyutils" \
+  -n 'get, cache hit, auto (no session bus: keyutils)' "env -u DBUS_SESSION_BUS_ADDRESS $bin $args" \
   "$@"
 unset KUBERNETES_EXEC_INFO
 echo "without provideClusterInfo (reads the kubeconfig), and minting every time:"
