@@ -344,26 +344,49 @@ fn a_different_cluster_server_is_refused() {
     assert_eq!(c.token_requests_settled(), before, "nothing minted");
 }
 
-/// kubectl binaries: the one built for the cluster, and the versioned ones
-/// next to the `kubectl` found on PATH (google-cloud-cli ships kubectl.1.27 ...).
+/// The client minor version a kubectl reports (`version --client`).
+fn client_minor(kubectl: &Path) -> u32 {
+    let out = Command::new(kubectl)
+        .args(["version", "--client", "-o", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v["clientVersion"]["minor"]
+        .as_str()
+        .unwrap_or("0")
+        .trim_end_matches('+')
+        .parse()
+        .unwrap_or(0)
+}
+
+/// kubectl binaries: the one built for the cluster, the `kubectl` on PATH,
+/// and the versioned ones next to it (google-cloud-cli ships kubectl.1.27 ...).
 fn kubectls(c: &Cluster) -> Vec<(PathBuf, u32)> {
-    let mut out = vec![(c.kubectl_path(), 99)];
-    let on_path = std::env::var_os("PATH")
-        .and_then(|p| {
-            std::env::split_paths(&p)
-                .map(|d| d.join("kubectl"))
-                .find(|p| p.is_file())
-        })
-        .and_then(|p| p.canonicalize().ok());
-    if let Some(dir) = on_path.as_deref().and_then(Path::parent) {
-        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if let Some(minor) = name.strip_prefix("kubectl.1.").and_then(|m| m.parse().ok()) {
-                out.push((e.path(), minor));
+    let mut found = vec![c.kubectl_path()];
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join("kubectl"))
+            .find(|p| p.is_file())
+    });
+    if let Some(k) = on_path {
+        found.push(k.clone());
+        if let Some(dir) = k.canonicalize().ok().as_deref().and_then(Path::parent) {
+            for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                if e.file_name().to_string_lossy().starts_with("kubectl.1.") {
+                    found.push(e.path());
+                }
             }
         }
     }
-    out.sort_by_key(|(_, m)| *m);
+    let mut out: Vec<(PathBuf, u32)> = found
+        .into_iter()
+        .map(|k| {
+            let minor = client_minor(&k);
+            (k, minor)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -416,10 +439,7 @@ fn every_kubectl_on_the_machine_authenticates_with_v1_and_v1beta1() {
                     kubectl.display()
                 );
             }
-            ran.push(format!(
-                "{} {version}",
-                kubectl.file_name().unwrap().to_string_lossy()
-            ));
+            ran.push(format!("{} (1.{minor}) {version}", kubectl.display()));
         }
     }
     eprintln!("authenticated with: {}", ran.join(", "));
