@@ -1,6 +1,8 @@
 //! `--cache keyring`: the OS keyring through the keyring crate (Secret Service
 //! on Linux and the BSDs, Keychain on macOS, Credential Manager on Windows).
-//! Items: service `kube-sa-token`, user = the cache key.
+//! Items: service `kube-sa-token`, user = the cache key. The entry (JSON,
+//! about 1.5 KB) is stored as bytes, not as a password: Windows would store a
+//! password as UTF-16 and its 2560-byte blob limit would then be too small.
 
 use super::{CacheKey, Entry, SERVICE, Store, StoreError, StoreKind, decode, encode};
 
@@ -52,7 +54,7 @@ impl KeyringStore {
     /// not exist. Succeeds only when the service answers and is unlocked.
     pub fn probe(&self) -> Result<(), StoreError> {
         let e = keyring::Entry::new(SERVICE, "probe").map_err(err("open"))?;
-        match e.get_password() {
+        match e.get_secret() {
             Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(err("lookup")(e)),
         }
@@ -65,8 +67,8 @@ impl Store for KeyringStore {
     }
 
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, StoreError> {
-        match self.entry(key)?.get_password() {
-            Ok(text) => decode(text.as_bytes()).map(Some),
+        match self.entry(key)?.get_secret() {
+            Ok(bytes) => decode(&bytes).map(Some),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(err("read")(e)),
         }
@@ -74,7 +76,7 @@ impl Store for KeyringStore {
 
     fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
         self.entry(key)?
-            .set_password(&encode(entry))
+            .set_secret(encode(entry).as_bytes())
             .map_err(err("write"))
     }
 
