@@ -38,9 +38,6 @@ impl Store for FileStore {
     }
 
     fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
-        if let Some(parent) = self.dir.parent() {
-            private_dir(parent)?;
-        }
         private_dir(&self.dir)?;
         write_atomic(&self.path(key), encode(entry).as_bytes())
     }

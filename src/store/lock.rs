@@ -81,8 +81,20 @@ mod tests {
     #[test]
     fn second_taker_waits_then_times_out() {
         let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("locks").join("k.lock");
+        let path = tmp.path().join("cache").join("locks").join("k.lock");
         let held = FileLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(
+                mode(&tmp.path().join("cache")),
+                0o700,
+                "parents are created private too"
+            );
+            assert_eq!(mode(&tmp.path().join("cache/locks")), 0o700);
+            assert_eq!(mode(&path), 0o600);
+        }
         let err = FileLock::acquire(&path, Duration::from_millis(150)).unwrap_err();
         assert!(matches!(err, LockError::Timeout { .. }), "{err}");
         assert!(err.to_string().contains("timed out"));

@@ -22,17 +22,22 @@ pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
-/// Creates `dir` (and parents) and makes `dir` itself 0700.
+/// Creates `dir` and any missing parents 0700, and makes `dir` itself 0700.
 pub fn private_dir(dir: &Path) -> Result<(), StoreError> {
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        builder.mode(0o700);
+        builder.create(dir).map_err(io_err(dir))?;
         let mode = fs::metadata(dir).map_err(io_err(dir))?.permissions().mode() & 0o777;
         if mode != 0o700 {
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io_err(dir))?;
         }
     }
+    #[cfg(not(unix))]
+    builder.create(dir).map_err(io_err(dir))?;
     Ok(())
 }
 
