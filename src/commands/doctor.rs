@@ -73,19 +73,22 @@ pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
 }
 
 fn check_store(choice: CacheChoice, r: &mut Report) {
-    if choice == CacheChoice::Auto {
-        match store::auto() {
-            Ok((_, why)) => r.ok(format!("--cache auto picks {}: {}", why.kind, why.why)),
-            Err(e) => {
-                r.fail(format!("--cache auto: {e}"));
-                return;
-            }
-        }
-    }
-    let s = match open_store(choice) {
+    let opened = if choice == CacheChoice::Auto {
+        store::auto().map(|(s, why)| {
+            r.ok(format!("--cache auto picks {}: {}", why.kind, why.why));
+            Some(s)
+        })
+    } else {
+        open_store(choice)
+    };
+    let s = match opened {
         Ok(Some(s)) => s,
         Ok(None) => {
             r.warn("--cache none: every kubectl call mints a new token (slow, and one TokenRequest per call); pick a store");
+            return;
+        }
+        Err(e) if choice == CacheChoice::Auto => {
+            r.fail(format!("--cache auto: {e}"));
             return;
         }
         Err(e) => {
