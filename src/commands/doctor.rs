@@ -157,9 +157,7 @@ fn command_found(cmd: &str) -> bool {
     if cmd.contains('/') {
         return std::path::Path::new(cmd).is_file();
     }
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
-        .unwrap_or(false)
+    super::find_on_path(cmd).is_some()
 }
 
 fn check_exec_entries(kc: &Kubeconfigs, r: &mut Report) {

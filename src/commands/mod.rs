@@ -12,6 +12,14 @@ use crate::cli::Command;
 use crate::clock::SystemClock;
 use crate::error::Error;
 
+/// The first `name` on PATH, as client-go finds an exec command.
+pub fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
 /// The async runtime for the commands that talk to the API server. Built
 /// only on those paths, never on a `get` cache hit.
 pub fn runtime() -> Result<tokio::runtime::Runtime, Error> {

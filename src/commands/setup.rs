@@ -27,12 +27,7 @@ fn exec_command() -> String {
     let me = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok());
-    let on_path = std::env::var_os("PATH").and_then(|path| {
-        std::env::split_paths(&path)
-            .map(|d| d.join(BIN))
-            .find(|p| p.is_file())
-            .and_then(|p| p.canonicalize().ok())
-    });
+    let on_path = super::find_on_path(BIN).and_then(|p| p.canonicalize().ok());
     match (me, on_path) {
         (Some(me), Some(found)) if me == found => BIN.to_string(),
         (Some(me), _) => me.display().to_string(),
