@@ -16,6 +16,18 @@ fn sa(ns: &str) -> String {
     format!("{ns}/viewer")
 }
 
+/// `get` arguments for `ns_sa` through context "admin" with a store.
+fn entry<'a>(ns_sa: &'a str, cache: &'a str) -> [&'a str; 6] {
+    [
+        "--admin-context",
+        "admin",
+        "--service-account",
+        ns_sa,
+        "--cache",
+        cache,
+    ]
+}
+
 fn username(out: &Out) -> String {
     out.ok();
     out.stdout.trim().to_string()
@@ -52,17 +64,7 @@ fn cached_token_file(env: &TestEnv) -> String {
 fn kubectl_acts_as_the_sa_with_rbac_and_caches_in_keyutils() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-basic");
-    let env = c.env(
-        "v1",
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            &sa(&ns),
-            "--cache",
-            "keyutils",
-        ],
-    );
+    let env = c.env("v1", &entry(&sa(&ns), "keyutils"));
     let before = c.token_requests_settled();
 
     assert_eq!(
@@ -114,17 +116,7 @@ fn kubectl_acts_as_the_sa_with_rbac_and_caches_in_keyutils() {
 fn twenty_concurrent_kubectl_calls_on_a_cold_cache_mint_once() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-stampede");
-    let env = c.env(
-        "v1",
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            &sa(&ns),
-            "--cache",
-            "file",
-        ],
-    );
+    let env = c.env("v1", &entry(&sa(&ns), "file"));
     let before = c.token_requests_settled();
     let children: Vec<_> = (0..20)
         .map(|_| {
@@ -318,19 +310,7 @@ fn a_different_cluster_server_is_refused() {
     // Same API server under another name: still not the server the admin
     // context mints for, so no token may go there.
     let other = c.server.replace("127.0.0.1", "localhost");
-    let kc = c.kubeconfig_with_exec(
-        "sa",
-        "v1",
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            &sa(&ns),
-            "--cache",
-            "file",
-        ],
-        &other,
-    );
+    let kc = c.kubeconfig_with_exec("sa", "v1", &entry(&sa(&ns), "file"), &other);
     let env = TestEnv::builder().kubeconfig(kc).build();
     let before = c.token_requests_settled();
     let out = c.kubectl(&env, &whoami_args());
@@ -397,17 +377,7 @@ fn every_kubectl_on_the_machine_authenticates_with_v1_and_v1beta1() {
     let ns = c.namespace("e2e-kubectls");
     let mut ran = Vec::new();
     for version in ["v1", "v1beta1"] {
-        let env = c.env(
-            version,
-            &[
-                "--admin-context",
-                "admin",
-                "--service-account",
-                &sa(&ns),
-                "--cache",
-                "file",
-            ],
-        );
+        let env = c.env(version, &entry(&sa(&ns), "file"));
         for (kubectl, minor) in kubectls(&c) {
             let listed = c.kubectl_in(
                 &env,
@@ -450,17 +420,7 @@ fn every_kubectl_on_the_machine_authenticates_with_v1_and_v1beta1() {
 fn keyring_store_with_a_real_secret_service() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-keyring");
-    let env = c.env(
-        "v1",
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            &sa(&ns),
-            "--cache",
-            "keyring",
-        ],
-    );
+    let env = c.env("v1", &entry(&sa(&ns), "keyring"));
     let before = c.token_requests_settled();
     // A private session bus with gnome-keyring, unlocked with a test password.
     let script = r#"
@@ -517,17 +477,7 @@ echo "--- auto"
 fn a_locked_keyring_is_an_error_never_a_plaintext_fallback() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-locked");
-    let env = c.env(
-        "v1",
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            &sa(&ns),
-            "--cache",
-            "keyring",
-        ],
-    );
+    let env = c.env("v1", &entry(&sa(&ns), "keyring"));
     // gnome-keyring runs, but its login collection was never unlocked.
     let script = r#"
 gnome-keyring-daemon --start --components=secrets >/dev/null
@@ -920,17 +870,7 @@ fn logout_with_bind_secret_revokes_the_token_on_the_server() {
 fn errors_on_a_real_server_leave_the_cache_intact() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-errors");
-    let env = c.env(
-        "v1",
-        &[
-            "--admin-context",
-            "admin",
-            "--service-account",
-            &sa(&ns),
-            "--cache",
-            "file",
-        ],
-    );
+    let env = c.env("v1", &entry(&sa(&ns), "file"));
     c.kubectl(&env, &["--context", "sa", "-n", &ns, "get", "sa"])
         .ok();
     let before = env.cache_snapshot();
