@@ -443,7 +443,7 @@ async fn mint(
         )));
     }
     let minted = match spec.source {
-        crate::get::SourceKind::TokenRequest => {
+        SourceKind::TokenRequest => {
             let bound = if spec.bind_secret {
                 Some(
                     admin
@@ -464,7 +464,7 @@ async fn mint(
                 )
                 .await?
         }
-        crate::get::SourceKind::Secret => {
+        SourceKind::Secret => {
             admin
                 .secret_token(
                     &spec.namespace,
