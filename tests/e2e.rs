@@ -422,10 +422,10 @@ fn keyring_store_with_a_real_secret_service() {
     let ns = c.namespace("e2e-keyring");
     let env = c.env("v1", &entry(&sa(&ns), "keyring"));
     let before = c.token_requests_settled();
-    // A private session bus with gnome-keyring, unlocked with a test password.
+    // A private session bus where gnome-keyring owns the Secret Service name
+    // and its login collection is unlocked before the first client call.
     let script = r#"
 set -e
-eval "$(printf 'e2e-password' | gnome-keyring-daemon --unlock --components=secrets)"
 "$KUBECTL" --context sa auth whoami -ojsonpath='{.status.userInfo.username}'; echo
 "$KUBECTL" --context sa -n "$NS" get serviceaccounts -o name >/dev/null
 echo "--- secret-tool"
@@ -434,8 +434,8 @@ secret-tool search --all service kube-sa-token 2>&1 | grep '^attribute\.' || tru
 echo "--- auto"
 "$BIN" doctor --cache auto | head -n 1
 "#;
-    let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", "sh", "-c", script]);
+    let mut cmd = support::secret_service(false);
+    cmd.args(["sh", "-c", script]);
     env.isolate(&mut cmd);
     cmd.env("KUBECTL", c.kubectl_path())
         .env("NS", &ns)
@@ -478,13 +478,10 @@ fn a_locked_keyring_is_an_error_never_a_plaintext_fallback() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-locked");
     let env = c.env("v1", &entry(&sa(&ns), "keyring"));
-    // gnome-keyring runs, but its login collection was never unlocked.
-    let script = r#"
-gnome-keyring-daemon --start --components=secrets >/dev/null
-"$KUBECTL" --context sa auth whoami
-"#;
-    let mut cmd = Command::new("dbus-run-session");
-    cmd.args(["--", "sh", "-c", script]);
+    // gnome-keyring owns the Secret Service name, but its login collection
+    // is locked (and no prompt can appear: the test has no display).
+    let mut cmd = support::secret_service(true);
+    cmd.args(["sh", "-c", r#""$KUBECTL" --context sa auth whoami"#]);
     env.isolate(&mut cmd);
     cmd.env("KUBECTL", c.kubectl_path());
     let out = Out::from(cmd.output().unwrap());

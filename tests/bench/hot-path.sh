@@ -42,8 +42,9 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
   echo "OS keyring (gnome-keyring on a private session bus):"
   export KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\",\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"$TEST_CLUSTER_SERVER\"}}}"
   export XDG_DATA_HOME=$work/.local/share BIN_PATH=$bin ARGS=$args
-  dbus-run-session -- sh -c '
-    eval "$(printf bench | gnome-keyring-daemon --unlock --components=secrets)"
+  # The helper starts gnome-keyring and waits until its login collection is
+  # unlocked on the bus before the first client call.
+  "$repo/tests/support/secret-service.sh" -- sh -c '
     $BIN_PATH $ARGS --cache keyring >/dev/null
     hyperfine -N --warmup 5 --min-runs 100 -n "get, cache hit, keyring" "$BIN_PATH $ARGS --cache keyring"
   ' 2>&1 | grep -v "fd limit"

@@ -217,6 +217,21 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// A command prefix that runs its arguments on a private session bus where
+/// gnome-keyring is ready (tests/support/secret-service.sh): its login
+/// collection unlocked, or locked with `locked`. Isolate it with a TestEnv.
+pub fn secret_service(locked: bool) -> Command {
+    let mut c = Command::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/secret-service.sh"
+    ));
+    if locked {
+        c.arg("--locked");
+    }
+    c.arg("--");
+    c
+}
+
 pub fn exec_info(version: &str, server: Option<&str>) -> String {
     let cluster = server
         .map(|s| format!(r#","cluster":{{"server":"{s}","config":null}}"#))
