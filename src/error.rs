@@ -1,12 +1,13 @@
 //! The top-level error and the process exit codes. Each concern has its own
 //! error enum next to its code; this one only gathers them.
 
-use crate::freshness::ClaimsError;
+use crate::cache::CacheError;
+use crate::guard::GuardError;
+use crate::jwt::ClaimsError;
+use crate::kube_api::KubeApiError;
 use crate::kubeconfig::KubeconfigError;
 use crate::protocol::ProtocolError;
-use crate::source::SourceError;
-use crate::store::StoreError;
-use crate::store::lock::LockError;
+use crate::runtime::RuntimeError;
 
 /// Every error a command can end with. Messages are one line: what failed
 /// and what to do. None of them ever holds a token.
@@ -20,14 +21,23 @@ pub enum Error {
     #[error(transparent)]
     Kubeconfig(#[from] KubeconfigError),
     #[error(transparent)]
-    Source(#[from] SourceError),
+    KubeApi(#[from] KubeApiError),
     #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Lock(#[from] LockError),
+    Cache(#[from] CacheError),
     #[error(transparent)]
     Claims(#[from] ClaimsError),
-    /// A safety rule stopped the command: cluster binding, recursion.
+    #[error(transparent)]
+    Guard(#[from] GuardError),
+    #[error(transparent)]
+    Runtime(#[from] RuntimeError),
+    /// An input could not be read (stdin).
+    #[error("cannot read {what}: {source}")]
+    Input {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A safety rule stopped the command (cluster binding, missing rights).
     #[error("{0}")]
     Refused(String),
     /// A check that `doctor`/`inspect --verify` reports as failed.
@@ -61,11 +71,15 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage(_) | Error::Protocol(_) => ExitCode::Usage,
-            Error::Kubeconfig(_) | Error::Source(SourceError::Config { .. }) => ExitCode::Config,
-            Error::Source(_) => ExitCode::Api,
-            Error::Store(_) | Error::Lock(_) => ExitCode::Cache,
-            Error::Refused(_) => ExitCode::Refused,
-            Error::Claims(_) | Error::CheckFailed(_) | Error::Output(_) => ExitCode::Failure,
+            Error::Kubeconfig(_) | Error::KubeApi(KubeApiError::Config { .. }) => ExitCode::Config,
+            Error::KubeApi(_) => ExitCode::Api,
+            Error::Cache(_) => ExitCode::Cache,
+            Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,
+            Error::Claims(_)
+            | Error::Runtime(_)
+            | Error::Input { .. }
+            | Error::CheckFailed(_)
+            | Error::Output(_) => ExitCode::Failure,
         }
     }
 }

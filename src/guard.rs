@@ -1,15 +1,24 @@
 //! Recursion guard. Minting runs the admin context's credentials, which may
 //! be another exec plugin, possibly this one. Each mint hands the chain of
 //! mints so far, plus itself, to the admin context's exec plugins in an
-//! environment variable (see `Admin::connect_minting`); a child that finds
+//! environment variable (see `kube_api::Admin::connect_minting`); a child that finds
 //! itself already in the chain fails at once instead of looping or waiting
 //! on its own lock.
 
-use crate::error::Error;
-
+/// The variable that carries the chain to the admin context's exec plugins.
 pub const CHAIN_ENV: &str = "KUBE_SA_TOKEN_CHAIN";
 const MAX_DEPTH: usize = 8;
 const SEP: &str = " -> ";
+
+/// A mint that would loop.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    /// This mint is already in the chain (or the chain is too deep).
+    #[error(
+        "recursion: minting {me} re-entered kube-sa-token (chain: {chain}); the admin context must have its own credentials (a client certificate, a token or another plugin), not this plugin's exec entry for the same ServiceAccount: pick another --admin-context"
+    )]
+    Recursion { me: String, chain: String },
+}
 
 /// The identity of a mint: which admin context mints for which SA.
 pub fn identity(admin_context: &str, namespace: &str, service_account: &str) -> String {
@@ -17,7 +26,7 @@ pub fn identity(admin_context: &str, namespace: &str, service_account: &str) -> 
 }
 
 /// Checks the inherited chain and returns the chain to hand to children.
-pub fn enter(chain: Option<&str>, me: &str) -> Result<String, Error> {
+pub fn enter(chain: Option<&str>, me: &str) -> Result<String, GuardError> {
     let links: Vec<&str> = chain
         .unwrap_or("")
         .split(SEP)
@@ -26,10 +35,10 @@ pub fn enter(chain: Option<&str>, me: &str) -> Result<String, Error> {
     if links.contains(&me) || links.len() >= MAX_DEPTH {
         let mut shown = links.clone();
         shown.push(me);
-        return Err(Error::Refused(format!(
-            "recursion: minting {me} re-entered kube-sa-token (chain: {}); the admin context must have its own credentials (a client certificate, a token or another plugin), not this plugin's exec entry for the same ServiceAccount: pick another --admin-context",
-            shown.join(SEP)
-        )));
+        return Err(GuardError::Recursion {
+            me: me.to_string(),
+            chain: shown.join(SEP),
+        });
     }
     let mut next = links;
     next.push(me);

@@ -1,17 +1,21 @@
 //! kube-sa-token: a client-go ExecCredential plugin. See docs/architecture.md
 //! for the map of modules.
 
+mod app;
+mod cache;
 mod cli;
 mod clock;
-mod commands;
 mod error;
-mod freshness;
-mod get;
+mod fsutil;
 mod guard;
+mod jwt;
+mod kube_api;
 mod kubeconfig;
+mod options;
 mod protocol;
-mod source;
-mod store;
+mod runtime;
+#[cfg(test)]
+mod testing;
 mod token;
 
 use std::ffi::OsString;
@@ -22,19 +26,12 @@ pub use error::ExitCode;
 /// Runs the program with `args` (including argv[0]) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let inv = match cli::parse(args) {
-        Ok(Ok(inv)) => inv,
-        Ok(Err(e)) => return report(&e),
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::Usage
-            } else {
-                ExitCode::Success
-            };
-        }
+        Ok(cli::Parsed::Run(inv)) => inv,
+        Ok(cli::Parsed::Exit(code)) => return code,
+        Err(e) => return report(&e),
     };
     init_logging(inv.verbose);
-    match commands::dispatch(inv.command, &mut std::io::stdout().lock()) {
+    match app::dispatch(inv.command, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::Success,
         Err(e) => report(&e),
     }

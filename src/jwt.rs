@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::options::TokenSpec;
 use crate::token::Token;
 
 /// Tolerated clock skew for `nbf`/`iat` in the future.
@@ -96,6 +97,17 @@ pub struct Want<'a> {
     pub audiences: &'a [String],
 }
 
+impl<'a> Want<'a> {
+    /// What a token for `spec` must be.
+    pub fn of(spec: &'a TokenSpec) -> Want<'a> {
+        Want {
+            namespace: &spec.namespace,
+            service_account: &spec.service_account,
+            audiences: &spec.audiences,
+        }
+    }
+}
+
 /// Why a token may not be handed out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stale {
@@ -104,6 +116,21 @@ pub enum Stale {
     Expiring { secs_left: i64, margin: i64 },
     NotYetValid,
     Undecodable,
+}
+
+impl Stale {
+    /// The reason as a clause about `what` ("the cached token", ...).
+    pub fn describe(&self, what: &str) -> String {
+        match self {
+            Stale::WrongSubject(sub) => format!("{what} is for {sub:?}"),
+            Stale::MissingAudience(a) => format!("{what} lacks audience {a:?}"),
+            Stale::Expiring { secs_left, margin } => {
+                format!("{what} has {secs_left}s left (margin {margin}s)")
+            }
+            Stale::NotYetValid => format!("{what} is not yet valid (clock skew?)"),
+            Stale::Undecodable => format!("{what} is not a decodable JWT"),
+        }
+    }
 }
 
 /// The verdict on a fresh token: when the client must come back.
@@ -160,28 +187,10 @@ pub fn check_claims(claims: &Claims, want: &Want<'_>, now: OffsetDateTime) -> Re
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::clock::{Clock, FakeClock};
-    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-
-    const KEY: &[u8] = include_bytes!("../tests/fixtures/test-signing-key.pem");
-
-    /// Mints a real RS256 token, as the API server would.
-    pub fn mint(claims: serde_json::Value) -> Token {
-        let key = EncodingKey::from_rsa_pem(KEY).unwrap();
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some("test-kid".into());
-        Token::new(encode(&header, &claims, &key).unwrap())
-    }
-
-    pub fn bound(ns: &str, sa: &str, aud: &[&str], iat: i64, exp: i64) -> Token {
-        mint(serde_json::json!({
-            "iss": "https://127.0.0.1:6443", "sub": format!("system:serviceaccount:{ns}:{sa}"),
-            "aud": aud, "iat": iat, "nbf": iat, "exp": exp, "jti": "6f0c9f5e-1c2d-4a8e-9d3b-000000000001",
-            "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": sa, "uid": "u-1"}}
-        }))
-    }
+    use crate::testing::{bound, mint};
 
     fn want<'a>(aud: &'a [String]) -> Want<'a> {
         Want {

@@ -6,14 +6,14 @@ use std::io::Write;
 
 use serde_json::json;
 
-use crate::cli::Format;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::get::{GetOptions, obtain};
+use crate::kube_api::Admin;
+use crate::options::{Format, GetOptions};
 use crate::protocol::{ExecInfo, V1};
-use crate::source::Admin;
+use crate::runtime::runtime;
 
-use super::runtime;
+use super::get_token::obtain;
 
 pub fn whoami(
     opts: &GetOptions,

@@ -4,15 +4,13 @@ use std::io::Write;
 
 use serde_yaml::Value;
 
+use crate::cache::Cache;
 use crate::error::Error;
-use crate::get::open_store;
+use crate::kube_api::Admin;
 use crate::kubeconfig::Kubeconfigs;
+use crate::options::CacheChoice;
 use crate::protocol::{V1, V1BETA1};
-use crate::source::Admin;
-use crate::store::{self, CacheChoice, CacheKey, Entry};
-use crate::token::Token;
-
-use super::runtime;
+use crate::runtime::runtime;
 
 #[derive(Default)]
 struct Report {
@@ -74,19 +72,15 @@ pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
 
 fn check_store(choice: CacheChoice, r: &mut Report) {
     let opened = if choice == CacheChoice::Auto {
-        store::auto().map(|(s, why)| {
+        Cache::auto().map(|(c, why)| {
             r.ok(format!("--cache auto picks {}: {}", why.kind, why.why));
-            Some(s)
+            c
         })
     } else {
-        open_store(choice)
+        Cache::open(choice)
     };
-    let s = match opened {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            r.warn("--cache none: every kubectl call mints a new token (slow, and one TokenRequest per call); pick a store");
-            return;
-        }
+    let cache = match opened {
+        Ok(c) => c,
         Err(e) if choice == CacheChoice::Auto => {
             r.fail(format!("--cache auto: {e}"));
             return;
@@ -96,41 +90,16 @@ fn check_store(choice: CacheChoice, r: &mut Report) {
             return;
         }
     };
-    let key = CacheKey::new(&store::KeyParts {
-        server: "doctor",
-        admin_context: "doctor",
-        namespace: "doctor",
-        service_account: &std::process::id().to_string(),
-        source: "doctor",
-        audiences: &[],
-        bind_secret: false,
-    });
-    let probe = Entry {
-        token: Token::new("doctor-probe"),
-        server: "doctor".into(),
-        namespace: "doctor".into(),
-        service_account: "doctor".into(),
-        minted_at: 0,
-        checked_at: 0,
-        secret: None,
+    let Some(kind) = cache.kind() else {
+        r.warn("--cache none: every kubectl call mints a new token (slow, and one TokenRequest per call); pick a store");
+        return;
     };
-    let result = s
-        .save(&key, &probe)
-        .and_then(|()| s.load(&key))
-        .and_then(|got| {
-            let same = got
-                .map(|e| e.token.expose() == "doctor-probe")
-                .unwrap_or(false);
-            s.remove(&key).map(|_| same)
-        });
-    match result {
+    match cache.self_test() {
         Ok(true) => r.ok(format!(
-            "the {} store can write, read and delete an entry",
-            s.kind()
+            "the {kind} store can write, read and delete an entry"
         )),
         Ok(false) => r.fail(format!(
-            "the {} store did not return what was written; pick another --cache",
-            s.kind()
+            "the {kind} store did not return what was written; pick another --cache"
         )),
         Err(e) => r.fail(e.to_string()),
     }

@@ -5,14 +5,15 @@
 
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 
-use super::{CacheKey, Entry, SERVICE, Store, StoreError, StoreKind, decode, encode};
+use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
+use super::{CacheError, CacheKey};
 
 pub struct KeyutilsStore {
     ring: KeyRing,
 }
 
-fn err(op: &'static str) -> impl FnOnce(KeyError) -> StoreError {
-    move |e| StoreError::Keyutils {
+fn err(op: &'static str) -> impl FnOnce(KeyError) -> CacheError {
+    move |e| CacheError::Keyutils {
         op,
         detail: format!("{e:?}"),
     }
@@ -24,12 +25,12 @@ pub fn description(key: &CacheKey) -> String {
 }
 
 impl KeyutilsStore {
-    pub fn new() -> Result<KeyutilsStore, StoreError> {
+    pub fn new() -> Result<KeyutilsStore, CacheError> {
         let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(err("open"))?;
         Ok(KeyutilsStore { ring })
     }
 
-    fn find(&self, key: &CacheKey) -> Result<Option<linux_keyutils::Key>, StoreError> {
+    fn find(&self, key: &CacheKey) -> Result<Option<linux_keyutils::Key>, CacheError> {
         match self.ring.search(&description(key)) {
             Ok(k) => Ok(Some(k)),
             Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
@@ -45,7 +46,7 @@ impl Store for KeyutilsStore {
         StoreKind::Keyutils
     }
 
-    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, StoreError> {
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         let Some(k) = self.find(key)? else {
             return Ok(None);
         };
@@ -58,7 +59,7 @@ impl Store for KeyutilsStore {
         }
     }
 
-    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
         // add_key replaces the payload of an existing key of the same
         // description atomically.
         let k = self
@@ -74,7 +75,7 @@ impl Store for KeyutilsStore {
         k.set_perms(perms).map_err(err("set permissions"))?;
         // Let the kernel drop the key once its token is useless. Legacy tokens
         // (no exp) stay until removed.
-        if let Some(exp) = crate::freshness::decode(&entry.token)
+        if let Some(exp) = crate::jwt::decode(&entry.token)
             .ok()
             .and_then(|(_, c)| c.exp)
         {
@@ -86,7 +87,7 @@ impl Store for KeyutilsStore {
         Ok(())
     }
 
-    fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
         let Some(k) = self.find(key)? else {
             return Ok(false);
         };

@@ -4,7 +4,8 @@
 //! about 1.5 KB) is stored as bytes, not as a password: Windows would store a
 //! password as UTF-16 and its 2560-byte blob limit would then be too small.
 
-use super::{CacheKey, Entry, SERVICE, Store, StoreError, StoreKind, decode, encode};
+use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
+use super::{CacheError, CacheKey};
 
 pub struct KeyringStore;
 
@@ -28,17 +29,17 @@ fn describe(e: &keyring::Error) -> String {
     }
 }
 
-fn err(op: &'static str) -> impl FnOnce(keyring::Error) -> StoreError {
-    move |e| StoreError::Keyring {
+fn err(op: &'static str) -> impl FnOnce(keyring::Error) -> CacheError {
+    move |e| CacheError::Keyring {
         op,
         detail: describe(&e),
     }
 }
 
 impl KeyringStore {
-    pub fn new() -> Result<KeyringStore, StoreError> {
+    pub fn new() -> Result<KeyringStore, CacheError> {
         if let Err(e) = keyring::Entry::store_status() {
-            return Err(StoreError::Keyring {
+            return Err(CacheError::Keyring {
                 op: "open",
                 detail: describe(e),
             });
@@ -46,13 +47,13 @@ impl KeyringStore {
         Ok(KeyringStore)
     }
 
-    fn entry(&self, key: &CacheKey) -> Result<keyring::Entry, StoreError> {
+    fn entry(&self, key: &CacheKey) -> Result<keyring::Entry, CacheError> {
         keyring::Entry::new(SERVICE, key.as_str()).map_err(err("open"))
     }
 
     /// One round trip to the keyring service: a lookup of an item that does
     /// not exist. Succeeds only when the service answers and is unlocked.
-    pub fn probe(&self) -> Result<(), StoreError> {
+    pub fn probe(&self) -> Result<(), CacheError> {
         let e = keyring::Entry::new(SERVICE, "probe").map_err(err("open"))?;
         match e.get_secret() {
             Ok(_) | Err(keyring::Error::NoEntry) => Ok(()),
@@ -66,7 +67,7 @@ impl Store for KeyringStore {
         StoreKind::Keyring
     }
 
-    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, StoreError> {
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         match self.entry(key)?.get_secret() {
             Ok(bytes) => decode(&bytes).map(Some),
             Err(keyring::Error::NoEntry) => Ok(None),
@@ -74,13 +75,13 @@ impl Store for KeyringStore {
         }
     }
 
-    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
         self.entry(key)?
             .set_secret(encode(entry).as_bytes())
             .map_err(err("write"))
     }
 
-    fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
         match self.entry(key)?.delete_credential() {
             Ok(()) => Ok(true),
             Err(keyring::Error::NoEntry) => Ok(false),

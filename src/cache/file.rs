@@ -5,7 +5,8 @@ use std::fs;
 use std::path::PathBuf;
 
 use super::paths::{io_err, private_dir, write_atomic};
-use super::{CacheKey, Entry, Store, StoreError, StoreKind, decode, encode};
+use super::store::{Entry, Store, StoreKind, decode, encode};
+use super::{CacheError, CacheKey};
 
 pub struct FileStore {
     dir: PathBuf,
@@ -14,7 +15,7 @@ pub struct FileStore {
 impl FileStore {
     pub fn new(cache_dir: PathBuf) -> FileStore {
         FileStore {
-            dir: cache_dir.join("tokens"),
+            dir: super::paths::tokens_dir(&cache_dir),
         }
     }
 
@@ -28,7 +29,7 @@ impl Store for FileStore {
         StoreKind::File
     }
 
-    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, StoreError> {
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         let path = self.path(key);
         match fs::read(&path) {
             Ok(bytes) => decode(&bytes).map(Some),
@@ -37,12 +38,12 @@ impl Store for FileStore {
         }
     }
 
-    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), StoreError> {
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
         private_dir(&self.dir)?;
         write_atomic(&self.path(key), encode(entry).as_bytes())
     }
 
-    fn remove(&self, key: &CacheKey) -> Result<bool, StoreError> {
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
         let path = self.path(key);
         match fs::remove_file(&path) {
             Ok(()) => Ok(true),
@@ -100,6 +101,6 @@ mod tests {
         let key = CacheKey::parse("0123456789abcdef0123456789abcdef").unwrap();
         private_dir(&store.dir).unwrap();
         fs::write(store.path(&key), b"{garbage").unwrap();
-        assert!(matches!(store.load(&key), Err(StoreError::Corrupt(_))));
+        assert!(matches!(store.load(&key), Err(CacheError::Corrupt(_))));
     }
 }

@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::paths::private_dir;
+use crate::fsutil::private_dir;
 
 /// Errors taking a lock.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +38,7 @@ impl FileLock {
             source,
         };
         if let Some(dir) = path.parent() {
-            private_dir(dir).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+            private_dir(dir).map_err(io)?;
         }
         let mut opts = OpenOptions::new();
         opts.read(true).write(true).create(true).truncate(false);

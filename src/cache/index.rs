@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use super::lock::FileLock;
 use super::paths::{cache_dir, io_err, private_dir, write_atomic};
-use super::{CacheKey, StoreError, StoreKind};
+use super::store::StoreKind;
+use super::{CacheError, CacheKey};
 
 /// Metadata of one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +51,7 @@ pub struct Index {
 }
 
 impl Index {
-    pub fn open() -> Result<Index, StoreError> {
+    pub fn open() -> Result<Index, CacheError> {
         Ok(Index { dir: cache_dir()? })
     }
 
@@ -63,7 +64,7 @@ impl Index {
         self.dir.join("index.json")
     }
 
-    fn read(&self) -> Result<IndexFile, StoreError> {
+    fn read(&self) -> Result<IndexFile, CacheError> {
         let path = self.path();
         match std::fs::read(&path) {
             // A damaged index only loses listing metadata; start over.
@@ -73,34 +74,33 @@ impl Index {
         }
     }
 
-    fn update(&self, f: impl FnOnce(&mut IndexFile)) -> Result<(), StoreError> {
+    fn update(&self, f: impl FnOnce(&mut IndexFile)) -> Result<(), CacheError> {
         private_dir(&self.dir)?;
         let lock_path = self.dir.join("index.lock");
-        let _lock = FileLock::acquire(&lock_path, Duration::from_secs(10))
-            .map_err(|e| io_err(&lock_path)(std::io::Error::other(e.to_string())))?;
+        let _lock = FileLock::acquire(&lock_path, Duration::from_secs(10))?;
         let mut index = self.read()?;
         f(&mut index);
         let bytes = serde_json::to_vec_pretty(&index).expect("index serializes");
         write_atomic(&self.path(), &bytes)
     }
 
-    pub fn put(&self, key: &CacheKey, record: Record) -> Result<(), StoreError> {
+    pub(super) fn put(&self, key: &CacheKey, record: Record) -> Result<(), CacheError> {
         self.update(|i| {
             i.entries.insert(key.clone(), record);
         })
     }
 
-    pub fn remove(&self, key: &CacheKey) -> Result<(), StoreError> {
+    pub(super) fn remove(&self, key: &CacheKey) -> Result<(), CacheError> {
         self.update(|i| {
             i.entries.remove(key);
         })
     }
 
-    pub fn list(&self) -> Result<Vec<(CacheKey, Record)>, StoreError> {
+    pub fn list(&self) -> Result<Vec<(CacheKey, Record)>, CacheError> {
         Ok(self.read()?.entries.into_iter().collect())
     }
 
-    pub fn get(&self, key: &CacheKey) -> Result<Option<Record>, StoreError> {
+    pub fn get(&self, key: &CacheKey) -> Result<Option<Record>, CacheError> {
         Ok(self.read()?.entries.remove(key))
     }
 }

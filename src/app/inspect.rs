@@ -6,41 +6,39 @@ use std::io::{Read, Write};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::cli::Format;
+use crate::cache::{Cache, CacheKey};
 use crate::clock::{Clock, human, rfc3339};
 use crate::error::Error;
-use crate::freshness::{Claims, decode};
-use crate::get::{GetOptions, open_store};
-use crate::source::Admin;
+use crate::jwt::{Claims, decode};
+use crate::kube_api::Admin;
+use crate::options::{Format, InspectInput};
+use crate::runtime::runtime;
 use crate::token::Token;
 
-use super::runtime;
-
-/// Where the token to inspect comes from.
-pub enum Input<'a> {
-    Given(&'a str),
-    Cached(&'a GetOptions),
-}
-
-fn read_token(input: &Input<'_>) -> Result<Token, Error> {
+fn read_token(input: &InspectInput) -> Result<Token, Error> {
     match input {
-        Input::Given("-") => {
+        InspectInput::Stdin => {
             let mut s = String::new();
-            std::io::stdin().read_to_string(&mut s)?;
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|source| Error::Input {
+                    what: "the token from stdin",
+                    source,
+                })?;
             Ok(Token::new(s.trim().to_string()))
         }
-        Input::Given(t) => Ok(Token::new(t.trim().to_string())),
-        Input::Cached(opts) => {
-            let server = opts.spec.admin_server()?;
-            let key = opts.spec.key(&server);
-            let store = open_store(opts.cache)?
+        InspectInput::Given(t) => Ok(Token::new(t.expose().trim().to_string())),
+        InspectInput::Cached(opts) => {
+            let server = super::admin_server(&opts.spec)?;
+            let key = CacheKey::for_token(&opts.spec, &server);
+            let cache = Cache::open(opts.cache)?;
+            let kind = cache
+                .kind()
                 .ok_or_else(|| Error::Usage("--cache none keeps no token to inspect".into()))?;
-            let entry = store.load(&key)?.ok_or_else(|| {
+            let entry = cache.load(&key)?.ok_or_else(|| {
                 Error::Usage(format!(
-                    "no cached token for {}/{} on {server} in the {} store; run kubectl with its context (or `kube-sa-token whoami ...`) first, or pass a TOKEN",
-                    opts.spec.namespace,
-                    opts.spec.service_account,
-                    store.kind()
+                    "no cached token for {}/{} on {server} in the {kind} store; run kubectl with its context (or `kube-sa-token whoami ...`) first, or pass a TOKEN",
+                    opts.spec.namespace, opts.spec.service_account,
                 ))
             })?;
             Ok(entry.token)
@@ -136,10 +134,10 @@ async fn verify(
         Err(e) => json!({"valid": Value::Null, "detail": format!("could not fetch JWKS: {e}")}),
     };
     let review = match admin.token_review(token, &claims.aud.to_vec()).await {
-        Ok((ok, user, err)) => json!({
-            "authenticated": ok,
-            "username": user.as_ref().and_then(|u| u.username.clone()),
-            "error": err,
+        Ok(r) => json!({
+            "authenticated": r.authenticated,
+            "username": r.user.as_ref().and_then(|u| u.username.clone()),
+            "error": r.error,
         }),
         Err(e) => json!({"authenticated": Value::Null, "error": e.to_string()}),
     };
@@ -147,7 +145,7 @@ async fn verify(
 }
 
 pub struct Request<'a> {
-    pub input: Input<'a>,
+    pub input: &'a InspectInput,
     pub kubeconfig: Option<&'a std::path::Path>,
     pub admin_context: Option<&'a str>,
     pub verify: bool,
@@ -155,7 +153,7 @@ pub struct Request<'a> {
 }
 
 pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
-    let token = read_token(&req.input)?;
+    let token = read_token(req.input)?;
     let (header, claims) = decode(&token)?;
     let now = clock.now().unix_timestamp();
     let legacy = claims.is_legacy();
@@ -314,13 +312,13 @@ fn write_text(r: &Value, out: &mut dyn Write) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::clock::FakeClock;
-    use crate::freshness::tests::{bound, mint};
+    use crate::testing::{bound, mint};
 
     fn run(token: &Token, format: Format) -> String {
         let clock = FakeClock::at_unix(1_000_100);
         let mut out = Vec::new();
         let req = Request {
-            input: Input::Given(token.expose()),
+            input: &InspectInput::Given(token.clone()),
             kubeconfig: None,
             admin_context: None,
             verify: false,

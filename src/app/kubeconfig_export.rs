@@ -1,0 +1,159 @@
+//! `kubeconfig`: print a self-contained kubeconfig for the ServiceAccount,
+//! with an exec entry, or with the token and the cluster CA embedded.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use serde_yaml::{Mapping, Value};
+
+use crate::clock::SystemClock;
+use crate::error::Error;
+use crate::kube_api::Admin;
+use crate::kubeconfig::Kubeconfigs;
+use crate::options::{GetOptions, SourceKind};
+use crate::protocol::{ExecInfo, V1};
+use crate::runtime::runtime;
+
+use super::get_token::obtain;
+use super::setup::{context_body, default_name, exec_user};
+
+fn embed_file(
+    cluster: &mut Mapping,
+    file_key: &str,
+    data_key: &str,
+    base: &Path,
+) -> Result<(), Error> {
+    if let Some(Value::String(p)) = cluster.remove(file_key) {
+        let path = if Path::new(&p).is_absolute() {
+            PathBuf::from(&p)
+        } else {
+            base.join(&p)
+        };
+        let bytes = std::fs::read(&path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot read {file_key} {}: {e}; fix the admin context's cluster entry",
+                path.display()
+            ))
+        })?;
+        cluster.insert(
+            data_key.into(),
+            base64::engine::general_purpose::STANDARD
+                .encode(bytes)
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// `kubeconfig`: a self-contained kubeconfig for the SA on stdout.
+pub fn export(
+    opts: &GetOptions,
+    embed_token: bool,
+    context_name: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let spec = &opts.spec;
+    let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
+    let admin_ctx = kc.context(&spec.admin_context)?;
+    let mut cluster = kc
+        .cluster(&admin_ctx.cluster)
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+    let base = crate::kubeconfig::paths(spec.kubeconfig.as_deref())?
+        .first()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    embed_file(
+        &mut cluster,
+        "certificate-authority",
+        "certificate-authority-data",
+        &base,
+    )?;
+    let name = context_name
+        .map(str::to_string)
+        .unwrap_or_else(|| default_name(opts, &admin_ctx.cluster));
+
+    let user = if embed_token {
+        let info = ExecInfo {
+            api_version: V1,
+            interactive: false,
+            cluster: None,
+        };
+        let issued = obtain(opts, &info, &SystemClock)?;
+        let claims = crate::jwt::decode(&issued.token)?.1;
+        // The CA: the token Secret's ca.crt (classic way), else the admin
+        // context's, else the kube-root-ca.crt ConfigMap.
+        let ca: Option<Vec<u8>> = runtime()?.block_on(async {
+            let admin = Admin::connect(spec.kubeconfig.as_deref(), &spec.admin_context).await?;
+            if spec.source == SourceKind::Secret {
+                let m = admin
+                    .secret_token(
+                        &spec.namespace,
+                        &spec.service_account,
+                        false,
+                        Duration::from_secs(1),
+                    )
+                    .await?;
+                if m.ca_crt.is_some() {
+                    return Ok::<_, Error>(m.ca_crt);
+                }
+            }
+            if cluster.contains_key("certificate-authority-data")
+                || cluster.contains_key("insecure-skip-tls-verify")
+            {
+                return Ok(None);
+            }
+            Ok(admin.root_ca_configmap(&spec.namespace).await?)
+        })?;
+        if let Some(ca) = ca {
+            cluster.insert(
+                "certificate-authority-data".into(),
+                base64::engine::general_purpose::STANDARD.encode(ca).into(),
+            );
+        }
+        match claims.exp {
+            None => eprintln!(
+                "warning: this kubeconfig embeds a legacy token that never expires; whoever holds the file acts as {}/{} until its Secret is deleted",
+                spec.namespace, spec.service_account
+            ),
+            Some(exp) => eprintln!(
+                "note: the embedded token expires at {} (in {}); run this command again for a new one",
+                crate::clock::rfc3339(
+                    time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(issued.expires)
+                ),
+                crate::clock::human(exp - time::OffsetDateTime::now_utc().unix_timestamp())
+            ),
+        }
+        let mut u = Mapping::new();
+        u.insert("token".into(), issued.token.expose().into());
+        Value::Mapping(u)
+    } else {
+        exec_user(opts)
+    };
+
+    let mut doc = Mapping::new();
+    doc.insert("apiVersion".into(), "v1".into());
+    doc.insert("kind".into(), "Config".into());
+    let item = |body_key: &str, body: Value| {
+        let mut m = Mapping::new();
+        m.insert("name".into(), name.clone().into());
+        m.insert(body_key.into(), body);
+        Value::Sequence(vec![Value::Mapping(m)])
+    };
+    doc.insert("clusters".into(), item("cluster", Value::Mapping(cluster)));
+    doc.insert(
+        "contexts".into(),
+        item("context", context_body(&name, &name, &spec.namespace)),
+    );
+    doc.insert("current-context".into(), name.clone().into());
+    doc.insert("users".into(), item("user", user));
+    write!(
+        out,
+        "{}",
+        serde_yaml::to_string(&Value::Mapping(doc)).expect("kubeconfig serializes")
+    )?;
+    Ok(())
+}

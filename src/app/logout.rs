@@ -1,0 +1,81 @@
+//! `logout`: forget one ServiceAccount's cached token, and revoke it where
+//! that is possible (a token bound to a Secret this tool created).
+
+use std::io::Write;
+
+use crate::cache::{self, Cache, CacheKey};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::kube_api::Admin;
+use crate::options::GetOptions;
+use crate::runtime::runtime;
+
+use super::cache_cmd::expiry;
+
+/// `logout`: forget one SA's token; revoke it when it is bound to a Secret.
+pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
+    let spec = &opts.spec;
+    let server = super::admin_server(spec)?;
+    let key = CacheKey::for_token(spec, &server);
+    let record = cache::record(&key)?;
+    let removed = match &record {
+        Some(r) => Cache::of_kind(r.store)?.remove(&key)?,
+        None => Cache::open(opts.cache)?.remove(&key)?,
+    };
+    let sa = format!("{}/{}", spec.namespace, spec.service_account);
+    writeln!(
+        out,
+        "{} the cached token of {sa} on {server}",
+        if removed { "removed" } else { "there was no" }
+    )?;
+    let bound = record
+        .as_ref()
+        .and_then(|r| r.bound_secret.clone())
+        .or_else(|| {
+            spec.bind_secret
+                .then(|| spec.bound_secret_name(key.as_str()))
+        });
+    match bound {
+        Some(secret) => {
+            let deleted = runtime()?.block_on(async {
+                let admin = Admin::connect(spec.kubeconfig.as_deref(), &spec.admin_context).await?;
+                admin.delete_secret(&spec.namespace, &secret).await
+            })?;
+            if deleted {
+                writeln!(
+                    out,
+                    "revoked: deleted Secret {}/{secret}; the API server now rejects every token bound to it",
+                    spec.namespace
+                )?;
+            } else {
+                writeln!(
+                    out,
+                    "Secret {}/{secret} was already gone; tokens bound to it are not accepted",
+                    spec.namespace
+                )?;
+            }
+        }
+        None if record.as_ref().is_some_and(|r| r.token_secret.is_some()) => {
+            let secret = record
+                .as_ref()
+                .and_then(|r| r.token_secret.clone())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "note: the legacy token never expires; it stays valid until its Secret is deleted: kubectl -n {} delete secret {secret}",
+                spec.namespace
+            )?;
+        }
+        None => {
+            let until = record
+                .as_ref()
+                .map(|r| expiry(r, clock.now().unix_timestamp()))
+                .unwrap_or_else(|| "its expiry".into());
+            writeln!(
+                out,
+                "note: the token itself stays valid on the server until {until}; mint with --bind-secret to make logout revoke it"
+            )?;
+        }
+    }
+    Ok(())
+}

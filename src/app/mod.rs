@@ -1,0 +1,92 @@
+//! The use cases, one file per command: each turns plain inputs
+//! ([`crate::options`]) into output.
+
+mod cache_cmd;
+mod doctor;
+mod get_token;
+mod inspect;
+mod kubeconfig_export;
+mod logout;
+mod minter;
+mod setup;
+mod whoami;
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::clock::SystemClock;
+use crate::error::Error;
+use crate::kubeconfig::{Kubeconfigs, normalize_server};
+use crate::options::{Command, TokenSpec};
+
+/// Runs one command, writing its output to `out`.
+pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
+    let clock = SystemClock;
+    match cmd {
+        Command::Get(opts) => {
+            let json = get_token::get(&opts, &clock)?;
+            writeln!(out, "{json}")?;
+        }
+        Command::Setup {
+            opts,
+            context_name,
+            dry_run,
+        } => setup::setup(&opts, context_name.as_deref(), dry_run, out)?,
+        Command::Kubeconfig {
+            opts,
+            embed_token,
+            context_name,
+        } => kubeconfig_export::export(&opts, embed_token, context_name.as_deref(), out)?,
+        Command::Inspect {
+            input,
+            kubeconfig,
+            admin_context,
+            verify,
+            format,
+        } => inspect::inspect(
+            inspect::Request {
+                input: &input,
+                kubeconfig: kubeconfig.as_deref(),
+                admin_context: admin_context.as_deref(),
+                verify,
+                format,
+            },
+            &clock,
+            out,
+        )?,
+        Command::Whoami { opts, format } => whoami::whoami(&opts, format, &clock, out)?,
+        Command::CacheList { format } => cache_cmd::list(format, &clock, out)?,
+        Command::CacheClear { key } => cache_cmd::clear(key.as_deref(), out)?,
+        Command::Logout { opts } => logout::logout(&opts, &clock, out)?,
+        Command::Doctor {
+            kubeconfig,
+            admin_context,
+            namespace,
+            cache,
+        } => doctor::doctor(
+            doctor::Request {
+                kubeconfig: kubeconfig.as_deref(),
+                admin_context: admin_context.as_deref(),
+                namespace: &namespace,
+                cache,
+            },
+            out,
+        )?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The admin context's server from the kubeconfig (no client built).
+fn admin_server(spec: &TokenSpec) -> Result<String, Error> {
+    let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
+    Ok(normalize_server(&kc.server_of(&spec.admin_context)?))
+}
+
+/// The first `name` on PATH, as client-go finds an exec command.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}

@@ -1,0 +1,169 @@
+//! `setup`: validate the admin context and the ServiceAccount, then write an
+//! exec user and a context into the kubeconfig kubectl reads.
+
+use std::io::Write;
+
+use serde_yaml::{Mapping, Value};
+
+use crate::cli::exec_args;
+use crate::error::Error;
+use crate::kube_api::Admin;
+use crate::kubeconfig::{Editable, Kubeconfigs};
+use crate::options::{GetOptions, SourceKind};
+use crate::protocol::V1;
+use crate::runtime::runtime;
+
+const BIN: &str = "kube-sa-token";
+const INSTALL_HINT: &str = "kube-sa-token is not installed or not on PATH. Install it with ./install.sh from the kube-sa-token repository (cargo install --locked --path .), then retry.";
+
+/// The command for the exec entry: the bare name when PATH finds this very
+/// binary, else its absolute path.
+fn exec_command() -> String {
+    let me = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
+    let on_path = super::find_on_path(BIN).and_then(|p| p.canonicalize().ok());
+    match (me, on_path) {
+        (Some(me), Some(found)) if me == found => BIN.to_string(),
+        (Some(me), _) => me.display().to_string(),
+        (None, _) => BIN.to_string(),
+    }
+}
+
+/// The `user:` body with the exec entry.
+pub(super) fn exec_user(opts: &GetOptions) -> Value {
+    let mut exec = Mapping::new();
+    exec.insert("apiVersion".into(), V1.into());
+    exec.insert("command".into(), exec_command().into());
+    exec.insert(
+        "args".into(),
+        Value::Sequence(exec_args(opts).into_iter().map(Value::from).collect()),
+    );
+    exec.insert("interactiveMode".into(), "Never".into());
+    exec.insert("provideClusterInfo".into(), true.into());
+    exec.insert("installHint".into(), INSTALL_HINT.into());
+    let mut user = Mapping::new();
+    user.insert("exec".into(), Value::Mapping(exec));
+    Value::Mapping(user)
+}
+
+pub(super) fn context_body(cluster: &str, user: &str, namespace: &str) -> Value {
+    let mut m = Mapping::new();
+    m.insert("cluster".into(), cluster.into());
+    m.insert("user".into(), user.into());
+    m.insert("namespace".into(), namespace.into());
+    Value::Mapping(m)
+}
+
+pub(super) fn default_name(opts: &GetOptions, cluster: &str) -> String {
+    format!(
+        "{}/{}@{}",
+        opts.spec.namespace, opts.spec.service_account, cluster
+    )
+}
+
+/// `setup`: validate, then write the user and context.
+pub fn setup(
+    opts: &GetOptions,
+    context_name: Option<&str>,
+    dry_run: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let spec = &opts.spec;
+    let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
+    let admin_ctx = kc.context(&spec.admin_context)?;
+    runtime()?.block_on(validate(opts))?;
+
+    let name = context_name
+        .map(str::to_string)
+        .unwrap_or_else(|| default_name(opts, &admin_ctx.cluster));
+    let mut ed = Editable::open(spec.kubeconfig.as_deref())?;
+    ed.upsert("users", "user", &name, exec_user(opts));
+    ed.upsert(
+        "contexts",
+        "context",
+        &name,
+        context_body(&admin_ctx.cluster, &name, &spec.namespace),
+    );
+    let path = ed.path.display().to_string();
+    if dry_run {
+        writeln!(out, "# dry run: {path} would become:")?;
+        write!(out, "{}", ed.render())?;
+        return Ok(());
+    }
+    if ed.changed() {
+        let backup = ed.save()?;
+        match backup {
+            Some(b) => eprintln!(
+                "wrote user and context {name:?} to {path} (previous file kept as {})",
+                b.display()
+            ),
+            None => eprintln!("wrote user and context {name:?} to {path}"),
+        }
+    } else {
+        eprintln!("{path} already has user and context {name:?}; nothing changed");
+    }
+    writeln!(out, "kubectl --context {} auth whoami", shell_word(&name))?;
+    Ok(())
+}
+
+fn shell_word(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./@:".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// The checks `setup` makes before writing anything.
+async fn validate(opts: &GetOptions) -> Result<(), Error> {
+    let spec = &opts.spec;
+    let admin = Admin::connect(spec.kubeconfig.as_deref(), &spec.admin_context).await?;
+    let ns = &spec.namespace;
+    let mut needed: Vec<(&str, &str, Option<&str>)> = vec![("get", "serviceaccounts", None)];
+    match spec.source {
+        SourceKind::TokenRequest => needed.push(("create", "serviceaccounts", Some("token"))),
+        SourceKind::Secret => {
+            needed.push(("list", "secrets", None));
+            needed.push(("get", "secrets", None));
+            if opts.create_secret {
+                needed.push(("create", "secrets", None));
+            }
+        }
+    }
+    if spec.bind_secret {
+        needed.push(("create", "secrets", None));
+    }
+    for (verb, resource, sub) in needed {
+        if !admin.can(verb, resource, sub, ns).await? {
+            let res = match sub {
+                Some(s) => format!("{resource}/{s}"),
+                None => resource.to_string(),
+            };
+            return Err(Error::Refused(format!(
+                "admin context {:?} may not {verb} {res} in namespace {ns:?} (SelfSubjectAccessReview said no); grant it, e.g. `kubectl create role sa-token-minter -n {ns} --verb={verb} --resource={res}` plus a rolebinding, or use another --admin-context",
+                spec.admin_context
+            )));
+        }
+    }
+    admin.service_account(ns, &spec.service_account).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exec_entry_is_complete() {
+        let u = exec_user(&crate::testing::opts());
+        let e = u.get("exec").unwrap();
+        assert_eq!(e.get("apiVersion").unwrap().as_str(), Some(V1));
+        assert_eq!(e.get("interactiveMode").unwrap().as_str(), Some("Never"));
+        assert_eq!(e.get("provideClusterInfo").unwrap().as_bool(), Some(true));
+        assert!(e.get("installHint").is_some());
+        assert!(!e.get("command").unwrap().as_str().unwrap().is_empty());
+    }
+}

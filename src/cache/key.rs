@@ -1,0 +1,151 @@
+//! The cache key: a hash of everything that makes a token different, so two
+//! clusters or two ServiceAccounts never share an entry.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::options::TokenSpec;
+
+/// Identifies one cache entry (32 hex digits).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CacheKey(String);
+
+/// The fields a cache key is derived from.
+#[derive(Debug, Clone)]
+pub struct KeyParts<'a> {
+    pub server: &'a str,
+    pub admin_context: &'a str,
+    pub namespace: &'a str,
+    pub service_account: &'a str,
+    pub source: &'a str,
+    pub audiences: &'a [String],
+    pub bind_secret: bool,
+}
+
+impl CacheKey {
+    /// The key of the token `spec` describes, on `server`.
+    pub fn for_token(spec: &TokenSpec, server: &str) -> CacheKey {
+        CacheKey::new(&KeyParts {
+            server,
+            admin_context: &spec.admin_context,
+            namespace: &spec.namespace,
+            service_account: &spec.service_account,
+            source: spec.source.as_str(),
+            audiences: &spec.audiences,
+            bind_secret: spec.bind_secret,
+        })
+    }
+
+    pub fn new(p: &KeyParts<'_>) -> CacheKey {
+        let mut aud: Vec<&str> = p.audiences.iter().map(String::as_str).collect();
+        aud.sort_unstable();
+        aud.dedup();
+        let mut h = Sha256::new();
+        // Length-prefixed fields: no two different inputs hash the same text.
+        for field in [
+            "v1",
+            p.server,
+            p.admin_context,
+            p.namespace,
+            p.service_account,
+            p.source,
+            if p.bind_secret {
+                "bound-secret"
+            } else {
+                "unbound"
+            },
+        ]
+        .into_iter()
+        .chain(aud)
+        {
+            h.update((field.len() as u64).to_be_bytes());
+            h.update(field.as_bytes());
+        }
+        let digest = h.finalize();
+        CacheKey(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Accepts a key typed by the user (from `cache list`).
+    pub fn parse(s: &str) -> Option<CacheKey> {
+        (s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| CacheKey(s.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for CacheKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts<'a>(server: &'a str, sa: &'a str, aud: &'a [String]) -> KeyParts<'a> {
+        KeyParts {
+            server,
+            admin_context: "admin",
+            namespace: "team",
+            service_account: sa,
+            source: "token-request",
+            audiences: aud,
+            bind_secret: false,
+        }
+    }
+
+    #[test]
+    fn key_differs_per_server_sa_and_audience() {
+        let none: Vec<String> = vec![];
+        let a = CacheKey::new(&parts("https://a:6443", "viewer", &none));
+        let b = CacheKey::new(&parts("https://b:6443", "viewer", &none));
+        let c = CacheKey::new(&parts("https://a:6443", "editor", &none));
+        let d = CacheKey::new(&parts("https://a:6443", "viewer", &["vault".to_string()]));
+        assert_eq!(a.as_str().len(), 32);
+        let all = [&a, &b, &c, &d];
+        for (i, x) in all.iter().enumerate() {
+            for y in &all[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+        let mut p = parts("https://a:6443", "viewer", &none);
+        p.bind_secret = true;
+        assert_ne!(CacheKey::new(&p), a);
+    }
+
+    #[test]
+    fn key_ignores_audience_order_and_is_stable() {
+        let ab = ["a".to_string(), "b".to_string()];
+        let ba = ["b".to_string(), "a".to_string()];
+        assert_eq!(
+            CacheKey::new(&parts("https://a", "s", &ab)),
+            CacheKey::new(&parts("https://a", "s", &ba))
+        );
+        // Fields are length-prefixed: moving a character between fields changes the key.
+        let k1 = CacheKey::new(&KeyParts {
+            namespace: "ab",
+            service_account: "c",
+            ..parts("s", "x", &[])
+        });
+        let k2 = CacheKey::new(&KeyParts {
+            namespace: "a",
+            service_account: "bc",
+            ..parts("s", "x", &[])
+        });
+        assert_ne!(k1, k2);
+    }
+
+    #[test]
+    fn parse_accepts_only_keys() {
+        let k = CacheKey::new(&parts("https://a", "s", &[]));
+        assert_eq!(CacheKey::parse(k.as_str()), Some(k));
+        assert_eq!(CacheKey::parse("../../etc/passwd"), None);
+        assert_eq!(CacheKey::parse("zz"), None);
+    }
+}

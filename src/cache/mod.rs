@@ -1,0 +1,204 @@
+//! Token cache: the [`Cache`] facade keeps a store ([`Store`]: OS keyring,
+//! kernel keyring or file), the non-secret index of entries and the per-entry
+//! locks in step, so callers never update one without the other.
+
+mod file;
+pub mod index;
+mod key;
+mod keyring;
+#[cfg(target_os = "linux")]
+mod keyutils;
+mod lock;
+mod paths;
+mod store;
+
+use std::time::Duration;
+
+pub use index::Record;
+pub use key::{CacheKey, KeyParts};
+pub use lock::{FileLock, LockError};
+pub use store::{AutoChoice, Entry, StoreKind};
+
+use crate::options::CacheChoice;
+use index::Index;
+use store::Store;
+
+/// Errors of the token cache.
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    /// The OS keyring (Secret Service, Keychain, Credential Manager) failed.
+    #[error(
+        "OS keyring {op} failed: {detail}; unlock the keyring (or start a Secret Service such as gnome-keyring), or pick another store with --cache keyutils|file"
+    )]
+    Keyring { op: &'static str, detail: String },
+    /// `--cache auto` found no store.
+    #[error(
+        "no secure token store is available ({0}); choose one explicitly: --cache keyutils (Linux), --cache file (0600 file under the user cache dir) or --cache none"
+    )]
+    NoneAvailable(String),
+    /// The Linux kernel key service failed.
+    #[error(
+        "kernel keyring (keyutils) {op} failed: {detail}; keyctl may be blocked here (containers often block it): use --cache file or --cache keyring"
+    )]
+    Keyutils { op: &'static str, detail: String },
+    /// The store is not available on this platform.
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
+    #[error("the {0} store is not available on this platform; use --cache keyring or --cache file")]
+    Unsupported(&'static str),
+    /// File store or index I/O.
+    #[error(
+        "cache file {path}: {source}; check the permissions of the cache directory or use another --cache"
+    )]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stored entry could not be read back; it is ignored and replaced.
+    #[error("cached entry is corrupt ({0}); run `kube-sa-token cache clear --all`")]
+    Corrupt(String),
+    /// No directory for the cache could be found.
+    #[error("cannot find a cache directory: set HOME (or XDG_CACHE_HOME)")]
+    NoCacheDir,
+    /// A lock of the cache could not be taken.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+}
+
+/// The cache of one store (or of none, for `--cache none`).
+pub struct Cache {
+    store: Option<Box<dyn Store>>,
+}
+
+impl Cache {
+    /// Opens the store `--cache` names (`auto` resolves it; see [`store::auto`]).
+    pub fn open(choice: CacheChoice) -> Result<Cache, CacheError> {
+        let kind = match choice {
+            CacheChoice::None => return Ok(Cache { store: None }),
+            CacheChoice::Auto => {
+                let (store, why) = store::auto()?;
+                tracing::debug!(store = %why.kind, "cache auto: {}", why.why);
+                return Ok(Cache { store: Some(store) });
+            }
+            CacheChoice::Keyring => StoreKind::Keyring,
+            CacheChoice::Keyutils => StoreKind::Keyutils,
+            CacheChoice::File => StoreKind::File,
+        };
+        Cache::of_kind(kind)
+    }
+
+    /// Opens a concrete store (the one an index record names).
+    pub fn of_kind(kind: StoreKind) -> Result<Cache, CacheError> {
+        Ok(Cache {
+            store: Some(store::open(kind)?),
+        })
+    }
+
+    /// Resolves `--cache auto` and says why, for `doctor`.
+    pub fn auto() -> Result<(Cache, AutoChoice), CacheError> {
+        let (store, why) = store::auto()?;
+        Ok((Cache { store: Some(store) }, why))
+    }
+
+    /// The store behind this cache; `None` for `--cache none`.
+    pub fn kind(&self) -> Option<StoreKind> {
+        self.store.as_ref().map(|s| s.kind())
+    }
+
+    /// The entry for `key`, if any.
+    pub fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
+        match &self.store {
+            Some(s) => s.load(key),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a new entry and its index record. A failed index write only
+    /// loses listing metadata: it is logged, the entry stays.
+    pub fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError> {
+        let Some(s) = &self.store else { return Ok(()) };
+        s.save(key, entry)?;
+        if let Err(e) = Index::open().and_then(|i| i.put(key, record)) {
+            tracing::warn!("token cached, but the entry index could not be updated: {e}");
+        }
+        Ok(())
+    }
+
+    /// Replaces an entry whose index record stays the same (a revalidation).
+    pub fn update(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
+        match &self.store {
+            Some(s) => s.save(key, entry),
+            None => Ok(()),
+        }
+    }
+
+    /// Removes the entry from the store and the index; `Ok(false)` when the
+    /// store had none.
+    pub fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
+        let Some(s) = &self.store else {
+            return Ok(false);
+        };
+        let removed = s.remove(key)?;
+        Index::open()?.remove(key)?;
+        Ok(removed)
+    }
+
+    /// Takes the entry's lock (single flight), waiting at most `wait`.
+    pub fn lock(key: &CacheKey, wait: Duration) -> Result<FileLock, CacheError> {
+        let path = paths::locks_dir(&paths::cache_dir()?).join(format!("{key}.lock"));
+        Ok(FileLock::acquire(&path, wait)?)
+    }
+
+    /// Writes, reads back and deletes a probe entry, for `doctor`. `Ok(false)`
+    /// when the store returned something else than was written.
+    pub fn self_test(&self) -> Result<bool, CacheError> {
+        let Some(s) = &self.store else {
+            return Ok(true);
+        };
+        let key = CacheKey::new(&KeyParts {
+            server: "doctor",
+            admin_context: "doctor",
+            namespace: "doctor",
+            service_account: &std::process::id().to_string(),
+            source: "doctor",
+            audiences: &[],
+            bind_secret: false,
+        });
+        let probe = Entry {
+            token: crate::token::Token::new("doctor-probe"),
+            server: "doctor".into(),
+            namespace: "doctor".into(),
+            service_account: "doctor".into(),
+            minted_at: 0,
+            checked_at: 0,
+            secret: None,
+        };
+        s.save(&key, &probe)?;
+        let same = s
+            .load(&key)?
+            .is_some_and(|e| e.token.expose() == "doctor-probe");
+        s.remove(&key)?;
+        Ok(same)
+    }
+}
+
+/// Every entry of the index, for `cache list` and `cache clear --all`.
+pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
+    Index::open()?.list()
+}
+
+/// The index record of one entry.
+pub fn record(key: &CacheKey) -> Result<Option<Record>, CacheError> {
+    Index::open()?.get(key)
+}
+
+/// Removes the file store's files the index lost track of (`cache clear --all`).
+pub fn remove_untracked_files() -> Result<(), CacheError> {
+    let dir = paths::tokens_dir(&paths::cache_dir()?);
+    if let Ok(rd) = std::fs::read_dir(&dir) {
+        for e in rd.flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The `Store` trait, the entry it keeps, and how a store is chosen: the OS
+//! keyring, the Linux kernel key service or a file per entry (`--cache none`
+//! keeps nothing). `--cache auto` never picks the file store.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::file::FileStore;
+use super::keyring::KeyringStore;
+#[cfg(target_os = "linux")]
+use super::keyutils::KeyutilsStore;
+use super::{CacheError, CacheKey, paths};
+use crate::token::Token;
+
+/// Service name under which entries are kept in the keyrings.
+pub const SERVICE: &str = "kube-sa-token";
+
+/// A concrete store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Keyring,
+    Keyutils,
+    File,
+}
+
+impl fmt::Display for StoreKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StoreKind::Keyring => "keyring",
+            StoreKind::Keyutils => "keyutils",
+            StoreKind::File => "file",
+        })
+    }
+}
+
+/// What a store keeps for one key: the token and what it was minted for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Entry {
+    pub token: Token,
+    /// The API server the token was minted on; it is never sent elsewhere.
+    pub server: String,
+    pub namespace: String,
+    pub service_account: String,
+    /// Unix seconds of the mint.
+    pub minted_at: i64,
+    /// Unix seconds the token was last confirmed by the server (legacy tokens).
+    pub checked_at: i64,
+    /// The Secret the token is bound to (`--bind-secret`), or the legacy token
+    /// Secret it was read from (`--source secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// One token store.
+pub trait Store {
+    fn kind(&self) -> StoreKind;
+    /// The entry for `key`, if any. A missing entry is `Ok(None)`.
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError>;
+    /// Stores `entry` under `key`, replacing any previous one atomically.
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError>;
+    /// Removes the entry; `Ok(false)` when there was none.
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError>;
+}
+
+pub(super) fn encode(entry: &Entry) -> String {
+    serde_json::to_string(entry).expect("entry serializes")
+}
+
+pub(super) fn decode(bytes: &[u8]) -> Result<Entry, CacheError> {
+    serde_json::from_slice(bytes).map_err(|e| CacheError::Corrupt(e.to_string()))
+}
+
+/// Opens the store of a concrete kind.
+pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
+    Ok(match kind {
+        StoreKind::Keyring => Box::new(KeyringStore::new()?),
+        #[cfg(target_os = "linux")]
+        StoreKind::Keyutils => Box::new(KeyutilsStore::new()?),
+        #[cfg(not(target_os = "linux"))]
+        StoreKind::Keyutils => return Err(CacheError::Unsupported("keyutils")),
+        StoreKind::File => Box::new(FileStore::new(paths::cache_dir()?)),
+    })
+}
+
+/// How `--cache auto` decided, for `doctor` and `-v`.
+#[derive(Debug)]
+pub struct AutoChoice {
+    pub kind: StoreKind,
+    pub why: String,
+}
+
+/// Resolves `--cache auto`: the OS keyring when a Secret Service/Keychain
+/// answers, else the kernel keyring on Linux, else an error naming the choices.
+/// Never the file store: plaintext on disk is only ever an explicit choice.
+pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
+    let keyring_problem = match KeyringStore::new().and_then(|s| s.probe().map(|()| s)) {
+        Ok(s) => {
+            return Ok((
+                Box::new(s),
+                AutoChoice {
+                    kind: StoreKind::Keyring,
+                    why: "the OS keyring answered".into(),
+                },
+            ));
+        }
+        Err(e) => e.to_string(),
+    };
+    #[cfg(target_os = "linux")]
+    {
+        match KeyutilsStore::new() {
+            Ok(s) => Ok((
+                Box::new(s),
+                AutoChoice {
+                    kind: StoreKind::Keyutils,
+                    why: format!(
+                        "no OS keyring ({}); using the kernel keyring",
+                        short(&keyring_problem)
+                    ),
+                },
+            )),
+            Err(e) => Err(CacheError::NoneAvailable(format!(
+                "OS keyring: {}; kernel keyring: {}",
+                short(&keyring_problem),
+                short(&e.to_string())
+            ))),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    Err(CacheError::NoneAvailable(short(&keyring_problem)))
+}
+
+/// The first clause of an error message, for messages that nest another.
+fn short(msg: &str) -> String {
+    msg.split(';').next().unwrap_or(msg).trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_debug_is_redacted() {
+        let e = Entry {
+            token: Token::new("eyJsecret"),
+            server: "https://a".into(),
+            namespace: "n".into(),
+            service_account: "s".into(),
+            minted_at: 1,
+            checked_at: 1,
+            secret: None,
+        };
+        assert!(!format!("{e:?}").contains("eyJsecret"));
+    }
+}

@@ -1,0 +1,89 @@
+//! Durations on the command line: "90s", "10m", "1h30m", "2h", or seconds.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A duration on the command line: "90s", "10m", "1h30m", or seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Dur(pub(super) Duration);
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.as_secs();
+        if s != 0 && s.is_multiple_of(3600) {
+            write!(f, "{}h", s / 3600)
+        } else if s != 0 && s.is_multiple_of(60) {
+            write!(f, "{}m", s / 60)
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+pub(super) fn parse_dur(s: &str) -> Result<Dur, String> {
+    parse_duration(s).map(Dur)
+}
+
+/// Parses "90s", "10m", "1h30m", "2h", or plain seconds.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    if let Ok(n) = s.parse::<u64>() {
+        return Ok(Duration::from_secs(n));
+    }
+    let mut total = 0u64;
+    let mut num = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            num.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            'd' => 86_400,
+            _ => {
+                return Err(format!(
+                    "invalid duration {s:?}: use forms like 90s, 10m, 1h30m"
+                ));
+            }
+        };
+        let n: u64 = num
+            .parse()
+            .map_err(|_| format!("invalid duration {s:?}: use forms like 90s, 10m, 1h30m"))?;
+        total += n * unit;
+        num.clear();
+    }
+    if !num.is_empty() {
+        return Err(format!(
+            "invalid duration {s:?}: a number needs a unit (s, m, h)"
+        ));
+    }
+    Ok(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert!(parse_duration("10").is_ok());
+        assert!(parse_duration("1x").is_err());
+        assert!(parse_duration("5m3").is_err());
+    }
+
+    #[test]
+    fn display_is_the_shortest_exact_unit() {
+        assert_eq!(Dur(Duration::from_secs(7200)).to_string(), "2h");
+        assert_eq!(Dur(Duration::from_secs(600)).to_string(), "10m");
+        assert_eq!(Dur(Duration::from_secs(90)).to_string(), "90s");
+        assert_eq!(Dur(Duration::ZERO).to_string(), "0s");
+    }
+}

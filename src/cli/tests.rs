@@ -1,0 +1,176 @@
+//! Command-line parsing, and the exec-argument writer as its inverse.
+
+use super::*;
+use crate::options::CacheChoice;
+use std::time::Duration;
+
+fn try_parse(args: &[&str]) -> Result<Result<Invocation, Error>, clap::Error> {
+    let mut v = vec!["kube-sa-token"];
+    v.extend_from_slice(args);
+    Cli::try_parse_from(v.into_iter().map(OsString::from)).map(invocation)
+}
+
+fn parse_ok(args: &[&str]) -> Command {
+    try_parse(args).unwrap().unwrap().command
+}
+
+fn parse_err(args: &[&str]) -> String {
+    match try_parse(args) {
+        Ok(Ok(c)) => panic!("parsed: {c:?}"),
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn ns_slash_name() {
+    match parse_ok(&[
+        "get",
+        "--admin-context",
+        "admin",
+        "--service-account",
+        "team/viewer",
+    ]) {
+        Command::Get(o) => {
+            assert_eq!(
+                (o.spec.namespace.as_str(), o.spec.service_account.as_str()),
+                ("team", "viewer")
+            );
+            assert_eq!(o.duration, Duration::from_secs(3600));
+            assert_eq!(o.cache, CacheChoice::Auto);
+            assert_eq!(o.spec.source, SourceKind::TokenRequest);
+        }
+        c => panic!("{c:?}"),
+    }
+}
+
+#[test]
+fn rejects_short_duration_and_bad_combinations() {
+    assert!(
+        parse_err(&[
+            "get",
+            "--admin-context",
+            "a",
+            "--service-account",
+            "s",
+            "--duration",
+            "5m"
+        ])
+        .contains("10m")
+    );
+    assert!(
+        parse_err(&[
+            "get",
+            "--admin-context",
+            "a",
+            "--service-account",
+            "s",
+            "--create-secret"
+        ])
+        .contains("--source secret")
+    );
+    assert!(
+        parse_err(&[
+            "get",
+            "--admin-context",
+            "a",
+            "-n",
+            "x",
+            "--service-account",
+            "y/s"
+        ])
+        .contains("contradicts")
+    );
+    assert!(parse_err(&["get", "--admin-context", "a"]).contains("--service-account"));
+    assert!(parse_err(&["get", "--service-account", "s"]).contains("--admin-context"));
+    assert!(
+        parse_err(&[
+            "get",
+            "--admin-context",
+            "a",
+            "--service-account",
+            "Bad_Name"
+        ])
+        .contains("invalid")
+    );
+}
+
+#[test]
+fn setup_takes_positional_sa() {
+    match parse_ok(&[
+        "setup",
+        "--admin-context",
+        "admin",
+        "-n",
+        "team",
+        "viewer",
+        "--dry-run",
+    ]) {
+        Command::Setup { opts, dry_run, .. } => {
+            assert!(dry_run);
+            assert_eq!(opts.spec.service_account, "viewer");
+            assert_eq!(opts.spec.namespace, "team");
+        }
+        c => panic!("{c:?}"),
+    }
+}
+
+fn export_opts() -> GetOptions {
+    let mut o = crate::testing::opts();
+    o.spec.audiences = vec!["vault".into()];
+    o.duration = Duration::from_secs(7200);
+    o.cache = CacheChoice::Keyutils;
+    o
+}
+
+#[test]
+fn exec_args_round_trip_through_the_cli() {
+    let args = exec_args(&export_opts());
+    assert_eq!(
+        args,
+        [
+            "get",
+            "--admin-context",
+            "admin",
+            "--service-account",
+            "team/viewer",
+            "--duration",
+            "2h",
+            "--audience",
+            "vault",
+            "--cache",
+            "keyutils"
+        ]
+    );
+    let mut argv = vec!["kube-sa-token"];
+    argv.extend(args.iter().map(String::as_str));
+    match parse_ok(&argv[1..]) {
+        Command::Get(o) => {
+            assert_eq!(o.duration, Duration::from_secs(7200));
+            assert_eq!(o.spec.audiences, vec!["vault".to_string()]);
+            assert_eq!(o.cache, CacheChoice::Keyutils);
+        }
+        c => panic!("{c:?}"),
+    }
+}
+
+#[test]
+fn defaults_come_from_options() {
+    match parse_ok(&["get", "--admin-context", "a", "--service-account", "s"]) {
+        Command::Get(o) => {
+            assert_eq!(o.duration, options::DEFAULT_DURATION);
+            assert_eq!(o.revalidate, options::DEFAULT_REVALIDATE);
+            assert_eq!(o.secret_wait, options::DEFAULT_SECRET_WAIT);
+            assert_eq!(o.lock_wait, options::DEFAULT_LOCK_WAIT);
+            assert_eq!(o.spec.namespace, options::DEFAULT_NAMESPACE);
+            assert_eq!(exec_args(&o).len(), 5, "defaults are not written out");
+        }
+        c => panic!("{c:?}"),
+    }
+}
+
+#[test]
+fn inspect_keeps_a_given_token_out_of_debug() {
+    let c = parse_ok(&["inspect", "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln"]);
+    assert!(!format!("{c:?}").contains("eyJ"), "{c:?}");
+}

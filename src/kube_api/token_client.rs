@@ -1,0 +1,124 @@
+//! A client that sends a ServiceAccount token: SelfSubjectReview ("who am
+//! I", also how a legacy token is revalidated) and `/version`.
+
+use k8s_openapi::api::authentication::v1::{SelfSubjectReview, UserInfo};
+use kube::api::{Api, PostParams};
+use kube::config::AuthInfo;
+use kube::{Client, Config};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+
+use super::error::{Action, Caller, chain, map_error};
+use super::{KubeApiError, apply_timeouts};
+use crate::kubeconfig::normalize_server;
+use crate::token::Token;
+
+/// A client that authenticates with a ServiceAccount token.
+pub struct TokenClient {
+    client: Client,
+    server: String,
+    who: String,
+}
+
+impl TokenClient {
+    /// Builds a client for `server` with the given CA, without any kubeconfig
+    /// (the cluster kubectl described in KUBERNETES_EXEC_INFO).
+    pub fn new(
+        server: &str,
+        ca_pem: Option<&[u8]>,
+        tls_server_name: Option<&str>,
+        insecure: bool,
+        token: &Token,
+        who: &str,
+    ) -> Result<TokenClient, KubeApiError> {
+        let bad = |detail: String| KubeApiError::Config {
+            context: "(exec cluster info)".into(),
+            detail,
+        };
+        let uri: http::Uri = server
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
+        let mut config = Config::new(uri);
+        if let Some(pem) = ca_pem {
+            config.root_cert = Some(pem_certs(pem).map_err(bad)?);
+        }
+        config.tls_server_name = tls_server_name.map(str::to_string);
+        config.accept_invalid_certs = insecure;
+        apply_timeouts(&mut config);
+        config.auth_info = AuthInfo {
+            token: Some(token.expose().to_string().into()),
+            ..Default::default()
+        };
+        let client = Client::try_from(config).map_err(|e| bad(chain(&e)))?;
+        Ok(TokenClient::from_client(client, server, who))
+    }
+
+    pub(super) fn from_client(client: Client, server: &str, who: &str) -> TokenClient {
+        TokenClient {
+            client,
+            server: normalize_server(server),
+            who: who.into(),
+        }
+    }
+
+    fn map<'a>(&'a self, a: Action<'a>) -> impl FnOnce(kube::Error) -> KubeApiError + 'a {
+        move |e| {
+            let caller = Caller {
+                server: &self.server,
+                who: &self.who,
+                context: None,
+            };
+            map_error(e, &caller, a)
+        }
+    }
+
+    /// SelfSubjectReview (like `kubectl auth whoami`).
+    pub async fn whoami(&self) -> Result<UserInfo, KubeApiError> {
+        let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
+        let out = api
+            .create(&PostParams::default(), &SelfSubjectReview::default())
+            .await
+            .map_err(self.map(Action {
+                hint_404: "SelfSubjectReview needs Kubernetes 1.28+".into(),
+                ..Action::global("create", "selfsubjectreviews")
+            }))?;
+        Ok(out.status.and_then(|s| s.user_info).unwrap_or_default())
+    }
+
+    /// GET /version with the token, as the classic `curl --cacert ca.crt -H "Authorization: Bearer ..." $SERVER/version`.
+    pub async fn version(
+        &self,
+    ) -> Result<k8s_openapi::apimachinery::pkg::version::Info, KubeApiError> {
+        self.client
+            .apiserver_version()
+            .await
+            .map_err(self.map(Action::global("get", "/version")))
+    }
+}
+
+/// DER certificates of a PEM bundle.
+fn pem_certs(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the CA bundle is not valid PEM ({e})"))?;
+    if certs.is_empty() {
+        return Err("the CA bundle holds no certificate".into());
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pem_certs_reads_every_certificate() {
+        let pem = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nBAU=\n-----END CERTIFICATE-----\n";
+        assert_eq!(
+            pem_certs(pem.as_bytes()).unwrap(),
+            vec![vec![1u8, 2, 3], vec![4u8, 5]]
+        );
+        assert!(pem_certs(b"nothing").is_err());
+    }
+}
