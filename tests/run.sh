@@ -29,7 +29,8 @@ cargo build --release --locked
 export KUBE_SA_TOKEN_TEST_BIN="$repo/target/release/kube-sa-token"
 
 echo "== unit and fast integration tests"
-cargo test --locked --lib --bins --test cli
+cargo test --locked --lib --bins
+cargo test --locked --test integration -- cli::
 echo "== end-to-end tests (real kube-apiserver, kubectl, keyutils, gnome-keyring)"
 # One at a time: they count TokenRequests on the shared API server.
-cargo test --locked --test e2e -- --include-ignored --test-threads=1
+cargo test --locked --test integration -- --include-ignored --test-threads=1 e2e::

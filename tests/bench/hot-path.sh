@@ -44,7 +44,7 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
   export XDG_DATA_HOME=$work/.local/share BIN_PATH=$bin ARGS=$args
   # The helper starts gnome-keyring and waits until its login collection is
   # unlocked on the bus before the first client call.
-  "$repo/tests/support/secret-service.sh" -- sh -c '
+  "$repo/tests/integration/support/secret-service.sh" -- sh -c '
     $BIN_PATH $ARGS --cache keyring >/dev/null
     hyperfine -N --warmup 5 --min-runs 100 -n "get, cache hit, keyring" "$BIN_PATH $ARGS --cache keyring"
   ' 2>&1 | grep -v "fd limit"

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::{Out, TestEnv};
 
-pub const IGNORE_REASON: &str = "needs the test control plane: run tests/run.sh, or tests/cluster/up.sh then `. target/test-cluster/env && cargo test --test e2e -- --include-ignored --test-threads=1`";
+pub const IGNORE_REASON: &str = "needs the test control plane: run tests/run.sh, or tests/cluster/up.sh then `. target/test-cluster/env && cargo test --test integration -- --include-ignored --test-threads=1 e2e::`";
 
 pub struct Cluster {
     pub dir: PathBuf,

@@ -1,7 +1,6 @@
 //! Shared test harness: a [`TestEnv`] gives every test its own HOME, XDG
 //! directories and KUBECONFIG, and removes this tool's environment variables,
 //! so no test sees the developer's keyring, cache or clusters.
-#![allow(dead_code)]
 
 pub mod cluster;
 pub mod fake_api;
@@ -202,9 +201,10 @@ impl Out {
 
 /// Mints a real RS256 JWT with the test key.
 pub fn jwt(claims: serde_json::Value) -> String {
-    let key =
-        jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!("../fixtures/test-signing-key.pem"))
-            .unwrap();
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(include_bytes!(
+        "../../fixtures/test-signing-key.pem"
+    ))
+    .unwrap();
     let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
     header.kid = Some("test".into());
     jsonwebtoken::encode(&header, &claims, &key).unwrap()
@@ -218,12 +218,12 @@ pub fn now() -> i64 {
 }
 
 /// A command prefix that runs its arguments on a private session bus where
-/// gnome-keyring is ready (tests/support/secret-service.sh): its login
+/// gnome-keyring is ready (tests/integration/support/secret-service.sh): its login
 /// collection unlocked, or locked with `locked`. Isolate it with a TestEnv.
 pub fn secret_service(locked: bool) -> Command {
     let mut c = Command::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/support/secret-service.sh"
+        "/tests/integration/support/secret-service.sh"
     ));
     if locked {
         c.arg("--locked");

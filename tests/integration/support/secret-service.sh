@@ -3,7 +3,7 @@
 # (gnome-keyring-daemon) owns org.freedesktop.secrets and its default
 # collection answers: unlocked (the default) or locked (--locked).
 #
-#   tests/support/secret-service.sh [--locked] [--] COMMAND [ARG]...
+#   tests/integration/support/secret-service.sh [--locked] [--] COMMAND [ARG]...
 #
 # Deterministic on a machine where gnome-keyring never ran:
 # - D-Bus activation is disabled on the private bus (no service directory), so

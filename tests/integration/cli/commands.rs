@@ -1,0 +1,215 @@
+//! The commands besides `get`, against the fake API server.
+
+use super::*;
+
+#[test]
+fn cache_list_and_clear() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    env.get(None, SA).ok();
+    let list = env.run(&["cache", "list"]);
+    list.ok();
+    assert!(
+        list.stdout.contains("team/viewer")
+            && list.stdout.contains("file")
+            && list.stdout.contains(&api.server),
+        "{}",
+        list.stdout
+    );
+    let json = env.run(&["cache", "list", "-o", "json"]);
+    let key = json.json()[0]["key"].as_str().unwrap().to_string();
+    env.run(&["cache", "clear", "nonsense"])
+        .fails_with("not a cache key");
+    env.run(&["cache", "clear", &key]).ok();
+    assert!(
+        env.run(&["cache", "list"])
+            .stdout
+            .contains("no cached entries")
+    );
+    assert_eq!(
+        std::fs::read_dir(env.cache_dir().join("tokens"))
+            .unwrap()
+            .count(),
+        0
+    );
+    env.get(None, SA).ok();
+    env.run(&["cache", "clear", "--all"]).ok();
+    assert_eq!(
+        std::fs::read_dir(env.cache_dir().join("tokens"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn logout_forgets_one_entry_and_says_the_token_lives_on() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    env.get(None, SA).ok();
+    env.get(None, &for_sa("team/other")).ok();
+    let out = env.run(&[
+        "logout",
+        "--admin-context",
+        "admin",
+        "--service-account",
+        "team/viewer",
+        "--cache",
+        "file",
+    ]);
+    out.ok();
+    assert!(
+        out.stdout
+            .contains("removed the cached token of team/viewer"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("stays valid on the server until"),
+        "{}",
+        out.stdout
+    );
+    let list = env.run(&["cache", "list"]).stdout;
+    assert!(
+        list.contains("team/other") && !list.contains("team/viewer"),
+        "other entries survive: {list}"
+    );
+}
+
+#[test]
+fn inspect_a_given_token_and_stdin() {
+    let env = TestEnv::builder().build();
+    let t = now();
+    let token = jwt(
+        serde_json::json!({"iss": "https://x", "sub": "system:serviceaccount:a:b", "aud": ["x"], "iat": t, "exp": t + 3600,
+        "kubernetes.io": {"namespace": "a", "serviceaccount": {"name": "b", "uid": "u"}, "secret": {"name": "s", "uid": "su"}}}),
+    );
+    let out = env.run(&["inspect", &token]);
+    out.ok();
+    assert!(
+        out.stdout.contains("bound token") && out.stdout.contains("Secret s (uid su)"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains(&token));
+    let mut c = env.cmd(&["inspect", "-", "-o", "json"]);
+    c.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(token.as_bytes())
+        .unwrap();
+    let out = support::Out::from(child.wait_with_output().unwrap());
+    assert_eq!(out.json()["subject"], "system:serviceaccount:a:b");
+    env.run(&["inspect", "not-a-jwt"])
+        .fails_with("not a decodable JWT");
+}
+
+#[test]
+fn setup_validation_failure_leaves_kubeconfig_alone() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    let before = std::fs::read(&env.kubeconfig).unwrap();
+    // The fake server does not serve SelfSubjectAccessReview: setup must stop.
+    let out = env.run(&["setup", "--admin-context", "admin", "-n", "team", "viewer"]);
+    assert_ne!(out.code, 0);
+    assert_eq!(std::fs::read(&env.kubeconfig).unwrap(), before);
+    env.run(&["setup", "--admin-context", "nope", "-n", "team", "viewer"])
+        .fails_with("context \"nope\" not found");
+}
+
+#[test]
+fn kubeconfig_export_has_an_exec_entry() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    let out = env.run(&[
+        "kubeconfig",
+        "--admin-context",
+        "admin",
+        "-n",
+        "team",
+        "viewer",
+        "--cache",
+        "file",
+    ]);
+    out.ok();
+    let v: serde_yaml::Value = serde_yaml::from_str(&out.stdout).unwrap();
+    let exec = &v["users"][0]["user"]["exec"];
+    assert_eq!(
+        exec["apiVersion"].as_str(),
+        Some("client.authentication.k8s.io/v1")
+    );
+    assert_eq!(exec["provideClusterInfo"].as_bool(), Some(true));
+    let args: Vec<&str> = exec["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "get",
+            "--admin-context",
+            "admin",
+            "--service-account",
+            "team/viewer",
+            "--cache",
+            "file"
+        ]
+    );
+    assert_eq!(
+        v["clusters"][0]["cluster"]["server"].as_str(),
+        Some(api.server.as_str())
+    );
+    assert_eq!(api.token_requests(), 0, "the exec form needs no token");
+}
+
+#[test]
+fn version_and_completions() {
+    let env = TestEnv::builder().build();
+    let v = env.run(&["--version"]);
+    v.ok();
+    assert!(v.stdout.starts_with("kube-sa-token "));
+    let c = env.run(&["completions", "bash"]);
+    c.ok();
+    assert!(c.stdout.contains("kube-sa-token"));
+}
+
+#[test]
+fn doctor_reports_a_broken_exec_entry() {
+    let api = FakeApi::start();
+    let kc = format!(
+        "{}- name: broken\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: kube-sa-token\n      args: [get, --admin-context, gone, --service-account, a/b]\n",
+        api.kubeconfig()
+    );
+    let env = TestEnv::builder().kubeconfig(kc).build();
+    let out = env.run(&["doctor", "--cache", "file"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stdout
+            .contains("ok    the file store can write, read and delete"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("FAIL  user \"broken\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("interactiveMode is missing"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("admin context \"gone\" not found"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stderr.contains("doctor found"), "{}", out.stderr);
+}
