@@ -46,6 +46,8 @@ pub struct ClusterInfo {
     pub tls_server_name: Option<String>,
     #[serde(rename = "insecure-skip-tls-verify", default)]
     pub insecure_skip_tls_verify: bool,
+    #[serde(rename = "proxy-url", default)]
+    pub proxy_url: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -6,11 +6,11 @@ use serde_yaml::Value;
 
 use crate::cache::Cache;
 use crate::error::Error;
-use crate::kube_api::Admin;
 use crate::kubeconfig::Kubeconfigs;
 use crate::options::CacheChoice;
 use crate::protocol::{V1, V1BETA1};
-use crate::runtime::runtime;
+
+use super::admin_session::AdminSession;
 
 #[derive(Default)]
 struct Report {
@@ -209,14 +209,15 @@ fn check_admin(
     ns: &str,
     r: &mut Report,
 ) -> Result<(), Error> {
-    runtime()?.block_on(async {
-        let admin = match Admin::connect(kubeconfig, ctx).await {
-            Ok(a) => a,
-            Err(e) => {
-                r.fail(e.to_string());
-                return;
-            }
-        };
+    let session = AdminSession::new(kubeconfig, ctx);
+    let admin = match session.admin(None) {
+        Ok(a) => a,
+        Err(e) => {
+            r.fail(e.to_string());
+            return Ok(());
+        }
+    };
+    session.block_on(async {
         match admin.clock_offset().await {
             Ok(off) if off.abs() <= 30 => r.ok(format!("admin context {ctx:?} reaches {} (clock offset {off}s)", admin.server())),
             Ok(off) => r.fail(format!(
@@ -240,6 +241,6 @@ fn check_admin(
                 Err(e) => r.fail(e.to_string()),
             }
         }
-    });
+    })?;
     Ok(())
 }

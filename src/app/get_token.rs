@@ -20,6 +20,7 @@ use crate::options::{GetOptions, SourceKind};
 use crate::protocol::{ExecInfo, exec_credential};
 use crate::token::Token;
 
+use super::admin_session::AdminSession;
 use super::minter::KubeMinter;
 
 /// Where tokens are kept, as `get` sees it ([`Cache`] in production).
@@ -48,11 +49,12 @@ pub trait Minter {
     ) -> Result<Minted, Error>;
     /// The username the server gives `entry`'s token (SelfSubjectReview).
     /// A rejected token is `Err(Error::KubeApi(KubeApiError::Unauthorized))`.
+    /// `chain` as for [`Minter::mint`]: the admin context may be asked.
     fn username(
         &self,
         entry: &Entry,
-        opts: &GetOptions,
         info: &ExecInfo,
+        chain: &str,
     ) -> Result<Option<String>, Error>;
 }
 
@@ -89,7 +91,8 @@ pub struct Issued {
 /// `kube-sa-token get`: the ExecCredential JSON for stdout.
 pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
     let info = ExecInfo::from_env()?;
-    let issued = obtain(opts, &info, clock)?;
+    let admin = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
+    let issued = obtain(opts, &info, clock, &admin)?;
     Ok(exec_credential(
         info.api_version,
         &issued.token,
@@ -97,13 +100,18 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
     ))
 }
 
-/// The token for `opts`, from the real cache and API server.
-pub fn obtain(opts: &GetOptions, info: &ExecInfo, clock: &dyn Clock) -> Result<Issued, Error> {
+/// The token for `opts`, from the real cache, or minted through `admin`.
+pub fn obtain(
+    opts: &GetOptions,
+    info: &ExecInfo,
+    clock: &dyn Clock,
+    admin: &AdminSession<'_>,
+) -> Result<Issued, Error> {
     let server = target_server(opts, info)?;
     let cache = Cache::open(opts.cache)?;
     GetToken {
         cache: &cache,
-        minter: &KubeMinter,
+        minter: &KubeMinter { session: admin },
         clock,
     }
     .run(opts, info, &server)
@@ -153,8 +161,7 @@ impl GetToken<'_> {
 
         // Minting from here on. Refuse loops before waiting on our own lock.
         let spec = &opts.spec;
-        let me = guard::identity(&spec.admin_context, &spec.namespace, &spec.service_account);
-        let chain = guard::enter(std::env::var(guard::CHAIN_ENV).ok().as_deref(), &me)?;
+        let chain = recursion_chain(opts)?;
         let _lock = self.cache.lock(&key, opts.lock_wait)?;
         // Look again under the lock: another process may have minted meanwhile.
         match self.lookup(&key, opts, server, info)? {
@@ -289,7 +296,7 @@ impl GetToken<'_> {
     /// Asks the server who the cached token is; a token that is not the
     /// ServiceAccount's any more counts as rejected.
     fn revalidate(&self, entry: &Entry, opts: &GetOptions, info: &ExecInfo) -> Result<(), Error> {
-        let username = self.minter.username(entry, opts, info)?;
+        let username = self.minter.username(entry, info, &recursion_chain(opts)?)?;
         let expected = opts.spec.subject();
         if username.as_deref() != Some(expected.as_str()) {
             return Err(Error::KubeApi(KubeApiError::Unauthorized {
@@ -306,6 +313,17 @@ impl GetToken<'_> {
         }
         Ok(())
     }
+}
+
+/// The recursion chain for anything that may run the admin's credentials
+/// (see [`guard`]); a loop is refused here, before any lock is taken.
+fn recursion_chain(opts: &GetOptions) -> Result<String, Error> {
+    let spec = &opts.spec;
+    let me = guard::identity(&spec.admin_context, &spec.namespace, &spec.service_account);
+    Ok(guard::enter(
+        std::env::var(guard::CHAIN_ENV).ok().as_deref(),
+        &me,
+    )?)
 }
 
 fn judge(

@@ -86,7 +86,7 @@ impl Minter for FakeMinter<'_> {
             ca_crt: None,
         })
     }
-    fn username(&self, e: &Entry, _: &GetOptions, _: &ExecInfo) -> Result<Option<String>, Error> {
+    fn username(&self, e: &Entry, _: &ExecInfo, _: &str) -> Result<Option<String>, Error> {
         self.reviews.set(self.reviews.get() + 1);
         match self.username.borrow().clone() {
             Some(u) => Ok(Some(u)),

@@ -12,8 +12,9 @@ use crate::error::Error;
 use crate::jwt::{Claims, decode};
 use crate::kube_api::Admin;
 use crate::options::{Format, InspectInput};
-use crate::runtime::runtime;
 use crate::token::Token;
+
+use super::admin_session::AdminSession;
 
 fn read_token(input: &InspectInput) -> Result<Token, Error> {
     match input {
@@ -158,10 +159,11 @@ pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Resu
     let now = clock.now().unix_timestamp();
     let legacy = claims.is_legacy();
     let verification = match (req.verify, req.admin_context) {
-        (true, Some(ctx)) => Some(runtime()?.block_on(async {
-            let admin = Admin::connect(req.kubeconfig, ctx).await?;
-            verify(&admin, &token, &header, &claims).await
-        })?),
+        (true, Some(ctx)) => {
+            let session = AdminSession::new(req.kubeconfig, ctx);
+            let admin = session.admin(None)?;
+            Some(session.block_on(verify(admin, &token, &header, &claims))??)
+        }
         _ => None,
     };
     let report = json!({

@@ -10,12 +10,11 @@ use serde_yaml::{Mapping, Value};
 
 use crate::clock::SystemClock;
 use crate::error::Error;
-use crate::kube_api::Admin;
 use crate::kubeconfig::Kubeconfigs;
 use crate::options::{GetOptions, SourceKind};
 use crate::protocol::{ExecInfo, V1};
-use crate::runtime::runtime;
 
+use super::admin_session::AdminSession;
 use super::get_token::obtain;
 use super::setup::{context_body, default_name, exec_user};
 
@@ -82,12 +81,13 @@ pub fn export(
             interactive: false,
             cluster: None,
         };
-        let issued = obtain(opts, &info, &SystemClock)?;
+        let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
+        let issued = obtain(opts, &info, &SystemClock, &session)?;
         let claims = crate::jwt::decode(&issued.token)?.1;
         // The CA: the token Secret's ca.crt (classic way), else the admin
         // context's, else the kube-root-ca.crt ConfigMap.
-        let ca: Option<Vec<u8>> = runtime()?.block_on(async {
-            let admin = Admin::connect(spec.kubeconfig.as_deref(), &spec.admin_context).await?;
+        let admin = session.admin(None)?;
+        let ca: Option<Vec<u8>> = session.block_on(async {
             if spec.source == SourceKind::Secret {
                 let m = admin
                     .secret_token(
@@ -107,7 +107,7 @@ pub fn export(
                 return Ok(None);
             }
             Ok(admin.root_ca_configmap(&spec.namespace).await?)
-        })?;
+        })??;
         if let Some(ca) = ca {
             cluster.insert(
                 "certificate-authority-data".into(),

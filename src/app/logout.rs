@@ -6,10 +6,9 @@ use std::io::Write;
 use crate::cache::{self, Cache, CacheKey};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::kube_api::Admin;
 use crate::options::GetOptions;
-use crate::runtime::runtime;
 
+use super::admin_session::AdminSession;
 use super::cache_cmd::expiry;
 
 /// `logout`: forget one SA's token; revoke it when it is bound to a Secret.
@@ -37,10 +36,9 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         });
     match bound {
         Some(secret) => {
-            let deleted = runtime()?.block_on(async {
-                let admin = Admin::connect(spec.kubeconfig.as_deref(), &spec.admin_context).await?;
-                admin.delete_secret(&spec.namespace, &secret).await
-            })?;
+            let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
+            let admin = session.admin(None)?;
+            let deleted = session.block_on(admin.delete_secret(&spec.namespace, &secret))??;
             if deleted {
                 writeln!(
                     out,

@@ -8,14 +8,16 @@ use crate::error::Error;
 use crate::kube_api::{Admin, Minted, TokenClient};
 use crate::options::{GetOptions, SourceKind};
 use crate::protocol::{ExecInfo, ProtocolError};
-use crate::runtime::runtime;
 
+use super::admin_session::AdminSession;
 use super::get_token::Minter;
 
-/// Mints with the admin context's credentials.
-pub struct KubeMinter;
+/// Mints with the admin context's credentials, connected once per process.
+pub struct KubeMinter<'s> {
+    pub session: &'s AdminSession<'s>,
+}
 
-impl Minter for KubeMinter {
+impl Minter for KubeMinter<'_> {
     fn mint(
         &self,
         opts: &GetOptions,
@@ -23,31 +25,63 @@ impl Minter for KubeMinter {
         key: &CacheKey,
         chain: &str,
     ) -> Result<Minted, Error> {
-        runtime()?.block_on(mint(opts, server, key, chain))
+        let spec = &opts.spec;
+        tracing::debug!(context = %spec.admin_context, source = spec.source.as_str(), "minting");
+        let admin = self.session.admin(Some(chain))?;
+        self.session.block_on(mint(admin, opts, server, key))?
     }
 
     fn username(
         &self,
         entry: &Entry,
-        opts: &GetOptions,
         info: &ExecInfo,
+        chain: &str,
     ) -> Result<Option<String>, Error> {
-        runtime()?.block_on(username(entry, opts, info))
+        let who = format!(
+            "the cached token of {}/{}",
+            entry.namespace, entry.service_account
+        );
+        let client = match &info.cluster {
+            // The cluster kubectl described: no admin credentials needed.
+            Some(c) => {
+                let ca = match &c.certificate_authority_data {
+                    Some(b64) => Some(
+                        base64::engine::general_purpose::STANDARD
+                            .decode(b64.trim())
+                            .map_err(|e| {
+                                ProtocolError::Malformed(format!("certificate-authority-data: {e}"))
+                            })?,
+                    ),
+                    None => None,
+                };
+                let _entered = self.session.enter()?;
+                TokenClient::new(
+                    &c.server,
+                    ca.as_deref(),
+                    c.tls_server_name.as_deref(),
+                    c.insecure_skip_tls_verify,
+                    c.proxy_url.as_deref(),
+                    &entry.token,
+                    &who,
+                )?
+            }
+            None => {
+                self.session.admin(Some(chain))?;
+                self.session.token_client(&entry.token, &who)?
+            }
+        };
+        Ok(self.session.block_on(client.whoami())??.username)
     }
 }
 
 /// Mints a token through the admin context, for `server` only.
 async fn mint(
+    admin: &Admin,
     opts: &GetOptions,
     server: &str,
     key: &CacheKey,
-    chain: &str,
 ) -> Result<Minted, Error> {
     let spec = &opts.spec;
-    tracing::debug!(context = %spec.admin_context, source = spec.source.as_str(), "minting");
-    let admin =
-        Admin::connect_minting(spec.kubeconfig.as_deref(), &spec.admin_context, Some(chain))
-            .await?;
     if admin.server() != server {
         return Err(Error::Refused(format!(
             "cluster binding: kubectl wants a token for {server}, but admin context {:?} mints on {}; a token is only sent to the server it was minted on: give the exec entry's context the admin context's cluster, or pick an --admin-context for {server}",
@@ -89,43 +123,4 @@ async fn mint(
         }
     };
     Ok(minted)
-}
-
-/// Asks the server who the cached token is (SelfSubjectReview), using the
-/// cluster info kubectl sent, or the admin context's server and CA.
-async fn username(
-    entry: &Entry,
-    opts: &GetOptions,
-    info: &ExecInfo,
-) -> Result<Option<String>, Error> {
-    let who = format!(
-        "the cached token of {}/{}",
-        entry.namespace, entry.service_account
-    );
-    let client = match &info.cluster {
-        Some(c) => {
-            let ca = match &c.certificate_authority_data {
-                Some(b64) => Some(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(b64.trim())
-                        .map_err(|e| {
-                            ProtocolError::Malformed(format!("certificate-authority-data: {e}"))
-                        })?,
-                ),
-                None => None,
-            };
-            TokenClient::new(
-                &c.server,
-                ca.as_deref(),
-                c.tls_server_name.as_deref(),
-                c.insecure_skip_tls_verify,
-                &entry.token,
-                &who,
-            )?
-        }
-        None => Admin::connect(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context)
-            .await?
-            .as_token(&entry.token, &who)?,
-    };
-    Ok(client.whoami().await?.username)
 }

@@ -1,6 +1,7 @@
 //! The use cases, one file per command: each turns plain inputs
 //! ([`crate::options`]) into output.
 
+mod admin_session;
 mod cache_cmd;
 mod doctor;
 mod get_token;

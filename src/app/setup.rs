@@ -11,7 +11,8 @@ use crate::kube_api::Admin;
 use crate::kubeconfig::{Editable, Kubeconfigs};
 use crate::options::{GetOptions, SourceKind};
 use crate::protocol::V1;
-use crate::runtime::runtime;
+
+use super::admin_session::AdminSession;
 
 const BIN: &str = "kube-sa-token";
 const INSTALL_HINT: &str = "kube-sa-token is not installed or not on PATH. Install it with ./install.sh from the kube-sa-token repository (cargo install --locked --path .), then retry.";
@@ -72,7 +73,9 @@ pub fn setup(
     let spec = &opts.spec;
     let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
     let admin_ctx = kc.context(&spec.admin_context)?;
-    runtime()?.block_on(validate(opts))?;
+    let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
+    let admin = session.admin(None)?;
+    session.block_on(validate(admin, opts))??;
 
     let name = context_name
         .map(str::to_string)
@@ -118,9 +121,8 @@ fn shell_word(s: &str) -> String {
 }
 
 /// The checks `setup` makes before writing anything.
-async fn validate(opts: &GetOptions) -> Result<(), Error> {
+async fn validate(admin: &Admin, opts: &GetOptions) -> Result<(), Error> {
     let spec = &opts.spec;
-    let admin = Admin::connect(spec.kubeconfig.as_deref(), &spec.admin_context).await?;
     let ns = &spec.namespace;
     let mut needed: Vec<(&str, &str, Option<&str>)> = vec![("get", "serviceaccounts", None)];
     match spec.source {

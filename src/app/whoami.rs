@@ -8,11 +8,10 @@ use serde_json::json;
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::kube_api::Admin;
 use crate::options::{Format, GetOptions};
 use crate::protocol::{ExecInfo, V1};
-use crate::runtime::runtime;
 
+use super::admin_session::AdminSession;
 use super::get_token::obtain;
 
 pub fn whoami(
@@ -26,19 +25,18 @@ pub fn whoami(
         interactive: false,
         cluster: None,
     };
-    let issued = obtain(opts, &info, clock)?;
+    let session = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
+    let issued = obtain(opts, &info, clock, &session)?;
     let who = format!(
         "the token of {}/{}",
         opts.spec.namespace, opts.spec.service_account
     );
-    let (user, version) = runtime()?.block_on(async {
-        let admin =
-            Admin::connect(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context).await?;
-        let client = admin.as_token(&issued.token, &who)?;
+    let client = session.token_client(&issued.token, &who)?;
+    let (user, version) = session.block_on(async {
         let user = client.whoami().await?;
         let version = client.version().await?;
         Ok::<_, Error>((user, version))
-    })?;
+    })??;
     match format {
         Format::Json => {
             let v = json!({

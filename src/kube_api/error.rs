@@ -15,6 +15,15 @@ pub enum KubeApiError {
         "cannot use admin context {context:?}: {detail}; check it with `kubectl --context {context} auth whoami`"
     )]
     Config { context: String, detail: String },
+    /// The admin context uses an `auth-provider`, which this tool cannot run.
+    #[error(
+        "admin context {context:?} authenticates with the auth-provider {provider:?}, which kube-sa-token does not run (client-go removed gcp and azure; oidc rewrites the kubeconfig with each refresh); switch that user to its exec plugin: {instead}"
+    )]
+    AuthProvider {
+        context: String,
+        provider: String,
+        instead: &'static str,
+    },
     /// An object the request needs does not exist (HTTP 404).
     #[error("{what} not found on {server}; {hint}")]
     NotFound {

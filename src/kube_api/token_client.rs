@@ -9,6 +9,7 @@ use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
 use super::error::{Action, Caller, chain, map_error};
+use super::proxy::{self, ProxyEnv};
 use super::{KubeApiError, apply_timeouts};
 use crate::kubeconfig::normalize_server;
 use crate::token::Token;
@@ -21,13 +22,15 @@ pub struct TokenClient {
 }
 
 impl TokenClient {
-    /// Builds a client for `server` with the given CA, without any kubeconfig
-    /// (the cluster kubectl described in KUBERNETES_EXEC_INFO).
+    /// Builds a client for `server` with the given CA and proxy, without any
+    /// kubeconfig (the cluster kubectl described in KUBERNETES_EXEC_INFO).
+    /// Call it inside a tokio runtime context.
     pub fn new(
         server: &str,
         ca_pem: Option<&[u8]>,
         tls_server_name: Option<&str>,
         insecure: bool,
+        proxy_url: Option<&str>,
         token: &Token,
         who: &str,
     ) -> Result<TokenClient, KubeApiError> {
@@ -38,7 +41,10 @@ impl TokenClient {
         let uri: http::Uri = server
             .parse()
             .map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
+        let proxy = proxy::select(proxy_url, &uri, &ProxyEnv::from_env())
+            .map_err(|e| bad(e.to_string()))?;
         let mut config = Config::new(uri);
+        config.proxy_url = proxy;
         if let Some(pem) = ca_pem {
             config.root_cert = Some(pem_certs(pem).map_err(bad)?);
         }
@@ -97,7 +103,7 @@ impl TokenClient {
 }
 
 /// DER certificates of a PEM bundle.
-fn pem_certs(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+pub(super) fn pem_certs(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .map(|c| c.map(|c| c.to_vec()))
         .collect::<Result<Vec<_>, _>>()

@@ -1,15 +1,18 @@
-//! Kubeconfig files: finding them (like kubectl: --kubeconfig, else every
-//! path in KUBECONFIG merged first-wins, else ~/.kube/config), looking up a
-//! context's server without building a client (the hot path of `get`), and
-//! editing one file in place for `setup`: unknown fields and every other entry
-//! kept, atomic write, a backup of the previous file.
+//! Kubeconfig files, read as kubectl reads them, in one place for every
+//! command: the file list (--kubeconfig, else every path in KUBECONFIG with
+//! missing files skipped, else ~/.kube/config), relative paths resolved
+//! against the file that holds them, first file wins ([`Kubeconfigs`]); the
+//! hot path of `get` looks up a server without building a client. `setup`
+//! edits files in place ([`Editable`]).
 
 use std::path::{Path, PathBuf};
 
-use serde_yaml::{Mapping, Value};
-
 mod edit;
+mod load;
+
 pub use edit::Editable;
+use load::parse;
+pub use load::{Kubeconfigs, ResolvedContext};
 
 /// Errors finding, reading or writing kubeconfig files.
 #[derive(Debug, thiserror::Error)]
@@ -26,9 +29,10 @@ pub enum KubeconfigError {
         #[source]
         source: std::io::Error,
     },
-    /// A file is not valid YAML or not a kubeconfig.
+    /// A file is not valid YAML or not a kubeconfig. `detail` names the kind
+    /// of error and where, never the text there (it may be a credential).
     #[error(
-        "kubeconfig {path} is not valid YAML: {detail}; fix the file (kubectl config view shows what kubectl makes of it)"
+        "kubeconfig {path} is not valid: {detail}; fix the file (kubectl config view shows what kubectl makes of it)"
     )]
     Parse { path: String, detail: String },
     /// The named context is in none of the files.
@@ -47,6 +51,15 @@ pub enum KubeconfigError {
     NoCluster {
         context: String,
         cluster: String,
+        files: String,
+    },
+    /// The context names a user that is in none of the files.
+    #[error(
+        "context {context:?} refers to user {user:?}, which is not in {files}; fix the context (kubectl config set-context)"
+    )]
+    NoUser {
+        context: String,
+        user: String,
         files: String,
     },
     /// The edited file could not be written.
@@ -79,181 +92,42 @@ pub fn paths(explicit: Option<&Path>) -> Result<Vec<PathBuf>, KubeconfigError> {
     Ok(vec![home.join(".kube").join("config")])
 }
 
-/// The parsed files of a kubeconfig path list.
-pub struct Kubeconfigs {
-    files: Vec<(PathBuf, Value)>,
-}
-
-/// What a context points at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextRef {
-    pub cluster: String,
-    pub user: String,
-    pub namespace: Option<String>,
-}
-
-pub(crate) fn parse(path: &Path, text: &str) -> Result<Value, KubeconfigError> {
-    if text.trim().is_empty() {
-        return Ok(Value::Mapping(Mapping::new()));
-    }
-    let v: Value = serde_yaml::from_str(text).map_err(|e| KubeconfigError::Parse {
-        path: path.display().to_string(),
-        detail: e.to_string(),
-    })?;
-    match v {
-        Value::Mapping(_) => Ok(v),
-        Value::Null => Ok(Value::Mapping(Mapping::new())),
-        _ => Err(KubeconfigError::Parse {
-            path: path.display().to_string(),
-            detail: "the top level is not a mapping".into(),
-        }),
-    }
-}
-
-fn named<'a>(doc: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
-    doc.get(list)?
-        .as_sequence()?
+/// What went wrong in a YAML document, and where: the kind of error, what
+/// was expected, line and column. Never the text found there: serde quotes
+/// scalars it cannot use ("invalid type: string \"...\""), and a kubeconfig's
+/// scalars include tokens and keys.
+pub fn describe_yaml_error(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg);
+    const QUOTING: [&str; 4] = [
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+    ];
+    // serde_yaml puts the path of the field first ("users[0].user.as-groups: ");
+    // keys and indices come from the document's structure and stay.
+    let found = QUOTING
         .iter()
-        .find(|item| item.get("name").and_then(Value::as_str) == Some(name))
-}
-
-fn str_at(v: &Value, path: &[&str]) -> Option<String> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(*p)?;
-    }
-    cur.as_str().map(str::to_string)
-}
-
-impl Kubeconfigs {
-    /// Reads the files; with KUBECONFIG, missing files are skipped like kubectl does.
-    pub fn load(explicit: Option<&Path>) -> Result<Kubeconfigs, KubeconfigError> {
-        let list = paths(explicit)?;
-        let mut files = Vec::new();
-        for p in &list {
-            match std::fs::read_to_string(p) {
-                Ok(text) => files.push((p.clone(), parse(p, &text)?)),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && explicit.is_none() => {}
-                Err(source) => {
-                    return Err(KubeconfigError::Read {
-                        path: p.display().to_string(),
-                        source,
-                    });
-                }
+        .chain(["missing field", "unknown field"].iter())
+        .filter_map(|k| msg.find(k).map(|i| (i, *k)))
+        .min();
+    let kind = match found {
+        Some((i, k)) if QUOTING.contains(&k) => {
+            let path = &msg[..i];
+            match msg[i..].rsplit_once(", expected ") {
+                Some((_, expected)) => format!("{path}{k} (expected {expected})"),
+                None => format!("{path}{k}"),
             }
         }
-        if files.is_empty() {
-            let shown: Vec<String> = list.iter().map(|p| p.display().to_string()).collect();
-            return Err(KubeconfigError::Missing(format!(
-                "looked at {}",
-                shown.join(", ")
-            )));
-        }
-        Ok(Kubeconfigs { files })
-    }
-
-    fn files_shown(&self) -> String {
-        let v: Vec<String> = self
-            .files
-            .iter()
-            .map(|(p, _)| p.display().to_string())
-            .collect();
-        v.join(", ")
-    }
-
-    /// First file that defines `name` in `list` wins (kubectl's merge rule).
-    fn first(&self, list: &str, name: &str) -> Option<&Value> {
-        self.files
-            .iter()
-            .find_map(|(_, doc)| named(doc, list, name))
-    }
-
-    pub fn context_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for (_, doc) in &self.files {
-            for item in doc
-                .get("contexts")
-                .and_then(Value::as_sequence)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(n) = item.get("name").and_then(Value::as_str)
-                    && !names.iter().any(|x| x == n)
-                {
-                    names.push(n.to_string());
-                }
-            }
-        }
-        names
-    }
-
-    pub fn context(&self, name: &str) -> Result<ContextRef, KubeconfigError> {
-        let ctx = self.first("contexts", name).ok_or_else(|| {
-            let names = self.context_names();
-            KubeconfigError::NoContext {
-                name: name.into(),
-                files: self.files_shown(),
-                available: if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
-                },
-            }
-        })?;
-        Ok(ContextRef {
-            cluster: str_at(ctx, &["context", "cluster"]).unwrap_or_default(),
-            user: str_at(ctx, &["context", "user"]).unwrap_or_default(),
-            namespace: str_at(ctx, &["context", "namespace"]),
-        })
-    }
-
-    /// The `cluster:` body of a named cluster.
-    pub fn cluster(&self, name: &str) -> Option<&Value> {
-        self.first("clusters", name).and_then(|c| c.get("cluster"))
-    }
-
-    /// The server URL of a context's cluster.
-    pub fn server_of(&self, context: &str) -> Result<String, KubeconfigError> {
-        let ctx = self.context(context)?;
-        self.cluster(&ctx.cluster)
-            .and_then(|c| str_at(c, &["server"]))
-            .ok_or_else(|| KubeconfigError::NoCluster {
-                context: context.into(),
-                cluster: ctx.cluster.clone(),
-                files: self.files_shown(),
-            })
-    }
-
-    /// Exec entries of every user, for `doctor`: (user name, exec body).
-    pub fn exec_users(&self) -> Vec<(String, Value)> {
-        let mut out: Vec<(String, Value)> = Vec::new();
-        for (_, doc) in &self.files {
-            for item in doc
-                .get("users")
-                .and_then(Value::as_sequence)
-                .into_iter()
-                .flatten()
-            {
-                let (Some(n), Some(exec)) = (
-                    item.get("name").and_then(Value::as_str),
-                    item.get("user").and_then(|u| u.get("exec")),
-                ) else {
-                    continue;
-                };
-                if !out.iter().any(|(x, _)| x == n) {
-                    out.push((n.to_string(), exec.clone()));
-                }
-            }
-        }
-        out
-    }
-
-    /// Contexts that use `user`, for `doctor`.
-    pub fn contexts_of_user(&self, user: &str) -> Vec<String> {
-        self.context_names()
-            .into_iter()
-            .filter(|c| self.context(c).map(|r| r.user == user).unwrap_or(false))
-            .collect()
+        // Field names come from the schema, not from the data.
+        Some(_) => msg.split(", expected").next().unwrap_or(msg).to_string(),
+        // Scanner and parser errors describe the structure, not the content.
+        None => msg.to_string(),
+    };
+    match e.location() {
+        Some(l) => format!("{kind} at line {}, column {}", l.line(), l.column()),
+        None => kind,
     }
 }
 
@@ -305,44 +179,6 @@ users:
 "#;
 
     #[test]
-    fn finds_server_of_context() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("config");
-        std::fs::write(&p, ADMIN).unwrap();
-        let kc = Kubeconfigs::load(Some(&p)).unwrap();
-        assert_eq!(kc.server_of("admin").unwrap(), "https://127.0.0.1:6443/");
-        let err = kc.server_of("nope").unwrap_err().to_string();
-        assert!(
-            err.contains("\"nope\"") && err.contains("available contexts: admin"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn first_file_wins_like_kubectl() {
-        let tmp = tempfile::tempdir().unwrap();
-        let a = tmp.path().join("a");
-        let b = tmp.path().join("b");
-        std::fs::write(
-            &a,
-            "clusters:\n- name: local\n  cluster: {server: https://first}\n",
-        )
-        .unwrap();
-        std::fs::write(&b, ADMIN).unwrap();
-        let joined = std::env::join_paths([&a, &b]).unwrap();
-        // Use explicit parsing of the list rather than the process environment.
-        let files = std::env::split_paths(&joined)
-            .map(|p| {
-                let t = std::fs::read_to_string(&p).unwrap();
-                let v = parse(&p, &t).unwrap();
-                (p, v)
-            })
-            .collect();
-        let kc = Kubeconfigs { files };
-        assert_eq!(kc.server_of("admin").unwrap(), "https://first");
-    }
-
-    #[test]
     fn normalizes_servers() {
         assert_eq!(
             normalize_server("HTTPS://LocalHost:6443/"),
@@ -352,5 +188,42 @@ users:
             normalize_server("https://h:1/prefix/"),
             "https://h:1/prefix"
         );
+    }
+
+    #[test]
+    fn yaml_errors_name_kind_and_place_not_content() {
+        let text = "users:\n- name: admin\n  user:\n    token: SECRET-TOKEN\n    as-groups: system:masters\n";
+        let e = serde_yaml::from_str::<Doc>(text).unwrap_err();
+        let d = describe_yaml_error(&e);
+        assert!(
+            !d.contains("SECRET") && !d.contains("system:masters"),
+            "{d}"
+        );
+        assert!(
+            d.contains("line 5") && d.contains("expected a sequence"),
+            "{d}"
+        );
+        let e = serde_yaml::from_str::<Doc>("users: [\n  token: SECRET\n").unwrap_err();
+        let d = describe_yaml_error(&e);
+        assert!(!d.contains("SECRET") && d.contains("line"), "{d}");
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Doc {
+        users: Vec<NamedUser>,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct NamedUser {
+        name: String,
+        user: User,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct User {
+        token: Option<String>,
+        #[serde(rename = "as-groups")]
+        as_groups: Option<Vec<String>>,
     }
 }

@@ -56,6 +56,7 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
     entry["token"].as_str().unwrap().to_string()
 }
 
+mod admin_contexts;
 mod commands;
 mod errors;
 mod keyring;

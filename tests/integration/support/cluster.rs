@@ -74,6 +74,33 @@ impl Cluster {
         ns
     }
 
+    pub fn pki(&self) -> PathBuf {
+        self.dir.join("pki")
+    }
+
+    /// The port of the API server.
+    pub fn port(&self) -> u16 {
+        self.server.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    /// A bearer token with cluster-admin rights for an admin context that is
+    /// not a client certificate: ServiceAccount `minter` in `ns`.
+    pub fn minter_token(&self, ns: &str) -> String {
+        self.admin(&["-n", ns, "create", "serviceaccount", "minter"])
+            .ok();
+        self.admin(&[
+            "create",
+            "clusterrolebinding",
+            &format!("{ns}-minter"),
+            "--clusterrole=cluster-admin",
+            &format!("--serviceaccount={ns}:minter"),
+        ])
+        .ok();
+        let out = self.admin(&["-n", ns, "create", "token", "minter", "--duration", "2h"]);
+        out.ok();
+        out.stdout.trim().to_string()
+    }
+
     /// TokenRequests the API server has answered so far (any code).
     pub fn token_requests(&self) -> u64 {
         let out = self.admin(&["get", "--raw", "/metrics"]);

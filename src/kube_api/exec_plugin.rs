@@ -1,0 +1,213 @@
+//! Runs the admin context's exec plugin (gcloud, `aws eks get-token`,
+//! kubelogin, ...) once, the way client-go runs it, and hands kube the
+//! credential it printed. kube-rs would run the plugin three times for every
+//! client it builds (TLS identity, auth layer, expiry) and quote its output
+//! in errors; here it runs once per process, and no message ever holds what
+//! the plugin printed on stdout.
+
+use std::io::IsTerminal;
+use std::process::{Command, Stdio};
+
+use base64::Engine;
+use kube::config::{Cluster, ExecConfig, ExecInteractiveMode};
+use serde::Deserialize;
+
+use crate::protocol::{EXEC_INFO_ENV, V1, V1BETA1};
+use crate::token::Token;
+
+/// What an exec plugin authenticates with.
+pub(super) enum Credential {
+    Token(Token),
+    /// PEM certificate and key.
+    Certificate {
+        cert: String,
+        key: Token,
+    },
+}
+
+#[derive(Deserialize)]
+struct Output {
+    #[serde(rename = "apiVersion")]
+    api_version: Option<String>,
+    kind: Option<String>,
+    status: Option<Status>,
+}
+
+#[derive(Deserialize)]
+struct Status {
+    token: Option<Token>,
+    #[serde(rename = "clientCertificateData")]
+    client_certificate_data: Option<String>,
+    #[serde(rename = "clientKeyData")]
+    client_key_data: Option<Token>,
+}
+
+/// Where a JSON or YAML error is, and what kind it is, never the text there.
+fn describe_output_error(json: &serde_json::Error) -> String {
+    let kind = match json.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON",
+        serde_json::error::Category::Data => "JSON of the wrong shape",
+        serde_json::error::Category::Io => "unreadable",
+    };
+    format!("{kind} at line {}, column {}", json.line(), json.column())
+}
+
+/// The `spec.cluster` the plugin gets with `provideClusterInfo: true`.
+fn cluster_info(cluster: &Cluster, ca_pem: Option<&[u8]>) -> serde_json::Value {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let config = cluster
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.name == "client.authentication.k8s.io/exec")
+        .map(|e| e.extension.clone());
+    serde_json::json!({
+        "server": cluster.server,
+        "tls-server-name": cluster.tls_server_name,
+        "insecure-skip-tls-verify": cluster.insecure_skip_tls_verify.unwrap_or(false),
+        "certificate-authority-data": ca_pem.map(|p| b64.encode(p)),
+        "proxy-url": cluster.proxy_url,
+        "disable-compression": cluster.disable_compression.unwrap_or(false),
+        "config": config,
+    })
+}
+
+/// Runs `exec` for the admin context and returns its credential. `chain`
+/// (the recursion guard's) goes into the plugin's environment only. The
+/// plugin's stderr is the user's, as with kubectl; `Err` is a one-line
+/// description without the plugin's output.
+pub(super) fn run(
+    exec: &ExecConfig,
+    cluster: &Cluster,
+    ca_pem: Option<&[u8]>,
+    chain: Option<&str>,
+) -> Result<Credential, String> {
+    let command = exec
+        .command
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .ok_or("its exec entry has no command")?;
+    let api_version = match exec.api_version.as_deref() {
+        Some(v @ (V1 | V1BETA1)) => v,
+        other => {
+            return Err(format!(
+                "its exec entry's apiVersion {:?} is not supported; use {V1}",
+                other.unwrap_or_default()
+            ));
+        }
+    };
+    let mode = match (&exec.interactive_mode, api_version) {
+        (Some(m), _) => m.clone(),
+        (None, V1) => {
+            return Err(
+                "its exec entry (apiVersion v1) must set interactiveMode (Never, IfAvailable or Always)"
+                    .into(),
+            );
+        }
+        (None, _) => ExecInteractiveMode::IfAvailable,
+    };
+    let terminal = std::io::stdin().is_terminal();
+    let interactive = match mode {
+        ExecInteractiveMode::Never => false,
+        ExecInteractiveMode::IfAvailable => terminal,
+        ExecInteractiveMode::Always if terminal => true,
+        ExecInteractiveMode::Always => {
+            return Err(
+                "its exec plugin needs a terminal (interactiveMode: Always) and there is none; log in with it once in a terminal, or use an admin context that can run headless"
+                    .into(),
+            );
+        }
+    };
+    let mut spec = serde_json::json!({ "interactive": interactive });
+    if exec.provide_cluster_info {
+        spec["cluster"] = cluster_info(cluster, ca_pem);
+    }
+    let info = serde_json::json!({
+        "kind": "ExecCredential",
+        "apiVersion": api_version,
+        "spec": spec,
+    });
+
+    let mut cmd = Command::new(command);
+    cmd.args(exec.args.iter().flatten());
+    for var in exec.env.iter().flatten() {
+        if let (Some(name), Some(value)) = (var.get("name"), var.get("value")) {
+            cmd.env(name, value);
+        }
+    }
+    cmd.env(EXEC_INFO_ENV, info.to_string());
+    if let Some(chain) = chain {
+        cmd.env(crate::guard::CHAIN_ENV, chain);
+    }
+    cmd.stdin(if interactive {
+        Stdio::inherit()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::inherit());
+    tracing::debug!(command, "running the admin context's exec plugin");
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let hint = exec
+                .install_hint
+                .as_deref()
+                .map(|h| format!(" ({})", h.split_whitespace().collect::<Vec<_>>().join(" ")))
+                .unwrap_or_default();
+            return Err(format!("its exec plugin {command:?} was not found{hint}"));
+        }
+        Err(e) => {
+            return Err(format!(
+                "its exec plugin {command:?} could not be started: {e}"
+            ));
+        }
+    };
+    if !out.status.success() {
+        let status = match out.status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => "a signal".into(),
+        };
+        return Err(format!(
+            "its exec plugin {command:?} failed with {status} (its own messages, if any, are above)"
+        ));
+    }
+    let parsed: Output = match serde_json::from_slice(&out.stdout) {
+        Ok(o) => o,
+        Err(json) => serde_yaml::from_slice(&out.stdout).map_err(|_| {
+            format!(
+                "its exec plugin {command:?} did not print an ExecCredential on stdout ({})",
+                describe_output_error(&json)
+            )
+        })?,
+    };
+    if parsed.kind.as_deref() != Some("ExecCredential") {
+        return Err(format!(
+            "its exec plugin {command:?} printed a {:?}, not an ExecCredential",
+            parsed.kind.unwrap_or_default()
+        ));
+    }
+    if parsed.api_version.as_deref() != Some(api_version) {
+        return Err(format!(
+            "its exec plugin {command:?} answered in apiVersion {:?}, but its exec entry asks for {api_version}",
+            parsed.api_version.unwrap_or_default()
+        ));
+    }
+    let status = parsed
+        .status
+        .ok_or_else(|| format!("its exec plugin {command:?} returned no status"))?;
+    match (
+        status.token,
+        status.client_certificate_data,
+        status.client_key_data,
+    ) {
+        (_, Some(cert), Some(key)) => Ok(Credential::Certificate { cert, key }),
+        (_, Some(_), None) | (_, None, Some(_)) => Err(format!(
+            "its exec plugin {command:?} returned only a certificate or only a key, not both"
+        )),
+        (Some(token), None, None) if !token.expose().is_empty() => Ok(Credential::Token(token)),
+        _ => Err(format!(
+            "its exec plugin {command:?} returned neither a token nor a certificate and key"
+        )),
+    }
+}

@@ -1,0 +1,177 @@
+//! Proxies the tests start on loopback, like the ones on corporate networks
+//! and at the end of `ssh -D`: an HTTP CONNECT proxy and a SOCKS5 proxy
+//! (no authentication, remote name resolution). Both count the tunnels they
+//! opened and record their targets, and resolve the names in `aliases` to
+//! 127.0.0.1 themselves: a cluster behind a name only the proxy knows is
+//! reachable through the proxy and nowhere else.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    HttpConnect,
+    Socks5,
+}
+
+pub struct Proxy {
+    pub kind: Kind,
+    pub port: u16,
+    targets: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proxy {
+    /// Starts a proxy; names in `aliases` resolve to 127.0.0.1.
+    pub fn start(kind: Kind, aliases: &[&str]) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let targets = Arc::new(Mutex::new(Vec::new()));
+        let aliases: Arc<Vec<String>> = Arc::new(aliases.iter().map(|a| a.to_string()).collect());
+        let t = targets.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (t, aliases) = (t.clone(), aliases.clone());
+                std::thread::spawn(move || {
+                    let _ = match kind {
+                        Kind::HttpConnect => http_connect(stream, &t, &aliases),
+                        Kind::Socks5 => socks5(stream, &t, &aliases),
+                    };
+                });
+            }
+        });
+        Proxy {
+            kind,
+            port,
+            targets,
+        }
+    }
+
+    /// The URL to configure: `http://127.0.0.1:P` or `socks5://127.0.0.1:P`.
+    pub fn url(&self) -> String {
+        let scheme = match self.kind {
+            Kind::HttpConnect => "http",
+            Kind::Socks5 => "socks5",
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
+    }
+
+    /// The `host:port` of every tunnel opened so far.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
+    }
+}
+
+fn dial(
+    host: &str,
+    port: u16,
+    targets: &Mutex<Vec<String>>,
+    aliases: &[String],
+) -> std::io::Result<TcpStream> {
+    targets.lock().unwrap().push(format!("{host}:{port}"));
+    let host = if aliases.iter().any(|a| a == host) {
+        "127.0.0.1"
+    } else {
+        host
+    };
+    TcpStream::connect((host, port))
+}
+
+/// Copies both ways until both sides are done.
+fn splice(client: TcpStream, upstream: TcpStream) -> std::io::Result<()> {
+    let (mut c_read, mut u_write) = (client.try_clone()?, upstream.try_clone()?);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c_read, &mut u_write);
+        let _ = u_write.shutdown(Shutdown::Write);
+    });
+    let (mut u_read, mut c_write) = (upstream, client);
+    let _ = std::io::copy(&mut u_read, &mut c_write);
+    let _ = c_write.shutdown(Shutdown::Write);
+    let _ = up.join();
+    Ok(())
+}
+
+fn http_connect(
+    stream: TcpStream,
+    targets: &Mutex<Vec<String>>,
+    aliases: &[String],
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header)? == 0 || header == "\r\n" || header == "\n" {
+            break;
+        }
+    }
+    let mut writer = stream;
+    let target = match line.split_whitespace().collect::<Vec<_>>()[..] {
+        ["CONNECT", target, _] => target.to_string(),
+        _ => {
+            writer.write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")?;
+            return Ok(());
+        }
+    };
+    let (host, port) = target.rsplit_once(':').unwrap_or((&target, "443"));
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match dial(host, port.parse().unwrap_or(443), targets, aliases) {
+        Ok(upstream) => {
+            writer.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+            splice(writer, upstream)
+        }
+        Err(_) => writer.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n"),
+    }
+}
+
+fn socks5(
+    mut stream: TcpStream,
+    targets: &Mutex<Vec<String>>,
+    aliases: &[String],
+) -> std::io::Result<()> {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head)?;
+    let mut methods = vec![0u8; head[1] as usize];
+    stream.read_exact(&mut methods)?;
+    if head[0] != 5 || !methods.contains(&0) {
+        stream.write_all(&[5, 0xff])?;
+        return Ok(());
+    }
+    stream.write_all(&[5, 0])?;
+    let mut req = [0u8; 4];
+    stream.read_exact(&mut req)?;
+    let host = match req[3] {
+        1 => {
+            let mut a = [0u8; 4];
+            stream.read_exact(&mut a)?;
+            std::net::Ipv4Addr::from(a).to_string()
+        }
+        3 => {
+            let mut len = [0u8; 1];
+            stream.read_exact(&mut len)?;
+            let mut name = vec![0u8; len[0] as usize];
+            stream.read_exact(&mut name)?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        4 => {
+            let mut a = [0u8; 16];
+            stream.read_exact(&mut a)?;
+            std::net::Ipv6Addr::from(a).to_string()
+        }
+        _ => return Ok(()),
+    };
+    let mut port = [0u8; 2];
+    stream.read_exact(&mut port)?;
+    let port = u16::from_be_bytes(port);
+    if req[1] != 1 {
+        stream.write_all(&[5, 7, 0, 1, 0, 0, 0, 0, 0, 0])?;
+        return Ok(());
+    }
+    match dial(&host, port, targets, aliases) {
+        Ok(upstream) => {
+            stream.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
+            splice(stream, upstream)
+        }
+        Err(_) => stream.write_all(&[5, 4, 0, 1, 0, 0, 0, 0, 0, 0]),
+    }
+}
