@@ -71,7 +71,10 @@ impl Error {
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage(_) | Error::Protocol(_) => ExitCode::Usage,
-            Error::Kubeconfig(_) | Error::KubeApi(KubeApiError::Config { .. }) => ExitCode::Config,
+            Error::Kubeconfig(_)
+            | Error::KubeApi(KubeApiError::Config { .. } | KubeApiError::AuthProvider { .. }) => {
+                ExitCode::Config
+            }
             Error::KubeApi(_) => ExitCode::Api,
             Error::Cache(_) => ExitCode::Cache,
             Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,

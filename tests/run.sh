@@ -24,6 +24,13 @@ fi
 . "$TEST_CLUSTER_DIR/env"
 echo "== Kubernetes version: $TEST_CLUSTER_VERSION (server $TEST_CLUSTER_SERVER)"
 
+# Third-party clients the end-to-end tests run besides kubectl: the Python
+# `kubernetes` client from PyPI, in a venv under target/ (pinned in
+# tests/clients/requirements.txt; pip does nothing when it is already there).
+[ -x target/py/bin/python ] || python3 -m venv target/py
+target/py/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
+export KUBE_SA_TOKEN_TEST_PYTHON="$repo/target/py/bin/python"
+
 # The end-to-end tests run the optimized binary, as users do.
 cargo build --release --locked
 export KUBE_SA_TOKEN_TEST_BIN="$repo/target/release/kube-sa-token"

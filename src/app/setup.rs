@@ -88,23 +88,30 @@ pub fn setup(
         &name,
         context_body(&admin_ctx.cluster, &name, &spec.namespace),
     );
-    let path = ed.path.display().to_string();
     if dry_run {
-        writeln!(out, "# dry run: {path} would become:")?;
-        write!(out, "{}", ed.render())?;
+        let changes = ed.render();
+        if changes.is_empty() {
+            writeln!(out, "# dry run: nothing would change")?;
+        }
+        for (path, content) in changes {
+            writeln!(out, "# dry run: {} would become:", path.display())?;
+            write!(out, "{content}")?;
+        }
         return Ok(());
     }
-    if ed.changed() {
-        let backup = ed.save()?;
+    let saved = ed.save()?;
+    if saved.is_empty() {
+        eprintln!("the kubeconfig already has user and context {name:?}; nothing changed");
+    }
+    for (path, backup) in saved {
         match backup {
             Some(b) => eprintln!(
-                "wrote user and context {name:?} to {path} (previous file kept as {})",
+                "wrote user and context {name:?} to {} (previous file kept as {})",
+                path.display(),
                 b.display()
             ),
-            None => eprintln!("wrote user and context {name:?} to {path}"),
+            None => eprintln!("wrote user and context {name:?} to {}", path.display()),
         }
-    } else {
-        eprintln!("{path} already has user and context {name:?}; nothing changed");
     }
     writeln!(out, "kubectl --context {} auth whoami", shell_word(&name))?;
     Ok(())

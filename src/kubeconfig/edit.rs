@@ -1,54 +1,90 @@
-//! Editing one kubeconfig file in place for `setup`: unknown fields and every
-//! other entry kept, atomic write, a backup of the previous file.
+//! Editing kubeconfig files for `setup`, the way `kubectl config set-*` does:
+//!
+//! - an entry that exists is modified in the file that defines it; a new one
+//!   is created in the first file of the list that exists, else in the last
+//!   file of the list (`--kubeconfig` names the only file);
+//! - unknown fields and every other entry are kept;
+//! - while a file is written, client-go's `<file>.lock` is held (created
+//!   exclusively, removed afterwards), so kubectl and this tool never
+//!   interleave; the file is re-read under the lock and must not have changed;
+//! - a symlinked file (`~/.kube/config` → dotfiles) is written through: its
+//!   target is replaced atomically, the link stays;
+//! - the previous content is kept as `<file>.kube-sa-token-<UTC time>.bak`,
+//!   the newest [`BACKUPS_KEPT`] of them.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use serde_yaml::{Mapping, Value};
 
-use super::{KubeconfigError, parse, paths};
+use super::{KubeconfigError, load::named, parse, paths};
 use crate::fsutil::write_atomic;
 
-/// One kubeconfig file opened for editing.
-pub struct Editable {
-    pub path: PathBuf,
+/// How many backups of a file `setup` keeps.
+pub const BACKUPS_KEPT: usize = 5;
+/// How long to wait for another writer's `<file>.lock`.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// One file opened for editing.
+struct File {
+    path: PathBuf,
     original: Option<String>,
     doc: Value,
 }
 
-impl Editable {
-    /// Opens the file `setup` writes to: --kubeconfig, else the first KUBECONFIG
-    /// path, else ~/.kube/config. A missing file starts empty.
-    pub fn open(explicit: Option<&Path>) -> Result<Editable, KubeconfigError> {
-        let path = paths(explicit)?.remove(0);
-        let original = match std::fs::read_to_string(&path) {
-            Ok(t) => Some(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => {
-                return Err(KubeconfigError::Read {
-                    path: path.display().to_string(),
-                    source,
-                });
-            }
-        };
-        let doc = parse(&path, original.as_deref().unwrap_or(""))?;
-        Ok(Editable {
-            path,
-            original,
-            doc,
-        })
-    }
+/// The kubeconfig files of the list, opened for editing.
+pub struct Editable {
+    files: Vec<File>,
+    /// Index of the file new entries go to.
+    create_in: usize,
+}
 
-    fn map(&mut self) -> &mut Mapping {
-        self.doc
-            .as_mapping_mut()
-            .expect("parse() returns a mapping")
+fn read(path: &Path) -> Result<Option<String>, KubeconfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(KubeconfigError::Read {
+            path: path.display().to_string(),
+            source,
+        }),
+    }
+}
+
+impl Editable {
+    /// Opens the files `setup` may write: --kubeconfig, else the KUBECONFIG
+    /// list, else ~/.kube/config. Missing files start empty.
+    pub fn open(explicit: Option<&Path>) -> Result<Editable, KubeconfigError> {
+        let mut files = Vec::new();
+        for path in paths(explicit)? {
+            let original = read(&path)?;
+            let doc = parse(&path, original.as_deref().unwrap_or(""))?;
+            files.push(File {
+                path,
+                original,
+                doc,
+            });
+        }
+        let create_in = files
+            .iter()
+            .position(|f| f.original.is_some())
+            .unwrap_or(files.len() - 1);
+        Ok(Editable { files, create_in })
     }
 
     /// Inserts or replaces the item `name` in the list `list` (`users`,
-    /// `contexts`, `clusters`), keeping its position and any unknown fields
-    /// of the item beside the body.
+    /// `contexts`, `clusters`) of the file that defines it (else the file new
+    /// entries go to), keeping its position and any unknown fields of the
+    /// item beside the body.
     pub fn upsert(&mut self, list: &str, body_key: &str, name: &str, body: Value) {
-        let map = self.map();
+        let i = self
+            .files
+            .iter()
+            .position(|f| named(&f.doc, list, name).is_some())
+            .unwrap_or(self.create_in);
+        let map = self.files[i]
+            .doc
+            .as_mapping_mut()
+            .expect("parse() returns a mapping");
         for (k, v) in [("apiVersion", "v1"), ("kind", "Config")] {
             if !map.contains_key(k) {
                 map.insert(Value::from(k), Value::from(v));
@@ -79,78 +115,175 @@ impl Editable {
         }
     }
 
-    pub fn render(&self) -> String {
-        serde_yaml::to_string(&self.doc).expect("kubeconfig serializes")
+    fn changed_files(&self) -> impl Iterator<Item = &File> {
+        self.files.iter().filter(|f| match &f.original {
+            Some(orig) => parse(&f.path, orig).map(|o| o != f.doc).unwrap_or(true),
+            None => f.doc.as_mapping().is_some_and(|m| !m.is_empty()),
+        })
     }
 
-    /// True when writing would change the file.
-    pub fn changed(&self) -> bool {
-        match &self.original {
-            Some(orig) => parse(&self.path, orig)
-                .map(|o| o != self.doc)
-                .unwrap_or(true),
-            None => true,
-        }
+    /// The files that writing would change.
+    #[cfg(test)]
+    fn changed(&self) -> Vec<PathBuf> {
+        self.changed_files().map(|f| f.path.clone()).collect()
     }
 
-    /// Writes the file atomically (mode 0600 for a new file, else the old
-    /// mode), after copying the previous content to `<file>.kube-sa-token.bak`.
-    /// Returns the backup path, if one was made.
-    pub fn save(&self) -> Result<Option<PathBuf>, KubeconfigError> {
-        let werr = |source: std::io::Error| KubeconfigError::Write {
-            path: self.path.display().to_string(),
-            source,
-        };
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(werr)?;
-        }
-        #[cfg(unix)]
-        let mode = {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::metadata(&self.path)
-                .map(|m| m.permissions().mode() & 0o777)
-                .unwrap_or(0o600)
-        };
-        #[cfg(not(unix))]
-        let mode = 0o600;
-        let backup = match &self.original {
-            Some(orig) => {
-                let mut name = self.path.file_name().unwrap_or_default().to_os_string();
-                name.push(".kube-sa-token.bak");
-                let b = self.path.with_file_name(name);
-                write_atomic(&b, orig.as_bytes(), mode).map_err(werr)?;
-                Some(b)
+    /// Each changed file with its new content, for `--dry-run`.
+    pub fn render(&self) -> Vec<(PathBuf, String)> {
+        self.changed_files()
+            .map(|f| (f.path.clone(), render(&f.doc)))
+            .collect()
+    }
+
+    /// The full new content of `path` (one of the opened files).
+    #[cfg(test)]
+    fn content(&self, path: &Path) -> String {
+        render(&self.files.iter().find(|f| f.path == path).unwrap().doc)
+    }
+
+    /// Writes every changed file (see the module docs); returns each written
+    /// file with its backup, if it had a previous content.
+    pub fn save(&self) -> Result<Vec<(PathBuf, Option<PathBuf>)>, KubeconfigError> {
+        self.changed_files().map(save_file).collect()
+    }
+}
+
+fn render(doc: &Value) -> String {
+    serde_yaml::to_string(doc).expect("kubeconfig serializes")
+}
+
+/// client-go's lock: `<file>.lock`, created exclusively, removed on drop.
+struct Lock(PathBuf);
+
+impl Lock {
+    fn take(file: &Path) -> Result<Lock, KubeconfigError> {
+        let mut name = file.as_os_str().to_os_string();
+        name.push(".lock");
+        let path = PathBuf::from(name);
+        let start = Instant::now();
+        loop {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => return Ok(Lock(path)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    if start.elapsed() >= LOCK_WAIT {
+                        return Err(KubeconfigError::Locked {
+                            lock: path.display().to_string(),
+                            waited: LOCK_WAIT.as_secs(),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(source) => {
+                    return Err(KubeconfigError::Write {
+                        path: path.display().to_string(),
+                        source,
+                    });
+                }
             }
-            None => None,
-        };
-        write_atomic(&self.path, self.render().as_bytes(), mode).map_err(werr)?;
-        Ok(backup)
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn save_file(f: &File) -> Result<(PathBuf, Option<PathBuf>), KubeconfigError> {
+    let werr = |source: std::io::Error| KubeconfigError::Write {
+        path: f.path.display().to_string(),
+        source,
+    };
+    if let Some(dir) = f.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(werr)?;
+    }
+    let _lock = Lock::take(&f.path)?;
+    if read(&f.path)? != f.original {
+        return Err(KubeconfigError::Changed {
+            path: f.path.display().to_string(),
+        });
+    }
+    // Through a symlink: replace the file it points at, keep the link.
+    let target = match std::fs::canonicalize(&f.path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => f.path.clone(),
+        Err(e) => return Err(werr(e)),
+    };
+    #[cfg(unix)]
+    let mode = {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(&target)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o600)
+    };
+    #[cfg(not(unix))]
+    let mode = 0o600;
+    let backup = match &f.original {
+        Some(orig) => {
+            let b = backup_path(&f.path);
+            write_atomic(&b, orig.as_bytes(), mode).map_err(werr)?;
+            prune_backups(&f.path);
+            Some(b)
+        }
+        None => None,
+    };
+    write_atomic(&target, render(&f.doc).as_bytes(), mode).map_err(werr)?;
+    Ok((f.path.clone(), backup))
+}
+
+fn backup_prefix(file: &Path) -> String {
+    format!(
+        "{}.kube-sa-token-",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// `<file>.kube-sa-token-20261129T101500.123Z.bak`: sorts by time.
+fn backup_path(file: &Path) -> PathBuf {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    );
+    file.with_file_name(format!("{}{stamp}.bak", backup_prefix(file)))
+}
+
+/// Deletes all but the newest [`BACKUPS_KEPT`] backups of `file`.
+fn prune_backups(file: &Path) {
+    let dir = match file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    let prefix = backup_prefix(file);
+    let mut backups: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .map(|n| n.to_string_lossy())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".bak"))
+        })
+        .collect();
+    backups.sort();
+    let excess = backups.len().saturating_sub(BACKUPS_KEPT);
+    for old in &backups[..excess] {
+        let _ = std::fs::remove_file(old);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::kubeconfig::tests::ADMIN;
-
-    #[test]
-    fn upsert_keeps_unknown_fields_and_is_idempotent() {
-        let tmp = tempfile::tempdir().unwrap();
-        let p = tmp.path().join("config");
-        std::fs::write(&p, ADMIN).unwrap();
-        let body: Value = serde_yaml::from_str("{cluster: local, user: sa-user}").unwrap();
-        let mut ed = Editable::open(Some(&p)).unwrap();
-        ed.upsert("contexts", "context", "sa", body.clone());
-        assert!(ed.changed());
-        let backup = ed.save().unwrap().unwrap();
-        assert_eq!(std::fs::read_to_string(backup).unwrap(), ADMIN);
-        let first = std::fs::read_to_string(&p).unwrap();
-        assert!(first.contains("x-unknown-top: keep-me"));
-        assert!(first.contains("extension:"));
-        assert!(first.contains("colors: true"));
-        let mut ed = Editable::open(Some(&p)).unwrap();
-        ed.upsert("contexts", "context", "sa", body);
-        assert!(!ed.changed());
-        assert_eq!(ed.render(), first);
-    }
-}
+#[path = "edit_tests.rs"]
+mod tests;

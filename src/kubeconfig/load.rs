@@ -56,7 +56,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Value, KubeconfigError> {
     }
 }
 
-fn named<'a>(doc: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
+pub(super) fn named<'a>(doc: &'a Value, list: &str, name: &str) -> Option<&'a Value> {
     doc.get(list)?
         .as_sequence()?
         .iter()

@@ -62,6 +62,16 @@ pub enum KubeconfigError {
         user: String,
         files: String,
     },
+    /// Another writer (kubectl, another setup) holds the file's lock.
+    #[error(
+        "kubeconfig lock {lock} is held by another writer (waited {waited}s); if no kubectl or kube-sa-token is running, a crashed one left it: delete it and retry"
+    )]
+    Locked { lock: String, waited: u64 },
+    /// The file changed between reading and writing it.
+    #[error(
+        "kubeconfig {path} changed while setup was editing it; nothing was written: run setup again"
+    )]
+    Changed { path: String },
     /// The edited file could not be written.
     #[error(
         "cannot write kubeconfig {path}: {source}; check its permissions (nothing was changed)"

@@ -256,3 +256,105 @@ fn stale_cached_token_is_replaced() {
     assert_eq!(api.token_requests(), 2);
     assert_ne!(out.json()["status"]["token"], entry["token"]);
 }
+
+#[test]
+fn an_auth_provider_admin_context_names_the_plugin_that_replaced_it() {
+    let api = FakeApi::start();
+    for (provider, replacement) in [
+        ("gcp", "gke-gcloud-auth-plugin"),
+        ("azure", "kubelogin"),
+        ("oidc", "kubelogin"),
+    ] {
+        let kc = api.kubeconfig().replace(
+            &format!("    token: {}\n", crate::support::fake_api::ADMIN_TOKEN),
+            &format!(
+                "    auth-provider:\n      name: {provider}\n      config: {{id-token: SECRET-ID-TOKEN}}\n"
+            ),
+        );
+        let env = TestEnv::builder().kubeconfig(kc).build();
+        let out = env.get(Some(&exec_info("v1", Some(&api.server))), SA);
+        out.fails_with(replacement);
+        assert!(
+            out.stderr.contains(&format!("{provider:?}")),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("SECRET"), "{}", out.stderr);
+        assert_eq!(out.code, 3);
+    }
+    assert_eq!(api.token_requests(), 0);
+}
+
+/// An admin kubeconfig whose user is an exec plugin running `script`.
+fn exec_admin(api: &FakeApi, env: &TestEnv, script: &str) -> String {
+    let path = env.root().join("plugin");
+    std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    api.kubeconfig().replace(
+        &format!("    token: {}\n", crate::support::fake_api::ADMIN_TOKEN),
+        &format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n      installHint: install it with make-plugin\n",
+            path.display()
+        ),
+    )
+}
+
+#[test]
+fn admin_exec_plugin_failures_never_quote_what_it_printed() {
+    let api = FakeApi::start();
+    let env = TestEnv::builder().build();
+    let credential = format!(
+        r#"{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{}"}}}}"#,
+        crate::support::fake_api::ADMIN_TOKEN
+    );
+    let cases = [
+        (
+            format!("echo 'Welcome! session SECRET-BANNER'; echo '{credential}'"),
+            "did not print an ExecCredential on stdout (not JSON at line 1",
+        ),
+        (
+            "echo '{\"token\": \"SECRET-IN-STDOUT\"}'; echo 'SECRET-ON-STDERR' >&2; exit 3".to_string(),
+            "failed with exit status 3",
+        ),
+        (
+            r#"echo '{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{"token":"SECRET-WRONG-VERSION"}}'"#.to_string(),
+            "answered in apiVersion",
+        ),
+    ];
+    for (script, expected) in cases {
+        std::fs::write(&env.kubeconfig, exec_admin(&api, &env, &script)).unwrap();
+        let out = env.get(Some(&exec_info("v1", Some(&api.server))), SA);
+        assert_ne!(out.code, 0);
+        let ours: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("kube-sa-token:"))
+            .collect();
+        assert_eq!(ours.len(), 1, "{}", out.stderr);
+        assert!(ours[0].contains(expected), "{}", out.stderr);
+        assert!(!ours[0].contains("SECRET"), "{}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+    // The plugin's own stderr reaches the user, as with kubectl.
+    let out = env.get(Some(&exec_info("v1", Some(&api.server))), SA);
+    assert!(out.stderr.contains("SECRET-ON-STDERR") || out.code != 0);
+
+    // Not installed: the entry's install hint.
+    let missing = api.kubeconfig().replace(
+        &format!("    token: {}\n", crate::support::fake_api::ADMIN_TOKEN),
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: no-such-login-plugin\n      interactiveMode: Never\n      installHint: install it with make-plugin\n",
+    );
+    std::fs::write(&env.kubeconfig, missing).unwrap();
+    env.get(Some(&exec_info("v1", Some(&api.server))), SA)
+        .fails_with("\"no-such-login-plugin\" was not found (install it with make-plugin)");
+
+    // And a plugin that works: one run, then hits.
+    std::fs::write(
+        &env.kubeconfig,
+        exec_admin(&api, &env, &format!("echo '{credential}'")),
+    )
+    .unwrap();
+    env.get(Some(&exec_info("v1", Some(&api.server))), SA).ok();
+    assert_eq!(api.token_requests(), 1);
+}

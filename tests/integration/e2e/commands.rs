@@ -8,6 +8,10 @@ fn setup_writes_a_working_context_and_is_idempotent() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-setup");
     let env = c.admin_env();
+    // ~/.kube/config is a link into a dotfiles checkout, as many have it.
+    let real = env.root().join("dotfiles-kubeconfig");
+    std::fs::rename(&env.kubeconfig, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &env.kubeconfig).unwrap();
     let dry = env.run(&[
         "setup",
         "--admin-context",
@@ -48,11 +52,21 @@ fn setup_writes_a_working_context_and_is_idempotent() {
         format!("kubectl --context {context} auth whoami")
     );
     let first = std::fs::read(&env.kubeconfig).unwrap();
+    let backups: Vec<_> = std::fs::read_dir(env.kubeconfig.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("config.kube-sa-token-") && n.ends_with(".bak")
+        })
+        .collect();
+    assert_eq!(backups.len(), 1, "a timestamped backup is kept");
     assert!(
-        env.kubeconfig
-            .with_file_name("config.kube-sa-token.bak")
-            .exists(),
-        "backup kept"
+        std::fs::symlink_metadata(&env.kubeconfig)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "written through the link, which stays"
     );
 
     // The printed command, word for word.

@@ -57,6 +57,7 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
 }
 
 mod admin_contexts;
+mod clients;
 mod commands;
 mod errors;
 mod keyring;
