@@ -2,7 +2,6 @@
 //! with an exec entry, or with the token and the cluster CA embedded.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
@@ -18,26 +17,17 @@ use super::admin_session::AdminSession;
 use super::get_token::obtain;
 use super::setup::{context_body, default_name, exec_user};
 
-fn embed_file(
-    cluster: &mut Mapping,
-    file_key: &str,
-    data_key: &str,
-    base: &Path,
-) -> Result<(), Error> {
-    if let Some(Value::String(p)) = cluster.remove(file_key) {
-        let path = if Path::new(&p).is_absolute() {
-            PathBuf::from(&p)
-        } else {
-            base.join(&p)
-        };
+/// Replaces the cluster's `certificate-authority` file (an absolute path:
+/// [`Kubeconfigs`] resolved it against its kubeconfig file) by its content.
+fn embed_ca_file(cluster: &mut Mapping) -> Result<(), Error> {
+    if let Some(Value::String(path)) = cluster.remove("certificate-authority") {
         let bytes = std::fs::read(&path).map_err(|e| {
             Error::Usage(format!(
-                "cannot read {file_key} {}: {e}; fix the admin context's cluster entry",
-                path.display()
+                "cannot read certificate-authority {path}: {e}; fix the admin context's cluster entry"
             ))
         })?;
         cluster.insert(
-            data_key.into(),
+            "certificate-authority-data".into(),
             base64::engine::general_purpose::STANDARD
                 .encode(bytes)
                 .into(),
@@ -61,16 +51,8 @@ pub fn export(
         .and_then(Value::as_mapping)
         .cloned()
         .unwrap_or_default();
-    let base = crate::kubeconfig::paths(spec.kubeconfig.as_deref())?
-        .first()
-        .and_then(|p| p.parent().map(Path::to_path_buf))
-        .unwrap_or_default();
-    embed_file(
-        &mut cluster,
-        "certificate-authority",
-        "certificate-authority-data",
-        &base,
-    )?;
+    embed_ca_file(&mut cluster)?;
+
     let name = context_name
         .map(str::to_string)
         .unwrap_or_else(|| default_name(opts, &admin_ctx.cluster));
