@@ -30,6 +30,16 @@ pub enum Error {
     Guard(#[from] GuardError),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// A cached legacy token could not be confirmed with the server for too long.
+    #[error(
+        "{what} could not be confirmed with the server for {secs}s (more than 4 times --revalidate-interval): {source}"
+    )]
+    Unconfirmed {
+        what: String,
+        secs: i64,
+        #[source]
+        source: Box<KubeApiError>,
+    },
     /// An input could not be read (stdin).
     #[error("cannot read {what}: {source}")]
     Input {
@@ -75,7 +85,7 @@ impl Error {
             | Error::KubeApi(KubeApiError::Config { .. } | KubeApiError::AuthProvider { .. }) => {
                 ExitCode::Config
             }
-            Error::KubeApi(_) => ExitCode::Api,
+            Error::KubeApi(_) | Error::Unconfirmed { .. } => ExitCode::Api,
             Error::Cache(_) => ExitCode::Cache,
             Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,
             Error::Claims(_)

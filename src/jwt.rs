@@ -76,17 +76,44 @@ impl Claims {
 
     /// Token lifetime from `iat` (or `nbf`) to `exp`, if both are known.
     pub fn lifetime_secs(&self) -> Option<i64> {
-        Some(self.exp? - self.iat.or(self.nbf)?)
+        Some(self.exp?.saturating_sub(self.iat.or(self.nbf)?))
     }
 }
 
+/// The JOSE header, as far as this tool reads it. `alg` stays a string: an
+/// algorithm some JWT library does not list (ES512, for clusters with P-521
+/// keys) must not make a token's claims unreadable.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Header {
+    #[serde(default)]
+    pub alg: Option<String>,
+    #[serde(default)]
+    pub kid: Option<String>,
+    #[serde(default)]
+    pub typ: Option<String>,
+}
+
 /// Decodes header and claims without verifying the signature.
-pub fn decode(token: &Token) -> Result<(jsonwebtoken::Header, Claims), ClaimsError> {
-    let header = jsonwebtoken::decode_header(token.expose())
-        .map_err(|e| ClaimsError::NotJwt(e.to_string()))?;
-    let data = jsonwebtoken::dangerous::insecure_decode::<Claims>(token.expose())
-        .map_err(|e| ClaimsError::NotJwt(e.to_string()))?;
-    Ok((header, data.claims))
+pub fn decode(token: &Token) -> Result<(Header, Claims), ClaimsError> {
+    use base64::Engine;
+    let mut parts = token.expose().split('.');
+    let (Some(header), Some(payload), Some(_signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ClaimsError::NotJwt("not three dot-separated parts".into()));
+    };
+    let part = |what: &str, text: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(text.trim_end_matches('='))
+            .map_err(|_| ClaimsError::NotJwt(format!("its {what} is not base64url")))
+    };
+    let header: Header = serde_json::from_slice(&part("header", header)?).map_err(|e| {
+        ClaimsError::NotJwt(format!("its header: {}", crate::parse_error::json(&e)))
+    })?;
+    let claims: Claims = serde_json::from_slice(&part("payload", payload)?).map_err(|e| {
+        ClaimsError::NotJwt(format!("its claims: {}", crate::parse_error::json(&e)))
+    })?;
+    Ok((header, claims))
 }
 
 /// What the caller asked for; a token is fresh only for exactly this.
@@ -154,7 +181,23 @@ pub fn check(token: &Token, want: &Want<'_>, now: OffsetDateTime) -> Result<Fres
     check_claims(&claims, want, now)
 }
 
+/// Like [`check`], for claims already decoded; `now` in the server's time.
 pub fn check_claims(claims: &Claims, want: &Want<'_>, now: OffsetDateTime) -> Result<Fresh, Stale> {
+    judge(claims, want, now, true)
+}
+
+/// Like [`check_claims`], for a token the server has just issued: it is valid
+/// by the server's clock, so its `iat`/`nbf` are not held against it.
+pub fn check_new(claims: &Claims, want: &Want<'_>, now: OffsetDateTime) -> Result<Fresh, Stale> {
+    judge(claims, want, now, false)
+}
+
+fn judge(
+    claims: &Claims,
+    want: &Want<'_>,
+    now: OffsetDateTime,
+    check_not_before: bool,
+) -> Result<Fresh, Stale> {
     let expected = format!(
         "system:serviceaccount:{}:{}",
         want.namespace, want.service_account
@@ -169,7 +212,7 @@ pub fn check_claims(claims: &Claims, want: &Want<'_>, now: OffsetDateTime) -> Re
     }
     let now_s = now.unix_timestamp();
     for t in [claims.nbf, claims.iat].into_iter().flatten() {
-        if t > now_s + SKEW_SECS {
+        if check_not_before && t > now_s.saturating_add(SKEW_SECS) {
             return Err(Stale::NotYetValid);
         }
     }
@@ -177,12 +220,12 @@ pub fn check_claims(claims: &Claims, want: &Want<'_>, now: OffsetDateTime) -> Re
         return Ok(Fresh::NoExpiry);
     };
     let margin = margin_secs(claims);
-    let secs_left = exp - now_s;
+    let secs_left = exp.saturating_sub(now_s);
     if secs_left <= margin {
         return Err(Stale::Expiring { secs_left, margin });
     }
-    let until =
-        OffsetDateTime::from_unix_timestamp(exp - margin).map_err(|_| Stale::Undecodable)?;
+    let until = OffsetDateTime::from_unix_timestamp(exp.saturating_sub(margin))
+        .map_err(|_| Stale::Undecodable)?;
     Ok(Fresh::Until(until))
 }
 

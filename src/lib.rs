@@ -5,6 +5,7 @@ mod app;
 mod cache;
 mod cli;
 mod clock;
+mod cluster_identity;
 mod error;
 mod fsutil;
 mod guard;
@@ -12,6 +13,7 @@ mod jwt;
 mod kube_api;
 mod kubeconfig;
 mod options;
+mod parse_error;
 mod protocol;
 mod runtime;
 #[cfg(test)]

@@ -42,6 +42,10 @@ pub struct ClusterInfo {
     pub server: String,
     #[serde(rename = "certificate-authority-data", default)]
     pub certificate_authority_data: Option<String>,
+    /// A CA file path: what the Python client sends (the kubeconfig's
+    /// cluster entry as it is); it runs the plugin in the kubeconfig's directory.
+    #[serde(rename = "certificate-authority", default)]
+    pub certificate_authority: Option<String>,
     #[serde(rename = "tls-server-name", default)]
     pub tls_server_name: Option<String>,
     #[serde(rename = "insecure-skip-tls-verify", default)]
@@ -75,8 +79,8 @@ impl ExecInfo {
                 cluster: None,
             });
         };
-        let raw: RawInput =
-            serde_json::from_str(value).map_err(|e| ProtocolError::Malformed(e.to_string()))?;
+        let raw: RawInput = serde_json::from_str(value)
+            .map_err(|e| ProtocolError::Malformed(crate::parse_error::json(&e)))?;
         if raw.kind.as_deref() != Some("ExecCredential") {
             return Err(ProtocolError::Malformed(format!(
                 "kind is {:?}, expected \"ExecCredential\"",
@@ -103,10 +107,20 @@ impl ExecInfo {
         })
     }
 
-    /// Reads `KUBERNETES_EXEC_INFO` from the environment.
+    /// Reads `KUBERNETES_EXEC_INFO` from the environment. Only an unset
+    /// variable means "an old client": a blank or non-UTF-8 one is an error,
+    /// never silently the admin context's cluster.
     pub fn from_env() -> Result<ExecInfo, ProtocolError> {
-        let value = std::env::var(EXEC_INFO_ENV).ok();
-        ExecInfo::parse(value.as_deref().filter(|v| !v.trim().is_empty()))
+        match std::env::var_os(EXEC_INFO_ENV) {
+            None => ExecInfo::parse(None),
+            Some(v) => match v.to_str() {
+                None => Err(ProtocolError::Malformed("it is not UTF-8".into())),
+                Some(s) if s.trim().is_empty() => {
+                    Err(ProtocolError::Malformed("it is set but empty".into()))
+                }
+                Some(s) => ExecInfo::parse(Some(s)),
+            },
+        }
     }
 }
 

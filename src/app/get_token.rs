@@ -1,5 +1,5 @@
 //! The `get` use case, top to bottom in [`GetToken::run`]: read exec info →
-//! cache lookup → freshness and cluster binding → recursion guard → lock →
+//! cache lookup → cluster binding and freshness → recursion guard → lock →
 //! look again → mint → save → the ExecCredential. A cache hit does no network
 //! I/O and builds no client. The use case sees its collaborators through
 //! ports ([`TokenCache`], [`Minter`], [`Clock`]), so it is tested without an
@@ -11,13 +11,13 @@ use time::OffsetDateTime;
 
 use crate::cache::{Cache, CacheError, CacheKey, Entry, FileLock, Record, StoreKind};
 use crate::clock::Clock;
+use crate::cluster_identity::{ClusterIdentity, read_ca};
 use crate::error::Error;
 use crate::guard;
 use crate::jwt::{self, Fresh, Want};
 use crate::kube_api::{KubeApiError, Minted};
-use crate::kubeconfig::normalize_server;
 use crate::options::{GetOptions, SourceKind};
-use crate::protocol::{ExecInfo, exec_credential};
+use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
 use crate::token::Token;
 
 use super::admin_session::AdminSession;
@@ -38,12 +38,13 @@ pub trait TokenCache {
 
 /// Where tokens come from, as `get` sees it ([`KubeMinter`] in production).
 pub trait Minter {
-    /// Mints a token for `opts` on `server`, the server kubectl talks to;
-    /// `chain` is the recursion chain to hand to the admin's exec plugins.
+    /// Mints a token for `opts` on `target`, the cluster kubectl talks to
+    /// (refused if the admin context is not on it); `chain` is the recursion
+    /// chain to hand to the admin's exec plugins.
     fn mint(
         &self,
         opts: &GetOptions,
-        server: &str,
+        target: &ClusterIdentity,
         key: &CacheKey,
         chain: &str,
     ) -> Result<Minted, Error>;
@@ -82,7 +83,8 @@ impl TokenCache for Cache {
 /// A token ready to hand out.
 pub struct Issued {
     pub token: Token,
-    /// When the client must come back (`status.expirationTimestamp`).
+    /// When the client must come back (`status.expirationTimestamp`), in
+    /// local time.
     pub expires: OffsetDateTime,
     /// The server it was minted on.
     pub server: String,
@@ -107,22 +109,38 @@ pub fn obtain(
     clock: &dyn Clock,
     admin: &AdminSession<'_>,
 ) -> Result<Issued, Error> {
-    let server = target_server(opts, info)?;
+    let target = target_cluster(opts, info)?;
+    let key = super::entry_key(&opts.spec, &target);
     let cache = Cache::open(opts.cache)?;
     GetToken {
         cache: &cache,
         minter: &KubeMinter { session: admin },
         clock,
     }
-    .run(opts, info, &server)
+    .run(opts, info, &target, &key)
 }
 
-/// The server kubectl talks to: from the exec info, else the admin context's.
-fn target_server(opts: &GetOptions, info: &ExecInfo) -> Result<String, Error> {
-    Ok(match &info.cluster {
-        Some(c) => normalize_server(&c.server),
-        None => super::admin_server(&opts.spec)?,
-    })
+/// The cluster kubectl talks to: as the exec info describes it, else the
+/// admin context's (without `provideClusterInfo`, the plugin cannot know).
+fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
+    let Some(c) = &info.cluster else {
+        return super::admin_cluster(&opts.spec);
+    };
+    let bad = |e: crate::cluster_identity::CaError| {
+        ProtocolError::Malformed(format!("spec.cluster: {e}"))
+    };
+    let ca = read_ca(
+        c.certificate_authority_data.as_deref(),
+        c.certificate_authority.as_deref(),
+    )
+    .map_err(bad)?;
+    Ok(ClusterIdentity::new(
+        &c.server,
+        ca.as_deref(),
+        c.tls_server_name.as_deref(),
+        c.insecure_skip_tls_verify,
+    )
+    .map_err(bad)?)
 }
 
 /// The `get` use case over its ports.
@@ -134,7 +152,7 @@ pub struct GetToken<'a> {
 
 /// What to do with a cached entry.
 enum Verdict {
-    /// Emit it until this instant.
+    /// Emit it until this local instant.
     Serve(OffsetDateTime),
     /// A legacy token due for a check with the server.
     Revalidate,
@@ -149,49 +167,92 @@ enum Lookup {
     Dead,
 }
 
+/// A clock offset is believed up to a year; more is a damaged entry.
+const MAX_OFFSET_SECS: i64 = 365 * 86_400;
+
+/// `t` moved by `secs` seconds (the server's time for a local one, or back).
+fn shift(t: OffsetDateTime, secs: i64) -> OffsetDateTime {
+    let secs = secs.clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
+    t.checked_add(time::Duration::seconds(secs)).unwrap_or(t)
+}
+
+/// `t` plus a configured interval (at most ten years: see the CLI).
+fn after(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    t.checked_add(time::Duration::seconds(
+        d.as_secs().min(i64::MAX as u64) as i64
+    ))
+    .unwrap_or(t)
+}
+
 impl GetToken<'_> {
-    /// The token for `opts` on `server`: from the cache when fresh, else
-    /// minted (once, under the entry's lock) and cached.
-    pub fn run(&self, opts: &GetOptions, info: &ExecInfo, server: &str) -> Result<Issued, Error> {
-        let key = CacheKey::for_token(&opts.spec, server);
-        tracing::debug!(key = %key, store = ?self.cache.kind(), server = %server, "cache lookup");
-        if let Lookup::Hit(out) = self.lookup(&key, opts, server, info)? {
+    /// The token for `opts` on `target` under `key`: from the cache when
+    /// fresh, else minted (once, under the entry's lock) and cached.
+    pub fn run(
+        &self,
+        opts: &GetOptions,
+        info: &ExecInfo,
+        target: &ClusterIdentity,
+        key: &CacheKey,
+    ) -> Result<Issued, Error> {
+        tracing::debug!(key = %key, store = ?self.cache.kind(), server = %target.server, "cache lookup");
+        if let Lookup::Hit(out) = self.lookup(key, opts, target, info)? {
             return Ok(out);
         }
 
         // Minting from here on. Refuse loops before waiting on our own lock.
         let spec = &opts.spec;
         let chain = recursion_chain(opts)?;
-        let _lock = self.cache.lock(&key, opts.lock_wait)?;
+        let _lock = self.cache.lock(key, opts.lock_wait)?;
         // Look again under the lock: another process may have minted meanwhile.
-        match self.lookup(&key, opts, server, info)? {
+        match self.lookup(key, opts, target, info)? {
             Lookup::Hit(out) => {
                 tracing::debug!("another process minted while we waited");
                 return Ok(out);
             }
             Lookup::Dead => {
-                self.cache.remove(&key)?;
+                if let Err(e) = self.cache.remove(key) {
+                    tracing::warn!("could not drop the rejected token from the cache: {e}");
+                }
             }
             Lookup::Miss => {}
         }
 
-        let minted = self.minter.mint(opts, server, &key, &chain)?;
+        let minted = self.minter.mint(opts, target, key, &chain)?;
         let now = self.clock.now();
-        if let Some(exp) = minted.expires {
-            let granted = (exp - now).whole_seconds();
-            if spec.source == SourceKind::TokenRequest
-                && granted + 60 < opts.duration.as_secs() as i64
-            {
-                tracing::info!(
-                    "the server shortened the token lifetime to {granted}s (asked for {}s)",
-                    opts.duration.as_secs()
-                );
-            }
-        }
         let (_, claims) = jwt::decode(&minted.token)?;
-        let expires = match jwt::check_claims(&claims, &Want::of(spec), now) {
-            Ok(Fresh::Until(t)) => t,
-            Ok(Fresh::NoExpiry) => now + opts.revalidate,
+        // The server's clock, from its answer (else from the token's own iat):
+        // the token's times are in server time, kubectl compares in local time.
+        let offset = minted
+            .clock_offset
+            .or_else(|| {
+                claims
+                    .iat
+                    .map(|iat| iat.saturating_sub(now.unix_timestamp()))
+            })
+            .unwrap_or(0)
+            .clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
+        if offset.abs() > jwt::SKEW_SECS {
+            tracing::info!(
+                "this machine's clock is {}s {} the API server's; token times are judged in server time",
+                offset.abs(),
+                if offset > 0 { "behind" } else { "ahead of" }
+            );
+        }
+        if let (Some(exp), Some(iat)) = (claims.exp, claims.iat)
+            && spec.source == SourceKind::TokenRequest
+            && exp.saturating_sub(iat) + 60 < opts.duration.as_secs() as i64
+        {
+            tracing::info!(
+                "the server shortened the token lifetime to {}s (asked for {}s)",
+                exp.saturating_sub(iat),
+                opts.duration.as_secs()
+            );
+        }
+        // A token the server has just issued is valid by the server's clock:
+        // its iat/nbf are not held against it.
+        let expires = match jwt::check_new(&claims, &Want::of(spec), shift(now, offset)) {
+            Ok(Fresh::Until(t)) => shift(t, -offset),
+            Ok(Fresh::NoExpiry) => after(now, opts.revalidate),
             Err(why) => {
                 return Err(Error::CheckFailed(format!(
                     "the server returned a token that cannot be used: {}; check --service-account, --audience and --duration",
@@ -201,7 +262,8 @@ impl GetToken<'_> {
         };
         let entry = Entry {
             token: minted.token,
-            server: server.to_string(),
+            cluster: target.clone(),
+            clock_offset: offset,
             namespace: spec.namespace.clone(),
             service_account: spec.service_account.clone(),
             minted_at: now.unix_timestamp(),
@@ -212,26 +274,32 @@ impl GetToken<'_> {
             let record = Record {
                 namespace: entry.namespace.clone(),
                 service_account: entry.service_account.clone(),
-                server: server.to_string(),
+                server: target.server.clone(),
                 admin_context: spec.admin_context.clone(),
                 kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
                 source: spec.source.as_str().into(),
                 audiences: spec.audiences.clone(),
                 store,
                 minted_at: entry.minted_at,
-                expires_at: claims.exp,
+                expires_at: claims.exp.map(|exp| exp.saturating_sub(offset)),
                 bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
                 token_secret: entry
                     .secret
                     .clone()
                     .filter(|_| spec.source == SourceKind::Secret),
             };
-            self.cache.put(&key, &entry, record)?;
+            // The token is good whether or not it can be kept: a full disk, a
+            // key quota, a keyring locked since the read must not fail kubectl.
+            if let Err(e) = self.cache.put(key, &entry, record) {
+                tracing::warn!(
+                    "the new token works but could not be cached, so the next call mints again: {e}"
+                );
+            }
         }
         Ok(Issued {
             token: entry.token,
             expires,
-            server: server.to_string(),
+            server: target.server.clone(),
         })
     }
 
@@ -239,7 +307,7 @@ impl GetToken<'_> {
         &self,
         key: &CacheKey,
         opts: &GetOptions,
-        server: &str,
+        target: &ClusterIdentity,
         info: &ExecInfo,
     ) -> Result<Lookup, Error> {
         let entry = match self.cache.load(key) {
@@ -256,10 +324,10 @@ impl GetToken<'_> {
             Ok(Lookup::Hit(Issued {
                 token,
                 expires: until,
-                server: server.into(),
+                server: target.server.clone(),
             }))
         };
-        match judge(&entry, opts, server, now)? {
+        match judge(&entry, opts, target, now)? {
             Verdict::Serve(until) => {
                 tracing::debug!("cache hit");
                 hit(entry.token, until)
@@ -279,13 +347,41 @@ impl GetToken<'_> {
                         if let Err(e) = self.cache.update(key, &entry) {
                             tracing::warn!("could not record the revalidation: {e}");
                         }
-                        hit(entry.token, now + opts.revalidate)
+                        hit(entry.token, after(now, opts.revalidate))
                     }
                     Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => {
                         tracing::info!(
                             "the server rejected the cached legacy token; minting a new one"
                         );
                         Ok(Lookup::Dead)
+                    }
+                    // The server could not be asked (offline, timed out, an
+                    // old server): keep serving, up to 4 intervals after the
+                    // last confirmation.
+                    Err(Error::KubeApi(e)) => {
+                        let unconfirmed = now.unix_timestamp().saturating_sub(entry.checked_at);
+                        let limit = opts.revalidate.as_secs().saturating_mul(4) as i64;
+                        if unconfirmed >= limit {
+                            return Err(Error::Unconfirmed {
+                                what: format!(
+                                    "the cached legacy token of {}/{}",
+                                    entry.namespace, entry.service_account
+                                ),
+                                secs: unconfirmed,
+                                source: Box::new(e),
+                            });
+                        }
+                        tracing::warn!(
+                            "serving the cached legacy token unconfirmed for {}s (the server could not be asked: {e})",
+                            unconfirmed
+                        );
+                        let until = after(now, opts.revalidate).min(
+                            OffsetDateTime::from_unix_timestamp(
+                                entry.checked_at.saturating_add(limit),
+                            )
+                            .unwrap_or(now),
+                        );
+                        hit(entry.token, until)
                     }
                     Err(e) => Err(e),
                 }
@@ -304,7 +400,7 @@ impl GetToken<'_> {
                     "the cached token of {}/{}",
                     entry.namespace, entry.service_account
                 ),
-                server: entry.server.clone(),
+                server: entry.cluster.server.clone(),
                 hint: format!(
                     "the server says it belongs to {:?}",
                     username.unwrap_or_default()
@@ -329,21 +425,24 @@ fn recursion_chain(opts: &GetOptions) -> Result<String, Error> {
 fn judge(
     entry: &Entry,
     opts: &GetOptions,
-    server: &str,
+    target: &ClusterIdentity,
     now: OffsetDateTime,
 ) -> Result<Verdict, Error> {
-    // Cluster binding: the key contains the server, so this only trips on a
-    // damaged or foreign entry; it is the last line before a token leaves.
-    if normalize_server(&entry.server) != server {
+    // Cluster binding: the key holds the cluster's identity, so this only
+    // trips on a damaged or foreign entry; it is the last line before a
+    // token leaves.
+    if let Some(why) = entry.cluster.mismatch(target) {
         return Err(Error::Refused(format!(
-            "cluster binding: the cached token was minted for {} but kubectl is talking to {server}; refusing to send it there",
-            entry.server
+            "cluster binding: refusing to send the cached token: {why}"
         )));
     }
-    match jwt::check(&entry.token, &Want::of(&opts.spec), now) {
-        Ok(Fresh::Until(t)) => Ok(Verdict::Serve(t)),
+    let offset = entry.clock_offset;
+    match jwt::check(&entry.token, &Want::of(&opts.spec), shift(now, offset)) {
+        Ok(Fresh::Until(t)) => Ok(Verdict::Serve(shift(t, -offset))),
         Ok(Fresh::NoExpiry) => {
-            let due = entry.checked_at + opts.revalidate.as_secs() as i64;
+            let due = entry
+                .checked_at
+                .saturating_add(opts.revalidate.as_secs() as i64);
             if now.unix_timestamp() < due {
                 Ok(Verdict::Serve(
                     OffsetDateTime::from_unix_timestamp(due).unwrap_or(now),

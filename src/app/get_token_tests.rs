@@ -11,10 +11,20 @@ use crate::testing::{bound, legacy, opts};
 
 const SERVER: &str = "https://a:6443";
 
+fn cluster() -> ClusterIdentity {
+    ClusterIdentity::new(SERVER, None, None, false).unwrap()
+}
+
+fn key() -> CacheKey {
+    CacheKey::for_token(&opts().spec, &cluster(), "/home/u/.kube/config")
+}
+
 #[derive(Default)]
 struct MemoryCache {
     entries: RefCell<HashMap<CacheKey, Entry>>,
     records: RefCell<HashMap<CacheKey, Record>>,
+    /// Writes fail, as on a full disk or a keyring locked since the read.
+    full: bool,
 }
 
 impl TokenCache for MemoryCache {
@@ -25,6 +35,12 @@ impl TokenCache for MemoryCache {
         Ok(self.entries.borrow().get(key).cloned())
     }
     fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError> {
+        if self.full {
+            return Err(CacheError::Io {
+                path: "tokens".into(),
+                source: std::io::Error::from_raw_os_error(28),
+            });
+        }
         self.entries.borrow_mut().insert(key.clone(), entry.clone());
         self.records.borrow_mut().insert(key.clone(), record);
         Ok(())
@@ -42,11 +58,16 @@ impl TokenCache for MemoryCache {
     }
 }
 
-/// Mints bound tokens valid for an hour from the clock's now (or legacy
-/// tokens), and answers revalidations with `username`.
+/// Mints bound tokens valid for an hour from the server's now (the clock's
+/// plus `server_ahead`), or legacy tokens, and answers revalidations with
+/// `username`.
 struct FakeMinter<'c> {
     clock: &'c FakeClock,
     legacy: bool,
+    /// The server's clock minus the local one.
+    server_ahead: i64,
+    /// The server cannot be asked about cached tokens.
+    offline: Cell<bool>,
     mints: Cell<usize>,
     reviews: Cell<usize>,
     /// What the server says the cached token is; `None`: it rejects it.
@@ -58,6 +79,8 @@ impl<'c> FakeMinter<'c> {
         FakeMinter {
             clock,
             legacy: false,
+            server_ahead: 0,
+            offline: Cell::new(false),
             mints: Cell::new(0),
             reviews: Cell::new(0),
             username: RefCell::new(Some("system:serviceaccount:team:viewer".into())),
@@ -66,33 +89,42 @@ impl<'c> FakeMinter<'c> {
 }
 
 impl Minter for FakeMinter<'_> {
-    fn mint(&self, opts: &GetOptions, _: &str, _: &CacheKey, _: &str) -> Result<Minted, Error> {
+    fn mint(
+        &self,
+        opts: &GetOptions,
+        _: &ClusterIdentity,
+        _: &CacheKey,
+        _: &str,
+    ) -> Result<Minted, Error> {
         self.mints.set(self.mints.get() + 1);
         let spec = &opts.spec;
-        let now = self.clock.now().unix_timestamp();
-        let (token, expires) = if self.legacy {
-            (legacy(&spec.namespace, &spec.service_account), None)
+        let now = self.clock.now().unix_timestamp() + self.server_ahead;
+        let token = if self.legacy {
+            legacy(&spec.namespace, &spec.service_account)
         } else {
             let exp = now + opts.duration.as_secs() as i64;
-            (
-                bound(&spec.namespace, &spec.service_account, &[], now, exp),
-                OffsetDateTime::from_unix_timestamp(exp).ok(),
-            )
+            bound(&spec.namespace, &spec.service_account, &[], now, exp)
         };
         Ok(Minted {
             token,
-            expires,
             secret: None,
             ca_crt: None,
+            clock_offset: Some(self.server_ahead),
         })
     }
     fn username(&self, e: &Entry, _: &ExecInfo, _: &str) -> Result<Option<String>, Error> {
         self.reviews.set(self.reviews.get() + 1);
+        if self.offline.get() {
+            return Err(Error::KubeApi(KubeApiError::Unreachable {
+                server: e.cluster.server.clone(),
+                detail: "connection timed out".into(),
+            }));
+        }
         match self.username.borrow().clone() {
             Some(u) => Ok(Some(u)),
             None => Err(Error::KubeApi(KubeApiError::Unauthorized {
                 who: "test".into(),
-                server: e.server.clone(),
+                server: e.cluster.server.clone(),
                 hint: String::new(),
             })),
         }
@@ -107,14 +139,21 @@ fn info() -> ExecInfo {
     }
 }
 
-fn run(cache: &MemoryCache, minter: &FakeMinter<'_>, opts: &GetOptions) -> Issued {
+fn try_run(
+    cache: &MemoryCache,
+    minter: &FakeMinter<'_>,
+    opts: &GetOptions,
+) -> Result<Issued, Error> {
     GetToken {
         cache,
         minter,
         clock: minter.clock,
     }
-    .run(opts, &info(), SERVER)
-    .unwrap()
+    .run(opts, &info(), &cluster(), &key())
+}
+
+fn run(cache: &MemoryCache, minter: &FakeMinter<'_>, opts: &GetOptions) -> Issued {
+    try_run(cache, minter, opts).unwrap()
 }
 
 #[test]
@@ -204,15 +243,7 @@ fn an_unusable_new_token_is_an_error_and_nothing_is_cached() {
     let minter = FakeMinter::new(&clock);
     let mut opts = opts();
     opts.spec.audiences = vec!["vault".into()];
-    let err = GetToken {
-        cache: &cache,
-        minter: &minter,
-        clock: &clock,
-    }
-    .run(&opts, &info(), SERVER)
-    .err()
-    .unwrap()
-    .to_string();
+    let err = try_run(&cache, &minter, &opts).err().unwrap().to_string();
     assert!(err.contains("lacks audience \"vault\""), "{err}");
     assert!(cache.entries.borrow().is_empty());
 }
@@ -220,7 +251,8 @@ fn an_unusable_new_token_is_an_error_and_nothing_is_cached() {
 fn entry(token: Token, server: &str, checked_at: i64) -> Entry {
     Entry {
         token,
-        server: server.into(),
+        cluster: ClusterIdentity::new(server, None, None, false).unwrap(),
+        clock_offset: 0,
         namespace: "team".into(),
         service_account: "viewer".into(),
         minted_at: checked_at,
@@ -237,7 +269,7 @@ fn fresh_entry_is_served_until_exp_minus_margin() {
         SERVER,
         1_000_000,
     );
-    match judge(&e, &opts(), SERVER, clock.now()).unwrap() {
+    match judge(&e, &opts(), &cluster(), clock.now()).unwrap() {
         Verdict::Serve(t) => assert_eq!(t.unix_timestamp(), 1_003_600 - 720),
         _ => panic!("expected a hit"),
     }
@@ -251,7 +283,8 @@ fn entry_for_another_server_is_refused() {
         SERVER,
         1_000_000,
     );
-    let err = judge(&e, &opts(), "https://evil:6443", clock.now())
+    let evil = ClusterIdentity::new("https://evil:6443", None, None, false).unwrap();
+    let err = judge(&e, &opts(), &evil, clock.now())
         .err()
         .unwrap()
         .to_string();
@@ -265,13 +298,13 @@ fn entry_for_another_server_is_refused() {
 fn legacy_entry_is_revalidated_after_the_interval() {
     let clock = FakeClock::at_unix(1_000_000);
     let e = entry(legacy("team", "viewer"), SERVER, 1_000_000);
-    match judge(&e, &opts(), SERVER, clock.now()).unwrap() {
+    match judge(&e, &opts(), &cluster(), clock.now()).unwrap() {
         Verdict::Serve(t) => assert_eq!(t.unix_timestamp(), 1_000_600),
         _ => panic!("expected a hit"),
     }
     clock.advance(600);
     assert!(matches!(
-        judge(&e, &opts(), SERVER, clock.now()).unwrap(),
+        judge(&e, &opts(), &cluster(), clock.now()).unwrap(),
         Verdict::Revalidate
     ));
 }
@@ -285,7 +318,103 @@ fn expiring_entry_is_minted_again() {
         1_000_000,
     );
     assert!(matches!(
-        judge(&e, &opts(), SERVER, clock.now()).unwrap(),
+        judge(&e, &opts(), &cluster(), clock.now()).unwrap(),
         Verdict::Mint(_)
     ));
+}
+
+#[test]
+fn a_clock_behind_or_ahead_of_the_server_mints_once() {
+    // Local clock 60 s behind the server (iat is "in the future" here), then
+    // 55 min ahead (a one-hour token looks nearly expired here).
+    for server_ahead in [60, -55 * 60] {
+        let clock = FakeClock::at_unix(1_000_000);
+        let cache = MemoryCache::default();
+        let mut minter = FakeMinter::new(&clock);
+        minter.server_ahead = server_ahead;
+        let first = run(&cache, &minter, &opts());
+        // kubectl compares in local time: back 12 min before exp by the
+        // server's clock.
+        let exp_server = 1_000_000 + server_ahead + 3600;
+        assert_eq!(
+            first.expires.unix_timestamp(),
+            exp_server - 720 - server_ahead,
+            "server ahead by {server_ahead}s"
+        );
+        for _ in 0..3 {
+            clock.advance(10 * 60);
+            run(&cache, &minter, &opts());
+        }
+        assert_eq!(minter.mints.get(), 1, "server ahead by {server_ahead}s");
+        assert_eq!(
+            cache.entries.borrow().values().next().unwrap().clock_offset,
+            server_ahead
+        );
+    }
+}
+
+#[test]
+fn a_store_that_fails_after_the_mint_still_answers() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache {
+        full: true,
+        ..Default::default()
+    };
+    let minter = FakeMinter::new(&clock);
+    let issued = run(&cache, &minter, &opts());
+    assert!(!issued.token.expose().is_empty());
+    assert!(cache.entries.borrow().is_empty());
+}
+
+#[test]
+fn an_unreachable_server_keeps_a_legacy_token_served_for_four_intervals() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let mut minter = FakeMinter::new(&clock);
+    minter.legacy = true;
+    let opts = opts();
+    run(&cache, &minter, &opts);
+    minter.offline.set(true);
+    for _ in 0..3 {
+        clock.advance(600);
+        let served = run(&cache, &minter, &opts);
+        assert!(served.expires <= OffsetDateTime::from_unix_timestamp(1_000_000 + 2400).unwrap());
+    }
+    clock.advance(600);
+    let err = try_run(&cache, &minter, &opts).err().unwrap().to_string();
+    assert!(
+        err.contains("could not be confirmed")
+            && err.contains("2400s")
+            && err.contains("timed out"),
+        "{err}"
+    );
+    assert_eq!(minter.mints.get(), 1, "never re-minted while offline");
+    // Back online: confirmed again.
+    minter.offline.set(false);
+    run(&cache, &minter, &opts);
+    assert_eq!(minter.mints.get(), 1);
+}
+
+#[test]
+fn a_cached_token_is_not_sent_to_another_cluster_behind_the_same_url() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let ca = include_bytes!("../../tests/fixtures/ca-a.pem");
+    let e = Entry {
+        cluster: ClusterIdentity::new(SERVER, Some(ca), None, false).unwrap(),
+        ..entry(
+            bound("team", "viewer", &[], 1_000_000, 1_003_600),
+            SERVER,
+            1_000_000,
+        )
+    };
+    let other = include_bytes!("../../tests/fixtures/ca-b.pem");
+    let target = ClusterIdentity::new(SERVER, Some(other), None, false).unwrap();
+    let err = judge(&e, &opts(), &target, clock.now())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("cluster binding") && err.contains("another CA"),
+        "{err}"
+    );
 }

@@ -6,10 +6,10 @@ use std::io::{Read, Write};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::cache::{Cache, CacheKey};
+use crate::cache::Cache;
 use crate::clock::{Clock, human, rfc3339};
 use crate::error::Error;
-use crate::jwt::{Claims, decode};
+use crate::jwt::{Claims, Header, decode};
 use crate::kube_api::Admin;
 use crate::options::{Format, InspectInput};
 use crate::token::Token;
@@ -30,8 +30,9 @@ fn read_token(input: &InspectInput) -> Result<Token, Error> {
         }
         InspectInput::Given(t) => Ok(Token::new(t.expose().trim().to_string())),
         InspectInput::Cached(opts) => {
-            let server = super::admin_server(&opts.spec)?;
-            let key = CacheKey::for_token(&opts.spec, &server);
+            let cluster = super::admin_cluster(&opts.spec)?;
+            let key = super::entry_key(&opts.spec, &cluster);
+            let server = &cluster.server;
             let cache = Cache::open(opts.cache)?;
             let kind = cache
                 .kind()
@@ -91,56 +92,86 @@ fn service_account(claims: &Claims) -> Value {
     })
 }
 
-/// Checks the signature against the cluster's JWKS and asks for a TokenReview.
+/// The signature check: its JSON for the report, and whether the token may be
+/// sent to this cluster for a TokenReview: only when it verified against the
+/// cluster's keys, or when its key is the cluster's but its algorithm is one
+/// this build cannot check. A token another cluster issued is never sent here.
+fn check_signature(
+    jwks: Result<String, String>,
+    token: &Token,
+    header: &Header,
+    claims: &Claims,
+) -> (Value, bool) {
+    let text = match jwks {
+        Ok(t) => t,
+        Err(e) => {
+            return (
+                json!({"valid": Value::Null, "detail": format!("could not fetch JWKS: {e}")}),
+                false,
+            );
+        }
+    };
+    let set = match serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&text) {
+        Ok(set) => set,
+        Err(e) => {
+            let detail = format!(
+                "cluster JWKS is not valid: {}",
+                crate::parse_error::json(&e)
+            );
+            return (json!({"valid": false, "detail": detail}), false);
+        }
+    };
+    let jwk = match &header.kid {
+        Some(kid) => set.find(kid),
+        None => set.keys.first(),
+    };
+    let Some(jwk) = jwk else {
+        let detail = format!("no key with kid {:?} in the cluster's JWKS", header.kid);
+        return (json!({"valid": false, "detail": detail}), false);
+    };
+    let alg = header.alg.clone().unwrap_or_default();
+    let Ok(algorithm) = alg.parse::<jsonwebtoken::Algorithm>() else {
+        let detail =
+            format!("its key is the cluster's, but algorithm {alg:?} cannot be checked here");
+        return (json!({"valid": Value::Null, "detail": detail}), true);
+    };
+    let mut v = jsonwebtoken::Validation::new(algorithm);
+    v.validate_aud = false;
+    v.required_spec_claims.clear();
+    v.validate_exp = claims.exp.is_some();
+    v.leeway = 0;
+    match jsonwebtoken::DecodingKey::from_jwk(jwk).and_then(|k| {
+        jsonwebtoken::decode::<serde_json::Map<String, Value>>(token.expose(), &k, &v)
+    }) {
+        Ok(_) => (
+            json!({"valid": true, "detail": "signature matches the cluster's JWKS"}),
+            true,
+        ),
+        Err(e) => (json!({"valid": false, "detail": e.to_string()}), false),
+    }
+}
+
+/// Checks the signature against the cluster's JWKS and, if the token is the
+/// cluster's, asks for a TokenReview.
 async fn verify(
     admin: &Admin,
     token: &Token,
-    header: &jsonwebtoken::Header,
+    header: &Header,
     claims: &Claims,
 ) -> Result<Value, Error> {
-    let signature = match admin.jwks().await {
-        Ok(text) => match serde_json::from_str::<jsonwebtoken::jwk::JwkSet>(&text) {
-            Ok(set) => {
-                let jwk = match &header.kid {
-                    Some(kid) => set.find(kid),
-                    None => set.keys.first(),
-                };
-                match jwk {
-                    None => {
-                        json!({"valid": false, "detail": format!("no key with kid {:?} in the cluster's JWKS", header.kid)})
-                    }
-                    Some(jwk) => {
-                        let mut v = jsonwebtoken::Validation::new(header.alg);
-                        v.validate_aud = false;
-                        v.required_spec_claims.clear();
-                        v.validate_exp = claims.exp.is_some();
-                        v.leeway = 0;
-                        match jsonwebtoken::DecodingKey::from_jwk(jwk).and_then(|k| {
-                            jsonwebtoken::decode::<serde_json::Map<String, Value>>(
-                                token.expose(),
-                                &k,
-                                &v,
-                            )
-                        }) {
-                            Ok(_) => {
-                                json!({"valid": true, "detail": "signature matches the cluster's JWKS"})
-                            }
-                            Err(e) => json!({"valid": false, "detail": e.to_string()}),
-                        }
-                    }
-                }
-            }
-            Err(e) => json!({"valid": false, "detail": format!("cluster JWKS is not valid: {e}")}),
-        },
-        Err(e) => json!({"valid": Value::Null, "detail": format!("could not fetch JWKS: {e}")}),
-    };
-    let review = match admin.token_review(token, &claims.aud.to_vec()).await {
-        Ok(r) => json!({
-            "authenticated": r.authenticated,
-            "username": r.user.as_ref().and_then(|u| u.username.clone()),
-            "error": r.error,
-        }),
-        Err(e) => json!({"authenticated": Value::Null, "error": e.to_string()}),
+    let jwks = admin.jwks().await.map_err(|e| e.to_string());
+    let (signature, send) = check_signature(jwks, token, header, claims);
+    let review = if !send {
+        json!({"authenticated": Value::Null, "error": "not sent: the token is not signed by this cluster, and a token is only ever sent to the cluster that issued it"})
+    } else {
+        match admin.token_review(token, &claims.aud.to_vec()).await {
+            Ok(r) => json!({
+                "authenticated": r.authenticated,
+                "username": r.user.as_ref().and_then(|u| u.username.clone()),
+                "error": r.error,
+            }),
+            Err(e) => json!({"authenticated": Value::Null, "error": e.to_string()}),
+        }
     };
     Ok(json!({"signature": signature, "tokenReview": review}))
 }
@@ -168,7 +199,7 @@ pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Resu
     };
     let report = json!({
         "kind": if legacy { "legacy" } else { "bound" },
-        "header": {"alg": format!("{:?}", header.alg), "kid": header.kid, "typ": header.typ},
+        "header": {"alg": header.alg, "kid": header.kid, "typ": header.typ},
         "issuer": claims.iss,
         "subject": claims.sub,
         "audiences": claims.aud.to_vec(),

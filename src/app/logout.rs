@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::cache::{self, Cache, CacheKey};
+use crate::cache::{self, Cache};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::options::GetOptions;
@@ -14,8 +14,9 @@ use super::cache_cmd::expiry;
 /// `logout`: forget one SA's token; revoke it when it is bound to a Secret.
 pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
     let spec = &opts.spec;
-    let server = super::admin_server(spec)?;
-    let key = CacheKey::for_token(spec, &server);
+    let cluster = super::admin_cluster(spec)?;
+    let key = super::entry_key(spec, &cluster);
+    let server = &cluster.server;
     let record = cache::record(&key)?;
     let removed = match &record {
         Some(r) => Cache::of_kind(r.store)?.remove(&key)?,

@@ -4,13 +4,17 @@
 use base64::Engine;
 
 use crate::cache::{CacheKey, Entry};
+use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
-use crate::kube_api::{Admin, Minted, TokenClient};
-use crate::options::{GetOptions, SourceKind};
+use crate::kube_api::{Admin, KubeApiError, Minted, TokenClient};
+use crate::options::{GetOptions, SourceKind, TokenSpec};
 use crate::protocol::{ExecInfo, ProtocolError};
 
 use super::admin_session::AdminSession;
 use super::get_token::Minter;
+
+/// How long a revalidation waits for the server.
+const REVIEW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Mints with the admin context's credentials, connected once per process.
 pub struct KubeMinter<'s> {
@@ -21,14 +25,15 @@ impl Minter for KubeMinter<'_> {
     fn mint(
         &self,
         opts: &GetOptions,
-        server: &str,
+        target: &ClusterIdentity,
         key: &CacheKey,
         chain: &str,
     ) -> Result<Minted, Error> {
         let spec = &opts.spec;
         tracing::debug!(context = %spec.admin_context, source = spec.source.as_str(), "minting");
         let admin = self.session.admin(Some(chain))?;
-        self.session.block_on(mint(admin, opts, server, key))?
+        bound_to(admin, spec, target)?;
+        self.session.block_on(mint(admin, opts, key))?
     }
 
     fn username(
@@ -70,25 +75,44 @@ impl Minter for KubeMinter<'_> {
                 self.session.token_client(&entry.token, &who)?
             }
         };
-        Ok(self.session.block_on(client.whoami())??.username)
+        // A quick question: when the server does not answer in time, the
+        // cached token is served on (see GetToken), kubectl does not wait.
+        let server = entry.cluster.server.clone();
+        let answer = self
+            .session
+            .block_on(async { tokio::time::timeout(REVIEW_TIMEOUT, client.whoami()).await })?
+            .map_err(|_| KubeApiError::Unreachable {
+                server,
+                detail: format!("no answer within {}s", REVIEW_TIMEOUT.as_secs()),
+            })??;
+        Ok(answer.username)
     }
 }
 
-/// Mints a token through the admin context, for `server` only.
-async fn mint(
-    admin: &Admin,
-    opts: &GetOptions,
-    server: &str,
-    key: &CacheKey,
-) -> Result<Minted, Error> {
-    let spec = &opts.spec;
-    if admin.server() != server {
-        return Err(Error::Refused(format!(
+/// Refuses to mint on the admin's cluster for another one: a token is only
+/// ever sent to the cluster it was minted on.
+fn bound_to(admin: &Admin, spec: &TokenSpec, target: &ClusterIdentity) -> Result<(), Error> {
+    let minting = admin.identity();
+    let Some(why) = minting.mismatch(target) else {
+        return Ok(());
+    };
+    let server = &target.server;
+    Err(Error::Refused(if minting.server != *server {
+        format!(
             "cluster binding: kubectl wants a token for {server}, but admin context {:?} mints on {}; a token is only sent to the server it was minted on: give the exec entry's context the admin context's cluster, or pick an --admin-context for {server}",
-            spec.admin_context,
-            admin.server()
-        )));
-    }
+            spec.admin_context, minting.server
+        )
+    } else {
+        format!(
+            "cluster binding: refusing to mint through admin context {:?} for kubectl's cluster: {why}; give the exec entry's context the admin context's cluster entry (kube-sa-token setup does), or pick an --admin-context for that cluster",
+            spec.admin_context
+        )
+    }))
+}
+
+/// Mints a token through the admin context.
+async fn mint(admin: &Admin, opts: &GetOptions, key: &CacheKey) -> Result<Minted, Error> {
+    let spec = &opts.spec;
     let minted = match spec.source {
         SourceKind::TokenRequest => {
             let bound = if spec.bind_secret {

@@ -15,9 +15,11 @@ mod whoami;
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::cache::CacheKey;
 use crate::clock::SystemClock;
+use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
-use crate::kubeconfig::{Kubeconfigs, normalize_server};
+use crate::kubeconfig::Kubeconfigs;
 use crate::options::{Command, TokenSpec};
 
 /// Runs one command, writing its output to `out`.
@@ -78,10 +80,26 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
     Ok(())
 }
 
-/// The admin context's server from the kubeconfig (no client built).
-fn admin_server(spec: &TokenSpec) -> Result<String, Error> {
+/// The admin context's cluster from the kubeconfig (no client built).
+fn admin_cluster(spec: &TokenSpec) -> Result<ClusterIdentity, Error> {
     let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
-    Ok(normalize_server(&kc.server_of(&spec.admin_context)?))
+    Ok(kc.cluster_identity(&spec.admin_context)?)
+}
+
+/// The cache key of the token `spec` describes for `cluster`: the admin
+/// context is read from the kubeconfig files kubectl would read now.
+fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey {
+    let files: Vec<String> = crate::kubeconfig::paths(spec.kubeconfig.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    CacheKey::for_token(spec, cluster, &files.join("\n"))
 }
 
 /// The first `name` on PATH, as client-go finds an exec command.

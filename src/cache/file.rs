@@ -4,7 +4,7 @@
 use std::fs;
 use std::path::PathBuf;
 
-use super::paths::{io_err, private_dir, write_atomic};
+use super::paths::{self, io_err, private_dir, write_atomic};
 use super::store::{Entry, Store, StoreKind, decode, encode};
 use super::{CacheError, CacheKey};
 
@@ -30,15 +30,18 @@ impl Store for FileStore {
     }
 
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
-        let path = self.path(key);
-        match fs::read(&path) {
-            Ok(bytes) => decode(&bytes).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io_err(&path)(e)),
+        if !paths::existing_dir(&self.dir)? {
+            return Ok(None);
         }
+        paths::read(&self.path(key))?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
+        if let Some(cache_dir) = self.dir.parent() {
+            private_dir(cache_dir)?;
+        }
         private_dir(&self.dir)?;
         write_atomic(&self.path(key), encode(entry).as_bytes())
     }
@@ -56,12 +59,14 @@ impl Store for FileStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster_identity::ClusterIdentity;
     use crate::token::Token;
 
     fn entry(token: &str) -> Entry {
         Entry {
             token: Token::new(token),
-            server: "https://127.0.0.1:6443".into(),
+            cluster: ClusterIdentity::new("https://127.0.0.1:6443", None, None, false).unwrap(),
+            clock_offset: 0,
             namespace: "team".into(),
             service_account: "viewer".into(),
             minted_at: 10,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::lock::FileLock;
-use super::paths::{cache_dir, io_err, private_dir, write_atomic};
+use super::paths::{self, cache_dir, private_dir, write_atomic};
 use super::store::StoreKind;
 use super::{CacheError, CacheKey};
 
@@ -65,13 +65,13 @@ impl Index {
     }
 
     fn read(&self) -> Result<IndexFile, CacheError> {
-        let path = self.path();
-        match std::fs::read(&path) {
-            // A damaged index only loses listing metadata; start over.
-            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(IndexFile::default()),
-            Err(e) => Err(io_err(&path)(e)),
+        if !paths::existing_dir(&self.dir)? {
+            return Ok(IndexFile::default());
         }
+        // A damaged index only loses listing metadata; start over.
+        Ok(paths::read(&self.path())?
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default())
     }
 
     fn update(&self, f: impl FnOnce(&mut IndexFile)) -> Result<(), CacheError> {

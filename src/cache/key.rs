@@ -6,6 +6,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cluster_identity::ClusterIdentity;
 use crate::options::TokenSpec;
 
 /// Identifies one cache entry (32 hex digits).
@@ -16,6 +17,12 @@ pub struct CacheKey(String);
 #[derive(Debug, Clone)]
 pub struct KeyParts<'a> {
     pub server: &'a str,
+    /// The CA fingerprint, TLS server name and insecure flag of the cluster.
+    pub ca: Option<&'a str>,
+    pub tls_server_name: Option<&'a str>,
+    pub insecure: bool,
+    /// The kubeconfig file list the admin context was read from.
+    pub kubeconfig: &'a str,
     pub admin_context: &'a str,
     pub namespace: &'a str,
     pub service_account: &'a str,
@@ -25,10 +32,15 @@ pub struct KeyParts<'a> {
 }
 
 impl CacheKey {
-    /// The key of the token `spec` describes, on `server`.
-    pub fn for_token(spec: &TokenSpec, server: &str) -> CacheKey {
+    /// The key of the token `spec` describes, for `cluster`, with the admin
+    /// context read from the kubeconfig files `kubeconfig`.
+    pub fn for_token(spec: &TokenSpec, cluster: &ClusterIdentity, kubeconfig: &str) -> CacheKey {
         CacheKey::new(&KeyParts {
-            server,
+            server: &cluster.server,
+            ca: cluster.ca.as_deref(),
+            tls_server_name: cluster.tls_server_name.as_deref(),
+            insecure: cluster.insecure,
+            kubeconfig,
             admin_context: &spec.admin_context,
             namespace: &spec.namespace,
             service_account: &spec.service_account,
@@ -45,8 +57,12 @@ impl CacheKey {
         let mut h = Sha256::new();
         // Length-prefixed fields: no two different inputs hash the same text.
         for field in [
-            "v1",
+            "v2",
             p.server,
+            p.ca.unwrap_or("system roots"),
+            p.tls_server_name.unwrap_or(""),
+            if p.insecure { "insecure" } else { "verified" },
+            p.kubeconfig,
             p.admin_context,
             p.namespace,
             p.service_account,
@@ -91,6 +107,10 @@ mod tests {
     fn parts<'a>(server: &'a str, sa: &'a str, aud: &'a [String]) -> KeyParts<'a> {
         KeyParts {
             server,
+            ca: Some("ca-fingerprint"),
+            tls_server_name: None,
+            insecure: false,
+            kubeconfig: "/home/u/.kube/config",
             admin_context: "admin",
             namespace: "team",
             service_account: sa,
@@ -117,6 +137,19 @@ mod tests {
         let mut p = parts("https://a:6443", "viewer", &none);
         p.bind_secret = true;
         assert_ne!(CacheKey::new(&p), a);
+        // The same URL with another CA, TLS name, verification or
+        // kubeconfig is another cluster, or another way to it.
+        for change in [
+            (|p: &mut KeyParts| p.ca = Some("other-ca")) as fn(&mut KeyParts),
+            |p| p.ca = None,
+            |p| p.tls_server_name = Some("api"),
+            |p| p.insecure = true,
+            |p| p.kubeconfig = "/home/u/other",
+        ] {
+            let mut p = parts("https://a:6443", "viewer", &none);
+            change(&mut p);
+            assert_ne!(CacheKey::new(&p), a);
+        }
     }
 
     #[test]

@@ -104,6 +104,7 @@ impl Store for KeyutilsStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster_identity::ClusterIdentity;
     use crate::token::Token;
 
     /// Runs against the real kernel key service (skips with a message where
@@ -123,7 +124,8 @@ mod tests {
         let key = CacheKey::parse(&format!("{:032x}", std::process::id() as u128 * 7919)).unwrap();
         let entry = Entry {
             token: Token::new("not-a-jwt"),
-            server: "https://127.0.0.1:1".into(),
+            cluster: ClusterIdentity::new("https://127.0.0.1:1", None, None, false).unwrap(),
+            clock_offset: 0,
             namespace: "n".into(),
             service_account: "s".into(),
             minted_at: 1,

@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::fsutil::private_dir;
+use crate::fsutil::no_follow;
 
 /// Errors taking a lock.
 #[derive(Debug, thiserror::Error)]
@@ -31,17 +31,16 @@ pub struct FileLock {
 }
 
 impl FileLock {
-    /// Takes the exclusive lock on `path`, waiting at most `timeout`.
+    /// Takes the exclusive lock on `path` (in a directory that exists; never
+    /// through a link), waiting at most `timeout`.
     pub fn acquire(path: &Path, timeout: Duration) -> Result<FileLock, LockError> {
         let io = |source| LockError::Io {
             path: path.display().to_string(),
             source,
         };
-        if let Some(dir) = path.parent() {
-            private_dir(dir).map_err(io)?;
-        }
         let mut opts = OpenOptions::new();
         opts.read(true).write(true).create(true).truncate(false);
+        no_follow(&mut opts);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
@@ -82,6 +81,7 @@ mod tests {
     fn second_taker_waits_then_times_out() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("cache").join("locks").join("k.lock");
+        super::super::paths::private_dir(path.parent().unwrap()).unwrap();
         let held = FileLock::acquire(&path, Duration::from_secs(1)).unwrap();
         #[cfg(unix)]
         {

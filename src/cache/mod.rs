@@ -60,6 +60,16 @@ pub enum CacheError {
     /// No directory for the cache could be found.
     #[error("cannot find a cache directory: set HOME (or XDG_CACHE_HOME)")]
     NoCacheDir,
+    /// A directory of the cache belongs to another user (a `sudo -E` run).
+    #[error(
+        "cache directory {path} belongs to uid {owner}, not to you (uid {me}); an earlier run as another user (sudo -E?) left it: give it back with `sudo chown -R {me} {path}` or remove it"
+    )]
+    NotOwned { path: String, owner: u32, me: u32 },
+    /// A directory of the cache is a link or a file.
+    #[error(
+        "cache path {path} is not a plain directory (a symlink or a file); the cache never follows links: remove it"
+    )]
+    NotADirectory { path: String },
     /// A lock of the cache could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
@@ -145,8 +155,11 @@ impl Cache {
 
     /// Takes the entry's lock (single flight), waiting at most `wait`.
     pub fn lock(key: &CacheKey, wait: Duration) -> Result<FileLock, CacheError> {
-        let path = paths::locks_dir(&paths::cache_dir()?).join(format!("{key}.lock"));
-        Ok(FileLock::acquire(&path, wait)?)
+        let dir = paths::cache_dir()?;
+        let locks = paths::locks_dir(&dir);
+        paths::private_dir(&dir)?;
+        paths::private_dir(&locks)?;
+        Ok(FileLock::acquire(&locks.join(format!("{key}.lock")), wait)?)
     }
 
     /// Writes, reads back and deletes a probe entry, for `doctor`. `Ok(false)`
@@ -157,6 +170,10 @@ impl Cache {
         };
         let key = CacheKey::new(&KeyParts {
             server: "doctor",
+            ca: None,
+            tls_server_name: None,
+            insecure: false,
+            kubeconfig: "doctor",
             admin_context: "doctor",
             namespace: "doctor",
             service_account: &std::process::id().to_string(),
@@ -166,7 +183,9 @@ impl Cache {
         });
         let probe = Entry {
             token: crate::token::Token::new("doctor-probe"),
-            server: "doctor".into(),
+            cluster: crate::cluster_identity::ClusterIdentity::new("doctor", None, None, false)
+                .expect("no CA to read"),
+            clock_offset: 0,
             namespace: "doctor".into(),
             service_account: "doctor".into(),
             minted_at: 0,

@@ -31,12 +31,86 @@ pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
     }
 }
 
-/// Creates a cache directory (and its parents) 0700.
+/// Checks a directory of the cache that exists: a real directory (not a
+/// link) owned by this user. `Ok(false)` when it does not exist.
+pub fn existing_dir(dir: &Path) -> Result<bool, CacheError> {
+    let meta = match std::fs::symlink_metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    if !meta.file_type().is_dir() {
+        return Err(CacheError::NotADirectory {
+            path: dir.display().to_string(),
+        });
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(CacheError::NotOwned {
+                path: dir.display().to_string(),
+                owner: meta.uid(),
+                me,
+            });
+        }
+    }
+    Ok(true)
+}
+
+/// Creates a cache directory (and its parents) 0700, or checks the one that
+/// is there (see [`existing_dir`]) and makes it 0700.
 pub fn private_dir(dir: &Path) -> Result<(), CacheError> {
-    crate::fsutil::private_dir(dir).map_err(io_err(dir))
+    existing_dir(dir)?;
+    crate::fsutil::private_dir(dir).map_err(io_err(dir))?;
+    existing_dir(dir).map(|_| ())
+}
+
+/// Reads a cache file; `Ok(None)` when it does not exist. Never through a link.
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>, CacheError> {
+    match crate::fsutil::read_no_follow(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err(path)(e)),
+    }
 }
 
 /// Writes a cache file atomically, 0600.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     crate::fsutil::write_atomic(path, bytes, 0o600).map_err(io_err(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_or_another_users_directory_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("elsewhere");
+        std::fs::create_dir(&real).unwrap();
+        let link = tmp.path().join("cache");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let err = private_dir(&link).unwrap_err().to_string();
+        assert!(err.contains("not a plain directory"), "{err}");
+        // Reads never follow a link in the cache either.
+        std::fs::write(real.join("secret"), "x").unwrap();
+        std::os::unix::fs::symlink(real.join("secret"), real.join("entry.json")).unwrap();
+        assert!(read(&real.join("entry.json")).is_err());
+
+        // Owned by someone else: only root can set that up.
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            let theirs = tmp.path().join("theirs");
+            std::fs::create_dir(&theirs).unwrap();
+            std::os::unix::fs::chown(&theirs, Some(65534), None).unwrap();
+            let err = private_dir(&theirs).unwrap_err().to_string();
+            assert!(
+                err.contains("belongs to uid 65534") && err.contains("chown"),
+                "{err}"
+            );
+        }
+    }
 }

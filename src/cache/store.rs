@@ -11,6 +11,7 @@ use super::keyring::KeyringStore;
 #[cfg(target_os = "linux")]
 use super::keyutils::KeyutilsStore;
 use super::{CacheError, CacheKey, paths};
+use crate::cluster_identity::ClusterIdentity;
 use crate::token::Token;
 
 /// Service name under which entries are kept in the keyrings.
@@ -39,8 +40,12 @@ impl fmt::Display for StoreKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
     pub token: Token,
-    /// The API server the token was minted on; it is never sent elsewhere.
-    pub server: String,
+    /// The cluster the token was minted on; it is never sent elsewhere.
+    pub cluster: ClusterIdentity,
+    /// The server's clock minus ours at the mint (seconds): the token's
+    /// times are judged in server time.
+    #[serde(default)]
+    pub clock_offset: i64,
     pub namespace: String,
     pub service_account: String,
     /// Unix seconds of the mint.
@@ -69,7 +74,7 @@ pub(super) fn encode(entry: &Entry) -> String {
 }
 
 pub(super) fn decode(bytes: &[u8]) -> Result<Entry, CacheError> {
-    serde_json::from_slice(bytes).map_err(|e| CacheError::Corrupt(e.to_string()))
+    serde_json::from_slice(bytes).map_err(|e| CacheError::Corrupt(crate::parse_error::json(&e)))
 }
 
 /// Opens the store of a concrete kind.
@@ -144,7 +149,8 @@ mod tests {
     fn entry_debug_is_redacted() {
         let e = Entry {
             token: Token::new("eyJsecret"),
-            server: "https://a".into(),
+            cluster: ClusterIdentity::new("https://a", None, None, false).unwrap(),
+            clock_offset: 0,
             namespace: "n".into(),
             service_account: "s".into(),
             minted_at: 1,

@@ -31,7 +31,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         return Err("empty duration".into());
     }
     if let Ok(n) = s.parse::<u64>() {
-        return Ok(Duration::from_secs(n));
+        return bounded(s, n);
     }
     let mut total = 0u64;
     let mut num = String::new();
@@ -54,7 +54,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         let n: u64 = num
             .parse()
             .map_err(|_| format!("invalid duration {s:?}: use forms like 90s, 10m, 1h30m"))?;
-        total += n * unit;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| too_long(s))?;
         num.clear();
     }
     if !num.is_empty() {
@@ -62,7 +65,22 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
             "invalid duration {s:?}: a number needs a unit (s, m, h)"
         ));
     }
-    Ok(Duration::from_secs(total))
+    bounded(s, total)
+}
+
+/// The longest duration any option takes: ten years. Anything longer is a
+/// typo, and would overflow time arithmetic.
+const MAX_SECS: u64 = 10 * 365 * 86_400;
+
+fn too_long(s: &str) -> String {
+    format!("duration {s:?} is too long: at most 3650d")
+}
+
+fn bounded(s: &str, secs: u64) -> Result<Duration, String> {
+    if secs > MAX_SECS {
+        return Err(too_long(s));
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -77,6 +95,13 @@ mod tests {
         assert!(parse_duration("10").is_ok());
         assert!(parse_duration("1x").is_err());
         assert!(parse_duration("5m3").is_err());
+        assert!(
+            parse_duration("9999999999999s")
+                .unwrap_err()
+                .contains("too long")
+        );
+        assert!(parse_duration("99999999999999999999h").is_err());
+        assert!(parse_duration("3650d").is_ok());
     }
 
     #[test]

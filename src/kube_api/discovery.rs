@@ -3,7 +3,6 @@
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
-use time::OffsetDateTime;
 
 use super::error::Action;
 use super::{Admin, KubeApiError};
@@ -43,24 +42,11 @@ impl Admin {
     /// The server's Date header minus our clock, in seconds.
     pub async fn clock_offset(&self) -> Result<i64, KubeApiError> {
         let path = "/version";
-        let before = OffsetDateTime::now_utc();
-        let resp = self
-            .client
-            .send(self.get_request(path)?.map(Into::into))
-            .await
-            .map_err(self.map(Action::global("get", path)))?;
-        let after = OffsetDateTime::now_utc();
-        let date = resp
-            .headers()
-            .get(http::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                OffsetDateTime::parse(v, &time::format_description::well_known::Rfc2822).ok()
-            })
-            .ok_or_else(|| self.bad_answer("no Date header"))?;
-        let mid: OffsetDateTime = before + (after - before) / 2;
-        let offset: time::Duration = date - mid;
-        Ok(offset.whole_seconds())
+        let (_, offset): (serde_json::Value, _) =
+            super::timed::request(&self.client, self.get_request(path)?)
+                .await
+                .map_err(self.map(Action::global("get", path)))?;
+        offset.ok_or_else(|| self.bad_answer("no Date header"))
     }
 
     fn get_request(&self, path: &str) -> Result<http::Request<Vec<u8>>, KubeApiError> {

@@ -190,6 +190,14 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
         (None, None) => String::new(),
     };
     if let kube::Error::Api(s) = &e {
+        // An error page from something that is not an API server (a proxy,
+        // a load balancer): its body is never passed on.
+        let message = if s.reason == super::timed::NOT_A_STATUS {
+            "(the answer is not from a Kubernetes API server; check proxies and the server URL)"
+                .to_string()
+        } else {
+            s.message.clone()
+        };
         return match s.code {
             404 => KubeApiError::NotFound {
                 what: match (a.namespace, a.name) {
@@ -205,7 +213,7 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
                 },
                 server: server.into(),
                 hint: if a.hint_404.is_empty() {
-                    s.message.clone()
+                    message
                 } else {
                     a.hint_404
                 },
@@ -226,7 +234,7 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
                 action: format!("{} {}{}", a.verb, a.resource, scope),
                 server: server.into(),
                 code,
-                message: s.message.clone(),
+                message,
             },
         };
     }

@@ -42,16 +42,6 @@ struct Status {
     client_key_data: Option<Token>,
 }
 
-/// Where a JSON or YAML error is, and what kind it is, never the text there.
-fn describe_output_error(json: &serde_json::Error) -> String {
-    let kind = match json.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => "not JSON",
-        serde_json::error::Category::Data => "JSON of the wrong shape",
-        serde_json::error::Category::Io => "unreadable",
-    };
-    format!("{kind} at line {}, column {}", json.line(), json.column())
-}
-
 /// The `spec.cluster` the plugin gets with `provideClusterInfo: true`.
 fn cluster_info(cluster: &Cluster, ca_pem: Option<&[u8]>) -> serde_json::Value {
     let b64 = base64::engine::general_purpose::STANDARD;
@@ -177,7 +167,7 @@ pub(super) fn run(
         Err(json) => serde_yaml::from_slice(&out.stdout).map_err(|_| {
             format!(
                 "its exec plugin {command:?} did not print an ExecCredential on stdout ({})",
-                describe_output_error(&json)
+                crate::parse_error::json(&json)
             )
         })?,
     };

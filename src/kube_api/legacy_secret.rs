@@ -239,9 +239,10 @@ fn minted_from_secret(s: &Secret) -> Option<Minted> {
         .filter(|t| !t.is_empty())?;
     Some(Minted {
         token: Token::new(token),
-        expires: None,
         secret: s.metadata.name.clone(),
         ca_crt: data.get("ca.crt").map(|b| b.0.clone()),
+        // A legacy token has no times of its own to judge.
+        clock_offset: None,
     })
 }
 

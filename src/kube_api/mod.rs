@@ -14,6 +14,7 @@ mod exec_plugin;
 mod legacy_secret;
 mod proxy;
 mod reviews;
+mod timed;
 mod token_client;
 mod token_request;
 
@@ -24,9 +25,10 @@ use base64::Engine;
 use kube::config::{AuthInfo, Cluster};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
-use time::OffsetDateTime;
 
-use crate::kubeconfig::{ResolvedContext, describe_yaml_error, normalize_server};
+use crate::cluster_identity::{ClusterIdentity, normalize_server, read_ca};
+use crate::kubeconfig::ResolvedContext;
+use crate::parse_error;
 use crate::token::Token;
 use error::{Action, Caller, chain as chain_of, map_error};
 use exec_plugin::Credential;
@@ -48,17 +50,18 @@ fn apply_timeouts(config: &mut Config) {
 /// A minted token and what the server said about it.
 pub struct Minted {
     pub token: Token,
-    /// TokenRequest's status.expirationTimestamp (absent for legacy tokens).
-    pub expires: Option<OffsetDateTime>,
     /// The Secret the token came from or is bound to.
     pub secret: Option<String>,
     /// `ca.crt` of a legacy token Secret.
     pub ca_crt: Option<Vec<u8>>,
+    /// The server's clock minus ours (seconds), from the mint's answer.
+    pub clock_offset: Option<i64>,
 }
 
 /// A client for the admin context.
 pub struct Admin {
     client: Client,
+    identity: ClusterIdentity,
     config: Config,
     context: String,
     server: String,
@@ -102,7 +105,19 @@ impl Admin {
         let uri: http::Uri = server
             .parse()
             .map_err(|e| cfg_err(format!("its server URL does not parse ({e})")))?;
-        let ca_pem = cluster_ca(&cluster).map_err(cfg_err)?;
+        let ca_pem = read_ca(
+            cluster.certificate_authority_data.as_deref(),
+            cluster.certificate_authority.as_deref(),
+        )
+        .map_err(|e| cfg_err(e.to_string()))?;
+        let insecure = cluster.insecure_skip_tls_verify.unwrap_or(false);
+        let identity = ClusterIdentity::new(
+            server,
+            ca_pem.as_deref(),
+            cluster.tls_server_name.as_deref(),
+            insecure,
+        )
+        .map_err(|e| cfg_err(e.to_string()))?;
         if let Some(exec) = user.exec.take() {
             match exec_plugin::run(&exec, &cluster, ca_pem.as_deref(), chain).map_err(cfg_err)? {
                 Credential::Token(t) => user.token = Some(t.expose().to_string().into()),
@@ -122,7 +137,7 @@ impl Admin {
         if let Some(pem) = &ca_pem {
             config.root_cert = Some(pem_certs(pem).map_err(cfg_err)?);
         }
-        config.accept_invalid_certs = cluster.insecure_skip_tls_verify.unwrap_or(false);
+        config.accept_invalid_certs = insecure;
         config.tls_server_name = cluster.tls_server_name.clone();
         config.disable_compression = cluster.disable_compression.unwrap_or(false);
         config.proxy_url = proxy;
@@ -134,11 +149,17 @@ impl Admin {
         let client = Client::try_from(config.clone()).map_err(|e| cfg_err(chain_of(&e)))?;
         Ok(Admin {
             client,
+            identity,
             server: normalize_server(server),
             config,
             who: format!("admin context {:?}", ctx.name),
             context: ctx.name.clone(),
         })
+    }
+
+    /// The cluster the admin context talks to: what a token it mints is bound to.
+    pub fn identity(&self) -> &ClusterIdentity {
+        &self.identity
     }
 
     /// The admin context's server URL, normalized.
@@ -197,37 +218,12 @@ fn typed<T: DeserializeOwned>(
             .ok()
             .and_then(|text| serde_yaml::from_str::<kube::config::Kubeconfig>(&text).err())
             .filter(|e| e.location().is_some());
-        let detail = describe_yaml_error(located.as_ref().unwrap_or(&e));
+        let detail = parse_error::yaml(located.as_ref().unwrap_or(&e));
         format!(
             "its {what} {name:?} in {} is not valid: {detail}",
             file.display()
         )
     })
-}
-
-/// The cluster's CA bundle (PEM), from `certificate-authority-data` or the
-/// `certificate-authority` file.
-fn cluster_ca(cluster: &Cluster) -> Result<Option<Vec<u8>>, String> {
-    if let Some(data) = cluster
-        .certificate_authority_data
-        .as_deref()
-        .filter(|d| !d.is_empty())
-    {
-        return base64::engine::general_purpose::STANDARD
-            .decode(data.trim())
-            .map(Some)
-            .map_err(|e| format!("its certificate-authority-data is not base64 ({e})"));
-    }
-    match cluster
-        .certificate_authority
-        .as_deref()
-        .filter(|p| !p.is_empty())
-    {
-        Some(path) => std::fs::read(path)
-            .map(Some)
-            .map_err(|e| format!("cannot read its certificate-authority {path}: {e}")),
-        None => Ok(None),
-    }
 }
 
 /// The exec plugin that replaced a removed or unsupported auth provider.

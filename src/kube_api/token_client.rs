@@ -11,7 +11,7 @@ use rustls_pki_types::pem::PemObject;
 use super::error::{Action, Caller, chain, map_error};
 use super::proxy::{self, ProxyEnv};
 use super::{KubeApiError, apply_timeouts};
-use crate::kubeconfig::normalize_server;
+use crate::cluster_identity::normalize_server;
 use crate::token::Token;
 
 /// A client that authenticates with a ServiceAccount token.
@@ -78,17 +78,41 @@ impl TokenClient {
         }
     }
 
-    /// SelfSubjectReview (like `kubectl auth whoami`).
+    /// SelfSubjectReview (like `kubectl auth whoami`): `authentication.k8s.io/v1`
+    /// (Kubernetes 1.28+), else v1beta1 (1.27) where v1 is not served.
     pub async fn whoami(&self) -> Result<UserInfo, KubeApiError> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
-        let out = api
+        let action = || Action {
+            hint_404: "SelfSubjectReview needs Kubernetes 1.27+".into(),
+            ..Action::global("create", "selfsubjectreviews")
+        };
+        match api
             .create(&PostParams::default(), &SelfSubjectReview::default())
             .await
-            .map_err(self.map(Action {
-                hint_404: "SelfSubjectReview needs Kubernetes 1.28+".into(),
-                ..Action::global("create", "selfsubjectreviews")
-            }))?;
-        Ok(out.status.and_then(|s| s.user_info).unwrap_or_default())
+        {
+            Ok(out) => Ok(out.status.and_then(|s| s.user_info).unwrap_or_default()),
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                self.whoami_v1beta1().await.map_err(self.map(action()))
+            }
+            Err(e) => Err(self.map(action())(e)),
+        }
+    }
+
+    async fn whoami_v1beta1(&self) -> Result<UserInfo, kube::Error> {
+        let body = serde_json::json!({
+            "apiVersion": "authentication.k8s.io/v1beta1",
+            "kind": "SelfSubjectReview",
+        });
+        let req = http::Request::post("/apis/authentication.k8s.io/v1beta1/selfsubjectreviews")
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(&body).map_err(kube::Error::SerdeError)?)
+            .map_err(kube::Error::HttpError)?;
+        let out: serde_json::Value = self.client.request(req).await?;
+        let info = out
+            .pointer("/status/userInfo")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
+        serde_json::from_value(info).map_err(kube::Error::SerdeError)
     }
 
     /// GET /version with the token, as the classic `curl --cacert ca.crt -H "Authorization: Bearer ..." $SERVER/version`.

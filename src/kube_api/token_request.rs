@@ -3,12 +3,11 @@
 use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Api, PostParams};
-use time::OffsetDateTime;
+use kube::api::PostParams;
 
 use super::error::Action;
+use super::timed;
 use super::{Admin, KubeApiError, Minted};
 use crate::token::Token;
 
@@ -31,7 +30,6 @@ impl Admin {
         audiences: &[String],
         bound_secret: Option<(&str, &str)>,
     ) -> Result<Minted, KubeApiError> {
-        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
         let req = TokenRequest {
             metadata: ObjectMeta::default(),
             spec: TokenRequestSpec {
@@ -46,25 +44,29 @@ impl Admin {
             },
             status: None,
         };
-        let out = api
-            .create_token_request(name, &PostParams::default(), &req)
+        let action = || Action {
+            verb: "create",
+            resource: "serviceaccounts/token",
+            namespace: Some(namespace),
+            name: Some(name),
+            hint_404: missing_sa_hint(namespace, name),
+        };
+        let body = serde_json::to_vec(&req).map_err(|e| self.bad_answer(e.to_string()))?;
+        let http_req =
+            kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/serviceaccounts"))
+                .create_subresource("token", name, &PostParams::default(), body)
+                .map_err(|e| self.map(action())(kube::Error::BuildRequest(e)))?;
+        let (out, clock_offset): (TokenRequest, _) = timed::request(&self.client, http_req)
             .await
-            .map_err(self.map(Action {
-                verb: "create",
-                resource: "serviceaccounts/token",
-                namespace: Some(namespace),
-                name: Some(name),
-                hint_404: missing_sa_hint(namespace, name),
-            }))?;
+            .map_err(self.map(action()))?;
         let status = out
             .status
             .ok_or_else(|| self.bad_answer("TokenRequest without status"))?;
         Ok(Minted {
             token: Token::new(status.token),
-            expires: OffsetDateTime::from_unix_timestamp(status.expiration_timestamp.0.as_second())
-                .ok(),
             secret: bound_secret.map(|(n, _)| n.to_string()),
             ca_crt: None,
+            clock_offset,
         })
     }
 }

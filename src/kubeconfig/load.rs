@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
-use super::{KubeconfigError, describe_yaml_error, paths};
+use super::{KubeconfigError, paths};
+use crate::cluster_identity::{ClusterIdentity, read_ca};
+use crate::parse_error;
 
 /// The parsed files of a kubeconfig path list.
 pub struct Kubeconfigs {
@@ -48,7 +50,7 @@ pub(crate) fn parse(path: &Path, text: &str) -> Result<Value, KubeconfigError> {
     if text.trim().is_empty() {
         return Ok(Value::Mapping(Mapping::new()));
     }
-    let v: Value = serde_yaml::from_str(text).map_err(|e| bad(describe_yaml_error(&e)))?;
+    let v: Value = serde_yaml::from_str(text).map_err(|e| bad(parse_error::yaml(&e)))?;
     match v {
         Value::Mapping(_) => Ok(v),
         Value::Null => Ok(Value::Mapping(Mapping::new())),
@@ -225,6 +227,30 @@ impl Kubeconfigs {
                 cluster: ctx.cluster.clone(),
                 files: self.files_shown(),
             })
+    }
+
+    /// The identity of a context's cluster (server, CA, TLS name), read
+    /// without building a client: the hot path of `get` without cluster info.
+    pub fn cluster_identity(&self, context: &str) -> Result<ClusterIdentity, KubeconfigError> {
+        let server = self.server_of(context)?;
+        let ctx = self.context(context)?;
+        let cluster = self.cluster(&ctx.cluster).cloned().unwrap_or_default();
+        let field = |k: &str| cluster.get(k).and_then(Value::as_str);
+        let bad = |e: crate::cluster_identity::CaError| KubeconfigError::BadCa {
+            context: context.into(),
+            detail: e.to_string(),
+        };
+        let ca = read_ca(
+            field("certificate-authority-data"),
+            field("certificate-authority"),
+        )
+        .map_err(bad)?;
+        let insecure = cluster
+            .get("insecure-skip-tls-verify")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        ClusterIdentity::new(&server, ca.as_deref(), field("tls-server-name"), insecure)
+            .map_err(bad)
     }
 
     /// A context with its cluster and user, for building a client.

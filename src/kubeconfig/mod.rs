@@ -53,6 +53,11 @@ pub enum KubeconfigError {
         cluster: String,
         files: String,
     },
+    /// The CA of a context's cluster cannot be read.
+    #[error(
+        "the cluster of context {context:?} has an unusable CA: {detail}; fix its certificate-authority(-data)"
+    )]
+    BadCa { context: String, detail: String },
     /// The context names a user that is in none of the files.
     #[error(
         "context {context:?} refers to user {user:?}, which is not in {files}; fix the context (kubectl config set-context)"
@@ -102,70 +107,8 @@ pub fn paths(explicit: Option<&Path>) -> Result<Vec<PathBuf>, KubeconfigError> {
     Ok(vec![home.join(".kube").join("config")])
 }
 
-/// What went wrong in a YAML document, and where: the kind of error, what
-/// was expected, line and column. Never the text found there: serde quotes
-/// scalars it cannot use ("invalid type: string \"...\""), and a kubeconfig's
-/// scalars include tokens and keys.
-pub fn describe_yaml_error(e: &serde_yaml::Error) -> String {
-    let msg = e.to_string();
-    let msg = msg.split(" at line ").next().unwrap_or(&msg);
-    const QUOTING: [&str; 4] = [
-        "invalid type",
-        "invalid value",
-        "invalid length",
-        "unknown variant",
-    ];
-    // serde_yaml puts the path of the field first ("users[0].user.as-groups: ");
-    // keys and indices come from the document's structure and stay.
-    let found = QUOTING
-        .iter()
-        .chain(["missing field", "unknown field"].iter())
-        .filter_map(|k| msg.find(k).map(|i| (i, *k)))
-        .min();
-    let kind = match found {
-        Some((i, k)) if QUOTING.contains(&k) => {
-            let path = &msg[..i];
-            match msg[i..].rsplit_once(", expected ") {
-                Some((_, expected)) => format!("{path}{k} (expected {expected})"),
-                None => format!("{path}{k}"),
-            }
-        }
-        // Field names come from the schema, not from the data.
-        Some(_) => msg.split(", expected").next().unwrap_or(msg).to_string(),
-        // Scanner and parser errors describe the structure, not the content.
-        None => msg.to_string(),
-    };
-    match e.location() {
-        Some(l) => format!("{kind} at line {}, column {}", l.line(), l.column()),
-        None => kind,
-    }
-}
-
-/// Normalizes a server URL for comparison: no trailing slash, lowercase
-/// scheme and host.
-pub fn normalize_server(server: &str) -> String {
-    let s = server.trim().trim_end_matches('/');
-    match s.split_once("://") {
-        Some((scheme, rest)) => {
-            let (host, path) = match rest.find('/') {
-                Some(i) => rest.split_at(i),
-                None => (rest, ""),
-            };
-            format!(
-                "{}://{}{}",
-                scheme.to_ascii_lowercase(),
-                host.to_ascii_lowercase(),
-                path
-            )
-        }
-        None => s.to_string(),
-    }
-}
-
 #[cfg(test)]
 pub(super) mod tests {
-    use super::*;
-
     pub(super) const ADMIN: &str = r#"
 apiVersion: v1
 kind: Config
@@ -187,53 +130,4 @@ users:
 - name: admin
   user: {client-certificate-data: YQ==, client-key-data: Yg==}
 "#;
-
-    #[test]
-    fn normalizes_servers() {
-        assert_eq!(
-            normalize_server("HTTPS://LocalHost:6443/"),
-            "https://localhost:6443"
-        );
-        assert_eq!(
-            normalize_server("https://h:1/prefix/"),
-            "https://h:1/prefix"
-        );
-    }
-
-    #[test]
-    fn yaml_errors_name_kind_and_place_not_content() {
-        let text = "users:\n- name: admin\n  user:\n    token: SECRET-TOKEN\n    as-groups: system:masters\n";
-        let e = serde_yaml::from_str::<Doc>(text).unwrap_err();
-        let d = describe_yaml_error(&e);
-        assert!(
-            !d.contains("SECRET") && !d.contains("system:masters"),
-            "{d}"
-        );
-        assert!(
-            d.contains("line 5") && d.contains("expected a sequence"),
-            "{d}"
-        );
-        let e = serde_yaml::from_str::<Doc>("users: [\n  token: SECRET\n").unwrap_err();
-        let d = describe_yaml_error(&e);
-        assert!(!d.contains("SECRET") && d.contains("line"), "{d}");
-    }
-
-    #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
-    struct Doc {
-        users: Vec<NamedUser>,
-    }
-    #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
-    struct NamedUser {
-        name: String,
-        user: User,
-    }
-    #[derive(Debug, serde::Deserialize)]
-    #[allow(dead_code)]
-    struct User {
-        token: Option<String>,
-        #[serde(rename = "as-groups")]
-        as_groups: Option<Vec<String>>,
-    }
 }

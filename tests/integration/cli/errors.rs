@@ -311,7 +311,7 @@ fn admin_exec_plugin_failures_never_quote_what_it_printed() {
     let cases = [
         (
             format!("echo 'Welcome! session SECRET-BANNER'; echo '{credential}'"),
-            "did not print an ExecCredential on stdout (not JSON at line 1",
+            "did not print an ExecCredential on stdout (not valid JSON at line 1",
         ),
         (
             "echo '{\"token\": \"SECRET-IN-STDOUT\"}'; echo 'SECRET-ON-STDERR' >&2; exit 3".to_string(),

@@ -132,3 +132,24 @@ fn verbose_logs_never_show_the_token() {
     assert!(again.stderr.contains("cache hit"));
     assert!(!again.stderr.contains(sig));
 }
+
+#[test]
+fn legacy_tokens_are_revalidated_with_v1beta1_on_an_old_server() {
+    let api = FakeApi::start_old();
+    let env = env_with(&api);
+    let mut args = SA.to_vec();
+    args.extend(["--source", "secret", "--revalidate-interval", "1m"]);
+    let info = exec_info("v1", Some(&api.server));
+    let first = env.get(Some(&info), &args);
+    first.ok();
+    assert_eq!(api.reviews(), 0, "a fresh legacy token is not re-checked");
+    // Two minutes later it is due: SelfSubjectReview v1 is not served, v1beta1 is.
+    let later = env.get_at("+2m", &info, &args);
+    later.ok();
+    assert_eq!(api.reviews(), 1);
+    assert_eq!(
+        later.json()["status"]["token"],
+        first.json()["status"]["token"],
+        "confirmed, not replaced"
+    );
+}

@@ -6,6 +6,56 @@
 use super::*;
 use crate::support::proxy::{Kind, Proxy};
 
+/// The exec entry of a user running `command` with `args` (YAML block,
+/// indented as a user body).
+pub(crate) fn exec_user(
+    version: &str,
+    command: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> String {
+    let args: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+    let env: Vec<String> = env
+        .iter()
+        .map(|(k, v)| format!("{{name: {k}, value: {v:?}}}"))
+        .collect();
+    format!(
+        "\n    exec:\n      apiVersion: client.authentication.k8s.io/{version}\n      command: {command:?}\n      args: [{}]\n      env: [{}]\n      interactiveMode: Never\n      provideClusterInfo: true",
+        args.join(", "),
+        env.join(", ")
+    )
+}
+
+/// The exec entry that runs this tool's `get` with `args`.
+pub(crate) fn get_user(version: &str, args: &[&str]) -> String {
+    let full: Vec<&str> = std::iter::once("get").chain(args.iter().copied()).collect();
+    exec_user(version, &support::BIN, &full, &[])
+}
+
+/// A kubeconfig from its parts: clusters (name, YAML flow body), contexts
+/// (name, cluster, user), users (name, body: flow mapping or block).
+pub(crate) fn kubeconfig_of(
+    clusters: &[(&str, &str)],
+    contexts: &[(&str, &str, &str)],
+    users: &[(&str, &str)],
+) -> String {
+    let mut out = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+    for (name, body) in clusters {
+        out.push_str(&format!("- name: {name}\n  cluster: {body}\n"));
+    }
+    out.push_str("contexts:\n");
+    for (name, cluster, user) in contexts {
+        out.push_str(&format!(
+            "- name: {name}\n  context: {{cluster: {cluster}, user: {user}}}\n"
+        ));
+    }
+    out.push_str("users:\n");
+    for (name, body) in users {
+        out.push_str(&format!("- name: {name}\n  user: {body}\n"));
+    }
+    out
+}
+
 /// A kubeconfig with context `admin` (cluster and user given as YAML flow
 /// mappings) and context `sa` on `sa_cluster`, whose exec entry runs `get`
 /// with `args`; `get` reads the kubeconfig kubectl read (KUBECONFIG).
@@ -16,37 +66,13 @@ pub(crate) fn kubeconfig(
     version: &str,
     args: &[&str],
 ) -> String {
-    let args: Vec<String> = std::iter::once("get")
-        .chain(args.iter().copied())
-        .map(|a| format!("{a:?}"))
-        .collect();
-    format!(
-        r#"apiVersion: v1
-kind: Config
-clusters:
-- name: admin-cluster
-  cluster: {admin_cluster}
-- name: sa-cluster
-  cluster: {sa_cluster}
-contexts:
-- name: admin
-  context: {{cluster: admin-cluster, user: admin}}
-- name: sa
-  context: {{cluster: sa-cluster, user: sa}}
-users:
-- name: admin
-  user: {admin_user}
-- name: sa
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/{version}
-      command: "{bin}"
-      args: [{args}]
-      interactiveMode: Never
-      provideClusterInfo: true
-"#,
-        bin = &*support::BIN,
-        args = args.join(", ")
+    kubeconfig_of(
+        &[("admin-cluster", admin_cluster), ("sa-cluster", sa_cluster)],
+        &[
+            ("admin", "admin-cluster", "admin"),
+            ("sa", "sa-cluster", "sa"),
+        ],
+        &[("admin", admin_user), ("sa", &get_user(version, args))],
     )
 }
 
@@ -77,7 +103,7 @@ fn proxies_are_used_exactly_as_kubectl_uses_them() {
     // "kubernetes" is in the serving certificate; only the proxies resolve it.
     let hidden = format!("https://kubernetes:{}", c.port());
     let target = format!("kubernetes:{}", c.port());
-    let info = support::exec_info("v1", Some(&hidden));
+    let info = support::exec_info_with_ca("v1", &hidden, &c.ca());
     let before = c.token_requests_settled();
 
     // proxy-url, http and socks5: the mint and kubectl go through the proxy.
@@ -155,7 +181,13 @@ fn proxies_are_used_exactly_as_kubectl_uses_them() {
         let env = TestEnv::builder()
             .kubeconfig(kubeconfig(&cluster, &cert_user(&c), &cluster, "v1", &args))
             .build();
-        let out = env.get(Some(&support::exec_info("v1", Some(&other))), &args);
+        // kubectl sends the cluster as its kubeconfig has it.
+        let mut info: serde_json::Value =
+            serde_json::from_str(&support::exec_info_with_ca("v1", &other, &c.ca())).unwrap();
+        if works {
+            info["spec"]["cluster"]["tls-server-name"] = "kubernetes".into();
+        }
+        let out = env.get(Some(&info.to_string()), &args);
         if works {
             out.ok();
         } else {
@@ -204,7 +236,7 @@ fn an_admin_exec_plugin_runs_once_per_cold_get_and_never_on_a_hit() {
     let ns = c.namespace("e2e-execlogin");
     let token = c.minter_token(&ns);
     let cluster = cluster_body(&c.server, &ca(&c));
-    let info = support::exec_info("v1", Some(&c.server));
+    let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
     let sa = sa(&ns);
     for source in [
         &["--source", "token-request"][..],
@@ -291,7 +323,7 @@ fn kubeconfig_lists_and_relative_paths_are_read_like_kubectl() {
     let mut get = env.cmd(&[&["get"][..], &args].concat());
     get.current_dir(&elsewhere).env(
         "KUBERNETES_EXEC_INFO",
-        support::exec_info("v1", Some(&c.server)),
+        support::exec_info_with_ca("v1", &c.server, &c.ca()),
     );
     Out::from(get.output().unwrap()).ok();
     let mut k = Command::new(c.kubectl_path());
@@ -339,7 +371,7 @@ fn kubeconfig_lists_and_relative_paths_are_read_like_kubectl() {
     let mut get = env.cmd(&[&["get"][..], &args].concat());
     get.current_dir(&elsewhere).env(
         "KUBERNETES_EXEC_INFO",
-        support::exec_info("v1", Some(&c.server)),
+        support::exec_info_with_ca("v1", &c.server, &c.ca()),
     );
     Out::from(get.output().unwrap()).ok();
 }

@@ -281,14 +281,20 @@ fn whoami_and_inspect_of_a_bound_token() {
     let forged = support::jwt(
         serde_json::json!({"iss": c.server, "sub": format!("system:serviceaccount:{ns}:viewer"), "exp": support::now() + 600}),
     );
+    // It is never sent to this cluster for a TokenReview: a token another
+    // cluster issued is not this one's to see.
+    let reviews = c.requests("tokenreviews", None, "POST");
     let bad = env.run(&["inspect", &forged, "--admin-context", "admin", "--verify"]);
     assert_ne!(bad.code, 0);
     assert!(
         bad.stdout.contains("Signature:        INVALID")
-            && bad.stdout.contains("NOT authenticated"),
+            && bad
+                .stdout
+                .contains("TokenReview:      not available: not sent"),
         "{}",
         bad.stdout
     );
+    assert_eq!(c.requests("tokenreviews", None, "POST"), reviews);
 }
 
 #[test]

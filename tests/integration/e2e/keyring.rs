@@ -61,26 +61,34 @@ echo "--- auto"
 
 #[test]
 #[ignore = "needs the test control plane (tests/run.sh)"]
-fn a_locked_keyring_is_an_error_never_a_plaintext_fallback() {
+fn a_locked_keyring_never_falls_back_to_plaintext_nor_fails_kubectl() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-locked");
     let env = c.env("v1", &entry(&sa(&ns), "keyring"));
+    let before = c.token_requests_settled();
     // gnome-keyring owns the Secret Service name, but its login collection
-    // is locked (and no prompt can appear: the test has no display).
+    // is locked (and no prompt can appear: the test has no display). The
+    // lookup finds nothing; the write after the mint fails.
     let mut cmd = support::secret_service(true);
-    cmd.args(["sh", "-c", r#""$KUBECTL" --context sa auth whoami"#]);
+    cmd.args([
+        "sh",
+        "-c",
+        r#""$KUBECTL" --context sa auth whoami -ojsonpath='{.status.userInfo.username}'; echo; "$KUBECTL" --context sa auth whoami -ojsonpath='{.status.userInfo.username}'"#,
+    ]);
     env.isolate(&mut cmd);
     cmd.env("KUBECTL", c.kubectl_path());
     let out = Out::from(cmd.output().unwrap());
-    assert_ne!(out.code, 0);
-    assert!(
-        out.stderr
-            .contains("the keyring is locked or not reachable"),
-        "{}",
-        out.stderr
+    out.ok();
+    let expected = format!("system:serviceaccount:{ns}:viewer");
+    assert_eq!(
+        out.stdout.lines().collect::<Vec<_>>(),
+        [&expected, &expected]
     );
     assert!(
-        out.stderr.contains("--cache keyutils|file"),
+        out.stderr.contains("could not be cached")
+            && out
+                .stderr
+                .contains("the keyring is locked or not reachable"),
         "{}",
         out.stderr
     );
@@ -92,5 +100,10 @@ fn a_locked_keyring_is_an_error_never_a_plaintext_fallback() {
         env.run(&["cache", "list"])
             .stdout
             .contains("no cached entries")
+    );
+    assert_eq!(
+        c.token_requests_settled() - before,
+        2,
+        "nothing cached: each call mints"
     );
 }

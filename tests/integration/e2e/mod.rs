@@ -63,3 +63,4 @@ mod errors;
 mod keyring;
 mod kubectl;
 mod legacy;
+mod trust;

@@ -17,6 +17,58 @@ pub struct Cluster {
     pub admin_kubeconfig: PathBuf,
 }
 
+/// A second control plane (its own CA, serving certificate and
+/// service-account signing key), started by tests/cluster/up.sh into its own
+/// state directory and stopped when dropped.
+pub struct SecondCluster {
+    pub cluster: Cluster,
+}
+
+impl SecondCluster {
+    pub fn start(name: &str) -> SecondCluster {
+        let first = Cluster::get();
+        let dir = first.dir.with_file_name(format!(
+            "{}-{name}",
+            first.dir.file_name().unwrap().to_string_lossy()
+        ));
+        let up = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/up.sh");
+        let out = Command::new(&up)
+            .env("TEST_CLUSTER_DIR", &dir)
+            .env_remove("KUBECONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "second cluster did not start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = std::fs::read_to_string(dir.join("env")).unwrap();
+        let var = |k: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(&format!("export {k}='"))?.strip_suffix('\''))
+                .unwrap_or_else(|| panic!("{k} missing in {}", dir.display()))
+                .to_string()
+        };
+        SecondCluster {
+            cluster: Cluster {
+                server: var("TEST_CLUSTER_SERVER"),
+                bin: PathBuf::from(var("TEST_CLUSTER_BIN")),
+                admin_kubeconfig: dir.join("admin.kubeconfig"),
+                dir,
+            },
+        }
+    }
+}
+
+impl Drop for SecondCluster {
+    fn drop(&mut self) {
+        let down = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cluster/down.sh");
+        let _ = Command::new(down)
+            .env("TEST_CLUSTER_DIR", &self.cluster.dir)
+            .output();
+    }
+}
+
 impl Cluster {
     /// The running cluster; panics with instructions when there is none.
     pub fn get() -> Cluster {
@@ -101,17 +153,46 @@ impl Cluster {
         out.stdout.trim().to_string()
     }
 
+    /// Stops the API server (SIGSTOP) until the guard is dropped: it accepts
+    /// connections and answers nothing.
+    pub fn freeze(&self) -> Frozen {
+        let pids = std::fs::read_to_string(self.dir.join("pids")).unwrap();
+        let pid = pids
+            .lines()
+            .find_map(|l| l.strip_prefix("kube-apiserver "))
+            .expect("kube-apiserver in the pids file")
+            .trim()
+            .to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-STOP", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        Frozen(pid)
+    }
+
     /// TokenRequests the API server has answered so far (any code).
     pub fn token_requests(&self) -> u64 {
+        self.requests("serviceaccounts", Some("token"), "POST")
+    }
+
+    /// Requests for `resource` (and `subresource`) with `verb` the API
+    /// server has answered so far, any code (`apiserver_request_total`).
+    pub fn requests(&self, resource: &str, subresource: Option<&str>, verb: &str) -> u64 {
         let out = self.admin(&["get", "--raw", "/metrics"]);
         out.ok();
+        let resource = format!("resource=\"{resource}\"");
+        let subresource = format!("subresource=\"{}\"", subresource.unwrap_or(""));
+        let verb = format!("verb=\"{verb}\"");
         out.stdout
             .lines()
             .filter(|l| {
                 l.starts_with("apiserver_request_total{")
-                    && l.contains("resource=\"serviceaccounts\"")
-                    && l.contains("subresource=\"token\"")
-                    && l.contains("verb=\"POST\"")
+                    && l.contains(&resource)
+                    && l.contains(&subresource)
+                    && l.contains(&verb)
             })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
             .sum::<f64>() as u64
@@ -216,6 +297,15 @@ user:
 
     pub fn kubectl(&self, env: &TestEnv, args: &[&str]) -> Out {
         self.kubectl_in(env, &self.kubectl_path(), args)
+    }
+}
+
+/// A stopped API server; continued when dropped (also when a test fails).
+pub struct Frozen(String);
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.0]).status();
     }
 }
 

@@ -1,6 +1,8 @@
 //! A tiny fake API server over plain HTTP on 127.0.0.1, for the fast tests
-//! only: it answers TokenRequests with real RS256 tokens and counts them.
-//! The end-to-end tests use a real kube-apiserver instead.
+//! only: it answers TokenRequests with real RS256 tokens and counts them,
+//! serves one legacy token Secret per ServiceAccount, and answers
+//! SelfSubjectReviews; as an "old" server (Kubernetes 1.27), only in
+//! v1beta1. The end-to-end tests use a real kube-apiserver instead.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -13,31 +15,53 @@ pub const ADMIN_TOKEN: &str = "fake-admin-credential";
 
 pub struct FakeApi {
     pub server: String,
-    token_requests: Arc<AtomicUsize>,
+    state: Arc<State>,
+}
+
+#[derive(Default)]
+struct State {
+    token_requests: AtomicUsize,
+    /// SelfSubjectReviews answered, any version.
+    reviews: AtomicUsize,
+    /// Serve SelfSubjectReview in v1beta1 only, like Kubernetes 1.27.
+    old: bool,
 }
 
 impl FakeApi {
     pub fn start() -> FakeApi {
+        FakeApi::with(State::default())
+    }
+
+    /// A server without SelfSubjectReview v1 (Kubernetes 1.27).
+    pub fn start_old() -> FakeApi {
+        FakeApi::with(State {
+            old: true,
+            ..Default::default()
+        })
+    }
+
+    fn with(state: State) -> FakeApi {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let server = format!("http://{}", listener.local_addr().unwrap());
-        let count = Arc::new(AtomicUsize::new(0));
-        let c = count.clone();
+        let state = Arc::new(state);
+        let s = state.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let c = c.clone();
+                let s = s.clone();
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &c);
+                    let _ = serve(stream, &s);
                 });
             }
         });
-        FakeApi {
-            server,
-            token_requests: count,
-        }
+        FakeApi { server, state }
     }
 
     pub fn token_requests(&self) -> usize {
-        self.token_requests.load(Ordering::SeqCst)
+        self.state.token_requests.load(Ordering::SeqCst)
+    }
+
+    pub fn reviews(&self) -> usize {
+        self.state.reviews.load(Ordering::SeqCst)
     }
 
     /// An admin kubeconfig (context "admin") for this server.
@@ -57,7 +81,7 @@ fn status(code: u16, reason: &str, message: &str) -> (u16, String) {
     )
 }
 
-fn serve(mut stream: TcpStream, count: &AtomicUsize) -> std::io::Result<()> {
+fn serve(mut stream: TcpStream, state: &State) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
         let mut request_line = String::new();
@@ -84,7 +108,7 @@ fn serve(mut stream: TcpStream, count: &AtomicUsize) -> std::io::Result<()> {
         reader.read_exact(&mut body)?;
         let mut parts = request_line.split_whitespace();
         let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-        let (code, json) = route(method, path, &auth, &body, count);
+        let (code, json) = route(method, path, &auth, &body, state);
         let reply = format!(
             "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
             json.len()
@@ -93,10 +117,77 @@ fn serve(mut stream: TcpStream, count: &AtomicUsize) -> std::io::Result<()> {
     }
 }
 
-fn route(method: &str, path: &str, auth: &str, body: &[u8], count: &AtomicUsize) -> (u16, String) {
+/// The subject of a bearer JWT (not verified: a fake).
+fn subject(auth: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = auth.strip_prefix("Bearer ")?.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims["sub"].as_str().map(str::to_string)
+}
+
+fn legacy_token(ns: &str, sa: &str) -> String {
+    jwt(serde_json::json!({
+        "iss": "kubernetes/serviceaccount", "sub": format!("system:serviceaccount:{ns}:{sa}"),
+        "kubernetes.io/serviceaccount/namespace": ns,
+        "kubernetes.io/serviceaccount/secret.name": format!("{sa}-token"),
+        "kubernetes.io/serviceaccount/service-account.name": sa
+    }))
+}
+
+fn token_secret(ns: &str, sa: &str) -> serde_json::Value {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    serde_json::json!({"kind": "Secret", "apiVersion": "v1",
+        "metadata": {"name": format!("{sa}-token"), "namespace": ns, "creationTimestamp": "2026-01-01T00:00:00Z",
+            "annotations": {"kubernetes.io/service-account.name": sa}},
+        "type": "kubernetes.io/service-account-token",
+        "data": {"token": b64(&legacy_token(ns, sa)), "namespace": b64(ns)}})
+}
+
+fn route(method: &str, path: &str, auth: &str, body: &[u8], state: &State) -> (u16, String) {
+    let segs: Vec<&str> = path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_matches('/')
+        .split('/')
+        .collect();
+    // SelfSubjectReview: made with the token under review.
+    if let (
+        "POST",
+        [
+            "apis",
+            "authentication.k8s.io",
+            version,
+            "selfsubjectreviews",
+        ],
+    ) = (method, segs.as_slice())
+    {
+        if *version == "v1" && state.old {
+            return status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            );
+        }
+        let Some(sub) = subject(auth) else {
+            return status(401, "Unauthorized", "Unauthorized");
+        };
+        state.reviews.fetch_add(1, Ordering::SeqCst);
+        return (
+            201,
+            serde_json::json!({"kind": "SelfSubjectReview", "apiVersion": format!("authentication.k8s.io/{version}"),
+                "status": {"userInfo": {"username": sub, "groups": ["system:serviceaccounts"]}}})
+            .to_string(),
+        );
+    }
     if auth != format!("Bearer {ADMIN_TOKEN}") {
         return status(401, "Unauthorized", "Unauthorized");
     }
+    let count = &state.token_requests;
     let segs: Vec<&str> = path
         .split('?')
         .next()
@@ -155,6 +246,20 @@ fn route(method: &str, path: &str, auth: &str, body: &[u8], count: &AtomicUsize)
                 }
             }
         }
+        ("GET", ["api", "v1", "namespaces", ns, "serviceaccounts", sa]) => (
+            200,
+            serde_json::json!({"kind": "ServiceAccount", "apiVersion": "v1",
+                "metadata": {"name": sa, "namespace": ns}, "secrets": [{"name": format!("{sa}-token")}]})
+            .to_string(),
+        ),
+        ("GET", ["api", "v1", "namespaces", ns, "secrets", name]) => match name.strip_suffix("-token") {
+            Some(sa) => (200, token_secret(ns, sa).to_string()),
+            None => status(404, "NotFound", &format!("secrets \"{name}\" not found")),
+        },
+        ("GET", ["api", "v1", "namespaces", _, "secrets"]) => (
+            200,
+            serde_json::json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {}, "items": []}).to_string(),
+        ),
         _ => status(
             404,
             "NotFound",

@@ -124,6 +124,16 @@ impl TestEnv {
         Out::from(c.output().unwrap())
     }
 
+    /// `get` under libfaketime, its clock moved by `offset` ("+2m", "-5m").
+    pub fn get_at(&self, offset: &str, exec_info: &str, args: &[&str]) -> Out {
+        let mut c = Command::new("faketime");
+        c.args(["-f", offset, &*BIN, "get"]).args(args);
+        self.isolate(&mut c);
+        c.env("KUBERNETES_EXEC_INFO", exec_info)
+            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+        Out::from(c.output().expect("faketime (Debian package faketime)"))
+    }
+
     pub fn cache_dir(&self) -> PathBuf {
         self.home.join(".cache/kube-sa-token")
     }
@@ -239,6 +249,16 @@ pub fn secret_service(locked: bool) -> Command {
     }
     c.arg("--");
     c
+}
+
+/// KUBERNETES_EXEC_INFO for `server` with the CA in `ca` (a PEM file), as
+/// kubectl sends it with `provideClusterInfo: true`.
+pub fn exec_info_with_ca(version: &str, server: &str, ca: &Path) -> String {
+    use base64::Engine;
+    let data = base64::engine::general_purpose::STANDARD.encode(std::fs::read(ca).unwrap());
+    serde_json::json!({"kind": "ExecCredential", "apiVersion": format!("client.authentication.k8s.io/{version}"),
+        "spec": {"interactive": false, "cluster": {"server": server, "certificate-authority-data": data}}})
+    .to_string()
 }
 
 pub fn exec_info(version: &str, server: Option<&str>) -> String {

@@ -175,3 +175,35 @@ fn socks5(
         Err(_) => stream.write_all(&[5, 4, 0, 1, 0, 0, 0, 0, 0, 0]),
     }
 }
+
+/// A TCP port forwarder on 127.0.0.1 whose target can be changed: an SSH
+/// tunnel or `kubectl port-forward` re-pointed at another cluster.
+pub struct Forwarder {
+    pub port: u16,
+    target: Arc<Mutex<u16>>,
+}
+
+impl Forwarder {
+    pub fn start(target_port: u16) -> Forwarder {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let target = Arc::new(Mutex::new(target_port));
+        let t = target.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let to = *t.lock().unwrap();
+                std::thread::spawn(move || {
+                    if let Ok(upstream) = TcpStream::connect(("127.0.0.1", to)) {
+                        let _ = splice(client, upstream);
+                    }
+                });
+            }
+        });
+        Forwarder { port, target }
+    }
+
+    /// New connections go to `port` from now on.
+    pub fn point_at(&self, port: u16) {
+        *self.target.lock().unwrap() = port;
+    }
+}

@@ -1,0 +1,223 @@
+//! Which cluster a token belongs to. A URL alone does not say: an SSH tunnel
+//! or a port-forward re-pointed, `127.0.0.1:6443` of two local clusters, a
+//! cluster recreated at the same address all share one. An identity is the
+//! URL plus what the client trusts there: a fingerprint of the CA bundle, the
+//! TLS server name, and whether verification is skipped.
+
+use std::path::Path;
+
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Normalizes a server URL for comparison: no trailing slash, lowercase
+/// scheme and host.
+pub fn normalize_server(server: &str) -> String {
+    let s = server.trim().trim_end_matches('/');
+    match s.split_once("://") {
+        Some((scheme, rest)) => {
+            let (host, path) = match rest.find('/') {
+                Some(i) => rest.split_at(i),
+                None => (rest, ""),
+            };
+            format!(
+                "{}://{}{}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase(),
+                path
+            )
+        }
+        None => s.to_string(),
+    }
+}
+
+/// The cluster a client talks to, as precisely as its configuration says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterIdentity {
+    /// The server URL, normalized.
+    pub server: String,
+    /// SHA-256 (hex) over the DER certificates of the trusted CA bundle,
+    /// sorted; `None`: the system's roots.
+    #[serde(default)]
+    pub ca: Option<String>,
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
+    /// TLS verification is skipped (`insecure-skip-tls-verify`).
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// A CA bundle that cannot be read or is not PEM.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CaError(String);
+
+/// The fingerprint of a PEM CA bundle: independent of the order of the
+/// certificates, of duplicates, and of the PEM text around them.
+pub fn ca_fingerprint(pem: &[u8]) -> Result<String, CaError> {
+    let mut certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem)
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| CaError("the CA bundle is not valid PEM".into()))?;
+    if certs.is_empty() {
+        return Err(CaError("the CA bundle holds no certificate".into()));
+    }
+    certs.sort();
+    certs.dedup();
+    let mut h = Sha256::new();
+    for c in &certs {
+        h.update((c.len() as u64).to_be_bytes());
+        h.update(c);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Reads a CA from inline base64 data or a file, as kubeconfigs give it.
+pub fn read_ca(data_b64: Option<&str>, file: Option<&str>) -> Result<Option<Vec<u8>>, CaError> {
+    use base64::Engine;
+    if let Some(data) = data_b64.filter(|d| !d.trim().is_empty()) {
+        return base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map(Some)
+            .map_err(|_| CaError("certificate-authority-data is not base64".into()));
+    }
+    match file.filter(|f| !f.is_empty()) {
+        Some(f) => std::fs::read(Path::new(f))
+            .map(Some)
+            .map_err(|e| CaError(format!("cannot read certificate-authority {f}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+impl ClusterIdentity {
+    pub fn new(
+        server: &str,
+        ca_pem: Option<&[u8]>,
+        tls_server_name: Option<&str>,
+        insecure: bool,
+    ) -> Result<ClusterIdentity, CaError> {
+        Ok(ClusterIdentity {
+            server: normalize_server(server),
+            ca: ca_pem.map(ca_fingerprint).transpose()?,
+            tls_server_name: tls_server_name
+                .filter(|n| !n.is_empty())
+                .map(str::to_ascii_lowercase),
+            insecure,
+        })
+    }
+
+    /// Why a token minted on `self` must not be sent to `target`, if it
+    /// must not: another URL; kubectl skipping verification where the mint
+    /// did not; another CA or TLS server name where both verify.
+    pub fn mismatch(&self, target: &ClusterIdentity) -> Option<String> {
+        if self.server != target.server {
+            return Some(format!(
+                "it was minted on {} but kubectl is talking to {}",
+                self.server, target.server
+            ));
+        }
+        if target.insecure && !self.insecure {
+            return Some(format!(
+                "kubectl skips TLS verification for {} (insecure-skip-tls-verify), so it cannot know which server gets the token",
+                target.server
+            ));
+        }
+        if self.insecure || target.insecure {
+            return None;
+        }
+        if self.ca != target.ca {
+            return Some(format!(
+                "kubectl trusts another CA for {} than the one the token was minted through ({} vs {}): another cluster may be behind that URL",
+                target.server,
+                short(&target.ca),
+                short(&self.ca)
+            ));
+        }
+        if self.tls_server_name != target.tls_server_name {
+            return Some(format!(
+                "kubectl verifies {} as {:?}, the mint verified it as {:?}",
+                target.server,
+                target
+                    .tls_server_name
+                    .as_deref()
+                    .unwrap_or("its URL's host"),
+                self.tls_server_name.as_deref().unwrap_or("its URL's host")
+            ));
+        }
+        None
+    }
+}
+
+fn short(ca: &Option<String>) -> String {
+    match ca {
+        Some(fp) => format!("CA {}…", &fp[..12]),
+        None => "the system's roots".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CA_A: &str = include_str!("../tests/fixtures/ca-a.pem");
+    const CA_B: &str = include_str!("../tests/fixtures/ca-b.pem");
+
+    fn id(ca: Option<&str>, tls: Option<&str>, insecure: bool) -> ClusterIdentity {
+        ClusterIdentity::new(
+            "https://127.0.0.1:6443/",
+            ca.map(str::as_bytes),
+            tls,
+            insecure,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn fingerprint_ignores_order_duplicates_and_text() {
+        let ab = format!("{CA_A}{CA_B}");
+        let ba = format!("junk before\n{CA_B}\n\n{CA_A}{CA_A}");
+        assert_eq!(
+            ca_fingerprint(ab.as_bytes()).unwrap(),
+            ca_fingerprint(ba.as_bytes()).unwrap()
+        );
+        assert_ne!(
+            ca_fingerprint(CA_A.as_bytes()).unwrap(),
+            ca_fingerprint(CA_B.as_bytes()).unwrap()
+        );
+        assert!(ca_fingerprint(b"no certificate").is_err());
+    }
+
+    #[test]
+    fn normalizes_servers() {
+        assert_eq!(
+            normalize_server("HTTPS://LocalHost:6443/"),
+            "https://localhost:6443"
+        );
+        assert_eq!(
+            normalize_server("https://h:1/prefix/"),
+            "https://h:1/prefix"
+        );
+    }
+
+    #[test]
+    fn binding_rules() {
+        let minted = id(Some(CA_A), None, false);
+        assert_eq!(minted.mismatch(&id(Some(CA_A), None, false)), None);
+        let other_ca = minted.mismatch(&id(Some(CA_B), None, false)).unwrap();
+        assert!(other_ca.contains("another CA"), "{other_ca}");
+        assert!(minted.mismatch(&id(None, None, false)).is_some());
+        assert!(
+            minted
+                .mismatch(&id(Some(CA_A), Some("api"), false))
+                .is_some()
+        );
+        let insecure = minted.mismatch(&id(None, None, true)).unwrap();
+        assert!(insecure.contains("skips TLS verification"), "{insecure}");
+        // A mint that skipped verification binds nothing beyond the URL.
+        let loose = id(None, None, true);
+        assert_eq!(loose.mismatch(&id(Some(CA_B), None, false)), None);
+        let elsewhere = ClusterIdentity::new("https://10.0.0.1:6443", None, None, false).unwrap();
+        assert!(minted.mismatch(&elsewhere).unwrap().contains("minted on"));
+    }
+}
