@@ -15,6 +15,8 @@ mod kubeconfig;
 mod options;
 mod parse_error;
 mod protocol;
+#[cfg(test)]
+mod proptests;
 mod runtime;
 #[cfg(test)]
 mod testing;

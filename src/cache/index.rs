@@ -41,9 +41,15 @@ pub struct Record {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct IndexFile {
+pub(crate) struct IndexFile {
     #[serde(default)]
     entries: BTreeMap<CacheKey, Record>,
+}
+
+/// The index file's content. A damaged index only loses listing metadata:
+/// it reads as empty and is rewritten on the next change.
+pub(crate) fn parse(bytes: &[u8]) -> IndexFile {
+    serde_json::from_slice(bytes).unwrap_or_default()
 }
 
 pub struct Index {
@@ -68,9 +74,8 @@ impl Index {
         if !paths::existing_dir(&self.dir)? {
             return Ok(IndexFile::default());
         }
-        // A damaged index only loses listing metadata; start over.
         Ok(paths::read(&self.path())?
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .map(|bytes| parse(&bytes))
             .unwrap_or_default())
     }
 

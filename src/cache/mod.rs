@@ -20,6 +20,10 @@ pub use lock::{FileLock, LockError};
 pub use store::{AutoChoice, Entry, StoreKind};
 
 use crate::options::CacheChoice;
+#[cfg(test)]
+pub(crate) use index::parse as parse_index;
+#[cfg(test)]
+pub(crate) use store::decode as decode_entry;
 use index::Index;
 use store::Store;
 

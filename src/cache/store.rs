@@ -73,7 +73,7 @@ pub(super) fn encode(entry: &Entry) -> String {
     serde_json::to_string(entry).expect("entry serializes")
 }
 
-pub(super) fn decode(bytes: &[u8]) -> Result<Entry, CacheError> {
+pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, CacheError> {
     serde_json::from_slice(bytes).map_err(|e| CacheError::Corrupt(crate::parse_error::json(&e)))
 }
 

@@ -25,7 +25,7 @@ pub(super) fn parse_dur(s: &str) -> Result<Dur, String> {
 }
 
 /// Parses "90s", "10m", "1h30m", "2h", or plain seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("empty duration".into());

@@ -19,6 +19,8 @@ mod exec_args;
 
 use args::{CacheCmd, Cli, Cmd, EntryArgs, MintArgs};
 use duration::Dur;
+#[cfg(test)]
+pub(crate) use duration::parse_duration;
 pub use exec_args::exec_args;
 
 /// What to do after parsing.

@@ -32,10 +32,12 @@ use crate::parse_error;
 use crate::token::Token;
 use error::{Action, Caller, chain as chain_of, map_error};
 use exec_plugin::Credential;
-use proxy::ProxyEnv;
+pub(crate) use proxy::ProxyEnv;
 use token_client::pem_certs;
 
 pub use error::KubeApiError;
+#[cfg(test)]
+pub(crate) use proxy::select as select_proxy;
 pub use token_client::TokenClient;
 
 /// How long to wait for a TCP/TLS connection, and then for an answer.
