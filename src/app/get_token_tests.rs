@@ -5,6 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use super::*;
+use crate::cache::{FileLock, StoreKind};
+use crate::kube_api::Minted;
 use crate::clock::FakeClock;
 use crate::protocol::V1;
 use crate::testing::{bound, legacy, opts};

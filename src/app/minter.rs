@@ -11,7 +11,7 @@ use crate::options::{GetOptions, SourceKind, TokenSpec};
 use crate::protocol::{ExecInfo, ProtocolError};
 
 use super::admin_session::AdminSession;
-use super::get_token::Minter;
+use super::ports::Minter;
 
 /// How long a revalidation waits for the server.
 const REVIEW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

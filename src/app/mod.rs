@@ -9,6 +9,7 @@ mod inspect;
 mod kubeconfig_export;
 mod logout;
 mod minter;
+mod ports;
 mod setup;
 mod whoami;
 

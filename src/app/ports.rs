@@ -1,0 +1,70 @@
+//! The ports of the `get` use case ([`super::get_token::GetToken`]): where
+//! tokens are kept and where they come from. Production: the [`Cache`]
+//! facade and [`super::minter::KubeMinter`]; tests: in-memory fakes.
+
+use std::time::Duration;
+
+use crate::cache::{Cache, CacheError, CacheKey, Entry, FileLock, Record, StoreKind};
+use crate::cluster_identity::ClusterIdentity;
+use crate::error::Error;
+use crate::kube_api::Minted;
+use crate::options::GetOptions;
+use crate::protocol::ExecInfo;
+
+/// Where tokens are kept, as `get` sees it ([`Cache`] in production).
+pub trait TokenCache {
+    fn kind(&self) -> Option<StoreKind>;
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError>;
+    /// Stores a new entry with its index record.
+    fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError>;
+    /// Replaces an entry (a revalidation).
+    fn update(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError>;
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError>;
+    /// The entry's lock, held through a mint; `None` where nothing is shared.
+    fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError>;
+}
+
+/// Where tokens come from, as `get` sees it.
+pub trait Minter {
+    /// Mints a token for `opts` on `target`, the cluster kubectl talks to
+    /// (refused if the admin context is not on it); `chain` is the recursion
+    /// chain to hand to the admin's exec plugins.
+    fn mint(
+        &self,
+        opts: &GetOptions,
+        target: &ClusterIdentity,
+        key: &CacheKey,
+        chain: &str,
+    ) -> Result<Minted, Error>;
+    /// The username the server gives `entry`'s token (SelfSubjectReview).
+    /// A rejected token is `Err(Error::KubeApi(KubeApiError::Unauthorized))`.
+    /// `chain` as for [`Minter::mint`]: the admin context may be asked.
+    fn username(
+        &self,
+        entry: &Entry,
+        info: &ExecInfo,
+        chain: &str,
+    ) -> Result<Option<String>, Error>;
+}
+
+impl TokenCache for Cache {
+    fn kind(&self) -> Option<StoreKind> {
+        Cache::kind(self)
+    }
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
+        Cache::load(self, key)
+    }
+    fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError> {
+        Cache::put(self, key, entry, record)
+    }
+    fn update(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
+        Cache::update(self, key, entry)
+    }
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
+        Cache::remove(self, key)
+    }
+    fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError> {
+        Cache::lock(key, wait).map(Some)
+    }
+}
+
