@@ -14,7 +14,9 @@ use sha2::{Digest, Sha256};
 /// Normalizes a server URL for comparison: no trailing slash, lowercase
 /// scheme and host.
 pub fn normalize_server(server: &str) -> String {
-    let s = server.trim().trim_end_matches('/');
+    let s = server
+        .trim_start()
+        .trim_end_matches(|c: char| c == '/' || c.is_whitespace());
     match s.split_once("://") {
         Some((scheme, rest)) => {
             let (host, path) = match rest.find('/') {
