@@ -200,6 +200,9 @@ mod tests {
             normalize_server("https://h:1/prefix/"),
             "https://h:1/prefix"
         );
+        // Found by the property test: whitespace before a trailing slash.
+        assert_eq!(normalize_server("!\t/"), "!");
+        assert_eq!(normalize_server(&normalize_server("x \t/ /")), "x");
     }
 
     #[test]

@@ -58,7 +58,13 @@ fn json_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // Failures are not persisted to files: a minimal failing input found
+    // here becomes a named unit test next to the code it breaks.
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn exec_info_never_panics(text in prop_oneof![json_text(), ".*"]) {
