@@ -74,10 +74,64 @@ impl Claims {
         self.exp.is_none()
     }
 
+    /// What the token names: its ServiceAccount and what it is bound to, from
+    /// the bound (`kubernetes.io`) or the legacy (flat) claims.
+    pub fn service_account(&self) -> ServiceAccountClaims {
+        let text = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).map(str::to_string);
+        if let Some(k) = self.other.get("kubernetes.io") {
+            let sa = k.get("serviceaccount");
+            let bound = [("pod", "Pod"), ("secret", "Secret"), ("node", "Node")]
+                .into_iter()
+                .find_map(|(claim, kind)| {
+                    let o = k.get(claim)?;
+                    Some(BoundObject {
+                        kind,
+                        name: text(o.get("name")),
+                        uid: text(o.get("uid")),
+                    })
+                });
+            return ServiceAccountClaims {
+                namespace: text(k.get("namespace")),
+                name: text(sa.and_then(|s| s.get("name"))),
+                uid: text(sa.and_then(|s| s.get("uid"))),
+                bound,
+                legacy_secret: None,
+            };
+        }
+        let legacy = |f: &str| text(self.other.get(&format!("kubernetes.io/serviceaccount/{f}")));
+        ServiceAccountClaims {
+            namespace: legacy("namespace"),
+            name: legacy("service-account.name"),
+            uid: legacy("service-account.uid"),
+            bound: None,
+            legacy_secret: legacy("secret.name"),
+        }
+    }
+
     /// Token lifetime from `iat` (or `nbf`) to `exp`, if both are known.
     pub fn lifetime_secs(&self) -> Option<i64> {
         Some(self.exp?.saturating_sub(self.iat.or(self.nbf)?))
     }
+}
+
+/// The object a bound token is bound to (`kubernetes.io.pod|secret|node`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoundObject {
+    pub kind: &'static str,
+    pub name: Option<String>,
+    pub uid: Option<String>,
+}
+
+/// The ServiceAccount a token names, and what ties the token to the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceAccountClaims {
+    pub namespace: Option<String>,
+    pub name: Option<String>,
+    pub uid: Option<String>,
+    /// A bound token's bound object.
+    pub bound: Option<BoundObject>,
+    /// A legacy token's token Secret.
+    pub legacy_secret: Option<String>,
 }
 
 /// The JOSE header, as far as this tool reads it. `alg` stays a string: an

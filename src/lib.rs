@@ -13,10 +13,11 @@ mod jwt;
 mod kube_api;
 mod kubeconfig;
 mod options;
+mod parent;
 mod parse_error;
-mod protocol;
 #[cfg(test)]
 mod proptests;
+mod protocol;
 mod runtime;
 #[cfg(test)]
 mod testing;

@@ -161,6 +161,8 @@ pub enum Command {
     },
     CacheList {
         format: Format,
+        /// Ask the server about every cached token.
+        check: bool,
     },
     /// `None`: every entry.
     CacheClear {

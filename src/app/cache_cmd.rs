@@ -10,6 +10,8 @@ use crate::clock::{Clock, human, rfc3339};
 use crate::error::Error;
 use crate::options::Format;
 
+use super::cache_check::check_all;
+
 /// When the entry's token expires, for people.
 pub(super) fn expiry(r: &Record, now: i64) -> String {
     match r.expires_at {
@@ -25,55 +27,84 @@ pub(super) fn expiry(r: &Record, now: i64) -> String {
     }
 }
 
-pub fn list(format: Format, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
+/// `cache list [--check]`.
+pub fn list(
+    format: Format,
+    check: bool,
+    clock: &dyn Clock,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let entries = cache::list()?;
     let now = clock.now().unix_timestamp();
+    let checks = check.then(|| check_all(&entries));
     if format == Format::Json {
         let v: Vec<_> = entries
             .iter()
-            .map(|(k, r)| json!({"key": k, "serviceAccount": format!("{}/{}", r.namespace, r.service_account), "record": r}))
+            .enumerate()
+            .map(|(i, (k, r))| {
+                let mut v = json!({"key": k, "serviceAccount": format!("{}/{}", r.namespace, r.service_account), "record": r});
+                if let Some(c) = &checks {
+                    v["check"] = c[i].json();
+                }
+                v
+            })
             .collect();
         writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
-        return Ok(());
-    }
-    if entries.is_empty() {
+    } else if entries.is_empty() {
         writeln!(out, "no cached entries")?;
-        return Ok(());
-    }
-    let rows: Vec<[String; 6]> = entries
-        .iter()
-        .map(|(k, r)| {
-            [
-                k.to_string(),
-                format!("{}/{}", r.namespace, r.service_account),
-                r.server.clone(),
-                r.admin_context.clone(),
-                r.store.to_string(),
-                expiry(r, now),
-            ]
-        })
-        .collect();
-    let header = [
-        "KEY",
-        "SERVICE ACCOUNT",
-        "SERVER",
-        "ADMIN CONTEXT",
-        "STORE",
-        "EXPIRES",
-    ];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.len());
+    } else {
+        let mut header = vec![
+            "KEY",
+            "SERVICE ACCOUNT",
+            "SERVER",
+            "ADMIN CONTEXT",
+            "STORE",
+            "EXPIRES",
+        ];
+        if checks.is_some() {
+            header.push("CHECK");
+        }
+        let rows: Vec<Vec<String>> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, r))| {
+                let mut row = vec![
+                    k.to_string(),
+                    format!("{}/{}", r.namespace, r.service_account),
+                    r.server.clone(),
+                    r.admin_context.clone(),
+                    r.store.to_string(),
+                    expiry(r, now),
+                ];
+                if let Some(c) = &checks {
+                    row.push(c[i].text(k));
+                }
+                row
+            })
+            .collect();
+        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+        for row in &rows {
+            for (w, c) in widths.iter_mut().zip(row) {
+                *w = (*w).max(c.len());
+            }
+        }
+        let header: Vec<String> = header.into_iter().map(String::from).collect();
+        for row in std::iter::once(header).chain(rows) {
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            writeln!(out, "{}", line.join("  ").trim_end())?;
         }
     }
-    for row in std::iter::once(header.map(String::from)).chain(rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        writeln!(out, "{}", line.join("  ").trim_end())?;
+    let dead = checks.iter().flatten().filter(|c| c.is_dead()).count();
+    if dead > 0 {
+        return Err(Error::CheckFailed(format!(
+            "{dead} cached token{} rejected by the server (see CHECK); clear {} with `kube-sa-token cache clear KEY`",
+            if dead == 1 { " is" } else { "s are" },
+            if dead == 1 { "it" } else { "them" }
+        )));
     }
     Ok(())
 }

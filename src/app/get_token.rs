@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::cache::{Cache, CacheError, CacheKey, Entry, Record};
+use crate::cache::{Cache, CacheError, CacheKey, Entry, Record, Served};
 use crate::clock::Clock;
 use crate::cluster_identity::{ClusterIdentity, read_ca};
 use crate::error::Error;
@@ -17,6 +17,7 @@ use crate::guard;
 use crate::jwt::{self, Fresh, Want};
 use crate::kube_api::KubeApiError;
 use crate::options::{GetOptions, SourceKind};
+use crate::parent::Parent;
 use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
 use crate::token::Token;
 
@@ -60,6 +61,7 @@ pub fn obtain(
         cache: &cache,
         minter: &KubeMinter { session: admin },
         clock,
+        parent: crate::parent::current(),
     }
     .run(opts, info, &target, &key)
 }
@@ -92,6 +94,8 @@ pub struct GetToken<'a> {
     pub cache: &'a dyn TokenCache,
     pub minter: &'a dyn Minter,
     pub clock: &'a dyn Clock,
+    /// The process that runs the plugin (kubectl), if known.
+    pub parent: Option<Parent>,
 }
 
 /// What to do with a cached entry.
@@ -107,9 +111,14 @@ enum Verdict {
 enum Lookup {
     Hit(Issued),
     Miss,
-    /// The server rejected the cached (legacy) token: drop it, then mint.
-    Dead,
+    /// The server rejected the cached token: drop it, then mint.
+    Dead(Box<Entry>),
 }
+
+/// A caller that comes back this long before the expiry it was given is
+/// not refreshing on schedule: kube-rs refreshes 60 s before it, client-go
+/// at it. Earlier, the same caller is re-running the plugin after a 401.
+const REFRESH_SLACK_SECS: i64 = 90;
 
 /// A clock offset is believed up to a year; more is a damaged entry.
 const MAX_OFFSET_SECS: i64 = 365 * 86_400;
@@ -139,26 +148,33 @@ impl GetToken<'_> {
         key: &CacheKey,
     ) -> Result<Issued, Error> {
         tracing::debug!(key = %key, store = ?self.cache.kind(), server = %target.server, "cache lookup");
-        if let Lookup::Hit(out) = self.lookup(key, opts, target, info)? {
-            return Ok(out);
-        }
+        let mut dead = match self.lookup(key, opts, target, info, true)? {
+            Lookup::Hit(out) => return Ok(out),
+            Lookup::Dead(entry) => Some(entry),
+            Lookup::Miss => None,
+        };
 
         // Minting from here on. Refuse loops before waiting on our own lock.
         let spec = &opts.spec;
         let chain = recursion_chain(opts)?;
         let _lock = self.cache.lock(key, opts.lock_wait)?;
-        // Look again under the lock: another process may have minted meanwhile.
-        match self.lookup(key, opts, target, info)? {
-            Lookup::Hit(out) => {
-                tracing::debug!("another process minted while we waited");
-                return Ok(out);
-            }
-            Lookup::Dead => {
-                if let Err(e) = self.cache.remove(key) {
-                    tracing::warn!("could not drop the rejected token from the cache: {e}");
+        // Look again under the lock: another process may have minted meanwhile
+        // (and replaced a dead token: then that one is served).
+        let still_dead = |d: &Entry| matches!(self.cache.load(key), Ok(Some(e)) if e.token.expose() == d.token.expose());
+        if !dead.as_deref().is_some_and(still_dead) {
+            match self.lookup(key, opts, target, info, false)? {
+                Lookup::Hit(out) => {
+                    tracing::debug!("another process minted while we waited");
+                    return Ok(out);
                 }
+                Lookup::Dead(entry) => dead = Some(entry),
+                Lookup::Miss => dead = None,
             }
-            Lookup::Miss => {}
+        }
+        if dead.is_some()
+            && let Err(e) = self.cache.remove(key)
+        {
+            tracing::warn!("could not drop the rejected token from the cache: {e}");
         }
 
         let minted = self.minter.mint(opts, target, key, &chain)?;
@@ -240,6 +256,16 @@ impl GetToken<'_> {
                 );
             }
         }
+        if let Some(d) = dead {
+            // kubectl shows the plugin's stderr: say why its last command failed.
+            tracing::warn!(
+                "the server rejected the cached token of {}/{} ({}); a new one was minted",
+                d.namespace,
+                d.service_account,
+                self.minter.why_rejected(&d, &chain)
+            );
+        }
+        self.note_served(key, now, expires);
         Ok(Issued {
             token: entry.token,
             expires,
@@ -247,12 +273,16 @@ impl GetToken<'_> {
         })
     }
 
+    /// The cached entry's fate. With `first`, a caller that comes back
+    /// before its credential expired (a client re-running the plugin after
+    /// a 401) gets the token checked with the server first.
     fn lookup(
         &self,
         key: &CacheKey,
         opts: &GetOptions,
         target: &ClusterIdentity,
         info: &ExecInfo,
+        first: bool,
     ) -> Result<Lookup, Error> {
         let entry = match self.cache.load(key) {
             Ok(Some(e)) => e,
@@ -273,7 +303,22 @@ impl GetToken<'_> {
         };
         match judge(&entry, opts, target, now)? {
             Verdict::Serve(until) => {
+                if first && self.reinvoked(key, now) {
+                    tracing::debug!(
+                        "the same caller again before its expiry: a 401? asking the server"
+                    );
+                    match self.revalidate(&entry, opts, info) {
+                        Ok(()) => {}
+                        Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => {
+                            return Ok(Lookup::Dead(Box::new(entry)));
+                        }
+                        Err(Error::Guard(e)) => return Err(e.into()),
+                        // Not known to be dead: the cached token stays.
+                        Err(e) => tracing::debug!("could not check the cached token: {e}"),
+                    }
+                }
                 tracing::debug!("cache hit");
+                self.note_served(key, now, until);
                 hit(entry.token, until)
             }
             Verdict::Mint(why) => {
@@ -291,13 +336,12 @@ impl GetToken<'_> {
                         if let Err(e) = self.cache.update(key, &entry) {
                             tracing::warn!("could not record the revalidation: {e}");
                         }
-                        hit(entry.token, after(now, opts.revalidate))
+                        let until = after(now, opts.revalidate);
+                        self.note_served(key, now, until);
+                        hit(entry.token, until)
                     }
                     Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => {
-                        tracing::info!(
-                            "the server rejected the cached legacy token; minting a new one"
-                        );
-                        Ok(Lookup::Dead)
+                        Ok(Lookup::Dead(Box::new(entry)))
                     }
                     // The server could not be asked (offline, timed out, an
                     // old server): keep serving, up to 4 intervals after the
@@ -330,6 +374,28 @@ impl GetToken<'_> {
                     Err(e) => Err(e),
                 }
             }
+        }
+    }
+
+    /// Did the caller get this entry before, with an expiry still ahead?
+    fn reinvoked(&self, key: &CacheKey, now: OffsetDateTime) -> bool {
+        let (Some(me), Some(last)) = (self.parent, self.cache.last_served(key)) else {
+            return false;
+        };
+        let now = now.unix_timestamp();
+        last.parent == me && last.at <= now && now < last.until.saturating_sub(REFRESH_SLACK_SECS)
+    }
+
+    fn note_served(&self, key: &CacheKey, now: OffsetDateTime, until: OffsetDateTime) {
+        if let Some(parent) = self.parent {
+            self.cache.record_served(
+                key,
+                &Served {
+                    parent,
+                    at: now.unix_timestamp(),
+                    until: until.unix_timestamp(),
+                },
+            );
         }
     }
 

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use super::*;
 use crate::cache::{FileLock, StoreKind};
-use crate::kube_api::Minted;
 use crate::clock::FakeClock;
+use crate::kube_api::Minted;
 use crate::protocol::V1;
 use crate::testing::{bound, legacy, opts};
 
@@ -25,6 +25,7 @@ fn key() -> CacheKey {
 struct MemoryCache {
     entries: RefCell<HashMap<CacheKey, Entry>>,
     records: RefCell<HashMap<CacheKey, Record>>,
+    served: RefCell<HashMap<CacheKey, Served>>,
     /// Writes fail, as on a full disk or a keyring locked since the read.
     full: bool,
 }
@@ -57,6 +58,12 @@ impl TokenCache for MemoryCache {
     }
     fn lock(&self, _: &CacheKey, _: Duration) -> Result<Option<FileLock>, CacheError> {
         Ok(None)
+    }
+    fn last_served(&self, key: &CacheKey) -> Option<Served> {
+        self.served.borrow().get(key).copied()
+    }
+    fn record_served(&self, key: &CacheKey, served: &Served) {
+        self.served.borrow_mut().insert(key.clone(), *served);
     }
 }
 
@@ -114,6 +121,9 @@ impl Minter for FakeMinter<'_> {
             clock_offset: Some(self.server_ahead),
         })
     }
+    fn why_rejected(&self, _: &Entry, _: &str) -> String {
+        "its ServiceAccount was deleted and recreated".into()
+    }
     fn username(&self, e: &Entry, _: &ExecInfo, _: &str) -> Result<Option<String>, Error> {
         self.reviews.set(self.reviews.get() + 1);
         if self.offline.get() {
@@ -141,7 +151,13 @@ fn info() -> ExecInfo {
     }
 }
 
-fn try_run(
+const KUBECTL: Parent = Parent {
+    pid: 4242,
+    start: 1,
+};
+
+fn try_run_as(
+    parent: Parent,
     cache: &MemoryCache,
     minter: &FakeMinter<'_>,
     opts: &GetOptions,
@@ -150,8 +166,24 @@ fn try_run(
         cache,
         minter,
         clock: minter.clock,
+        parent: Some(parent),
     }
     .run(opts, &info(), &cluster(), &key())
+}
+
+/// A call from a new kubectl process each time.
+fn try_run(
+    cache: &MemoryCache,
+    minter: &FakeMinter<'_>,
+    opts: &GetOptions,
+) -> Result<Issued, Error> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(100_000);
+    let parent = Parent {
+        pid: NEXT.fetch_add(1, Ordering::Relaxed),
+        start: 1,
+    };
+    try_run_as(parent, cache, minter, opts)
 }
 
 fn run(cache: &MemoryCache, minter: &FakeMinter<'_>, opts: &GetOptions) -> Issued {
@@ -419,4 +451,66 @@ fn a_cached_token_is_not_sent_to_another_cluster_behind_the_same_url() {
         err.contains("cluster binding") && err.contains("another CA"),
         "{err}"
     );
+}
+
+#[test]
+fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let opts = opts();
+    let first = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
+    assert_eq!((minter.mints.get(), minter.reviews.get()), (1, 0));
+
+    // The server still accepts it: kubectl re-ran the plugin for another
+    // reason. One check, the same token.
+    clock.advance(1);
+    let again = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
+    assert_eq!(again.token.expose(), first.token.expose());
+    assert_eq!((minter.mints.get(), minter.reviews.get()), (1, 1));
+
+    // Now it rejects it (the SA was recreated): replaced at once.
+    clock.advance(1);
+    *minter.username.borrow_mut() = None;
+    let replaced = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
+    assert_ne!(replaced.token.expose(), first.token.expose());
+    assert_eq!((minter.mints.get(), minter.reviews.get()), (2, 2));
+    assert_eq!(
+        cache
+            .entries
+            .borrow()
+            .values()
+            .next()
+            .unwrap()
+            .token
+            .expose(),
+        replaced.token.expose()
+    );
+}
+
+#[test]
+fn other_callers_and_refreshes_at_expiry_cost_no_check() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let opts = opts();
+    let first = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
+    // Many other kubectl processes: hits, no check.
+    for pid in 1..20 {
+        clock.advance(1);
+        try_run_as(Parent { pid, start: 7 }, &cache, &minter, &opts).unwrap();
+    }
+    assert_eq!(minter.reviews.get(), 0);
+    // The same pid, but another process (pid reuse): no check.
+    try_run_as(Parent { pid: 19, start: 8 }, &cache, &minter, &opts).unwrap();
+    assert_eq!(minter.reviews.get(), 0);
+
+    // A long-running client coming back at the expiry it was given (kube-rs
+    // 60 s early): a refresh, not a 401.
+    let long = Parent { pid: 77, start: 1 };
+    let served = try_run_as(long, &cache, &minter, &opts).unwrap();
+    clock.0.set(served.expires - time::Duration::seconds(60));
+    try_run_as(long, &cache, &minter, &opts).unwrap();
+    assert_eq!(minter.reviews.get(), 0);
+    assert_eq!(minter.mints.get(), 1, "{}", first.expires);
 }

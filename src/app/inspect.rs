@@ -59,37 +59,21 @@ fn when(t: Option<i64>, now: i64) -> Value {
     }
 }
 
-/// The bound object of a bound token (`kubernetes.io.pod|secret|node`).
+/// The bound object of a bound token.
 fn bound_object(claims: &Claims) -> Value {
-    let k = claims.other.get("kubernetes.io");
-    for (claim, kind) in [("pod", "Pod"), ("secret", "Secret"), ("node", "Node")] {
-        if let Some(o) = k.and_then(|k| k.get(claim)) {
-            return json!({"kind": kind, "name": o.get("name"), "uid": o.get("uid")});
-        }
+    match claims.service_account().bound {
+        Some(o) => json!({"kind": o.kind, "name": o.name, "uid": o.uid}),
+        None => Value::Null,
     }
-    Value::Null
 }
 
 fn service_account(claims: &Claims) -> Value {
-    if let Some(k) = claims.other.get("kubernetes.io") {
-        return json!({
-            "namespace": k.get("namespace"),
-            "name": k.get("serviceaccount").and_then(|s| s.get("name")),
-            "uid": k.get("serviceaccount").and_then(|s| s.get("uid")),
-        });
+    let sa = claims.service_account();
+    let mut v = json!({"namespace": sa.namespace, "name": sa.name, "uid": sa.uid});
+    if claims.other.get("kubernetes.io").is_none() {
+        v["secret"] = json!(sa.legacy_secret);
     }
-    let legacy = |f: &str| {
-        claims
-            .other
-            .get(&format!("kubernetes.io/serviceaccount/{f}"))
-            .cloned()
-    };
-    json!({
-        "namespace": legacy("namespace"),
-        "name": legacy("service-account.name"),
-        "uid": legacy("service-account.uid"),
-        "secret": legacy("secret.name"),
-    })
+    v
 }
 
 /// The signature check: its JSON for the report, and whether the token may be

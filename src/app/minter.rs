@@ -6,6 +6,7 @@ use base64::Engine;
 use crate::cache::{CacheKey, Entry};
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
+use crate::jwt;
 use crate::kube_api::{Admin, KubeApiError, Minted, TokenClient};
 use crate::options::{GetOptions, SourceKind, TokenSpec};
 use crate::protocol::{ExecInfo, ProtocolError};
@@ -86,6 +87,58 @@ impl Minter for KubeMinter<'_> {
                 detail: format!("no answer within {}s", REVIEW_TIMEOUT.as_secs()),
             })??;
         Ok(answer.username)
+    }
+
+    fn why_rejected(&self, entry: &Entry, chain: &str) -> String {
+        self.rejection(entry, chain).unwrap_or_else(|| {
+            "the server no longer accepts it (signing keys rotated, or the token revoked)".into()
+        })
+    }
+}
+
+impl KubeMinter<'_> {
+    /// What the admin context sees of the objects `entry`'s token names.
+    fn rejection(&self, entry: &Entry, chain: &str) -> Option<String> {
+        let (_, claims) = jwt::decode(&entry.token).ok()?;
+        let named = claims.service_account();
+        let admin = self.session.admin(Some(chain)).ok()?;
+        let (ns, name) = (&entry.namespace, &entry.service_account);
+        let secret = match &named.bound {
+            Some(b) if b.kind == "Secret" => b.name.clone(),
+            _ => named.legacy_secret.clone(),
+        };
+        let (sa_uid, secret_uid) = self
+            .session
+            .block_on(async {
+                let sa_uid = admin.service_account_uid(ns, name).await?;
+                let secret_uid = match &secret {
+                    Some(s) => Some(admin.secret_uid(ns, s).await?),
+                    None => None,
+                };
+                Ok::<_, KubeApiError>((sa_uid, secret_uid))
+            })
+            .ok()?
+            .ok()?;
+        let bound_to_secret = named.bound.as_ref().is_some_and(|b| b.kind == "Secret");
+        Some(match (sa_uid, secret_uid) {
+            (None, _) => "its ServiceAccount no longer exists".into(),
+            (Some(now), _) if named.uid.as_ref().is_some_and(|then| *then != now) => {
+                "its ServiceAccount was deleted and recreated (the token names the old one)".into()
+            }
+            (_, Some(None)) if bound_to_secret => "the Secret it was bound to was deleted".into(),
+            (_, Some(None)) => "its token Secret was deleted".into(),
+            (_, Some(Some(now)))
+                if bound_to_secret
+                    && named
+                        .bound
+                        .as_ref()
+                        .and_then(|b| b.uid.as_ref())
+                        .is_some_and(|then| *then != now) =>
+            {
+                "the Secret it was bound to was deleted and recreated".into()
+            }
+            _ => return None,
+        })
     }
 }
 

@@ -2,6 +2,7 @@
 //! ([`crate::options`]) into output.
 
 mod admin_session;
+mod cache_check;
 mod cache_cmd;
 mod doctor;
 mod get_token;
@@ -59,7 +60,7 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             out,
         )?,
         Command::Whoami { opts, format } => whoami::whoami(&opts, format, &clock, out)?,
-        Command::CacheList { format } => cache_cmd::list(format, &clock, out)?,
+        Command::CacheList { format, check } => cache_cmd::list(format, check, &clock, out)?,
         Command::CacheClear { key } => cache_cmd::clear(key.as_deref(), out)?,
         Command::Logout { opts } => logout::logout(&opts, &clock, out)?,
         Command::Doctor {

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::cache::{Cache, CacheError, CacheKey, Entry, FileLock, Record, StoreKind};
+use crate::cache::{Cache, CacheError, CacheKey, Entry, FileLock, Record, Served, StoreKind};
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
 use crate::kube_api::Minted;
@@ -22,6 +22,10 @@ pub trait TokenCache {
     fn remove(&self, key: &CacheKey) -> Result<bool, CacheError>;
     /// The entry's lock, held through a mint; `None` where nothing is shared.
     fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError>;
+    /// Who was last served the entry, and until when.
+    fn last_served(&self, key: &CacheKey) -> Option<Served>;
+    /// Records a serve (best effort: a failure costs a missed check only).
+    fn record_served(&self, key: &CacheKey, served: &Served);
 }
 
 /// Where tokens come from, as `get` sees it.
@@ -45,6 +49,10 @@ pub trait Minter {
         info: &ExecInfo,
         chain: &str,
     ) -> Result<Option<String>, Error>;
+    /// Why the server rejected `entry`'s token, for the one line `get`
+    /// prints when it replaced it ("its ServiceAccount was deleted and
+    /// recreated", ...). Asks the admin context; never fails.
+    fn why_rejected(&self, entry: &Entry, chain: &str) -> String;
 }
 
 impl TokenCache for Cache {
@@ -66,5 +74,10 @@ impl TokenCache for Cache {
     fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError> {
         Cache::lock(key, wait).map(Some)
     }
+    fn last_served(&self, key: &CacheKey) -> Option<Served> {
+        Cache::last_served(self, key)
+    }
+    fn record_served(&self, key: &CacheKey, served: &Served) {
+        Cache::record_served(self, key, served)
+    }
 }
-

@@ -10,6 +10,7 @@ mod keyring;
 mod keyutils;
 mod lock;
 mod paths;
+mod served;
 mod store;
 
 use std::time::Duration;
@@ -17,15 +18,16 @@ use std::time::Duration;
 pub use index::Record;
 pub use key::{CacheKey, KeyParts};
 pub use lock::{FileLock, LockError};
+pub use served::Served;
 pub use store::{AutoChoice, Entry, StoreKind};
 
 use crate::options::CacheChoice;
+use index::Index;
 #[cfg(test)]
 pub(crate) use index::parse as parse_index;
+use store::Store;
 #[cfg(test)]
 pub(crate) use store::decode as decode_entry;
-use index::Index;
-use store::Store;
 
 /// Errors of the token cache.
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +156,22 @@ impl Cache {
         };
         let removed = s.remove(key)?;
         Index::open()?.remove(key)?;
+        served::forget(Some(key));
         Ok(removed)
+    }
+
+    /// Who was last served the entry `key` (see [`served`]).
+    pub fn last_served(&self, key: &CacheKey) -> Option<Served> {
+        self.store.as_ref().and_then(|_| served::load(key))
+    }
+
+    /// Records a serve of `key`; a failure only costs a missed 401 check.
+    pub fn record_served(&self, key: &CacheKey, s: &Served) {
+        if self.store.is_some()
+            && let Err(e) = served::store(key, s)
+        {
+            tracing::debug!("could not record who was served: {e}");
+        }
     }
 
     /// Takes the entry's lock (single flight), waiting at most `wait`.
@@ -215,8 +232,10 @@ pub fn record(key: &CacheKey) -> Result<Option<Record>, CacheError> {
     Index::open()?.get(key)
 }
 
-/// Removes the file store's files the index lost track of (`cache clear --all`).
+/// Removes the file store's files the index lost track of, and every serve
+/// record (`cache clear --all`).
 pub fn remove_untracked_files() -> Result<(), CacheError> {
+    served::forget(None);
     let dir = paths::tokens_dir(&paths::cache_dir()?);
     if let Ok(rd) = std::fs::read_dir(&dir) {
         for e in rd.flatten() {

@@ -193,6 +193,10 @@ pub(super) enum CacheCmd {
         /// Output format.
         #[arg(short, long, value_enum, default_value_t = OutputArg::Text)]
         output: OutputArg,
+        /// Ask the server whether each cached token still works (a
+        /// SelfSubjectReview made with it), and why not.
+        #[arg(long)]
+        check: bool,
     },
     /// Remove one entry (by key from `cache list`) or all of them.
     Clear {

@@ -202,8 +202,9 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             opts: get_options(token_spec(a.entry, a.sa)?, a.mint)?,
             format: a.output.into(),
         },
-        Cmd::Cache(CacheCmd::List { output }) => Command::CacheList {
+        Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
             format: output.into(),
+            check,
         },
         Cmd::Cache(CacheCmd::Clear { key, all }) => Command::CacheClear {
             key: if all { None } else { key },

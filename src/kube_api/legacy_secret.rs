@@ -32,6 +32,37 @@ impl Admin {
         }))
     }
 
+    /// The uid of a ServiceAccount; `None` when it does not exist.
+    pub async fn service_account_uid(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<String>, KubeApiError> {
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        let sa = api.get_opt(name).await.map_err(self.map(Action {
+            verb: "get",
+            resource: "serviceaccounts",
+            namespace: Some(namespace),
+            name: Some(name),
+            hint_404: String::new(),
+        }))?;
+        Ok(sa.and_then(|s| s.metadata.uid))
+    }
+
+    /// The uid of a Secret; `None` when it does not exist.
+    pub async fn secret_uid(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<String>, KubeApiError> {
+        let s = self
+            .secrets(namespace)
+            .get_metadata_opt(name)
+            .await
+            .map_err(self.map(self.secret_action("get", namespace, Some(name))))?;
+        Ok(s.and_then(|s| s.metadata.uid))
+    }
+
     fn secrets(&self, namespace: &str) -> Api<Secret> {
         Api::namespaced(self.client.clone(), namespace)
     }

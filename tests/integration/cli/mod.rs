@@ -49,7 +49,11 @@ pub(crate) fn with_intact_cache(api: &FakeApi, env: &TestEnv, test: impl FnOnce(
     )
     .ok();
     let before = env.cache_snapshot();
-    assert_eq!(before.len(), 2, "one token file and the index");
+    assert_eq!(
+        before.len(),
+        3,
+        "one token file, the index, and the record of who was served"
+    );
     test();
     assert_eq!(
         env.cache_snapshot(),

@@ -20,6 +20,15 @@ fn python() -> PathBuf {
     p
 }
 
+/// The Python client as context "sa": prints the username, then the
+/// ServiceAccounts of `ns`.
+pub(crate) fn python_client(env: &TestEnv, ns: &str) -> Out {
+    let mut py = Command::new(python());
+    py.args(["-c", PYTHON_CLIENT]).arg(&env.kubeconfig).arg(ns);
+    env.isolate(&mut py);
+    Out::from(py.output().unwrap())
+}
+
 const PYTHON_CLIENT: &str = r#"
 import sys
 from kubernetes import client, config
@@ -36,7 +45,7 @@ print(",".join(names))
 /// ServiceAccounts it can list in `ns`. kube-rs runs the exec plugin with the
 /// test process's environment plus the entry's `env`, so the entry carries
 /// the env's isolation.
-fn kube_rs_client(env: &TestEnv, ns: &str) -> (String, Vec<String>) {
+pub(crate) fn kube_rs_client(env: &TestEnv, ns: &str) -> Result<(String, Vec<String>), String> {
     use k8s_openapi::api::authentication::v1::SelfSubjectReview;
     use k8s_openapi::api::core::v1::ServiceAccount;
     use kube::api::{Api, ListParams, PostParams};
@@ -72,19 +81,20 @@ fn kube_rs_client(env: &TestEnv, ns: &str) -> (String, Vec<String>) {
             context: Some("sa".into()),
             ..Default::default()
         };
+        let err = |e: kube::Error| e.to_string();
         let config = kube::Config::from_custom_kubeconfig(kc, &opts)
             .await
-            .unwrap();
-        let client = kube::Client::try_from(config).unwrap();
+            .map_err(|e| e.to_string())?;
+        let client = kube::Client::try_from(config).map_err(err)?;
         let review = Api::<SelfSubjectReview>::all(client.clone())
             .create(&PostParams::default(), &SelfSubjectReview::default())
             .await
-            .unwrap();
+            .map_err(err)?;
         let sas = Api::<ServiceAccount>::namespaced(client, ns)
             .list(&ListParams::default())
             .await
-            .unwrap();
-        (
+            .map_err(err)?;
+        Ok((
             review
                 .status
                 .and_then(|s| s.user_info)
@@ -94,7 +104,7 @@ fn kube_rs_client(env: &TestEnv, ns: &str) -> (String, Vec<String>) {
                 .into_iter()
                 .filter_map(|s| s.metadata.name)
                 .collect(),
-        )
+        ))
     })
 }
 
@@ -121,10 +131,7 @@ fn python_and_kube_rs_clients_authenticate_as_the_sa() {
             let env = TestEnv::builder().kubeconfig(yaml).build();
             let case = format!("{version}, provideClusterInfo: {provide}");
 
-            let mut py = Command::new(python());
-            py.args(["-c", PYTHON_CLIENT]).arg(&env.kubeconfig).arg(&ns);
-            env.isolate(&mut py);
-            let out = Out::from(py.output().unwrap());
+            let out = python_client(&env, &ns);
             assert_eq!(out.code, 0, "Python client, {case}: {}", out.stderr);
             let lines: Vec<&str> = out.stdout.lines().collect();
             assert_eq!(lines[0], expected, "Python client, {case}");
@@ -133,7 +140,7 @@ fn python_and_kube_rs_clients_authenticate_as_the_sa() {
                 "Python client, {case}"
             );
 
-            let (who, sas) = kube_rs_client(&env, &ns);
+            let (who, sas) = kube_rs_client(&env, &ns).unwrap();
             assert_eq!(who, expected, "kube-rs client, {case}");
             assert!(sas.iter().any(|n| n == "viewer"), "kube-rs client, {case}");
         }

@@ -63,4 +63,5 @@ mod errors;
 mod keyring;
 mod kubectl;
 mod legacy;
+mod self_heal;
 mod trust;

@@ -1,0 +1,112 @@
+//! `cache list --check`: asks the server about every cached token (with the
+//! token itself, a SelfSubjectReview) and says which are dead and why. For
+//! clients that never re-run the plugin after a 401 (the Python client,
+//! kube-rs), this is how a dead entry is found before its expiry.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::cache::{Cache, CacheKey, Record};
+use crate::kube_api::KubeApiError;
+
+use super::admin_session::AdminSession;
+use super::minter::KubeMinter;
+use super::ports::Minter;
+
+/// What the server said about one cached token.
+pub enum Check {
+    /// Accepted, as this user.
+    Ok(String),
+    /// Rejected, and why.
+    Dead(String),
+    /// Not asked, and why (unreachable, store locked, another cluster now).
+    Unknown(String),
+}
+
+impl Check {
+    pub fn is_dead(&self) -> bool {
+        matches!(self, Check::Dead(_))
+    }
+
+    /// The CHECK column.
+    pub fn text(&self, key: &CacheKey) -> String {
+        match self {
+            Check::Ok(user) => format!("ok ({user})"),
+            Check::Dead(why) => format!(
+                "DEAD: {why}; kube-sa-token cache clear {key} (or kubectl again: it replaces it after the 401)"
+            ),
+            Check::Unknown(why) => format!("not checked: {why}"),
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        match self {
+            Check::Ok(user) => json!({"state": "ok", "username": user}),
+            Check::Dead(why) => json!({"state": "dead", "reason": why}),
+            Check::Unknown(why) => json!({"state": "unknown", "reason": why}),
+        }
+    }
+}
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Checks every entry, one admin login per admin context.
+pub fn check_all(entries: &[(CacheKey, Record)]) -> Vec<Check> {
+    let mut sessions: HashMap<(Option<String>, String), AdminSession<'_>> = HashMap::new();
+    entries
+        .iter()
+        .map(|(key, r)| {
+            let session = sessions
+                .entry((r.kubeconfig.clone(), r.admin_context.clone()))
+                .or_insert_with(|| {
+                    AdminSession::new(r.kubeconfig.as_deref().map(Path::new), &r.admin_context)
+                });
+            check_one(session, key, r)
+        })
+        .collect()
+}
+
+fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
+    let entry = match Cache::of_kind(r.store).and_then(|c| c.load(key)) {
+        Ok(Some(e)) => e,
+        Ok(None) => return Check::Unknown(format!("the {} store has no token for it", r.store)),
+        Err(e) => return Check::Unknown(e.to_string()),
+    };
+    let admin = match session.admin(None) {
+        Ok(a) => a,
+        Err(e) => return Check::Unknown(e.to_string()),
+    };
+    // Never send a token to a cluster it was not minted on.
+    if let Some(why) = admin.identity().mismatch(&entry.cluster) {
+        return Check::Unknown(format!("its admin context now leads elsewhere: {why}"));
+    }
+    let who = format!("the cached token of {}/{}", r.namespace, r.service_account);
+    let client = match session.token_client(&entry.token, &who) {
+        Ok(c) => c,
+        Err(e) => return Check::Unknown(e.to_string()),
+    };
+    let answer =
+        session.block_on(async { tokio::time::timeout(CHECK_TIMEOUT, client.whoami()).await });
+    let expected = format!(
+        "system:serviceaccount:{}:{}",
+        r.namespace, r.service_account
+    );
+    match answer {
+        Ok(Ok(Ok(user))) if user.username.as_deref() == Some(expected.as_str()) => {
+            Check::Ok(expected)
+        }
+        Ok(Ok(Ok(user))) => Check::Dead(format!(
+            "the server says it belongs to {:?}",
+            user.username.unwrap_or_default()
+        )),
+        Ok(Ok(Err(KubeApiError::Unauthorized { .. }))) => {
+            Check::Dead(KubeMinter { session }.why_rejected(&entry, ""))
+        }
+        Ok(Ok(Err(e))) => Check::Unknown(e.to_string()),
+        Ok(Err(_)) => Check::Unknown(format!("no answer within {}s", CHECK_TIMEOUT.as_secs())),
+        Err(e) => Check::Unknown(e.to_string()),
+    }
+}

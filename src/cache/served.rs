@@ -1,0 +1,101 @@
+//! Who was last served an entry, and until when: one line per entry in
+//! `<cache dir>/served/<key>`, never a secret. `get` compares the next caller
+//! with it to notice a client that runs the plugin again after a 401.
+
+use std::path::PathBuf;
+
+use super::paths::{self, io_err, private_dir};
+use super::{CacheError, CacheKey};
+use crate::parent::Parent;
+
+/// The last serve of an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Served {
+    pub parent: Parent,
+    /// Unix seconds of the serve.
+    pub at: i64,
+    /// The expirationTimestamp the caller got (unix seconds, local time).
+    pub until: i64,
+}
+
+fn dir() -> Result<PathBuf, CacheError> {
+    Ok(paths::cache_dir()?.join("served"))
+}
+
+fn parse(text: &str) -> Option<Served> {
+    let mut f = text.split_whitespace();
+    let served = Served {
+        parent: Parent {
+            pid: f.next()?.parse().ok()?,
+            start: f.next()?.parse().ok()?,
+        },
+        at: f.next()?.parse().ok()?,
+        until: f.next()?.parse().ok()?,
+    };
+    f.next().is_none().then_some(served)
+}
+
+/// The last serve of `key`, if it was recorded (and is readable).
+pub fn load(key: &CacheKey) -> Option<Served> {
+    let path = dir().ok()?.join(key.as_str());
+    let bytes = paths::read(&path).ok()??;
+    parse(std::str::from_utf8(&bytes).ok()?)
+}
+
+/// Records a serve of `key`.
+pub fn store(key: &CacheKey, s: &Served) -> Result<(), CacheError> {
+    let dir = dir()?;
+    if let Some(cache_dir) = dir.parent() {
+        private_dir(cache_dir)?;
+    }
+    private_dir(&dir)?;
+    let path = dir.join(key.as_str());
+    let line = format!("{} {} {} {}\n", s.parent.pid, s.parent.start, s.at, s.until);
+    // One short write: a torn record parses as none, which costs at most a
+    // missed check, never a wrong one.
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    crate::fsutil::no_follow(&mut opts);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    std::io::Write::write_all(
+        &mut opts.open(&path).map_err(io_err(&path))?,
+        line.as_bytes(),
+    )
+    .map_err(io_err(&path))
+}
+
+/// Forgets the serves of `key`, or of every entry.
+pub fn forget(key: Option<&CacheKey>) {
+    let Ok(dir) = dir() else { return };
+    match key {
+        Some(k) => {
+            let _ = std::fs::remove_file(dir.join(k.as_str()));
+        }
+        None => {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_parse_back_and_garbage_is_none() {
+        let s = Served {
+            parent: Parent { pid: 7, start: 99 },
+            at: 1_000,
+            until: 4_000,
+        };
+        let line = format!("{} {} {} {}\n", 7, 99, 1_000, 4_000);
+        assert_eq!(parse(&line), Some(s));
+        assert_eq!(parse("7 99 1000"), None);
+        assert_eq!(parse("7 99 1000 4000 5"), None);
+        assert_eq!(parse("a b c d"), None);
+    }
+}

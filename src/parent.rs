@@ -1,0 +1,64 @@
+//! The process that ran this one (kubectl, helm, a kube-rs program): its pid
+//! and start time, so that a reused pid is another process. client-go runs
+//! the plugin again, from the same process, right after a request failed
+//! with 401; seeing the same parent again before the credential it got has
+//! expired is how `get` notices (see `app::get_token`).
+
+use serde::{Deserialize, Serialize};
+
+/// A running process, identified across pid reuse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parent {
+    pub pid: u32,
+    /// Its start time in clock ticks since boot (Linux); 0 where unknown.
+    pub start: u64,
+}
+
+/// The parent of this process; `None` for an orphan (parent pid 1).
+pub fn current() -> Option<Parent> {
+    #[cfg(unix)]
+    {
+        let pid = std::os::unix::process::parent_id();
+        if pid <= 1 {
+            return None;
+        }
+        Some(Parent {
+            pid,
+            start: start_time(pid).unwrap_or(0),
+        })
+    }
+    #[cfg(not(unix))]
+    None
+}
+
+/// Field 22 of `/proc/<pid>/stat` (after the command name, which may hold
+/// spaces and parentheses).
+fn start_time(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_start(&stat)
+}
+
+fn parse_start(stat: &str) -> Option<u64> {
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_start_time_after_any_command_name() {
+        let stat = "4242 (kube ctl) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_start(stat), Some(987654));
+        assert_eq!(parse_start("garbage"), None);
+    }
+
+    #[test]
+    fn the_parent_of_a_test_is_known() {
+        let p = current().expect("the test runner");
+        assert_eq!(p, current().unwrap(), "stable");
+        #[cfg(target_os = "linux")]
+        assert_ne!(p.start, 0);
+    }
+}
