@@ -469,11 +469,20 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
     assert_eq!(again.token.expose(), first.token.expose());
     assert_eq!((minter.mints.get(), minter.reviews.get()), (1, 1));
 
-    // Now it rejects it (the SA was recreated): replaced at once.
+    // Checked a moment ago for this caller: served on without asking.
     clock.advance(1);
+    try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
+    assert_eq!(minter.reviews.get(), 1);
+
+    // Half a minute later the server rejects it (the SA was recreated):
+    // replaced at once.
+    clock.advance(30);
     *minter.username.borrow_mut() = None;
     let replaced = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
     assert_ne!(replaced.token.expose(), first.token.expose());
+    assert_eq!((minter.mints.get(), minter.reviews.get()), (2, 2));
+    // And the replacement is not checked again right away.
+    try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
     assert_eq!((minter.mints.get(), minter.reviews.get()), (2, 2));
     assert_eq!(
         cache
@@ -513,4 +522,20 @@ fn other_callers_and_refreshes_at_expiry_cost_no_check() {
     try_run_as(long, &cache, &minter, &opts).unwrap();
     assert_eq!(minter.reviews.get(), 0);
     assert_eq!(minter.mints.get(), 1, "{}", first.expires);
+}
+
+#[test]
+fn a_loop_in_one_shell_costs_one_check_per_half_minute() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let opts = opts();
+    let shell = Parent { pid: 555, start: 3 };
+    for _ in 0..600 {
+        try_run_as(shell, &cache, &minter, &opts).unwrap();
+        clock.0.set(clock.now() + time::Duration::milliseconds(100));
+    }
+    // 60 s of calls every 100 ms: checks at 0.1 s and 30.1 s (and so on).
+    assert_eq!(minter.reviews.get(), 2);
+    assert_eq!(minter.mints.get(), 1);
 }

@@ -16,6 +16,9 @@ pub struct Served {
     pub at: i64,
     /// The expirationTimestamp the caller got (unix seconds, local time).
     pub until: i64,
+    /// Unix seconds the token was last checked with the server for this
+    /// caller (0: never).
+    pub checked: i64,
 }
 
 fn dir() -> Result<PathBuf, CacheError> {
@@ -31,6 +34,7 @@ fn parse(text: &str) -> Option<Served> {
         },
         at: f.next()?.parse().ok()?,
         until: f.next()?.parse().ok()?,
+        checked: f.next()?.parse().ok()?,
     };
     f.next().is_none().then_some(served)
 }
@@ -50,7 +54,10 @@ pub fn store(key: &CacheKey, s: &Served) -> Result<(), CacheError> {
     }
     private_dir(&dir)?;
     let path = dir.join(key.as_str());
-    let line = format!("{} {} {} {}\n", s.parent.pid, s.parent.start, s.at, s.until);
+    let line = format!(
+        "{} {} {} {} {}\n",
+        s.parent.pid, s.parent.start, s.at, s.until, s.checked
+    );
     // One short write: a torn record parses as none, which costs at most a
     // missed check, never a wrong one.
     let mut opts = std::fs::OpenOptions::new();
@@ -91,11 +98,11 @@ mod tests {
             parent: Parent { pid: 7, start: 99 },
             at: 1_000,
             until: 4_000,
+            checked: 0,
         };
-        let line = format!("{} {} {} {}\n", 7, 99, 1_000, 4_000);
-        assert_eq!(parse(&line), Some(s));
-        assert_eq!(parse("7 99 1000"), None);
-        assert_eq!(parse("7 99 1000 4000 5"), None);
-        assert_eq!(parse("a b c d"), None);
+        assert_eq!(parse("7 99 1000 4000 0\n"), Some(s));
+        assert_eq!(parse("7 99 1000 4000"), None);
+        assert_eq!(parse("7 99 1000 4000 0 5"), None);
+        assert_eq!(parse("a b c d e"), None);
     }
 }
