@@ -34,8 +34,11 @@ pub fn current() -> Option<Parent> {
 /// Field 22 of `/proc/<pid>/stat` (after the command name, which may hold
 /// spaces and parentheses).
 fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_start(&stat)
+    // One read into a buffer the line fits in (a few hundred bytes).
+    let mut buf = [0u8; 1024];
+    let mut f = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let n = std::io::Read::read(&mut f, &mut buf).ok()?;
+    parse_start(std::str::from_utf8(&buf[..n]).ok()?)
 }
 
 fn parse_start(stat: &str) -> Option<u64> {

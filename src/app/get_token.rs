@@ -271,7 +271,7 @@ impl GetToken<'_> {
                 self.minter.why_rejected(d, &chain)
             );
         }
-        self.note_served(key, now, expires, dead.is_some());
+        self.note_served(key, now, expires, dead.is_some(), None);
         Ok(Issued {
             token: entry.token,
             expires,
@@ -309,7 +309,8 @@ impl GetToken<'_> {
         };
         match judge(&entry, opts, target, now)? {
             Verdict::Serve(until) => {
-                let check = first && self.reinvoked(key, now);
+                let last = self.last_served(key);
+                let check = first && self.reinvoked(last, now);
                 if check {
                     tracing::debug!(
                         "the same caller again before its expiry: a 401? asking the server"
@@ -325,7 +326,7 @@ impl GetToken<'_> {
                     }
                 }
                 tracing::debug!("cache hit");
-                self.note_served(key, now, until, check);
+                self.note_served(key, now, until, check, last);
                 hit(entry.token, until)
             }
             Verdict::Mint(why) => {
@@ -344,7 +345,7 @@ impl GetToken<'_> {
                             tracing::warn!("could not record the revalidation: {e}");
                         }
                         let until = after(now, opts.revalidate);
-                        self.note_served(key, now, until, false);
+                        self.note_served(key, now, until, false, self.last_served(key));
                         hit(entry.token, until)
                     }
                     Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => {
@@ -384,10 +385,15 @@ impl GetToken<'_> {
         }
     }
 
-    /// Did the caller get this entry before, with an expiry still ahead,
-    /// and was it not checked for it just now?
-    fn reinvoked(&self, key: &CacheKey, now: OffsetDateTime) -> bool {
-        let (Some(me), Some(last)) = (self.parent, self.cache.last_served(key)) else {
+    /// The last serve of `key`, when the caller is known.
+    fn last_served(&self, key: &CacheKey) -> Option<Served> {
+        self.parent.and(self.cache.last_served(key))
+    }
+
+    /// Did the caller get this entry before (`last`), with an expiry still
+    /// ahead, and was it not checked for it just now?
+    fn reinvoked(&self, last: Option<Served>, now: OffsetDateTime) -> bool {
+        let (Some(me), Some(last)) = (self.parent, last) else {
             return false;
         };
         let now = now.unix_timestamp();
@@ -398,24 +404,22 @@ impl GetToken<'_> {
     }
 
     /// Records who was served until when; `checked`: the token was just
-    /// checked with the server for this caller.
+    /// checked with the server for this caller, else `last`'s check time
+    /// carries over for the same caller.
     fn note_served(
         &self,
         key: &CacheKey,
         now: OffsetDateTime,
         until: OffsetDateTime,
         checked: bool,
+        last: Option<Served>,
     ) {
         let Some(parent) = self.parent else { return };
         let now = now.unix_timestamp();
         let checked = if checked {
             now
         } else {
-            // Keep this caller's last check time.
-            self.cache
-                .last_served(key)
-                .filter(|s| s.parent == parent)
-                .map_or(0, |s| s.checked)
+            last.filter(|s| s.parent == parent).map_or(0, |s| s.checked)
         };
         self.cache.record_served(
             key,

@@ -39,20 +39,27 @@ fn parse(text: &str) -> Option<Served> {
     f.next().is_none().then_some(served)
 }
 
-/// The last serve of `key`, if it was recorded (and is readable).
+/// The last serve of `key`, if it was recorded (and is readable). One
+/// open and one read: this is on the path of every cache hit.
 pub fn load(key: &CacheKey) -> Option<Served> {
     let path = dir().ok()?.join(key.as_str());
-    let bytes = paths::read(&path).ok()??;
-    parse(std::str::from_utf8(&bytes).ok()?)
+    let mut f = crate::fsutil::no_follow(std::fs::OpenOptions::new().read(true))
+        .open(path)
+        .ok()?;
+    let mut buf = [0u8; 128];
+    let n = std::io::Read::read(&mut f, &mut buf).ok()?;
+    parse(std::str::from_utf8(&buf[..n]).ok()?)
 }
 
 /// Records a serve of `key`.
 pub fn store(key: &CacheKey, s: &Served) -> Result<(), CacheError> {
     let dir = dir()?;
-    if let Some(cache_dir) = dir.parent() {
+    // Checked every time (a link, another user's directory), created once.
+    let cache_dir = dir.parent().unwrap_or(&dir);
+    if !(paths::existing_dir(cache_dir)? && paths::existing_dir(&dir)?) {
         private_dir(cache_dir)?;
+        private_dir(&dir)?;
     }
-    private_dir(&dir)?;
     let path = dir.join(key.as_str());
     let line = format!(
         "{} {} {} {} {}\n",

@@ -16,6 +16,7 @@ use crate::token::Token;
 mod args;
 mod duration;
 mod exec_args;
+mod fast_get;
 
 use args::{CacheCmd, Cli, Cmd, EntryArgs, MintArgs};
 use duration::Dur;
@@ -34,6 +35,10 @@ pub enum Parsed {
 /// Parses the command line. Help, version, completions and clap's own usage
 /// errors are printed here; our checks of the values come back as `Err`.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if let Some(get) = fast_get::parse(&args) {
+        return get.map(|i| Parsed::Run(Box::new(i)));
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

@@ -174,3 +174,80 @@ fn inspect_keeps_a_given_token_out_of_debug() {
     let c = parse_ok(&["inspect", "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln"]);
     assert!(!format!("{c:?}").contains("eyJ"), "{c:?}");
 }
+
+/// The fast `get` parser gives what clap gives, for every argument list it
+/// takes; for the others, clap decides.
+mod fast_get_equals_clap {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("--admin-context".to_string()),
+            Just("--service-account".to_string()),
+            Just("-n".to_string()),
+            Just("--namespace".to_string()),
+            Just("--kubeconfig".to_string()),
+            Just("--source".to_string()),
+            Just("--audience".to_string()),
+            Just("--duration".to_string()),
+            Just("--cache".to_string()),
+            Just("--revalidate-interval".to_string()),
+            Just("--secret-timeout".to_string()),
+            Just("--lock-timeout".to_string()),
+            Just("--bind-secret".to_string()),
+            Just("--create-secret".to_string()),
+            Just("-v".to_string()),
+            Just("-vv".to_string()),
+            Just("--verbose".to_string()),
+            Just("--help".to_string()),
+            Just("--cache=file".to_string()),
+            Just("--duration=2h".to_string()),
+            Just("--source=secret".to_string()),
+            Just("-n=team".to_string()),
+            Just("admin".to_string()),
+            Just("team/viewer".to_string()),
+            Just("viewer".to_string()),
+            Just("team".to_string()),
+            Just("secret".to_string()),
+            Just("token-request".to_string()),
+            Just("keyutils".to_string()),
+            Just("file".to_string()),
+            Just("bogus".to_string()),
+            Just("1h".to_string()),
+            Just("5m".to_string()),
+            Just("90s".to_string()),
+            Just("".to_string()),
+            Just("-x".to_string()),
+            Just("vault".to_string()),
+            "[a-z/=-]{1,8}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn same_result(words in prop::collection::vec(word(), 0..10)) {
+            let mut argv: Vec<OsString> = vec!["kube-sa-token".into(), "get".into()];
+            argv.extend(words.iter().map(OsString::from));
+            if let Some(fast) = super::super::fast_get::parse(&argv) {
+                let slow = Cli::try_parse_from(&argv).map(invocation);
+                match (fast, slow) {
+                    (Ok(f), Ok(Ok(s))) => prop_assert_eq!(format!("{f:?}"), format!("{s:?}")),
+                    (Err(f), Ok(Err(s))) => prop_assert_eq!(f.to_string(), s.to_string()),
+                    (f, s) => prop_assert!(false, "fast {:?} vs clap {:?} for {:?}", f.map(|_| ()), s.map(|r| r.map(|_| ())), words),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_exec_entry_setup_writes_takes_the_fast_path() {
+        let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
+        let mut o = crate::testing::opts();
+        o.spec.audiences = vec!["vault".into()];
+        o.cache = CacheChoice::Keyutils;
+        argv.extend(exec_args(&o).into_iter().map(OsString::from));
+        assert!(super::super::fast_get::parse(&argv).is_some());
+    }
+}
