@@ -42,7 +42,7 @@ pub fn list(
             .iter()
             .enumerate()
             .map(|(i, (k, r))| {
-                let mut v = json!({"key": k, "serviceAccount": format!("{}/{}", r.namespace, r.service_account), "record": r});
+                let mut v = json!({"key": k, "serviceAccount": format!("{}/{}", r.namespace, r.service_account), "record": r, "kernelCopy": cache::in_kernel(k)});
                 if let Some(c) = &checks {
                     v["check"] = c[i].json();
                 }
@@ -73,7 +73,11 @@ pub fn list(
                     format!("{}/{}", r.namespace, r.service_account),
                     r.server.clone(),
                     r.admin_context.clone(),
-                    r.store.to_string(),
+                    if cache::in_kernel(k) && r.store != crate::cache::StoreKind::Keyutils {
+                        format!("{} + kernel copy", r.store)
+                    } else {
+                        r.store.to_string()
+                    },
                     expiry(r, now),
                 ];
                 if let Some(c) = &checks {

@@ -153,7 +153,7 @@ impl GetToken<'_> {
         target: &ClusterIdentity,
         key: &CacheKey,
     ) -> Result<Issued, Error> {
-        tracing::debug!(key = %key, store = ?self.cache.kind(), server = %target.server, "cache lookup");
+        tracing::debug!(key = %key, server = %target.server, "cache lookup");
         let mut dead = match self.lookup(key, opts, target, info, true)? {
             Lookup::Hit(out) => return Ok(out),
             Lookup::Dead(entry) => Some(entry),
@@ -236,8 +236,8 @@ impl GetToken<'_> {
             checked_at: now.unix_timestamp(),
             secret: minted.secret,
         };
-        if let Some(store) = self.cache.kind() {
-            let record = Record {
+        if self.cache.keeps() {
+            let record = |store| Record {
                 namespace: entry.namespace.clone(),
                 service_account: entry.service_account.clone(),
                 server: target.server.clone(),
@@ -256,7 +256,7 @@ impl GetToken<'_> {
             };
             // The token is good whether or not it can be kept: a full disk, a
             // key quota, a keyring locked since the read must not fail kubectl.
-            if let Err(e) = self.cache.put(key, &entry, record) {
+            if let Err(e) = self.cache.put(key, &entry, &record) {
                 tracing::warn!(
                     "the new token works but could not be cached, so the next call mints again: {e}"
                 );

@@ -31,13 +31,19 @@ struct MemoryCache {
 }
 
 impl TokenCache for MemoryCache {
-    fn kind(&self) -> Option<StoreKind> {
-        Some(StoreKind::File)
+    fn keeps(&self) -> bool {
+        true
     }
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         Ok(self.entries.borrow().get(key).cloned())
     }
-    fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError> {
+    fn put(
+        &self,
+        key: &CacheKey,
+        entry: &Entry,
+        record: &dyn Fn(StoreKind) -> Record,
+    ) -> Result<(), CacheError> {
+        let record = record(StoreKind::File);
         if self.full {
             return Err(CacheError::Io {
                 path: "tokens".into(),

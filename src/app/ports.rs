@@ -13,10 +13,17 @@ use crate::protocol::ExecInfo;
 
 /// Where tokens are kept, as `get` sees it ([`Cache`] in production).
 pub trait TokenCache {
-    fn kind(&self) -> Option<StoreKind>;
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError>;
-    /// Stores a new entry with its index record.
-    fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError>;
+    /// Whether anything is kept (not `--cache none`).
+    fn keeps(&self) -> bool;
+    /// Stores a new entry with its index record, made for the store that
+    /// took it.
+    fn put(
+        &self,
+        key: &CacheKey,
+        entry: &Entry,
+        record: &dyn Fn(StoreKind) -> Record,
+    ) -> Result<(), CacheError>;
     /// Replaces an entry (a revalidation).
     fn update(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError>;
     fn remove(&self, key: &CacheKey) -> Result<bool, CacheError>;
@@ -56,13 +63,18 @@ pub trait Minter {
 }
 
 impl TokenCache for Cache {
-    fn kind(&self) -> Option<StoreKind> {
-        Cache::kind(self)
+    fn keeps(&self) -> bool {
+        Cache::keeps(self)
     }
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         Cache::load(self, key)
     }
-    fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError> {
+    fn put(
+        &self,
+        key: &CacheKey,
+        entry: &Entry,
+        record: &dyn Fn(StoreKind) -> Record,
+    ) -> Result<(), CacheError> {
         Cache::put(self, key, entry, record)
     }
     fn update(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {

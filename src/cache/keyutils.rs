@@ -10,6 +10,11 @@ use super::{CacheError, CacheKey};
 
 pub struct KeyutilsStore {
     ring: KeyRing,
+    /// What the key descriptions start with: the store's own entries, or
+    /// the kernel tier's copies of another store's ([`super::tier`]).
+    prefix: &'static str,
+    /// Seconds until the kernel drops an entry's key; `None`: never.
+    lifetime: fn(&Entry) -> Option<i64>,
 }
 
 fn err(op: &'static str) -> impl FnOnce(KeyError) -> CacheError {
@@ -19,19 +24,48 @@ fn err(op: &'static str) -> impl FnOnce(KeyError) -> CacheError {
     }
 }
 
-/// The description of the key for `key`, as `keyctl search @u user DESC` finds it.
-pub fn description(key: &CacheKey) -> String {
-    format!("{SERVICE}:{key}")
+/// A token's remaining life by the server's clock: the kernel drops the key
+/// when the token is useless. Legacy tokens (no exp) stay until removed.
+fn token_life(entry: &Entry) -> Option<i64> {
+    let exp = crate::jwt::decode(&entry.token).ok()?.1.exp?;
+    Some(
+        exp.saturating_sub(entry.clock_offset)
+            .saturating_sub(time::OffsetDateTime::now_utc().unix_timestamp()),
+    )
 }
 
 impl KeyutilsStore {
     pub fn new() -> Result<KeyutilsStore, CacheError> {
+        KeyutilsStore::with(SERVICE, token_life)
+    }
+
+    /// A store whose keys are named `<prefix>:<key>` and dropped after
+    /// `lifetime`.
+    pub fn with(
+        prefix: &'static str,
+        lifetime: fn(&Entry) -> Option<i64>,
+    ) -> Result<KeyutilsStore, CacheError> {
         let ring = KeyRing::from_special_id(KeyRingIdentifier::User, true).map_err(err("open"))?;
-        Ok(KeyutilsStore { ring })
+        Ok(KeyutilsStore {
+            ring,
+            prefix,
+            lifetime,
+        })
+    }
+
+    /// The description of the key for `key`, as `keyctl search @u user DESC`
+    /// finds it.
+    pub fn description(&self, key: &CacheKey) -> String {
+        format!("{}:{key}", self.prefix)
+    }
+
+    /// Is there a live key for `key`?
+    pub fn holds(&self, key: &CacheKey) -> bool {
+        matches!(self.find(key), Ok(Some(_)))
     }
 
     fn find(&self, key: &CacheKey) -> Result<Option<linux_keyutils::Key>, CacheError> {
-        match self.ring.search(&description(key)) {
+        match self.ring.search(&self.description(key)) {
             Ok(k) => Ok(Some(k)),
             Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
                 Ok(None)
@@ -64,7 +98,7 @@ impl Store for KeyutilsStore {
         // description atomically.
         let k = self
             .ring
-            .add_key(&description(key), encode(entry).as_bytes())
+            .add_key(&self.description(key), encode(entry).as_bytes())
             .map_err(err("write"))?;
         // Only this user may use the key, whether or not it "possesses" the
         // user keyring through its session keyring.
@@ -73,16 +107,10 @@ impl Store for KeyutilsStore {
             .user(Permission::ALL)
             .build();
         k.set_perms(perms).map_err(err("set permissions"))?;
-        // Let the kernel drop the key once its token is useless. Legacy tokens
-        // (no exp) stay until removed.
-        if let Some(exp) = crate::jwt::decode(&entry.token)
-            .ok()
-            .and_then(|(_, c)| c.exp)
-        {
-            let left = exp - time::OffsetDateTime::now_utc().unix_timestamp();
-            if left > 0 {
-                k.set_timeout(left as usize).map_err(err("set timeout"))?;
-            }
+        // Let the kernel drop the key once it is of no use.
+        if let Some(left) = (self.lifetime)(entry) {
+            k.set_timeout(left.max(1) as usize)
+                .map_err(err("set timeout"))?;
         }
         Ok(())
     }

@@ -12,6 +12,7 @@ mod lock;
 mod paths;
 mod served;
 mod store;
+mod tier;
 
 use std::time::Duration;
 
@@ -86,39 +87,59 @@ pub struct Cache {
     store: Option<Box<dyn Store>>,
 }
 
+fn resolve_auto() -> Result<Box<dyn Store>, CacheError> {
+    let (store, why) = store::auto()?;
+    tracing::debug!(store = %why.kind, "cache auto: {}", why.why);
+    Ok(store)
+}
+
+fn open_keyring() -> Result<Box<dyn Store>, CacheError> {
+    store::open(StoreKind::Keyring)
+}
+
 impl Cache {
-    /// Opens the store `--cache` names (`auto` resolves it; see [`store::auto`]).
+    /// Opens the store `--cache` names. `auto` and `keyring` put a kernel
+    /// copy in front of the store they resolve to ([`tier`]), which is only
+    /// resolved (and `auto` only probed) when the kernel copy misses.
     pub fn open(choice: CacheChoice) -> Result<Cache, CacheError> {
-        let kind = match choice {
+        let store: Box<dyn Store> = match choice {
             CacheChoice::None => return Ok(Cache { store: None }),
-            CacheChoice::Auto => {
-                let (store, why) = store::auto()?;
-                tracing::debug!(store = %why.kind, "cache auto: {}", why.why);
-                return Ok(Cache { store: Some(store) });
-            }
-            CacheChoice::Keyring => StoreKind::Keyring,
-            CacheChoice::Keyutils => StoreKind::Keyutils,
-            CacheChoice::File => StoreKind::File,
+            CacheChoice::Auto => Box::new(tier::Tiered::new(resolve_auto)),
+            CacheChoice::Keyring => Box::new(tier::Tiered::new(open_keyring)),
+            CacheChoice::Keyutils => store::open(StoreKind::Keyutils)?,
+            CacheChoice::File => store::open(StoreKind::File)?,
         };
-        Cache::of_kind(kind)
+        Ok(Cache { store: Some(store) })
     }
 
-    /// Opens a concrete store (the one an index record names).
+    /// Opens the store an index record names.
     pub fn of_kind(kind: StoreKind) -> Result<Cache, CacheError> {
-        Ok(Cache {
-            store: Some(store::open(kind)?),
-        })
+        match kind {
+            StoreKind::Keyring => Cache::open(CacheChoice::Keyring),
+            other => Ok(Cache {
+                store: Some(store::open(other)?),
+            }),
+        }
     }
 
     /// Resolves `--cache auto` and says why, for `doctor`.
     pub fn auto() -> Result<(Cache, AutoChoice), CacheError> {
-        let (store, why) = store::auto()?;
-        Ok((Cache { store: Some(store) }, why))
+        let why = store::auto()?.1;
+        Ok((Cache::open(CacheChoice::Auto)?, why))
     }
 
-    /// The store behind this cache; `None` for `--cache none`.
+    /// Whether this cache keeps anything (not `--cache none`).
+    pub fn keeps(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// The store behind this cache; `None` for `--cache none`. Resolves
+    /// `auto`: not for the path of a cache hit.
     pub fn kind(&self) -> Option<StoreKind> {
-        self.store.as_ref().map(|s| s.kind())
+        let s = self.store.as_ref()?;
+        // A tiered store knows its kind once its durable store is resolved;
+        // a round trip through its self test does that.
+        Some(s.kind())
     }
 
     /// The entry for `key`, if any.
@@ -129,12 +150,18 @@ impl Cache {
         }
     }
 
-    /// Stores a new entry and its index record. A failed index write only
-    /// loses listing metadata: it is logged, the entry stays.
-    pub fn put(&self, key: &CacheKey, entry: &Entry, record: Record) -> Result<(), CacheError> {
+    /// Stores a new entry and its index record (made by `record` from the
+    /// kind of the store that took it). A failed index write only loses
+    /// listing metadata: it is logged, the entry stays.
+    pub fn put(
+        &self,
+        key: &CacheKey,
+        entry: &Entry,
+        record: &dyn Fn(StoreKind) -> Record,
+    ) -> Result<(), CacheError> {
         let Some(s) = &self.store else { return Ok(()) };
         s.save(key, entry)?;
-        if let Err(e) = Index::open().and_then(|i| i.put(key, record)) {
+        if let Err(e) = Index::open().and_then(|i| i.put(key, record(s.kind()))) {
             tracing::warn!("token cached, but the entry index could not be updated: {e}");
         }
         Ok(())
@@ -155,6 +182,8 @@ impl Cache {
             return Ok(false);
         };
         let removed = s.remove(key)?;
+        // The kernel copy, whichever store the entry is in.
+        tier::forget(key);
         Index::open()?.remove(key)?;
         served::forget(Some(key));
         Ok(removed)
@@ -225,6 +254,16 @@ impl Cache {
 /// Every entry of the index, for `cache list` and `cache clear --all`.
 pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
     Index::open()?.list()
+}
+
+/// Whether the kernel tier holds a copy of `key` (for `cache list`).
+pub fn in_kernel(key: &CacheKey) -> bool {
+    tier::in_kernel(key)
+}
+
+/// Whether the kernel tier can be used here (keyctl not blocked), for `doctor`.
+pub fn kernel_tier_available() -> bool {
+    tier::available()
 }
 
 /// The index record of one entry.

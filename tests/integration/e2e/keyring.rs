@@ -107,3 +107,88 @@ fn a_locked_keyring_never_falls_back_to_plaintext_nor_fails_kubectl() {
         "nothing cached: each call mints"
     );
 }
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn the_default_store_serves_hits_from_a_kernel_copy_of_the_keyring() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-tier");
+    // The default store: no --cache.
+    let env = c.env(
+        "v1",
+        &["--admin-context", "admin", "--service-account", &sa(&ns)],
+    );
+    let before = c.token_requests_settled();
+    let script = r#"
+set -e
+whoami() { "$KUBECTL" --context sa auth whoami -ojsonpath='{.status.userInfo.username}'; echo; }
+whoami
+KEY=$("$BIN" cache list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["key"])')
+echo "--- copies"
+secret-tool search --all service kube-sa-token 2>&1 | grep -c "^attribute.username = $KEY" || true
+keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null && echo "kernel copy"
+grep "kube-sa-token-tier:$KEY" /proc/keys | awk '{print "timeout", $4}'
+"$BIN" cache list | tail -n 1 | grep -o "keyring + kernel copy"
+echo "--- kernel copy gone: read through from the keyring and refilled"
+keyctl invalidate "$(keyctl search @u user "kube-sa-token-tier:$KEY")"
+whoami
+keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null && echo "kernel copy again"
+echo "--- clear"
+"$BIN" cache clear --all >/dev/null
+keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null 2>&1 || echo "kernel copy cleared"
+secret-tool search --all service kube-sa-token 2>&1 | grep -c "^attribute.username = $KEY" || true
+echo "--- locked keyring, hits from the kernel"
+whoami
+dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+  org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+whoami
+whoami
+"#;
+    let mut cmd = support::secret_service(false);
+    cmd.args(["bash", "-c", script]);
+    env.isolate(&mut cmd);
+    cmd.env("KUBECTL", c.kubectl_path())
+        .env("BIN", &*support::BIN);
+    let out = Out::from(cmd.output().unwrap());
+    out.ok();
+    let me = format!("system:serviceaccount:{ns}:viewer");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let expect = |line: &str| {
+        assert!(
+            lines.contains(&line),
+            "missing {line:?} in:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        )
+    };
+    assert_eq!(
+        lines.iter().filter(|l| **l == me).count(),
+        5,
+        "{}",
+        out.stdout
+    );
+    expect("kernel copy");
+    expect("keyring + kernel copy");
+    expect("kernel copy again");
+    expect("kernel copy cleared");
+    // In the keyring once, then gone after clear.
+    assert_eq!(lines[2], "1", "{}", out.stdout);
+    let cleared = lines
+        .iter()
+        .position(|l| *l == "kernel copy cleared")
+        .unwrap();
+    assert_eq!(lines[cleared + 1], "0", "{}", out.stdout);
+    // The kernel drops the copy at the end of the serve window: exp minus
+    // 20% of one hour, 48 minutes.
+    let timeout = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("timeout "))
+        .expect("timeout line");
+    let minutes: u32 = timeout.trim_end_matches('m').parse().unwrap_or(0);
+    assert!((45..=48).contains(&minutes), "kernel timeout {timeout}");
+    assert_eq!(
+        c.token_requests_settled() - before,
+        2,
+        "a mint before and after the clear; hits, the read-through and hits on a locked keyring made none"
+    );
+}

@@ -1,0 +1,300 @@
+//! The OS keyring with a kernel-keyring copy in front (the default store on
+//! Linux). A hit over D-Bus costs a Secret Service session (~7 ms); the same
+//! entry read from the kernel costs what a `--cache keyutils` hit costs. So:
+//!
+//! - reads try the kernel copy first, a `user` key `kube-sa-token-tier:<key>`
+//!   in the user keyring (possessor and user permissions only), and only on
+//!   a miss resolve the durable store (`auto` probes the keyring then) and
+//!   read it, filling the kernel copy;
+//! - writes and removals go to both; the durable store is the one that
+//!   survives a reboot;
+//! - the kernel drops a copy at the end of its serve window (the token's
+//!   `exp` minus the margin, or a legacy token's revalidation interval), so
+//!   a stale copy never outlives the moment `get` would stop serving it;
+//! - where keyctl is blocked (containers), the keyring is used alone.
+//!
+//! The trade-off (docs/security.md): a locked keyring no longer stops an entry
+//! already copied into the kernel until that timeout.
+
+use std::cell::OnceCell;
+
+#[cfg(target_os = "linux")]
+use super::keyutils::KeyutilsStore;
+use super::store::{Entry, Store, StoreKind};
+use super::{CacheError, CacheKey};
+use crate::options::DEFAULT_REVALIDATE;
+
+/// Key descriptions of the kernel tier.
+#[cfg(target_os = "linux")]
+pub const TIER_PREFIX: &str = "kube-sa-token-tier";
+
+/// Seconds until `entry` stops being served: the kernel copy's lifetime.
+#[cfg(target_os = "linux")]
+fn serve_window(entry: &Entry) -> Option<i64> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let left = match crate::jwt::decode(&entry.token).ok()?.1 {
+        c if c.exp.is_some() => {
+            let exp = c.exp?.saturating_sub(entry.clock_offset);
+            exp.saturating_sub(crate::jwt::margin_secs(&c))
+                .saturating_sub(now)
+        }
+        // A legacy token: served until its next revalidation.
+        _ => entry
+            .checked_at
+            .saturating_add(DEFAULT_REVALIDATE.as_secs() as i64)
+            .saturating_sub(now),
+    };
+    Some(left.max(1))
+}
+
+#[cfg(target_os = "linux")]
+fn kernel() -> Option<KeyutilsStore> {
+    KeyutilsStore::with(TIER_PREFIX, serve_window).ok()
+}
+
+/// Is there a kernel copy of `key`?
+pub fn in_kernel(key: &CacheKey) -> bool {
+    #[cfg(target_os = "linux")]
+    return kernel().is_some_and(|k| k.holds(key));
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = key;
+        false
+    }
+}
+
+/// Whether the kernel tier can be used here (keyctl not blocked).
+pub fn available() -> bool {
+    #[cfg(target_os = "linux")]
+    return kernel().is_some();
+    #[cfg(not(target_os = "linux"))]
+    false
+}
+
+/// Drops the kernel copy of `key`, whichever store the entry is in.
+pub fn forget(key: &CacheKey) {
+    #[cfg(target_os = "linux")]
+    if let Some(k) = kernel() {
+        let _ = k.remove(key);
+    }
+    let _ = key;
+}
+
+/// A durable store behind a kernel copy.
+pub struct Tiered {
+    #[cfg(target_os = "linux")]
+    fast: Option<KeyutilsStore>,
+    /// Resolves the durable store, on the first miss.
+    resolve: fn() -> Result<Box<dyn Store>, CacheError>,
+    durable: OnceCell<Box<dyn Store>>,
+}
+
+impl Tiered {
+    pub fn new(resolve: fn() -> Result<Box<dyn Store>, CacheError>) -> Tiered {
+        Tiered {
+            #[cfg(target_os = "linux")]
+            fast: kernel(),
+            resolve,
+            durable: OnceCell::new(),
+        }
+    }
+
+    /// A tier in front of a store already opened.
+    #[cfg(test)]
+    fn resolved(durable: Box<dyn Store>) -> Tiered {
+        let t = Tiered::new(|| unreachable!("resolved already"));
+        let _ = t.durable.set(durable);
+        t
+    }
+
+    fn durable(&self) -> Result<&dyn Store, CacheError> {
+        if let Some(s) = self.durable.get() {
+            return Ok(s.as_ref());
+        }
+        let s = (self.resolve)()?;
+        Ok(self.durable.get_or_init(|| s).as_ref())
+    }
+
+    /// Writes the kernel copy; a failure (a full key quota) only costs speed.
+    fn copy(&self, key: &CacheKey, entry: &Entry) {
+        #[cfg(target_os = "linux")]
+        if let Some(f) = &self.fast
+            && let Err(e) = f.save(key, entry)
+        {
+            tracing::debug!("no kernel copy of the entry: {e}");
+        }
+        let _ = (key, entry);
+    }
+}
+
+impl Store for Tiered {
+    /// The durable store's kind (resolved by then: called after a save).
+    fn kind(&self) -> StoreKind {
+        self.durable.get().map_or(StoreKind::Keyring, |s| s.kind())
+    }
+
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
+        #[cfg(target_os = "linux")]
+        if let Some(f) = &self.fast {
+            match f.load(key) {
+                Ok(Some(e)) => return Ok(Some(e)),
+                Ok(None) => {}
+                Err(e) => tracing::debug!("kernel tier unreadable, reading the keyring: {e}"),
+            }
+        }
+        let found = self.durable()?.load(key)?;
+        if let Some(e) = &found {
+            self.copy(key, e);
+        }
+        Ok(found)
+    }
+
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
+        self.durable()?.save(key, entry)?;
+        self.copy(key, entry);
+        Ok(())
+    }
+
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
+        #[cfg(target_os = "linux")]
+        if let Some(f) = &self.fast {
+            let _ = f.remove(key);
+        }
+        self.durable()?.remove(key)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::collections::HashMap;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::cluster_identity::ClusterIdentity;
+    use crate::token::Token;
+
+    /// An OS keyring stand-in that counts reads and can be locked.
+    #[derive(Default)]
+    struct Durable {
+        entries: RefCell<HashMap<CacheKey, Entry>>,
+        reads: Cell<usize>,
+        locked: Cell<bool>,
+    }
+
+    struct Shared(Rc<Durable>);
+
+    impl Store for Shared {
+        fn kind(&self) -> StoreKind {
+            StoreKind::Keyring
+        }
+        fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
+            self.0.reads.set(self.0.reads.get() + 1);
+            if self.0.locked.get() {
+                return Err(CacheError::Keyring {
+                    op: "read",
+                    detail: "locked".into(),
+                });
+            }
+            Ok(self.0.entries.borrow().get(key).cloned())
+        }
+        fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
+            self.0
+                .entries
+                .borrow_mut()
+                .insert(key.clone(), entry.clone());
+            Ok(())
+        }
+        fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
+            Ok(self.0.entries.borrow_mut().remove(key).is_some())
+        }
+    }
+
+    fn entry() -> Entry {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Entry {
+            token: crate::testing::bound("team", "viewer", &[], now, now + 3600),
+            cluster: ClusterIdentity::new("https://127.0.0.1:1", None, None, false).unwrap(),
+            clock_offset: 0,
+            namespace: "team".into(),
+            service_account: "viewer".into(),
+            minted_at: now,
+            checked_at: now,
+            secret: None,
+        }
+    }
+
+    /// Against the real kernel key service (skipped with a message where
+    /// keyctl is blocked; CI must run it).
+    #[test]
+    fn hits_come_from_the_kernel_copy_and_writes_reach_both() {
+        if !available() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "kernel keyring unavailable in CI"
+            );
+            eprintln!("kernel keyring unavailable here, test not run");
+            return;
+        }
+        let durable = Rc::new(Durable::default());
+        let tier = Tiered::resolved(Box::new(Shared(durable.clone())));
+        let key =
+            CacheKey::parse(&format!("{:032x}", std::process::id() as u128 * 104_729)).unwrap();
+        forget(&key);
+        let e = entry();
+
+        // A miss in the kernel reads the keyring once and fills the copy.
+        durable.entries.borrow_mut().insert(key.clone(), e.clone());
+        assert!(tier.load(&key).unwrap().is_some());
+        assert_eq!(durable.reads.get(), 1);
+        assert!(in_kernel(&key));
+        // Hits after that never reach the keyring, locked or not.
+        durable.locked.set(true);
+        for _ in 0..3 {
+            assert_eq!(
+                tier.load(&key).unwrap().unwrap().token.expose(),
+                e.token.expose()
+            );
+        }
+        assert_eq!(durable.reads.get(), 1);
+        durable.locked.set(false);
+
+        // Writes reach both; removal clears both.
+        let newer = Entry {
+            token: Token::new("not-a-jwt-but-stored"),
+            ..e
+        };
+        tier.save(&key, &newer).unwrap();
+        assert_eq!(
+            durable.entries.borrow()[&key].token.expose(),
+            "not-a-jwt-but-stored"
+        );
+        assert_eq!(
+            tier.load(&key).unwrap().unwrap().token.expose(),
+            "not-a-jwt-but-stored"
+        );
+        assert!(tier.remove(&key).unwrap());
+        assert!(!in_kernel(&key));
+        assert!(durable.entries.borrow().is_empty());
+        assert!(tier.load(&key).unwrap().is_none());
+    }
+
+    #[test]
+    fn without_keyctl_the_keyring_is_used_alone() {
+        let durable = Rc::new(Durable::default());
+        // What Tiered::new builds where keyctl is blocked.
+        let tier = Tiered {
+            fast: None,
+            resolve: || unreachable!(),
+            durable: OnceCell::new(),
+        };
+        let _ = tier.durable.set(Box::new(Shared(durable.clone())));
+        let key = CacheKey::parse(&"7".repeat(32)).unwrap();
+        tier.save(&key, &entry()).unwrap();
+        assert!(tier.load(&key).unwrap().is_some());
+        assert!(tier.load(&key).unwrap().is_some());
+        assert_eq!(durable.reads.get(), 2, "every read goes to the keyring");
+        assert!(tier.remove(&key).unwrap());
+        assert!(durable.entries.borrow().is_empty());
+    }
+}
