@@ -230,6 +230,7 @@ pub fn margin_secs(claims: &Claims) -> i64 {
 }
 
 /// Decides whether `token` may be handed out at `now` for `want`.
+#[cfg(test)]
 pub fn check(token: &Token, want: &Want<'_>, now: OffsetDateTime) -> Result<Fresh, Stale> {
     let (_, claims) = decode(token).map_err(|_| Stale::Undecodable)?;
     check_claims(&claims, want, now)

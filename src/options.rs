@@ -106,6 +106,9 @@ pub struct GetOptions {
     pub revalidate: Duration,
     pub secret_wait: Duration,
     pub lock_wait: Duration,
+    /// Mint a successor in the background past the middle of a token's serve
+    /// window (bound tokens only).
+    pub refresh_ahead: bool,
 }
 
 impl GetOptions {
@@ -119,6 +122,7 @@ impl GetOptions {
             revalidate: DEFAULT_REVALIDATE,
             secret_wait: DEFAULT_SECRET_WAIT,
             lock_wait: DEFAULT_LOCK_WAIT,
+            refresh_ahead: true,
         }
     }
 }
@@ -138,6 +142,8 @@ pub enum InspectInput {
 #[derive(Debug)]
 pub enum Command {
     Get(GetOptions),
+    /// `get --refresh-in-background`: what refresh-ahead starts.
+    Refresh(GetOptions),
     Setup {
         opts: GetOptions,
         context_name: Option<String>,

@@ -41,6 +41,12 @@ pub struct Request<'a> {
 pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
     let mut r = Report::default();
     check_store(req.cache, &mut r);
+    // The newest failures of refresh-ahead: nobody saw them happen.
+    for line in crate::cache::refresh::failures().iter().rev().take(3).rev() {
+        r.warn(format!(
+            "a background refresh failed: {line} (the next kubectl call that needs a token mints it; check the admin context)"
+        ));
+    }
     match Kubeconfigs::load(req.kubeconfig) {
         Ok(kc) => {
             r.ok(format!(

@@ -5,25 +5,24 @@
 //! ports ([`TokenCache`], [`Minter`], [`Clock`]), so it is tested without an
 //! API server or a keyring.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 
-use crate::cache::{Cache, CacheError, CacheKey, Entry, Record, Served};
+use crate::cache::{Cache, CacheError, CacheKey, Entry, Served};
 use crate::clock::Clock;
 use crate::cluster_identity::{ClusterIdentity, read_ca};
 use crate::error::Error;
 use crate::guard;
-use crate::jwt::{self, Fresh, Want};
 use crate::kube_api::KubeApiError;
-use crate::options::{GetOptions, SourceKind};
+use crate::options::GetOptions;
 use crate::parent::Parent;
 use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
 use crate::token::Token;
 
 use super::admin_session::AdminSession;
 use super::minter::KubeMinter;
-pub use super::ports::{Minter, TokenCache};
+pub use super::ports::{Background, Minter, TokenCache};
+use super::refresh_ahead::SpawnSelf;
+use super::verdict::{Verdict, after, judge};
 
 /// A token ready to hand out.
 pub struct Issued {
@@ -62,13 +61,14 @@ pub fn obtain(
         minter: &KubeMinter { session: admin },
         clock,
         parent: crate::parent::current(),
+        background: Some(&SpawnSelf),
     }
     .run(opts, info, &target, &key)
 }
 
 /// The cluster kubectl talks to: as the exec info describes it, else the
 /// admin context's (without `provideClusterInfo`, the plugin cannot know).
-fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
+pub(super) fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
     let Some(c) = &info.cluster else {
         return super::admin_cluster(&opts.spec);
     };
@@ -96,16 +96,8 @@ pub struct GetToken<'a> {
     pub clock: &'a dyn Clock,
     /// The process that runs the plugin (kubectl), if known.
     pub parent: Option<Parent>,
-}
-
-/// What to do with a cached entry.
-enum Verdict {
-    /// Emit it until this local instant.
-    Serve(OffsetDateTime),
-    /// A legacy token due for a check with the server.
-    Revalidate,
-    /// Mint a new one.
-    Mint(String),
+    /// Starts refresh-ahead; `None` in the background refresh itself.
+    pub background: Option<&'a dyn Background>,
 }
 
 enum Lookup {
@@ -126,23 +118,6 @@ const REFRESH_SLACK_SECS: i64 = 90;
 /// per call.
 const CHECK_COOLDOWN_SECS: i64 = 30;
 
-/// A clock offset is believed up to a year; more is a damaged entry.
-const MAX_OFFSET_SECS: i64 = 365 * 86_400;
-
-/// `t` moved by `secs` seconds (the server's time for a local one, or back).
-fn shift(t: OffsetDateTime, secs: i64) -> OffsetDateTime {
-    let secs = secs.clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
-    t.checked_add(time::Duration::seconds(secs)).unwrap_or(t)
-}
-
-/// `t` plus a configured interval (at most ten years: see the CLI).
-fn after(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
-    t.checked_add(time::Duration::seconds(
-        d.as_secs().min(i64::MAX as u64) as i64
-    ))
-    .unwrap_or(t)
-}
-
 impl GetToken<'_> {
     /// The token for `opts` on `target` under `key`: from the cache when
     /// fresh, else minted (once, under the entry's lock) and cached.
@@ -161,7 +136,6 @@ impl GetToken<'_> {
         };
 
         // Minting from here on. Refuse loops before waiting on our own lock.
-        let spec = &opts.spec;
         let chain = recursion_chain(opts)?;
         let _lock = self.cache.lock(key, opts.lock_wait)?;
         // Look again under the lock: another process may have minted meanwhile
@@ -183,85 +157,7 @@ impl GetToken<'_> {
             tracing::warn!("could not drop the rejected token from the cache: {e}");
         }
 
-        let minted = self.minter.mint(opts, target, key, &chain)?;
-        let now = self.clock.now();
-        let (_, claims) = jwt::decode(&minted.token)?;
-        // The server's clock, from its answer (else from the token's own iat):
-        // the token's times are in server time, kubectl compares in local time.
-        let offset = minted
-            .clock_offset
-            .or_else(|| {
-                claims
-                    .iat
-                    .map(|iat| iat.saturating_sub(now.unix_timestamp()))
-            })
-            .unwrap_or(0)
-            .clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
-        if offset.abs() > jwt::SKEW_SECS {
-            tracing::info!(
-                "this machine's clock is {}s {} the API server's; token times are judged in server time",
-                offset.abs(),
-                if offset > 0 { "behind" } else { "ahead of" }
-            );
-        }
-        if let (Some(exp), Some(iat)) = (claims.exp, claims.iat)
-            && spec.source == SourceKind::TokenRequest
-            && exp.saturating_sub(iat) + 60 < opts.duration.as_secs() as i64
-        {
-            tracing::info!(
-                "the server shortened the token lifetime to {}s (asked for {}s)",
-                exp.saturating_sub(iat),
-                opts.duration.as_secs()
-            );
-        }
-        // A token the server has just issued is valid by the server's clock:
-        // its iat/nbf are not held against it.
-        let expires = match jwt::check_new(&claims, &Want::of(spec), shift(now, offset)) {
-            Ok(Fresh::Until(t)) => shift(t, -offset),
-            Ok(Fresh::NoExpiry) => after(now, opts.revalidate),
-            Err(why) => {
-                return Err(Error::CheckFailed(format!(
-                    "the server returned a token that cannot be used: {}; check --service-account, --audience and --duration",
-                    why.describe("the new token")
-                )));
-            }
-        };
-        let entry = Entry {
-            token: minted.token,
-            cluster: target.clone(),
-            clock_offset: offset,
-            namespace: spec.namespace.clone(),
-            service_account: spec.service_account.clone(),
-            minted_at: now.unix_timestamp(),
-            checked_at: now.unix_timestamp(),
-            secret: minted.secret,
-        };
-        if self.cache.keeps() {
-            let record = |store| Record {
-                namespace: entry.namespace.clone(),
-                service_account: entry.service_account.clone(),
-                server: target.server.clone(),
-                admin_context: spec.admin_context.clone(),
-                kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
-                source: spec.source.as_str().into(),
-                audiences: spec.audiences.clone(),
-                store,
-                minted_at: entry.minted_at,
-                expires_at: claims.exp.map(|exp| exp.saturating_sub(offset)),
-                bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
-                token_secret: entry
-                    .secret
-                    .clone()
-                    .filter(|_| spec.source == SourceKind::Secret),
-            };
-            // The token is good whether or not it can be kept: a full disk, a
-            // key quota, a keyring locked since the read must not fail kubectl.
-            if let Err(e) = self.cache.put(key, &entry, &record) {
-                tracing::warn!(
-                    "the new token works but could not be cached, so the next call mints again: {e}"
-                );
-            }
-        }
+        let (entry, expires, now) = self.mint_and_keep(opts, target, key, &chain)?;
         if let Some(d) = &dead {
             // kubectl shows the plugin's stderr: say why its last command failed.
             tracing::warn!(
@@ -308,7 +204,7 @@ impl GetToken<'_> {
             }))
         };
         match judge(&entry, opts, target, now)? {
-            Verdict::Serve(until) => {
+            Verdict::Serve { until, refresh_due } => {
                 let last = self.last_served(key);
                 let check = first && self.reinvoked(last, now);
                 if check {
@@ -326,6 +222,9 @@ impl GetToken<'_> {
                     }
                 }
                 tracing::debug!("cache hit");
+                if first && refresh_due && opts.refresh_ahead {
+                    self.refresh_ahead(key, now);
+                }
                 self.note_served(key, now, until, check, last);
                 hit(entry.token, until)
             }
@@ -456,46 +355,13 @@ impl GetToken<'_> {
 
 /// The recursion chain for anything that may run the admin's credentials
 /// (see [`guard`]); a loop is refused here, before any lock is taken.
-fn recursion_chain(opts: &GetOptions) -> Result<String, Error> {
+pub(super) fn recursion_chain(opts: &GetOptions) -> Result<String, Error> {
     let spec = &opts.spec;
     let me = guard::identity(&spec.admin_context, &spec.namespace, &spec.service_account);
     Ok(guard::enter(
         std::env::var(guard::CHAIN_ENV).ok().as_deref(),
         &me,
     )?)
-}
-
-fn judge(
-    entry: &Entry,
-    opts: &GetOptions,
-    target: &ClusterIdentity,
-    now: OffsetDateTime,
-) -> Result<Verdict, Error> {
-    // Cluster binding: the key holds the cluster's identity, so this only
-    // trips on a damaged or foreign entry; it is the last line before a
-    // token leaves.
-    if let Some(why) = entry.cluster.mismatch(target) {
-        return Err(Error::Refused(format!(
-            "cluster binding: refusing to send the cached token: {why}"
-        )));
-    }
-    let offset = entry.clock_offset;
-    match jwt::check(&entry.token, &Want::of(&opts.spec), shift(now, offset)) {
-        Ok(Fresh::Until(t)) => Ok(Verdict::Serve(shift(t, -offset))),
-        Ok(Fresh::NoExpiry) => {
-            let due = entry
-                .checked_at
-                .saturating_add(opts.revalidate.as_secs() as i64);
-            if now.unix_timestamp() < due {
-                Ok(Verdict::Serve(
-                    OffsetDateTime::from_unix_timestamp(due).unwrap_or(now),
-                ))
-            } else {
-                Ok(Verdict::Revalidate)
-            }
-        }
-        Err(why) => Ok(Verdict::Mint(why.describe("cached token"))),
-    }
 }
 
 #[cfg(test)]

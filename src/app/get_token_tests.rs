@@ -4,8 +4,12 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use super::*;
-use crate::cache::{FileLock, StoreKind};
+use crate::app::ports::TryLock;
+use crate::app::verdict::{Verdict, judge};
+use crate::cache::{FileLock, Record, StoreKind};
 use crate::clock::FakeClock;
 use crate::kube_api::Minted;
 use crate::protocol::V1;
@@ -26,6 +30,9 @@ struct MemoryCache {
     entries: RefCell<HashMap<CacheKey, Entry>>,
     records: RefCell<HashMap<CacheKey, Record>>,
     served: RefCell<HashMap<CacheKey, Served>>,
+    refreshes: RefCell<HashMap<CacheKey, i64>>,
+    /// Another process holds the entry's lock.
+    busy: Cell<bool>,
     /// Writes fail, as on a full disk or a keyring locked since the read.
     full: bool,
 }
@@ -64,6 +71,19 @@ impl TokenCache for MemoryCache {
     }
     fn lock(&self, _: &CacheKey, _: Duration) -> Result<Option<FileLock>, CacheError> {
         Ok(None)
+    }
+    fn try_lock(&self, _: &CacheKey) -> Result<TryLock, CacheError> {
+        Ok(if self.busy.get() {
+            TryLock::Busy
+        } else {
+            TryLock::Taken(None)
+        })
+    }
+    fn last_refresh(&self, key: &CacheKey) -> Option<i64> {
+        self.refreshes.borrow().get(key).copied()
+    }
+    fn note_refresh(&self, key: &CacheKey, now: i64) {
+        self.refreshes.borrow_mut().insert(key.clone(), now);
     }
     fn last_served(&self, key: &CacheKey) -> Option<Served> {
         self.served.borrow().get(key).copied()
@@ -173,6 +193,7 @@ fn try_run_as(
         minter,
         clock: minter.clock,
         parent: Some(parent),
+        background: None,
     }
     .run(opts, &info(), &cluster(), &key())
 }
@@ -310,7 +331,7 @@ fn fresh_entry_is_served_until_exp_minus_margin() {
         1_000_000,
     );
     match judge(&e, &opts(), &cluster(), clock.now()).unwrap() {
-        Verdict::Serve(t) => assert_eq!(t.unix_timestamp(), 1_003_600 - 720),
+        Verdict::Serve { until, .. } => assert_eq!(until.unix_timestamp(), 1_003_600 - 720),
         _ => panic!("expected a hit"),
     }
 }
@@ -339,7 +360,7 @@ fn legacy_entry_is_revalidated_after_the_interval() {
     let clock = FakeClock::at_unix(1_000_000);
     let e = entry(legacy("team", "viewer"), SERVER, 1_000_000);
     match judge(&e, &opts(), &cluster(), clock.now()).unwrap() {
-        Verdict::Serve(t) => assert_eq!(t.unix_timestamp(), 1_000_600),
+        Verdict::Serve { until, .. } => assert_eq!(until.unix_timestamp(), 1_000_600),
         _ => panic!("expected a hit"),
     }
     clock.advance(600);
@@ -544,4 +565,161 @@ fn a_loop_in_one_shell_costs_one_check_per_half_minute() {
     // 60 s of calls every 100 ms: checks at 0.1 s and 30.1 s (and so on).
     assert_eq!(minter.reviews.get(), 2);
     assert_eq!(minter.mints.get(), 1);
+}
+
+/// Counts the background refreshes it was asked to start.
+#[derive(Default)]
+struct Starts(Cell<usize>);
+
+impl Background for Starts {
+    fn start(&self) -> Result<(), String> {
+        self.0.set(self.0.get() + 1);
+        Ok(())
+    }
+}
+
+#[test]
+fn past_the_middle_of_its_window_a_hit_starts_one_background_refresh() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let starts = Starts::default();
+    let opts = opts();
+    let get = |parent| {
+        GetToken {
+            cache: &cache,
+            minter: &minter,
+            clock: &clock,
+            parent: Some(parent),
+            background: Some(&starts),
+        }
+        .run(&opts, &info(), &cluster(), &key())
+        .unwrap()
+    };
+    let first = get(Parent {
+        pid: 1000,
+        start: 1,
+    });
+    // A one-hour token is served for 48 minutes: its middle is at 24.
+    clock.advance(23 * 60);
+    get(Parent {
+        pid: 1001,
+        start: 1,
+    });
+    assert_eq!(starts.0.get(), 0);
+    clock.advance(2 * 60);
+    let hit = get(Parent {
+        pid: 1002,
+        start: 1,
+    });
+    assert_eq!(hit.token.expose(), first.token.expose(), "answered at once");
+    assert_eq!(starts.0.get(), 1);
+    // Within a minute of the start: not again.
+    clock.advance(30);
+    get(Parent {
+        pid: 1003,
+        start: 1,
+    });
+    assert_eq!(starts.0.get(), 1);
+    // While another process mints (the lock is held): not again.
+    clock.advance(60);
+    cache.busy.set(true);
+    get(Parent {
+        pid: 1004,
+        start: 1,
+    });
+    assert_eq!(starts.0.get(), 1);
+    cache.busy.set(false);
+    get(Parent {
+        pid: 1005,
+        start: 1,
+    });
+    assert_eq!(starts.0.get(), 2);
+    assert_eq!(minter.mints.get(), 1, "the foreground never mints");
+
+    // Turned off: never.
+    let mut off = opts.clone();
+    off.refresh_ahead = false;
+    clock.advance(120);
+    GetToken {
+        cache: &cache,
+        minter: &minter,
+        clock: &clock,
+        parent: None,
+        background: Some(&starts),
+    }
+    .run(&off, &info(), &cluster(), &key())
+    .unwrap();
+    assert_eq!(starts.0.get(), 2);
+}
+
+#[test]
+fn the_background_refresh_mints_once_and_only_when_due() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let opts = opts();
+    let refresher = GetToken {
+        cache: &cache,
+        minter: &minter,
+        clock: &clock,
+        parent: None,
+        background: None,
+    };
+    run(&cache, &minter, &opts);
+    // Not due yet: nothing.
+    assert!(
+        !refresher
+            .refresh_now(&opts, &cluster(), &key(), "")
+            .unwrap()
+    );
+    clock.advance(25 * 60);
+    // Another process holds the lock: it is at it already.
+    cache.busy.set(true);
+    assert!(
+        !refresher
+            .refresh_now(&opts, &cluster(), &key(), "")
+            .unwrap()
+    );
+    cache.busy.set(false);
+    assert!(
+        refresher
+            .refresh_now(&opts, &cluster(), &key(), "")
+            .unwrap()
+    );
+    assert_eq!(minter.mints.get(), 2);
+    // The successor is fresh: a second refresher does nothing.
+    assert!(
+        !refresher
+            .refresh_now(&opts, &cluster(), &key(), "")
+            .unwrap()
+    );
+    assert_eq!(minter.mints.get(), 2);
+    // And the next hit serves it.
+    let next = run(&cache, &minter, &opts);
+    assert_eq!(
+        next.token.expose(),
+        cache
+            .entries
+            .borrow()
+            .values()
+            .next()
+            .unwrap()
+            .token
+            .expose()
+    );
+}
+
+#[test]
+fn legacy_tokens_are_not_refreshed_ahead() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let e = entry(legacy("team", "viewer"), SERVER, 1_000_000);
+    clock.advance(590);
+    assert!(matches!(
+        judge(&e, &opts(), &cluster(), clock.now()).unwrap(),
+        Verdict::Serve {
+            refresh_due: false,
+            ..
+        }
+    ));
 }

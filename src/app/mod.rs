@@ -9,9 +9,12 @@ mod get_token;
 mod inspect;
 mod kubeconfig_export;
 mod logout;
+mod mint;
 mod minter;
 mod ports;
+mod refresh_ahead;
 mod setup;
+mod verdict;
 mod whoami;
 
 use std::io::Write;
@@ -32,6 +35,7 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             let json = get_token::get(&opts, &clock)?;
             writeln!(out, "{json}")?;
         }
+        Command::Refresh(opts) => refresh_ahead::refresh(&opts, &clock)?,
         Command::Setup {
             opts,
             context_name,

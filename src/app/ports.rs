@@ -29,6 +29,12 @@ pub trait TokenCache {
     fn remove(&self, key: &CacheKey) -> Result<bool, CacheError>;
     /// The entry's lock, held through a mint; `None` where nothing is shared.
     fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError>;
+    /// The entry's lock, without waiting.
+    fn try_lock(&self, key: &CacheKey) -> Result<TryLock, CacheError>;
+    /// When a background refresh of the entry was last started (unix secs).
+    fn last_refresh(&self, key: &CacheKey) -> Option<i64>;
+    /// Records that a background refresh starts now.
+    fn note_refresh(&self, key: &CacheKey, now: i64);
     /// Who was last served the entry, and until when.
     fn last_served(&self, key: &CacheKey) -> Option<Served>;
     /// Records a serve (best effort: a failure costs a missed check only).
@@ -86,10 +92,37 @@ impl TokenCache for Cache {
     fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError> {
         Cache::lock(key, wait).map(Some)
     }
+    fn try_lock(&self, key: &CacheKey) -> Result<TryLock, CacheError> {
+        Ok(match Cache::try_lock(key)? {
+            Some(lock) => TryLock::Taken(Some(lock)),
+            None => TryLock::Busy,
+        })
+    }
+    fn last_refresh(&self, key: &CacheKey) -> Option<i64> {
+        crate::cache::refresh::last_started(key)
+    }
+    fn note_refresh(&self, key: &CacheKey, now: i64) {
+        if let Err(e) = crate::cache::refresh::note_started(key, now) {
+            tracing::debug!("could not record the background refresh: {e}");
+        }
+    }
     fn last_served(&self, key: &CacheKey) -> Option<Served> {
         Cache::last_served(self, key)
     }
     fn record_served(&self, key: &CacheKey, served: &Served) {
         Cache::record_served(self, key, served)
     }
+}
+
+/// The outcome of [`TokenCache::try_lock`].
+pub enum TryLock {
+    /// Taken (held until dropped; `None` where nothing is shared).
+    Taken(Option<FileLock>),
+    /// Another process holds it: it is minting.
+    Busy,
+}
+
+/// Starts a refresh of the entry in the background, detached from the caller.
+pub trait Background {
+    fn start(&self) -> Result<(), String>;
 }

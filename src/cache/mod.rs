@@ -10,6 +10,7 @@ mod keyring;
 mod keyutils;
 mod lock;
 mod paths;
+pub mod refresh;
 mod served;
 mod store;
 mod tier;
@@ -186,6 +187,7 @@ impl Cache {
         tier::forget(key);
         Index::open()?.remove(key)?;
         served::forget(Some(key));
+        refresh::forget(Some(key));
         Ok(removed)
     }
 
@@ -200,6 +202,16 @@ impl Cache {
             && let Err(e) = served::store(key, s)
         {
             tracing::debug!("could not record who was served: {e}");
+        }
+    }
+
+    /// The entry's lock if it is free now; `None` while another process
+    /// holds it (is minting).
+    pub fn try_lock(key: &CacheKey) -> Result<Option<FileLock>, CacheError> {
+        match Cache::lock(key, Duration::ZERO) {
+            Ok(l) => Ok(Some(l)),
+            Err(CacheError::Lock(LockError::Timeout { .. })) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
@@ -275,6 +287,7 @@ pub fn record(key: &CacheKey) -> Result<Option<Record>, CacheError> {
 /// record (`cache clear --all`).
 pub fn remove_untracked_files() -> Result<(), CacheError> {
     served::forget(None);
+    refresh::forget(None);
     let dir = paths::tokens_dir(&paths::cache_dir()?);
     if let Ok(rd) = std::fs::read_dir(&dir) {
         for e in rd.flatten() {

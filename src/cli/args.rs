@@ -104,6 +104,10 @@ pub(super) struct MintArgs {
     /// How long to wait for the controller to fill in a created token Secret.
     #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_SECRET_WAIT), value_parser = parse_dur)]
     pub(super) secret_timeout: Dur,
+    /// Do not mint a token's successor in the background once half of its
+    /// serve window has passed (the call that finds it stale then waits).
+    #[arg(long)]
+    pub(super) no_refresh_ahead: bool,
     /// How long to wait for another process minting the same token.
     #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_LOCK_WAIT), value_parser = parse_dur)]
     pub(super) lock_timeout: Dur,
@@ -115,6 +119,9 @@ pub(super) struct GetArgs {
     pub(super) entry: EntryArgs,
     #[command(flatten)]
     pub(super) mint: MintArgs,
+    /// What refresh-ahead runs: mint the successor, print nothing.
+    #[arg(long, hide = true)]
+    pub(super) refresh_in_background: bool,
 }
 
 #[derive(Args, Debug)]

@@ -36,6 +36,9 @@ pub fn exec_args(opts: &GetOptions) -> Vec<String> {
     if opts.cache != CacheChoice::default() {
         a.extend(["--cache".into(), opts.cache.as_str().into()]);
     }
+    if !opts.refresh_ahead {
+        a.push("--no-refresh-ahead".into());
+    }
     if opts.revalidate != options::DEFAULT_REVALIDATE {
         a.extend([
             "--revalidate-interval".into(),

@@ -43,6 +43,8 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
             "--verbose" if inline.is_none() => f.verbose = f.verbose.checked_add(1)?,
             "--bind-secret" if inline.is_none() => once(&mut f.bind_secret, true)?,
             "--create-secret" if inline.is_none() => once(&mut f.create_secret, true)?,
+            "--no-refresh-ahead" if inline.is_none() => once(&mut f.no_refresh_ahead, true)?,
+            "--refresh-in-background" if inline.is_none() => once(&mut f.background, true)?,
             "--kubeconfig"
             | "--admin-context"
             | "-n"
@@ -93,14 +95,20 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
             .secret_timeout
             .unwrap_or(Dur(options::DEFAULT_SECRET_WAIT)),
         lock_timeout: f.lock_timeout.unwrap_or(Dur(options::DEFAULT_LOCK_WAIT)),
+        no_refresh_ahead: f.no_refresh_ahead,
     };
     let verbose = f.verbose;
+    let background = f.background;
     Some(
         super::token_spec(entry, None)
             .and_then(|spec| super::get_options(spec, mint))
             .map(|opts| Invocation {
                 verbose,
-                command: Command::Get(opts),
+                command: if background {
+                    Command::Refresh(opts)
+                } else {
+                    Command::Get(opts)
+                },
             }),
     )
 }
@@ -118,6 +126,8 @@ struct Flags {
     duration: Option<Dur>,
     cache: Option<CacheArg>,
     create_secret: bool,
+    no_refresh_ahead: bool,
+    background: bool,
     revalidate: Option<Dur>,
     secret_timeout: Option<Dur>,
     lock_timeout: Option<Dur>,

@@ -156,12 +156,20 @@ fn get_options(spec: TokenSpec, m: MintArgs) -> Result<GetOptions, Error> {
         revalidate: m.revalidate_interval.0.max(Duration::from_secs(1)),
         secret_wait: m.secret_timeout.0,
         lock_wait: m.lock_timeout.0,
+        refresh_ahead: !m.no_refresh_ahead,
     })
 }
 
 fn convert(cmd: Cmd) -> Result<Command, Error> {
     Ok(match cmd {
-        Cmd::Get(a) => Command::Get(get_options(token_spec(a.entry, None)?, a.mint)?),
+        Cmd::Get(a) => {
+            let opts = get_options(token_spec(a.entry, None)?, a.mint)?;
+            if a.refresh_in_background {
+                Command::Refresh(opts)
+            } else {
+                Command::Get(opts)
+            }
+        }
         Cmd::Setup(a) => Command::Setup {
             opts: get_options(token_spec(a.entry, a.sa)?, a.mint)?,
             context_name: a.context_name,

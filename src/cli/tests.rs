@@ -197,6 +197,8 @@ mod fast_get_equals_clap {
             Just("--lock-timeout".to_string()),
             Just("--bind-secret".to_string()),
             Just("--create-secret".to_string()),
+            Just("--no-refresh-ahead".to_string()),
+            Just("--refresh-in-background".to_string()),
             Just("-v".to_string()),
             Just("-vv".to_string()),
             Just("--verbose".to_string()),

@@ -32,6 +32,15 @@ pub(crate) fn get_user(version: &str, args: &[&str]) -> String {
     exec_user(version, &support::BIN, &full, &[])
 }
 
+/// The exec entry that runs this tool's `get` with `args`, its clock moved
+/// by `offset` with libfaketime.
+pub(crate) fn get_user_at(offset: &str, args: &[&str]) -> String {
+    let full: Vec<&str> = std::iter::once("get").chain(args.iter().copied()).collect();
+    let env = support::faketime_env(offset);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    exec_user("v1", &support::BIN, &full, &env)
+}
+
 /// A kubeconfig from its parts: clusters (name, YAML flow body), contexts
 /// (name, cluster, user), users (name, body: flow mapping or block).
 pub(crate) fn kubeconfig_of(

@@ -63,5 +63,6 @@ mod errors;
 mod keyring;
 mod kubectl;
 mod legacy;
+mod refresh_ahead;
 mod self_heal;
 mod trust;

@@ -3,7 +3,7 @@
 //! fail after the read, a server that stops answering, cache directories
 //! another user owns.
 
-use super::admin_contexts::{cert_user, exec_user, get_user, kubeconfig, kubeconfig_of};
+use super::admin_contexts::{cert_user, get_user, get_user_at, kubeconfig, kubeconfig_of};
 use super::*;
 use crate::support::cluster::SecondCluster;
 use crate::support::proxy::Forwarder;
@@ -110,19 +110,6 @@ fn no_admin_credential_or_plugin_output_reaches_stderr() {
     assert!(!out.stderr.contains(&token) && !out.stderr.contains(&minted));
 }
 
-/// The exec entry of a user whose plugin runs `get` under libfaketime,
-/// its clock moved by `offset`.
-fn skewed_user(offset: &str, args: &[&str]) -> String {
-    let mut faked = vec!["-f", offset, &*support::BIN, "get"];
-    faked.extend_from_slice(args);
-    exec_user(
-        "v1",
-        "faketime",
-        &faked,
-        &[("FAKETIME_DONT_FAKE_MONOTONIC", "1")],
-    )
-}
-
 /// Admin context `admin`, and contexts `sa` (a plain exec entry) and
 /// `skewed` (one whose clock is moved by `offset`) on the same cluster.
 fn skewed_kubeconfig(c: &Cluster, offset: &str, args: &[&str]) -> String {
@@ -137,7 +124,7 @@ fn skewed_kubeconfig(c: &Cluster, offset: &str, args: &[&str]) -> String {
         &[
             ("admin", &cert_user(c)),
             ("sa", &get_user("v1", args)),
-            ("skewed", &skewed_user(offset, args)),
+            ("skewed", &get_user_at(offset, args)),
         ],
     )
 }

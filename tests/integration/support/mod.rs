@@ -126,12 +126,10 @@ impl TestEnv {
 
     /// `get` under libfaketime, its clock moved by `offset` ("+2m", "-5m").
     pub fn get_at(&self, offset: &str, exec_info: &str, args: &[&str]) -> Out {
-        let mut c = Command::new("faketime");
-        c.args(["-f", offset, &*BIN, "get"]).args(args);
-        self.isolate(&mut c);
+        let mut c = self.cmd(&[&["get"][..], args].concat());
         c.env("KUBERNETES_EXEC_INFO", exec_info)
-            .env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
-        Out::from(c.output().expect("faketime (Debian package faketime)"))
+            .envs(faketime_env(offset));
+        Out::from(c.output().unwrap())
     }
 
     pub fn cache_dir(&self) -> PathBuf {
@@ -156,6 +154,31 @@ impl TestEnv {
         out.sort();
         out
     }
+}
+
+/// The environment that moves a process's wall clock by `offset` ("+25m",
+/// "-5m") with libfaketime (Debian package faketime), its monotonic clock
+/// left alone. The library is preloaded directly rather than through the
+/// `faketime` command, which waits for every descendant of the program: a
+/// detached background refresh would hold it, and kubectl behind it, open.
+pub fn faketime_env(offset: &str) -> [(&'static str, String); 3] {
+    static LIB: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let found = std::fs::read_dir("/usr/lib")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|d| d.path().join("faketime/libfaketime.so.1"))
+            .find(|p| p.exists());
+        found
+            .expect("libfaketime.so.1 under /usr/lib/*/faketime (Debian package libfaketime)")
+            .display()
+            .to_string()
+    });
+    [
+        ("LD_PRELOAD", LIB.clone()),
+        ("FAKETIME", offset.to_string()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
+    ]
 }
 
 /// A finished process, with its output as text.

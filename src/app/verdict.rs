@@ -1,0 +1,93 @@
+//! The verdict on a cached entry: serve it (until when, and is it due for a
+//! refresh ahead of time?), revalidate it (a legacy token), or mint anew.
+//! Judged in the server's time with the clock offset stored at the mint.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use crate::cache::Entry;
+use crate::cluster_identity::ClusterIdentity;
+use crate::error::Error;
+use crate::jwt::{self, Fresh, Stale, Want};
+use crate::options::GetOptions;
+
+/// What to do with a cached entry.
+pub(super) enum Verdict {
+    /// Emit it until this local instant; `refresh_due`: past the middle of
+    /// its serve window (see refresh-ahead).
+    Serve {
+        until: OffsetDateTime,
+        refresh_due: bool,
+    },
+    /// A legacy token due for a check with the server.
+    Revalidate,
+    /// Mint a new one.
+    Mint(String),
+}
+
+/// A clock offset is believed up to a year; more is a damaged entry.
+pub(super) const MAX_OFFSET_SECS: i64 = 365 * 86_400;
+
+/// `t` moved by `secs` seconds (the server's time for a local one, or back).
+pub(super) fn shift(t: OffsetDateTime, secs: i64) -> OffsetDateTime {
+    let secs = secs.clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
+    t.checked_add(time::Duration::seconds(secs)).unwrap_or(t)
+}
+
+/// `t` plus a configured interval (at most ten years: see the CLI).
+pub(super) fn after(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
+    t.checked_add(time::Duration::seconds(
+        d.as_secs().min(i64::MAX as u64) as i64
+    ))
+    .unwrap_or(t)
+}
+
+pub(super) fn judge(
+    entry: &Entry,
+    opts: &GetOptions,
+    target: &ClusterIdentity,
+    now: OffsetDateTime,
+) -> Result<Verdict, Error> {
+    // Cluster binding: the key holds the cluster's identity, so this only
+    // trips on a damaged or foreign entry; it is the last line before a
+    // token leaves.
+    if let Some(why) = entry.cluster.mismatch(target) {
+        return Err(Error::Refused(format!(
+            "cluster binding: refusing to send the cached token: {why}"
+        )));
+    }
+    let offset = entry.clock_offset;
+    let server_now = shift(now, offset);
+    let Ok((_, claims)) = jwt::decode(&entry.token) else {
+        return Ok(Verdict::Mint(Stale::Undecodable.describe("cached token")));
+    };
+    match jwt::check_claims(&claims, &Want::of(&opts.spec), server_now) {
+        Ok(Fresh::Until(t)) => {
+            // Half of the window from issue to the end of serving has passed.
+            let refresh_due = claims.iat.is_some_and(|iat| {
+                let end = t.unix_timestamp();
+                server_now.unix_timestamp() > iat.saturating_add(end.saturating_sub(iat) / 2)
+            });
+            Ok(Verdict::Serve {
+                until: shift(t, -offset),
+                refresh_due,
+            })
+        }
+        Ok(Fresh::NoExpiry) => {
+            let due = entry
+                .checked_at
+                .saturating_add(opts.revalidate.as_secs() as i64);
+            if now.unix_timestamp() < due {
+                Ok(Verdict::Serve {
+                    until: OffsetDateTime::from_unix_timestamp(due).unwrap_or(now),
+                    // Legacy tokens are not refreshed ahead: they do not expire.
+                    refresh_due: false,
+                })
+            } else {
+                Ok(Verdict::Revalidate)
+            }
+        }
+        Err(why) => Ok(Verdict::Mint(why.describe("cached token"))),
+    }
+}

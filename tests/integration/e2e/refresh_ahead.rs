@@ -1,0 +1,134 @@
+//! Refresh-ahead on the real cluster, with libfaketime: past the middle of
+//! its token's serve window, a hit answers at once and one background process
+//! mints the successor; kubectl never waits for it.
+
+use super::admin_contexts::{get_user, get_user_at, kubeconfig_of};
+use super::*;
+
+/// An admin login that takes as long as the test wants: it waits for the
+/// file `go` before printing its credential, and logs `start`/`end`.
+fn gated_login(env: &TestEnv, token: &str) -> (PathBuf, PathBuf, String) {
+    let runs = env.root().join("login-runs");
+    let go = env.root().join("go");
+    let script = env.root().join("login");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho start >> '{runs}'\ni=0\nwhile [ ! -e '{go}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\necho end >> '{runs}'\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+            runs = runs.display(),
+            go = go.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let user = format!(
+        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: Never}}}}",
+        script.display()
+    );
+    (runs, go, user)
+}
+
+fn count(runs: &Path, what: &str) -> usize {
+    std::fs::read_to_string(runs)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| *l == what)
+        .count()
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_token_past_half_its_window_is_refreshed_in_the_background() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-refresh");
+    let sa = sa(&ns);
+    let args = entry(&sa, "file");
+    let env = TestEnv::builder().build();
+    let (runs, go, admin) = gated_login(&env, &c.minter_token(&ns));
+    let cluster = format!(
+        "{{server: \"{}\", certificate-authority: \"{}\"}}",
+        c.server,
+        c.ca().display()
+    );
+    // Context "later" runs the plugin 25 minutes later: past the middle (24
+    // minutes) of a one-hour token's 48-minute serve window.
+    std::fs::write(
+        &env.kubeconfig,
+        kubeconfig_of(
+            &[("test", &cluster)],
+            &[
+                ("admin", "test", "admin"),
+                ("sa", "test", "sa"),
+                ("later", "test", "later"),
+            ],
+            &[
+                ("admin", &admin),
+                ("sa", &get_user("v1", &args)),
+                ("later", &get_user_at("+25m", &args)),
+            ],
+        ),
+    )
+    .unwrap();
+    let whoami = |context: &str| {
+        username(&c.kubectl(
+            &env,
+            &[
+                "--context",
+                context,
+                "auth",
+                "whoami",
+                "-ojsonpath={.status.userInfo.username}",
+            ],
+        ))
+    };
+    let me = format!("system:serviceaccount:{ns}:viewer");
+
+    std::fs::write(&go, "").unwrap();
+    let before = c.token_requests_settled();
+    assert_eq!(whoami("sa"), me);
+    let first = cached_token_file(&env);
+    std::fs::remove_file(&go).unwrap();
+
+    // Past the middle: answered with the cached token while the background
+    // refresh waits for its login, which cannot end before `go` exists.
+    assert_eq!(whoami("later"), me);
+    assert_eq!(cached_token_file(&env), first);
+    assert_eq!(
+        count(&runs, "end"),
+        1,
+        "kubectl did not wait for the background mint"
+    );
+    assert!(
+        eventually(Duration::from_secs(30), || count(&runs, "start") == 2),
+        "no background refresh started"
+    );
+
+    // A second refresher while the first holds the lock: it does nothing.
+    let mut racer = env.cmd(&[&["get"][..], &args, &["--refresh-in-background"]].concat());
+    racer
+        .env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        )
+        .envs(support::faketime_env("+25m"));
+    let raced = racer.status().unwrap();
+    assert!(raced.success());
+    assert_eq!(count(&runs, "start"), 2, "the racer found the lock held");
+
+    // Let the login finish: the successor is cached, minted once.
+    std::fs::write(&go, "").unwrap();
+    assert!(
+        eventually(Duration::from_secs(30), || cached_token_file(&env) != first),
+        "the background refresh did not replace the token"
+    );
+    assert_eq!(
+        c.token_requests_settled() - before,
+        2,
+        "the first mint and one refresh"
+    );
+    // The next call gets it from the cache, and it is not due again.
+    assert_eq!(whoami("later"), me);
+    assert_eq!(count(&runs, "start"), 2);
+    assert_eq!(c.token_requests_settled() - before, 2);
+}
