@@ -192,3 +192,97 @@ whoami
         "a mint before and after the clear; hits, the read-through and hits on a locked keyring made none"
     );
 }
+
+/// Where a container's seccomp profile blocks keyctl (here the kernel's own
+/// seccomp, with the errno Docker's default profile answers): the default
+/// store runs on the OS keyring alone, without an error; the kernel store
+/// says what to use instead; and with no OS keyring either, nothing falls
+/// back to a plaintext file.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn where_keyctl_is_blocked_the_keyring_serves_alone() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-nokeyctl");
+    let sa = sa(&ns);
+    let env = c.env(
+        "v1",
+        &["--admin-context", "admin", "--service-account", &sa],
+    );
+    let before = c.token_requests_settled();
+    let script = r#"
+set -e
+whoami() { "$NOKEYCTL" "$KUBECTL" --context sa auth whoami -ojsonpath='{.status.userInfo.username}'; echo; }
+whoami
+whoami
+KEY=$("$NOKEYCTL" "$BIN" cache list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["key"])')
+echo "--- keyring entries"
+secret-tool search --all service kube-sa-token 2>&1 | grep -c "^attribute.username = $KEY" || true
+# Checked from outside the filter: no kernel copy was made.
+keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null 2>&1 || echo "no kernel copy"
+"$NOKEYCTL" "$BIN" doctor 2>&1 | grep -o "keyctl is not available here" || true
+echo "--- keyutils"
+"$NOKEYCTL" "$BIN" get --cache keyutils --admin-context admin --service-account "$SA" 2>&1 >/dev/null | head -n 3 || true
+"#;
+    let mut cmd = support::secret_service(false);
+    cmd.args(["bash", "-c", script]);
+    env.isolate(&mut cmd);
+    cmd.env("KUBECTL", c.kubectl_path())
+        .env("BIN", &*support::BIN)
+        .env("SA", &sa)
+        .env("NOKEYCTL", support::NO_KEYCTL)
+        .env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        );
+    let out = Out::from(cmd.output().unwrap());
+    out.ok();
+    let me = format!("system:serviceaccount:{ns}:viewer");
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(&lines[..2], [&*me, &*me], "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(lines[3], "1", "one keyring entry: {}", out.stdout);
+    assert!(lines.contains(&"no kernel copy"), "{}", out.stdout);
+    assert!(
+        lines.contains(&"keyctl is not available here"),
+        "doctor says hits go to the keyring: {}",
+        out.stdout
+    );
+    let keyutils = lines[lines.iter().position(|l| *l == "--- keyutils").unwrap() + 1..].to_vec();
+    assert_eq!(keyutils.len(), 1, "one line: {keyutils:?}");
+    assert!(
+        keyutils[0].contains("keyctl may be blocked") && keyutils[0].contains("--cache file"),
+        "{keyutils:?}"
+    );
+    assert_eq!(
+        c.token_requests_settled() - before,
+        1,
+        "the second call was a hit from the keyring"
+    );
+
+    // No OS keyring (no session bus) and no kernel keyring: an error that
+    // names the choices, and no file was written.
+    let mut get = Command::new(support::NO_KEYCTL);
+    get.args([
+        &*support::BIN,
+        "get",
+        "--admin-context",
+        "admin",
+        "--service-account",
+        &sa,
+    ]);
+    env.isolate(&mut get);
+    get.env(
+        "KUBERNETES_EXEC_INFO",
+        support::exec_info_with_ca("v1", &c.server, &c.ca()),
+    );
+    let out = Out::from(get.output().unwrap());
+    out.fails_with("no secure token store is available");
+    assert!(out.stderr.contains("--cache file"), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    let tokens = env.cache_dir().join("tokens");
+    assert!(
+        std::fs::read_dir(&tokens).map_or(true, |mut d| d.next().is_none()),
+        "nothing written to {}",
+        tokens.display()
+    );
+}

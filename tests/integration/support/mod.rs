@@ -274,6 +274,13 @@ pub fn secret_service(locked: bool) -> Command {
     c
 }
 
+/// Runs its arguments with keyctl blocked by seccomp, as containers do
+/// (`no-keyctl.py [--errno ENOSYS] COMMAND...`).
+pub const NO_KEYCTL: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/integration/support/no-keyctl.py"
+);
+
 /// KUBERNETES_EXEC_INFO for `server` with the CA in `ca` (a PEM file), as
 /// kubectl sends it with `provideClusterInfo: true`.
 pub fn exec_info_with_ca(version: &str, server: &str, ca: &Path) -> String {
