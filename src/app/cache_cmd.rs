@@ -73,11 +73,7 @@ pub fn list(
                     format!("{}/{}", r.namespace, r.service_account),
                     r.server.clone(),
                     r.admin_context.clone(),
-                    if cache::in_kernel(k) && r.store != crate::cache::StoreKind::Keyutils {
-                        format!("{} + kernel copy", r.store)
-                    } else {
-                        r.store.to_string()
-                    },
+                    store_column(k, r),
                     expiry(r, now),
                 ];
                 if let Some(c) = &checks {
@@ -111,6 +107,19 @@ pub fn list(
         )));
     }
     Ok(())
+}
+
+/// Where the entry is: its store, the kernel copy in front of it, and other
+/// stores holding a copy under the same key.
+fn store_column(k: &CacheKey, r: &Record) -> String {
+    let mut s = r.store.to_string();
+    if r.store != cache::StoreKind::Keyutils && cache::in_kernel(k) {
+        s.push_str(" + kernel copy");
+    }
+    for other in &r.also_in {
+        s.push_str(&format!(", also {other}"));
+    }
+    s
 }
 
 /// `cache clear KEY` or `cache clear --all` (key `None`).

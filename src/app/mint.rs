@@ -87,6 +87,7 @@ impl GetToken<'_> {
                 source: spec.source.as_str().into(),
                 audiences: spec.audiences.clone(),
                 store,
+                also_in: Vec::new(),
                 minted_at: entry.minted_at,
                 expires_at: claims.exp.map(|exp| exp.saturating_sub(offset)),
                 bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),

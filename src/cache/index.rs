@@ -27,7 +27,12 @@ pub struct Record {
     pub source: String,
     #[serde(default)]
     pub audiences: Vec<String>,
+    /// The store the token was last minted into.
     pub store: StoreKind,
+    /// Other stores holding a copy under the same key: another kubeconfig
+    /// entry for the same token with another `--cache`. Removed with it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<StoreKind>,
     pub minted_at: i64,
     /// Unix seconds of the token's `exp`; none for legacy tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,6 +43,13 @@ pub struct Record {
     /// The legacy token Secret the token was read from (`--source secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_secret: Option<String>,
+}
+
+impl Record {
+    /// Every store holding a copy: the last minted into first.
+    pub fn stores(&self) -> impl Iterator<Item = StoreKind> + '_ {
+        std::iter::once(self.store).chain(self.also_in.iter().copied())
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -89,8 +101,17 @@ impl Index {
         write_atomic(&self.path(), &bytes)
     }
 
-    pub(super) fn put(&self, key: &CacheKey, record: Record) -> Result<(), CacheError> {
+    /// Records a mint into `record.store`; the stores of an earlier record
+    /// of the key still hold their copies and are remembered in `also_in`.
+    pub(super) fn put(&self, key: &CacheKey, mut record: Record) -> Result<(), CacheError> {
         self.update(|i| {
+            if let Some(old) = i.entries.get(key) {
+                let mut also: Vec<StoreKind> =
+                    old.stores().filter(|s| *s != record.store).collect();
+                also.sort_unstable_by_key(|s| s.to_string());
+                also.dedup();
+                record.also_in = also;
+            }
             i.entries.insert(key.clone(), record);
         })
     }
@@ -124,6 +145,7 @@ mod tests {
             source: "token-request".into(),
             audiences: vec![],
             store: StoreKind::File,
+            also_in: vec![],
             minted_at: 1,
             expires_at: Some(3601),
             bound_secret: None,
@@ -147,5 +169,31 @@ mod tests {
         assert_eq!(index.list().unwrap(), vec![(k2, record("b"))]);
         let text = std::fs::read_to_string(tmp.path().join("c/index.json")).unwrap();
         assert!(!text.contains("token\""), "index holds no token: {text}");
+    }
+
+    #[test]
+    fn a_mint_into_another_store_remembers_the_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let index = Index::at(tmp.path().join("c"));
+        let k = CacheKey::parse(&"1".repeat(32)).unwrap();
+        let into = |store| Record {
+            store,
+            ..record("a")
+        };
+        index.put(&k, into(StoreKind::Keyring)).unwrap();
+        index.put(&k, into(StoreKind::File)).unwrap();
+        index.put(&k, into(StoreKind::Keyutils)).unwrap();
+        index.put(&k, into(StoreKind::File)).unwrap();
+        let r = index.get(&k).unwrap().unwrap();
+        assert_eq!(r.store, StoreKind::File);
+        assert_eq!(r.also_in, vec![StoreKind::Keyring, StoreKind::Keyutils]);
+        assert_eq!(
+            r.stores().collect::<Vec<_>>(),
+            vec![StoreKind::File, StoreKind::Keyring, StoreKind::Keyutils]
+        );
+        // An index written before `also_in` existed reads as one store.
+        let old = r#"{"entries":{"11111111111111111111111111111111":{"namespace":"team","service_account":"a","server":"s","admin_context":"admin","source":"token-request","store":"file","minted_at":1}}}"#;
+        let parsed = parse(old.as_bytes());
+        assert_eq!(parsed.entries[&k].stores().count(), 1);
     }
 }

@@ -176,13 +176,21 @@ impl Cache {
         }
     }
 
-    /// Removes the entry from the store and the index; `Ok(false)` when the
-    /// store had none.
+    /// Removes the entry from the store, from every other store its record
+    /// names (copies another `--cache` left under the same key), and from
+    /// the index; `Ok(false)` when no store had it. A store that cannot be
+    /// reached fails the call with the record kept, so it can be retried.
     pub fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
         let Some(s) = &self.store else {
             return Ok(false);
         };
-        let removed = s.remove(key)?;
+        let mut removed = s.remove(key)?;
+        if let Some(r) = Index::open()?.get(key)? {
+            let mine = s.kind();
+            for kind in r.stores().filter(|k| *k != mine) {
+                removed |= store::open(kind)?.remove(key)?;
+            }
+        }
         // The kernel copy, whichever store the entry is in.
         tier::forget(key);
         Index::open()?.remove(key)?;

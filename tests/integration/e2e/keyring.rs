@@ -286,3 +286,71 @@ echo "--- keyutils"
         tokens.display()
     );
 }
+
+/// Two kubeconfig entries for the same token with different `--cache` keep
+/// a copy each under one key: both serve hits (no mint ping-pong), `cache
+/// list` names every store, and `logout` removes every copy.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn copies_of_one_token_in_several_stores_are_listed_and_all_removed() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-stores");
+    let sa = sa(&ns);
+    let env = c.env(
+        "v1",
+        &["--admin-context", "admin", "--service-account", &sa],
+    );
+    let before = c.token_requests_settled();
+    let script = r#"
+set -e
+get() { "$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" "$@" >/dev/null; }
+get --cache keyring
+get --cache file
+get --cache keyutils
+get --cache keyring
+get --cache file
+KEY=$("$BIN" cache list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["key"])')
+"$BIN" cache list | tail -n 1 | grep -o "keyutils, also file, also keyring" || "$BIN" cache list
+echo "--- logout"
+"$BIN" logout --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" | head -n 1
+secret-tool search --all service kube-sa-token 2>&1 | grep -c "^attribute.username = $KEY" || true
+keyctl search @u user "kube-sa-token:$KEY" >/dev/null 2>&1 || echo "no keyutils key"
+keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null 2>&1 || echo "no kernel copy"
+ls "$XDG_CACHE_HOME/kube-sa-token/tokens" | wc -l
+"$BIN" cache list
+"#;
+    let mut cmd = support::secret_service(false);
+    cmd.args(["bash", "-c", script]);
+    env.isolate(&mut cmd);
+    cmd.env("BIN", &*support::BIN)
+        .env("SA", &sa)
+        .env("ADMIN", &c.admin_kubeconfig)
+        .env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        );
+    let out = Out::from(cmd.output().unwrap());
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0], "keyutils, also file, also keyring",
+        "{}\n{}",
+        out.stdout, out.stderr
+    );
+    assert_eq!(
+        c.token_requests_settled() - before,
+        3,
+        "one mint per store, then hits in each"
+    );
+    let after: Vec<&str> =
+        lines[lines.iter().position(|l| *l == "--- logout").unwrap() + 1..].to_vec();
+    assert!(
+        after[0].starts_with("removed the cached token"),
+        "{after:?}"
+    );
+    assert_eq!(after[1], "0", "no keyring item: {after:?}");
+    assert_eq!(after[2], "no keyutils key");
+    assert_eq!(after[3], "no kernel copy");
+    assert_eq!(after[4], "0", "no token file: {after:?}");
+    assert!(after[5].contains("no cached entries"), "{after:?}");
+}
