@@ -64,6 +64,16 @@ fn temp_name(name: &str) -> String {
 /// exclusively, never through a link) with `mode` in the same directory,
 /// flushed to disk, then renamed over the target.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    replace(path, bytes, mode, true)
+}
+
+/// [`write_atomic`] without the flush to disk, for bookkeeping that a crash
+/// may lose (it costs an fsync, milliseconds, on a path kubectl waits for).
+pub fn write_atomic_unsynced(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
+    replace(path, bytes, mode, false)
+}
+
+fn replace(path: &Path, bytes: &[u8], mode: u32, sync: bool) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -90,7 +100,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
             f.set_permissions(fs::Permissions::from_mode(mode))?;
         }
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if result.is_err() && created {

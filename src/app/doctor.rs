@@ -107,7 +107,7 @@ fn check_store(choice: CacheChoice, r: &mut Report) {
         if crate::cache::kernel_tier_available() {
             r.ok("hits are read from a kernel-keyring copy of the OS keyring's entries (no D-Bus round trip)");
         } else {
-            r.warn("keyctl is not available here (a container's seccomp profile?): every hit goes to the OS keyring over D-Bus, ~7 ms instead of ~1");
+            r.warn("keyctl is not available here (a container's seccomp profile?): every hit is a D-Bus round trip to the OS keyring, about 8x slower than a kernel-keyring hit (docs/performance.md)");
         }
     }
     match test {

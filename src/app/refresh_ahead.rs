@@ -92,6 +92,10 @@ impl GetToken<'_> {
     }
 }
 
+/// The background refresh's nice value (0 is kubectl's, 19 the lowest).
+#[cfg(unix)]
+const BACKGROUND_NICE: libc::c_int = 10;
+
 /// Starts this program again, detached: `get` with the same arguments plus
 /// `--refresh-in-background`, in a session of its own, holding none of the
 /// caller's pipes (kubectl waits for its plugin's stdout and stderr to close).
@@ -109,10 +113,16 @@ impl Background for SpawnSelf {
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
-            // SAFETY: setsid is async-signal-safe; nothing else runs in the child.
+            // SAFETY: setsid and setpriority are plain system calls
+            // (async-signal-safe); nothing else runs in the child.
             unsafe {
                 cmd.pre_exec(|| {
+                    // Its own session: no terminal signal (Ctrl-C, hang-up)
+                    // meant for kubectl reaches it.
                     libc::setsid();
+                    // Below kubectl: on a small machine the refresh's start-up
+                    // must not slow down the command that started it.
+                    libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE);
                     Ok(())
                 });
             }

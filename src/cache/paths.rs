@@ -82,6 +82,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     crate::fsutil::write_atomic(path, bytes, 0o600).map_err(io_err(path))
 }
 
+/// A 0600 bookkeeping file (no secret; a crash may lose it), replaced
+/// atomically but not flushed to disk.
+pub fn write_bookkeeping(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
+    crate::fsutil::write_atomic_unsynced(path, bytes, 0o600).map_err(io_err(path))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ pub fn note_started(key: &CacheKey, now: i64) -> Result<(), CacheError> {
     let dir = dir()?;
     private_dir(dir.parent().unwrap_or(&dir))?;
     private_dir(&dir)?;
-    paths::write_atomic(&dir.join(key.as_str()), format!("{now}\n").as_bytes())
+    paths::write_bookkeeping(&dir.join(key.as_str()), format!("{now}\n").as_bytes())
 }
 
 /// Appends a failure of a background refresh, keeping the newest lines.
@@ -48,7 +48,7 @@ pub fn log_failure(line: &str) -> Result<(), CacheError> {
     let keep = lines.len().saturating_sub(LOG_LINES);
     let mut text = lines[keep..].join("\n");
     text.push('\n');
-    paths::write_atomic(&path, text.as_bytes())
+    paths::write_bookkeeping(&path, text.as_bytes())
 }
 
 /// The logged failures, oldest first.

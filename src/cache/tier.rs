@@ -1,6 +1,7 @@
 //! The OS keyring with a kernel-keyring copy in front (the default store on
-//! Linux). A hit over D-Bus costs a Secret Service session (~7 ms); the same
-//! entry read from the kernel costs what a `--cache keyutils` hit costs. So:
+//! Linux). A hit over D-Bus costs a Secret Service session (≈13 ms on the CI
+//! machine); the same entry read from the kernel costs what a `--cache
+//! keyutils` hit costs. So:
 //!
 //! - reads try the kernel copy first, a `user` key `kube-sa-token-tier:<key>`
 //!   in the user keyring (possessor and user permissions only), and only on

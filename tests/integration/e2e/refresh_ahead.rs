@@ -29,6 +29,17 @@ fn gated_login(env: &TestEnv, token: &str) -> (PathBuf, PathBuf, String) {
     (runs, go, user)
 }
 
+/// The pid of the running `get --refresh-in-background` for `sa`.
+fn background_refresh(sa: &str) -> Option<u32> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|d| {
+        let pid: u32 = d.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(d.path().join("cmdline")).ok()?;
+        let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+        (args.contains(&&b"--refresh-in-background"[..]) && args.contains(&sa.as_bytes()))
+            .then_some(pid)
+    })
+}
+
 fn count(runs: &Path, what: &str) -> usize {
     std::fs::read_to_string(runs)
         .unwrap_or_default()
@@ -103,6 +114,19 @@ fn a_token_past_half_its_window_is_refreshed_in_the_background() {
         eventually(Duration::from_secs(30), || count(&runs, "start") == 2),
         "no background refresh started"
     );
+    // Detached: a session of its own (no terminal, no Ctrl-C meant for
+    // kubectl), below kubectl's priority, holding none of its pipes.
+    let pid = background_refresh(&sa).expect("the background refresh process");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    assert_eq!(fields[3], pid.to_string(), "session id: {stat}");
+    assert_eq!(fields[16], "10", "nice value: {stat}");
+    for fd in 0..3 {
+        assert_eq!(
+            std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap(),
+            Path::new("/dev/null")
+        );
+    }
 
     // A second refresher while the first holds the lock: it does nothing.
     let mut racer = env.cmd(&[&["get"][..], &args, &["--refresh-in-background"]].concat());
