@@ -46,6 +46,6 @@ if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/d
   # unlocked on the bus before the first client call.
   "$repo/tests/integration/support/secret-service.sh" -- sh -c '
     $BIN_PATH $ARGS --cache keyring >/dev/null
-    hyperfine -N --warmup 5 --min-runs 100 -n "get, cache hit, keyring" "$BIN_PATH $ARGS --cache keyring"
+    hyperfine -N --warmup 5 --min-runs 100 -n "get, cache hit, keyring (served from its kernel copy)" "$BIN_PATH $ARGS --cache keyring"
   ' 2>&1 | grep -v "fd limit"
 fi
