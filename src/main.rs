@@ -5,10 +5,13 @@
 //! start-up finds the main thread's stack bounds for its stack-overflow
 //! message, which glibc does by parsing /proc/self/maps: a fifth of what a
 //! cache hit costs, for a message. kubectl runs `get` before every command.
-#![no_main]
+//! (Under `cargo test` the test harness brings its own `main`.)
+#![cfg_attr(not(test), no_main)]
 
+#[cfg(not(test))]
 use std::ffi::{c_char, c_int};
 
+#[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
     // As Rust's start-up does: a closed pipe is an error to report, not a
