@@ -8,6 +8,7 @@ use crate::kube_api::KubeApiError;
 use crate::kubeconfig::KubeconfigError;
 use crate::protocol::ProtocolError;
 use crate::runtime::RuntimeError;
+use crate::x509::X509Error;
 
 /// Every error a command can end with. Messages are one line: what failed
 /// and what to do. None of them ever holds a token.
@@ -28,6 +29,8 @@ pub enum Error {
     Claims(#[from] ClaimsError),
     #[error(transparent)]
     Guard(#[from] GuardError),
+    #[error(transparent)]
+    X509(#[from] X509Error),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
     /// A cached legacy token could not be confirmed with the server for too long.
@@ -89,6 +92,7 @@ impl Error {
             Error::Cache(_) => ExitCode::Cache,
             Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,
             Error::Claims(_)
+            | Error::X509(_)
             | Error::Runtime(_)
             | Error::Input { .. }
             | Error::CheckFailed(_)

@@ -21,8 +21,8 @@ pub enum GuardError {
 }
 
 /// The identity of a mint: which admin context mints for which SA.
-pub fn identity(admin_context: &str, namespace: &str, service_account: &str) -> String {
-    format!("{namespace}/{service_account} via context {admin_context:?}")
+pub fn identity(admin_context: &str, who: &str) -> String {
+    format!("{who} via context {admin_context:?}")
 }
 
 /// Checks the inherited chain and returns the chain to hand to children.
@@ -51,13 +51,13 @@ mod tests {
 
     #[test]
     fn first_entry_starts_a_chain() {
-        let me = identity("admin", "team", "viewer");
+        let me = identity("admin", "team/viewer");
         assert_eq!(enter(None, &me).unwrap(), me);
     }
 
     #[test]
     fn same_identity_twice_is_refused_and_named() {
-        let me = identity("sa-ctx", "team", "viewer");
+        let me = identity("sa-ctx", "team/viewer");
         let chain = enter(None, &me).unwrap();
         let err = enter(Some(&chain), &me).unwrap_err().to_string();
         assert!(
@@ -68,8 +68,8 @@ mod tests {
 
     #[test]
     fn longer_loops_are_caught() {
-        let a = identity("b-ctx", "n", "a");
-        let b = identity("a-ctx", "n", "b");
+        let a = identity("b-ctx", "n/a");
+        let b = identity("a-ctx", "n/b");
         let chain = enter(None, &a).unwrap();
         let chain = enter(Some(&chain), &b).unwrap();
         assert!(enter(Some(&chain), &a).is_err());

@@ -183,7 +183,7 @@ impl<'a> Want<'a> {
     pub fn of(spec: &'a TokenSpec) -> Want<'a> {
         Want {
             namespace: &spec.namespace,
-            service_account: &spec.service_account,
+            service_account: spec.service_account().unwrap_or_default(),
             audiences: &spec.audiences,
         }
     }
@@ -193,8 +193,13 @@ impl<'a> Want<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stale {
     WrongSubject(String),
+    /// A certificate whose groups (subject O) are not the ones asked for.
+    WrongGroups(Vec<String>),
     MissingAudience(String),
-    Expiring { secs_left: i64, margin: i64 },
+    Expiring {
+        secs_left: i64,
+        margin: i64,
+    },
     NotYetValid,
     Undecodable,
 }
@@ -204,12 +209,13 @@ impl Stale {
     pub fn describe(&self, what: &str) -> String {
         match self {
             Stale::WrongSubject(sub) => format!("{what} is for {sub:?}"),
+            Stale::WrongGroups(g) => format!("{what} is for groups {g:?}"),
             Stale::MissingAudience(a) => format!("{what} lacks audience {a:?}"),
             Stale::Expiring { secs_left, margin } => {
                 format!("{what} has {secs_left}s left (margin {margin}s)")
             }
             Stale::NotYetValid => format!("{what} is not yet valid (clock skew?)"),
-            Stale::Undecodable => format!("{what} is not a decodable JWT"),
+            Stale::Undecodable => format!("{what} cannot be decoded"),
         }
     }
 }
@@ -225,8 +231,13 @@ pub enum Fresh {
 
 /// The refresh margin: the larger of 2 minutes and 20% of the lifetime.
 pub fn margin_secs(claims: &Claims) -> i64 {
-    let fifth = claims.lifetime_secs().unwrap_or(0) / 5;
-    fifth.max(MIN_MARGIN_SECS)
+    margin_for_lifetime(claims.lifetime_secs().unwrap_or(0))
+}
+
+/// The refresh margin of a credential valid for `lifetime` seconds (tokens
+/// and client certificates alike).
+pub fn margin_for_lifetime(lifetime: i64) -> i64 {
+    (lifetime / 5).max(MIN_MARGIN_SECS)
 }
 
 /// Decides whether `token` may be handed out at `now` for `want`.

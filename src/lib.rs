@@ -6,6 +6,7 @@ mod cache;
 mod cli;
 mod clock;
 mod cluster_identity;
+mod credential;
 mod error;
 mod fsutil;
 mod guard;
@@ -23,6 +24,7 @@ mod runtime;
 #[cfg(test)]
 mod testing;
 mod token;
+mod x509;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -17,6 +17,9 @@ pub const DEFAULT_SECRET_WAIT: Duration = Duration::from_secs(30);
 pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_secs(60);
 /// The namespace of a ServiceAccount given without one.
 pub const DEFAULT_NAMESPACE: &str = "default";
+/// How long to wait for a CSR to be approved (by someone else with
+/// `--no-approve`) and then signed.
+pub const DEFAULT_CSR_WAIT: Duration = Duration::from_secs(60);
 
 /// Where a token comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,32 +68,72 @@ pub enum Format {
     Json,
 }
 
-/// Which token: everything that identifies a cache entry except the server.
+/// Who the credential is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A ServiceAccount (its namespace is [`TokenSpec::namespace`]): a token.
+    ServiceAccount(String),
+    /// An X.509 user in groups: a client certificate through the CSR API.
+    User { name: String, groups: Vec<String> },
+}
+
+/// Which credential: everything that identifies a cache entry except the
+/// server. (Named for tokens, the first kind; users have the same shape.)
 #[derive(Debug, Clone)]
 pub struct TokenSpec {
     /// `--kubeconfig`; `None` reads KUBECONFIG, then ~/.kube/config.
     pub kubeconfig: Option<PathBuf>,
     pub admin_context: String,
+    /// The ServiceAccount's namespace; for a user, the namespace `setup`
+    /// gives its context.
     pub namespace: String,
-    pub service_account: String,
+    pub principal: Principal,
     pub source: SourceKind,
     pub audiences: Vec<String>,
     pub bind_secret: bool,
 }
 
 impl TokenSpec {
-    /// The username the API server gives the ServiceAccount.
+    /// The username the API server gives the credential.
     pub fn subject(&self) -> String {
-        format!(
-            "system:serviceaccount:{}:{}",
-            self.namespace, self.service_account
-        )
+        match &self.principal {
+            Principal::ServiceAccount(sa) => {
+                format!("system:serviceaccount:{}:{sa}", self.namespace)
+            }
+            Principal::User { name, .. } => name.clone(),
+        }
+    }
+
+    /// The ServiceAccount's name; `None` for a user.
+    pub fn service_account(&self) -> Option<&str> {
+        match &self.principal {
+            Principal::ServiceAccount(sa) => Some(sa),
+            Principal::User { .. } => None,
+        }
+    }
+
+    /// Who, for messages: `NS/NAME` of a ServiceAccount, `user NAME` of a user.
+    pub fn label(&self) -> String {
+        match &self.principal {
+            Principal::ServiceAccount(sa) => format!("{}/{sa}", self.namespace),
+            Principal::User { name, .. } => format!("user {name}"),
+        }
+    }
+
+    /// Whether this is an X.509 user.
+    pub fn is_user(&self) -> bool {
+        matches!(self.principal, Principal::User { .. })
     }
 
     /// The name of the Secret `--bind-secret` tokens are bound to, for the
     /// entry whose cache key is `key`.
     pub fn bound_secret_name(&self, key: &str) -> String {
-        let sa: String = self.service_account.chars().take(200).collect();
+        let sa: String = self
+            .service_account()
+            .unwrap_or("user")
+            .chars()
+            .take(200)
+            .collect();
         format!("kube-sa-token-{sa}-{}", &key[..key.len().min(10)])
     }
 }
@@ -107,8 +150,13 @@ pub struct GetOptions {
     pub secret_wait: Duration,
     pub lock_wait: Duration,
     /// Mint a successor in the background past the middle of a token's serve
-    /// window (bound tokens only).
+    /// window (bound tokens and certificates).
     pub refresh_ahead: bool,
+    /// Users: approve the CSR with the admin context (else wait for someone
+    /// else to).
+    pub approve: bool,
+    /// Users: how long to wait for the CSR's approval and certificate.
+    pub csr_wait: Duration,
 }
 
 impl GetOptions {
@@ -123,6 +171,8 @@ impl GetOptions {
             secret_wait: DEFAULT_SECRET_WAIT,
             lock_wait: DEFAULT_LOCK_WAIT,
             refresh_ahead: true,
+            approve: true,
+            csr_wait: DEFAULT_CSR_WAIT,
         }
     }
 }
@@ -134,8 +184,8 @@ pub enum InspectInput {
     Given(crate::token::Token),
     /// "-": read the token from stdin.
     Stdin,
-    /// The cached token of these options.
-    Cached(GetOptions),
+    /// The cached credential of these options.
+    Cached(Box<GetOptions>),
 }
 
 /// A parsed command with plain inputs.

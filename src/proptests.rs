@@ -2,7 +2,7 @@
 //! each returns a value or an error, never panics, and its errors never quote
 //! the input. Outside input is everything this tool does not write itself:
 //! KUBERNETES_EXEC_INFO, tokens (JWT header and claims), kubeconfig files
-//! and the lookups in them, cache entries and the index (another version or a
+//! and the lookups in them, signed certificates, cache entries and the index (another version or a
 //! damaged disk may have written them), server URLs, NO_PROXY, durations.
 
 use proptest::prelude::*;
@@ -115,6 +115,23 @@ proptest! {
             .unwrap();
         let _ = jwt::check_claims(&claims, &want, now);
         let _ = jwt::check_new(&claims, &want, now);
+    }
+
+    #[test]
+    fn certificates_never_panic_nor_quote_the_input(
+        body in prop_oneof!["[A-Za-z0-9+/=\n]{0,200}", ".*"],
+        wrap in any::<bool>(),
+    ) {
+        let text = if wrap {
+            format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n")
+        } else {
+            body.clone()
+        };
+        if let Err(e) = crate::x509::parse(&text)
+            && body.len() > 12
+        {
+            prop_assert!(!e.to_string().contains(body.trim()));
+        }
     }
 
     #[test]

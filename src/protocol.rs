@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::clock::rfc3339;
+use crate::credential::{Credential, PrivateKey};
 use crate::token::Token;
 
 pub const EXEC_INFO_ENV: &str = "KUBERNETES_EXEC_INFO";
@@ -134,18 +135,34 @@ struct Output<'a> {
 
 #[derive(Serialize)]
 struct OutputStatus<'a> {
-    token: &'a Token,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<&'a Token>,
+    #[serde(
+        rename = "clientCertificateData",
+        skip_serializing_if = "Option::is_none"
+    )]
+    client_certificate_data: Option<&'a str>,
+    #[serde(rename = "clientKeyData", skip_serializing_if = "Option::is_none")]
+    client_key_data: Option<&'a PrivateKey>,
     #[serde(rename = "expirationTimestamp")]
     expiration_timestamp: String,
 }
 
-/// The ExecCredential answer: the only thing `get` writes to stdout.
-pub fn exec_credential(api_version: &str, token: &Token, expires: OffsetDateTime) -> String {
+/// The ExecCredential answer: the only thing `get` writes to stdout. A
+/// token, or a client certificate and its key (PEM).
+pub fn exec_credential(
+    api_version: &str,
+    credential: &Credential,
+    expires: OffsetDateTime,
+) -> String {
+    let cert = credential.certificate();
     let out = Output {
         api_version,
         kind: "ExecCredential",
         status: OutputStatus {
-            token,
+            token: credential.token(),
+            client_certificate_data: cert.map(|c| c.certificate.as_str()),
+            client_key_data: cert.map(|c| &c.key),
             expiration_timestamp: rfc3339(expires),
         },
     };
@@ -213,12 +230,32 @@ mod tests {
 
     #[test]
     fn output_has_same_version_and_expiry() {
-        let t = Token::new("abc.def.ghi");
+        let t = Credential::Token(Token::new("abc.def.ghi"));
         let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let out: serde_json::Value = serde_json::from_str(&exec_credential(V1, &t, at)).unwrap();
         assert_eq!(out["apiVersion"], V1);
         assert_eq!(out["kind"], "ExecCredential");
         assert_eq!(out["status"]["token"], "abc.def.ghi");
         assert_eq!(out["status"]["expirationTimestamp"], "2023-11-14T22:13:20Z");
+        assert_eq!(out["status"].as_object().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_certificate_goes_out_as_certificate_and_key_data() {
+        let c = Credential::Certificate(crate::credential::ClientCertificate {
+            certificate: "-----BEGIN CERTIFICATE-----\nC\n".into(),
+            key: PrivateKey::new("-----BEGIN PRIVATE KEY-----\nK\n"),
+        });
+        let at = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let out: serde_json::Value =
+            serde_json::from_str(&exec_credential(V1BETA1, &c, at)).unwrap();
+        let status = out["status"].as_object().unwrap();
+        assert_eq!(
+            status["clientCertificateData"],
+            "-----BEGIN CERTIFICATE-----\nC\n"
+        );
+        assert_eq!(status["clientKeyData"], "-----BEGIN PRIVATE KEY-----\nK\n");
+        assert!(!status.contains_key("token"));
+        assert_eq!(status["expirationTimestamp"], "2023-11-14T22:13:20Z");
     }
 }

@@ -3,7 +3,7 @@
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 
-use crate::options::{GetOptions, SourceKind, TokenSpec};
+use crate::options::{GetOptions, Principal, SourceKind, TokenSpec};
 use crate::token::Token;
 
 const KEY: &[u8] = include_bytes!("../tests/fixtures/test-signing-key.pem");
@@ -14,7 +14,7 @@ pub fn opts() -> GetOptions {
         kubeconfig: None,
         admin_context: "admin".into(),
         namespace: "team".into(),
-        service_account: "viewer".into(),
+        principal: Principal::ServiceAccount("viewer".into()),
         source: SourceKind::TokenRequest,
         audiences: vec![],
         bind_secret: false,
@@ -50,4 +50,70 @@ pub fn legacy(ns: &str, sa: &str) -> Token {
         "kubernetes.io/serviceaccount/secret.name": format!("{sa}-token"),
         "kubernetes.io/serviceaccount/service-account.name": sa
     }))
+}
+
+/// A certificate authority for the unit tests: signs CSRs the way the
+/// cluster's signer does (a leaf with the request's subject and key).
+pub struct TestCa {
+    key: p256::ecdsa::SigningKey,
+    name: x509_cert::name::Name,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        use std::str::FromStr;
+        TestCa {
+            key: p256::ecdsa::SigningKey::random(&mut rand_core::OsRng),
+            name: x509_cert::name::Name::from_str("CN=test-ca").unwrap(),
+        }
+    }
+
+    /// Signs the PEM CSR `csr`, valid from `not_before` to `not_after`
+    /// (unix seconds); the certificate's PEM.
+    pub fn sign_request(&self, csr: &str, not_before: i64, not_after: i64) -> String {
+        use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+        use x509_cert::der::{DecodePem, EncodePem, asn1::UtcTime};
+        use x509_cert::time::{Time, Validity};
+        let req = x509_cert::request::CertReq::from_pem(csr.as_bytes()).unwrap();
+        let at = |s: i64| {
+            Time::UtcTime(
+                UtcTime::from_unix_duration(std::time::Duration::from_secs(s as u64)).unwrap(),
+            )
+        };
+        let cert = CertificateBuilder::new(
+            Profile::Leaf {
+                issuer: self.name.clone(),
+                enable_key_agreement: false,
+                enable_key_encipherment: false,
+            },
+            x509_cert::serial_number::SerialNumber::from(0x2a_u32),
+            Validity {
+                not_before: at(not_before),
+                not_after: at(not_after),
+            },
+            req.info.subject,
+            req.info.public_key,
+            &self.key,
+        )
+        .unwrap()
+        .build::<p256::ecdsa::DerSignature>()
+        .unwrap();
+        cert.to_pem(p256::pkcs8::LineEnding::LF).unwrap()
+    }
+}
+
+/// A client certificate and key for user `name` in `groups`, valid from
+/// `not_before` to `not_after`, signed by a fresh [`TestCa`].
+pub fn user_cert(
+    name: &str,
+    groups: &[&str],
+    not_before: i64,
+    not_after: i64,
+) -> crate::credential::ClientCertificate {
+    let groups: Vec<String> = groups.iter().map(|g| g.to_string()).collect();
+    let req = crate::x509::new_request(name, &groups).unwrap();
+    crate::credential::ClientCertificate {
+        certificate: TestCa::new().sign_request(&req.csr_pem, not_before, not_after),
+        key: req.key,
+    }
 }

@@ -8,12 +8,12 @@ use std::path::Path;
 
 use tokio::runtime::Runtime;
 
+use crate::credential::Credential;
 use crate::error::Error;
 use crate::guard;
 use crate::kube_api::{Admin, TokenClient};
 use crate::kubeconfig::Kubeconfigs;
 use crate::runtime::runtime;
-use crate::token::Token;
 
 pub struct AdminSession<'a> {
     kubeconfig: Option<&'a Path>,
@@ -68,10 +68,10 @@ impl<'a> AdminSession<'a> {
     }
 
     /// A client for the admin context's cluster that authenticates with
-    /// `token` instead (`who` names it in errors).
-    pub fn token_client(&self, token: &Token, who: &str) -> Result<TokenClient, Error> {
+    /// `credential` instead (`who` names it in errors).
+    pub fn token_client(&self, credential: &Credential, who: &str) -> Result<TokenClient, Error> {
         let admin = self.admin(None)?;
         let _entered = self.enter()?;
-        Ok(admin.as_token(token, who)?)
+        Ok(admin.as_token(credential, who)?)
     }
 }

@@ -72,7 +72,9 @@ pub fn check_all(entries: &[(CacheKey, Record)]) -> Vec<Check> {
 fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
     let entry = match Cache::of_kind(r.store).and_then(|c| c.load(key)) {
         Ok(Some(e)) => e,
-        Ok(None) => return Check::Unknown(format!("the {} store has no token for it", r.store)),
+        Ok(None) => {
+            return Check::Unknown(format!("the {} store has no credential for it", r.store));
+        }
         Err(e) => return Check::Unknown(e.to_string()),
     };
     let admin = match session.admin(None) {
@@ -83,17 +85,24 @@ fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
     if let Some(why) = admin.identity().mismatch(&entry.cluster) {
         return Check::Unknown(format!("its admin context now leads elsewhere: {why}"));
     }
-    let who = format!("the cached token of {}/{}", r.namespace, r.service_account);
-    let client = match session.token_client(&entry.token, &who) {
+    let who = format!(
+        "the cached {} of {}",
+        entry.credential.kind(),
+        entry.label()
+    );
+    let client = match session.token_client(&entry.credential, &who) {
         Ok(c) => c,
         Err(e) => return Check::Unknown(e.to_string()),
     };
     let answer =
         session.block_on(async { tokio::time::timeout(CHECK_TIMEOUT, client.whoami()).await });
-    let expected = format!(
-        "system:serviceaccount:{}:{}",
-        r.namespace, r.service_account
-    );
+    let expected = match &r.user {
+        Some(user) => user.clone(),
+        None => format!(
+            "system:serviceaccount:{}:{}",
+            r.namespace, r.service_account
+        ),
+    };
     match answer {
         Ok(Ok(Ok(user))) if user.username.as_deref() == Some(expected.as_str()) => {
             Check::Ok(expected)

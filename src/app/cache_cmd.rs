@@ -1,4 +1,4 @@
-//! `cache list` and `cache clear`: the index of entries, never a token.
+//! `cache list` and `cache clear`: the index of entries, never a token or key.
 
 use std::io::Write;
 
@@ -42,7 +42,10 @@ pub fn list(
             .iter()
             .enumerate()
             .map(|(i, (k, r))| {
-                let mut v = json!({"key": k, "serviceAccount": format!("{}/{}", r.namespace, r.service_account), "record": r, "kernelCopy": cache::in_kernel(k)});
+                let mut v = json!({"key": k, "identity": r.label(), "record": r, "kernelCopy": cache::in_kernel(k)});
+                if r.user.is_none() {
+                    v["serviceAccount"] = json!(r.label());
+                }
                 if let Some(c) = &checks {
                     v["check"] = c[i].json();
                 }
@@ -55,7 +58,7 @@ pub fn list(
     } else {
         let mut header = vec![
             "KEY",
-            "SERVICE ACCOUNT",
+            "IDENTITY",
             "SERVER",
             "ADMIN CONTEXT",
             "STORE",
@@ -70,7 +73,7 @@ pub fn list(
             .map(|(i, (k, r))| {
                 let mut row = vec![
                     k.to_string(),
-                    format!("{}/{}", r.namespace, r.service_account),
+                    identity_column(r),
                     r.server.clone(),
                     r.admin_context.clone(),
                     store_column(k, r),
@@ -101,12 +104,21 @@ pub fn list(
     let dead = checks.iter().flatten().filter(|c| c.is_dead()).count();
     if dead > 0 {
         return Err(Error::CheckFailed(format!(
-            "{dead} cached token{} rejected by the server (see CHECK); clear {} with `kube-sa-token cache clear KEY`",
+            "{dead} cached credential{} rejected by the server (see CHECK); clear {} with `kube-sa-token cache clear KEY`",
             if dead == 1 { " is" } else { "s are" },
             if dead == 1 { "it" } else { "them" }
         )));
     }
     Ok(())
+}
+
+/// `NS/SA`, or `user:NAME [GROUP,...]`.
+fn identity_column(r: &Record) -> String {
+    if r.groups.is_empty() {
+        r.label()
+    } else {
+        format!("{} [{}]", r.label(), r.groups.join(","))
+    }
 }
 
 /// Where the entry is: its store, the kernel copy in front of it, and other

@@ -257,6 +257,20 @@ fn check_admin(
                 Err(e) => r.fail(e.to_string()),
             }
         }
+        // X.509 users (--user): cluster-scoped rights on the CSR API. Not
+        // every admin context is meant for users: a warning, not a failure.
+        for (verb, res, sub, name) in super::setup::user_rights(true) {
+            let what = match (sub, name) {
+                (Some(s), _) => format!("{res}/{s}"),
+                (None, Some(n)) => format!("{res} {n:?}"),
+                (None, None) => res.to_string(),
+            };
+            match admin.can_certificates(verb, res, sub, name).await {
+                Ok(true) => r.ok(format!("admin context {ctx:?} may {verb} {what} (certificates.k8s.io; needed by --user)")),
+                Ok(false) => r.warn(format!("admin context {ctx:?} may not {verb} {what} (certificates.k8s.io; needed by --user{}); grant it with a ClusterRole (see docs/users.md)", if verb == "create" { "" } else { " without --no-approve" })),
+                Err(e) => r.fail(e.to_string()),
+            }
+        }
     })?;
     Ok(())
 }

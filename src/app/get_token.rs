@@ -10,13 +10,13 @@ use time::OffsetDateTime;
 use crate::cache::{Cache, CacheError, CacheKey, Entry, Served};
 use crate::clock::Clock;
 use crate::cluster_identity::{ClusterIdentity, read_ca};
+use crate::credential::Credential;
 use crate::error::Error;
 use crate::guard;
 use crate::kube_api::KubeApiError;
 use crate::options::GetOptions;
 use crate::parent::Parent;
 use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
-use crate::token::Token;
 
 use super::admin_session::AdminSession;
 use super::minter::KubeMinter;
@@ -24,9 +24,9 @@ pub use super::ports::{Background, Minter, TokenCache};
 use super::refresh_ahead::SpawnSelf;
 use super::verdict::{Verdict, after, judge};
 
-/// A token ready to hand out.
+/// A credential ready to hand out.
 pub struct Issued {
-    pub token: Token,
+    pub credential: Credential,
     /// When the client must come back (`status.expirationTimestamp`), in
     /// local time.
     pub expires: OffsetDateTime,
@@ -41,7 +41,7 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
     let issued = obtain(opts, &info, clock, &admin)?;
     Ok(exec_credential(
         info.api_version,
-        &issued.token,
+        &issued.credential,
         issued.expires,
     ))
 }
@@ -140,7 +140,7 @@ impl GetToken<'_> {
         let _lock = self.cache.lock(key, opts.lock_wait)?;
         // Look again under the lock: another process may have minted meanwhile
         // (and replaced a dead token: then that one is served).
-        let still_dead = |d: &Entry| matches!(self.cache.load(key), Ok(Some(e)) if e.token.expose() == d.token.expose());
+        let still_dead = |d: &Entry| matches!(self.cache.load(key), Ok(Some(e)) if e.credential.same_as(&d.credential));
         if !dead.as_deref().is_some_and(still_dead) {
             match self.lookup(key, opts, target, info, false)? {
                 Lookup::Hit(out) => {
@@ -161,15 +161,15 @@ impl GetToken<'_> {
         if let Some(d) = &dead {
             // kubectl shows the plugin's stderr: say why its last command failed.
             tracing::warn!(
-                "the server rejected the cached token of {}/{} ({}); a new one was minted",
-                d.namespace,
-                d.service_account,
+                "the server rejected the cached {} of {} ({}); a new one was minted",
+                d.credential.kind(),
+                d.label(),
                 self.minter.why_rejected(d, &chain)
             );
         }
         self.note_served(key, now, expires, dead.is_some(), None);
         Ok(Issued {
-            token: entry.token,
+            credential: entry.credential,
             expires,
             server: target.server.clone(),
         })
@@ -196,9 +196,9 @@ impl GetToken<'_> {
             Err(e) => return Err(e.into()),
         };
         let now = self.clock.now();
-        let hit = |token: Token, until: OffsetDateTime| {
+        let hit = |credential: Credential, until: OffsetDateTime| {
             Ok(Lookup::Hit(Issued {
-                token,
+                credential,
                 expires: until,
                 server: target.server.clone(),
             }))
@@ -226,7 +226,7 @@ impl GetToken<'_> {
                     self.refresh_ahead(key, now);
                 }
                 self.note_served(key, now, until, check, last);
-                hit(entry.token, until)
+                hit(entry.credential, until)
             }
             Verdict::Mint(why) => {
                 tracing::debug!("cache miss: {why}");
@@ -245,7 +245,7 @@ impl GetToken<'_> {
                         }
                         let until = after(now, opts.revalidate);
                         self.note_served(key, now, until, false, self.last_served(key));
-                        hit(entry.token, until)
+                        hit(entry.credential, until)
                     }
                     Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => {
                         Ok(Lookup::Dead(Box::new(entry)))
@@ -258,10 +258,7 @@ impl GetToken<'_> {
                         let limit = opts.revalidate.as_secs().saturating_mul(4) as i64;
                         if unconfirmed >= limit {
                             return Err(Error::Unconfirmed {
-                                what: format!(
-                                    "the cached legacy token of {}/{}",
-                                    entry.namespace, entry.service_account
-                                ),
+                                what: format!("the cached legacy token of {}", entry.label()),
                                 secs: unconfirmed,
                                 source: Box::new(e),
                             });
@@ -276,7 +273,7 @@ impl GetToken<'_> {
                             )
                             .unwrap_or(now),
                         );
-                        hit(entry.token, until)
+                        hit(entry.credential, until)
                     }
                     Err(e) => Err(e),
                 }
@@ -331,16 +328,17 @@ impl GetToken<'_> {
         );
     }
 
-    /// Asks the server who the cached token is; a token that is not the
-    /// ServiceAccount's any more counts as rejected.
+    /// Asks the server who the cached credential is; one that is not the
+    /// ServiceAccount's (or the user's) any more counts as rejected.
     fn revalidate(&self, entry: &Entry, opts: &GetOptions, info: &ExecInfo) -> Result<(), Error> {
         let username = self.minter.username(entry, info, &recursion_chain(opts)?)?;
         let expected = opts.spec.subject();
         if username.as_deref() != Some(expected.as_str()) {
             return Err(Error::KubeApi(KubeApiError::Unauthorized {
                 who: format!(
-                    "the cached token of {}/{}",
-                    entry.namespace, entry.service_account
+                    "the cached {} of {}",
+                    entry.credential.kind(),
+                    entry.label()
                 ),
                 server: entry.cluster.server.clone(),
                 hint: format!(
@@ -357,7 +355,7 @@ impl GetToken<'_> {
 /// (see [`guard`]); a loop is refused here, before any lock is taken.
 pub(super) fn recursion_chain(opts: &GetOptions) -> Result<String, Error> {
     let spec = &opts.spec;
-    let me = guard::identity(&spec.admin_context, &spec.namespace, &spec.service_account);
+    let me = guard::identity(&spec.admin_context, &spec.label());
     Ok(guard::enter(
         std::env::var(guard::CHAIN_ENV).ok().as_deref(),
         &me,

@@ -12,8 +12,9 @@ use crate::app::verdict::{Verdict, judge};
 use crate::cache::{FileLock, Record, StoreKind};
 use crate::clock::FakeClock;
 use crate::kube_api::Minted;
+use crate::options::Principal;
 use crate::protocol::V1;
-use crate::testing::{bound, legacy, opts};
+use crate::testing::{bound, legacy, opts, user_cert};
 
 const SERVER: &str = "https://a:6443";
 
@@ -134,14 +135,21 @@ impl Minter for FakeMinter<'_> {
         self.mints.set(self.mints.get() + 1);
         let spec = &opts.spec;
         let now = self.clock.now().unix_timestamp() + self.server_ahead;
-        let token = if self.legacy {
-            legacy(&spec.namespace, &spec.service_account)
-        } else {
-            let exp = now + opts.duration.as_secs() as i64;
-            bound(&spec.namespace, &spec.service_account, &[], now, exp)
+        let exp = now + opts.duration.as_secs() as i64;
+        let credential = match &spec.principal {
+            Principal::User { name, groups } => {
+                let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+                Credential::Certificate(user_cert(name, &groups, now, exp))
+            }
+            Principal::ServiceAccount(sa) if self.legacy => {
+                Credential::Token(legacy(&spec.namespace, sa))
+            }
+            Principal::ServiceAccount(sa) => {
+                Credential::Token(bound(&spec.namespace, sa, &[], now, exp))
+            }
         };
         Ok(Minted {
-            token,
+            credential,
             secret: None,
             ca_crt: None,
             clock_offset: Some(self.server_ahead),
@@ -234,14 +242,20 @@ fn no_cache_then_valid_then_expiring_then_refreshed() {
     // Valid: 40 minutes later the same token, no mint.
     clock.advance(40 * 60);
     let again = run(&cache, &minter, &opts);
-    assert_eq!(again.token.expose(), first.token.expose());
+    assert_eq!(
+        again.credential.token().unwrap().expose(),
+        first.credential.token().unwrap().expose()
+    );
     assert_eq!(minter.mints.get(), 1);
 
     // Expiring: inside the margin a new token is minted and replaces the old.
     clock.advance(9 * 60);
     let renewed = run(&cache, &minter, &opts);
     assert_eq!(minter.mints.get(), 2);
-    assert_ne!(renewed.token.expose(), first.token.expose());
+    assert_ne!(
+        renewed.credential.token().unwrap().expose(),
+        first.credential.token().unwrap().expose()
+    );
     assert_eq!(
         renewed.expires.unix_timestamp(),
         clock.now().unix_timestamp() + 3600 - 720
@@ -250,8 +264,12 @@ fn no_cache_then_valid_then_expiring_then_refreshed() {
     // Refreshed: the new token is what the cache serves now.
     clock.advance(60);
     assert_eq!(
-        run(&cache, &minter, &opts).token.expose(),
-        renewed.token.expose()
+        run(&cache, &minter, &opts)
+            .credential
+            .token()
+            .unwrap()
+            .expose(),
+        renewed.credential.token().unwrap().expose()
     );
     assert_eq!(minter.mints.get(), 2);
 }
@@ -309,13 +327,15 @@ fn an_unusable_new_token_is_an_error_and_nothing_is_cached() {
     assert!(cache.entries.borrow().is_empty());
 }
 
-fn entry(token: Token, server: &str, checked_at: i64) -> Entry {
+fn entry(token: crate::token::Token, server: &str, checked_at: i64) -> Entry {
     Entry {
-        token,
+        credential: Credential::Token(token),
         cluster: ClusterIdentity::new(server, None, None, false).unwrap(),
         clock_offset: 0,
         namespace: "team".into(),
         service_account: "viewer".into(),
+        user: None,
+        groups: vec![],
         minted_at: checked_at,
         checked_at,
         secret: None,
@@ -423,7 +443,7 @@ fn a_store_that_fails_after_the_mint_still_answers() {
     };
     let minter = FakeMinter::new(&clock);
     let issued = run(&cache, &minter, &opts());
-    assert!(!issued.token.expose().is_empty());
+    assert!(!issued.credential.token().unwrap().expose().is_empty());
     assert!(cache.entries.borrow().is_empty());
 }
 
@@ -493,7 +513,10 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
     // reason. One check, the same token.
     clock.advance(1);
     let again = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
-    assert_eq!(again.token.expose(), first.token.expose());
+    assert_eq!(
+        again.credential.token().unwrap().expose(),
+        first.credential.token().unwrap().expose()
+    );
     assert_eq!((minter.mints.get(), minter.reviews.get()), (1, 1));
 
     // Checked a moment ago for this caller: served on without asking.
@@ -506,7 +529,10 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
     clock.advance(30);
     *minter.username.borrow_mut() = None;
     let replaced = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
-    assert_ne!(replaced.token.expose(), first.token.expose());
+    assert_ne!(
+        replaced.credential.token().unwrap().expose(),
+        first.credential.token().unwrap().expose()
+    );
     assert_eq!((minter.mints.get(), minter.reviews.get()), (2, 2));
     // And the replacement is not checked again right away.
     try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
@@ -518,9 +544,11 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
             .values()
             .next()
             .unwrap()
-            .token
+            .credential
+            .token()
+            .unwrap()
             .expose(),
-        replaced.token.expose()
+        replaced.credential.token().unwrap().expose()
     );
 }
 
@@ -612,7 +640,11 @@ fn past_the_middle_of_its_window_a_hit_starts_one_background_refresh() {
         pid: 1002,
         start: 1,
     });
-    assert_eq!(hit.token.expose(), first.token.expose(), "answered at once");
+    assert_eq!(
+        hit.credential.token().unwrap().expose(),
+        first.credential.token().unwrap().expose(),
+        "answered at once"
+    );
     assert_eq!(starts.0.get(), 1);
     // Within a minute of the start: not again.
     clock.advance(30);
@@ -698,14 +730,16 @@ fn the_background_refresh_mints_once_and_only_when_due() {
     // And the next hit serves it.
     let next = run(&cache, &minter, &opts);
     assert_eq!(
-        next.token.expose(),
+        next.credential.token().unwrap().expose(),
         cache
             .entries
             .borrow()
             .values()
             .next()
             .unwrap()
-            .token
+            .credential
+            .token()
+            .unwrap()
             .expose()
     );
 }
@@ -721,5 +755,105 @@ fn legacy_tokens_are_not_refreshed_ahead() {
             refresh_due: false,
             ..
         }
+    ));
+}
+
+fn user_opts(groups: &[&str]) -> GetOptions {
+    let mut o = opts();
+    o.spec.principal = Principal::User {
+        name: "alice".into(),
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+    };
+    o
+}
+
+fn run_user(
+    cache: &MemoryCache,
+    minter: &FakeMinter<'_>,
+    opts: &GetOptions,
+) -> Result<Issued, Error> {
+    let key = CacheKey::for_token(&opts.spec, &cluster(), "/home/u/.kube/config");
+    GetToken {
+        cache,
+        minter,
+        clock: minter.clock,
+        parent: None,
+        background: None,
+    }
+    .run(opts, &info(), &cluster(), &key)
+}
+
+fn certificate_of(issued: &Issued) -> &str {
+    &issued.credential.certificate().unwrap().certificate
+}
+
+#[test]
+fn a_user_certificate_is_signed_once_served_until_not_after_minus_the_margin_and_renewed() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let opts = user_opts(&["dev"]);
+
+    let first = run_user(&cache, &minter, &opts).unwrap();
+    assert_eq!(minter.mints.get(), 1);
+    assert_eq!(first.expires.unix_timestamp(), 1_003_600 - 720);
+    let record = cache.records.borrow().values().next().cloned().unwrap();
+    assert_eq!(record.user.as_deref(), Some("alice"));
+    assert_eq!(record.groups, vec!["dev".to_string()]);
+    assert_eq!(record.source, "csr");
+    assert_eq!(record.expires_at, Some(1_003_600));
+    let entry = cache.entries.borrow().values().next().cloned().unwrap();
+    assert_eq!(entry.label(), "user alice");
+
+    clock.advance(40 * 60);
+    let again = run_user(&cache, &minter, &opts).unwrap();
+    assert_eq!(certificate_of(&again), certificate_of(&first));
+    assert_eq!(
+        again.credential.certificate().unwrap().key.expose(),
+        first.credential.certificate().unwrap().key.expose()
+    );
+    assert_eq!(
+        minter.mints.get(),
+        1,
+        "a fresh certificate is served, not signed again"
+    );
+
+    clock.advance(9 * 60);
+    let renewed = run_user(&cache, &minter, &opts).unwrap();
+    assert_eq!(minter.mints.get(), 2);
+    assert_ne!(certificate_of(&renewed), certificate_of(&first));
+}
+
+#[test]
+fn a_user_with_other_groups_is_another_entry_and_a_token_is_never_served_for_a_user() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    run_user(&cache, &minter, &user_opts(&["dev"])).unwrap();
+    run_user(&cache, &minter, &user_opts(&["dev", "ops"])).unwrap();
+    assert_eq!(minter.mints.get(), 2);
+    assert_eq!(cache.entries.borrow().len(), 2);
+
+    // A damaged entry: a ServiceAccount token under the user's key.
+    let opts = user_opts(&["dev"]);
+    let e = entry(
+        bound("team", "viewer", &[], 1_000_000, 1_003_600),
+        SERVER,
+        1_000_000,
+    );
+    assert!(matches!(
+        judge(&e, &opts, &cluster(), clock.now()).ok().unwrap(),
+        Verdict::Mint(_)
+    ));
+    // And a certificate is never served for a ServiceAccount.
+    let cert = Entry {
+        credential: Credential::Certificate(user_cert("viewer", &[], 1_000_000, 1_003_600)),
+        ..e
+    };
+    assert!(matches!(
+        judge(&cert, &crate::testing::opts(), &cluster(), clock.now())
+            .ok()
+            .unwrap(),
+        Verdict::Mint(_)
     ));
 }

@@ -8,16 +8,39 @@ use time::OffsetDateTime;
 
 use crate::cache::Cache;
 use crate::clock::{Clock, human, rfc3339};
+use crate::credential::Credential;
 use crate::error::Error;
 use crate::jwt::{Claims, Header, decode};
 use crate::kube_api::Admin;
-use crate::options::{Format, InspectInput};
+use crate::options::{Format, GetOptions, InspectInput};
 use crate::token::Token;
+use crate::x509;
 
 use super::admin_session::AdminSession;
 
-fn read_token(input: &InspectInput) -> Result<Token, Error> {
-    match input {
+/// What `inspect` reads: a token, or a user's certificate (with its key
+/// when it comes from the cache).
+enum Inspected {
+    Token(Token),
+    Certificate {
+        pem: String,
+        credential: Option<Credential>,
+    },
+}
+
+fn read_input(input: &InspectInput) -> Result<(Inspected, Option<&GetOptions>), Error> {
+    let given = |text: &str| {
+        let text = text.trim();
+        if text.starts_with("-----BEGIN CERTIFICATE-----") {
+            Inspected::Certificate {
+                pem: text.to_string(),
+                credential: None,
+            }
+        } else {
+            Inspected::Token(Token::new(text.to_string()))
+        }
+    };
+    Ok(match input {
         InspectInput::Stdin => {
             let mut s = String::new();
             std::io::stdin()
@@ -26,9 +49,9 @@ fn read_token(input: &InspectInput) -> Result<Token, Error> {
                     what: "the token from stdin",
                     source,
                 })?;
-            Ok(Token::new(s.trim().to_string()))
+            (given(&s), None)
         }
-        InspectInput::Given(t) => Ok(Token::new(t.expose().trim().to_string())),
+        InspectInput::Given(t) => (given(t.expose()), None),
         InspectInput::Cached(opts) => {
             let cluster = super::admin_cluster(&opts.spec)?;
             let key = super::entry_key(&opts.spec, &cluster);
@@ -39,13 +62,20 @@ fn read_token(input: &InspectInput) -> Result<Token, Error> {
                 .ok_or_else(|| Error::Usage("--cache none keeps no token to inspect".into()))?;
             let entry = cache.load(&key)?.ok_or_else(|| {
                 Error::Usage(format!(
-                    "no cached token for {}/{} on {server} in the {kind} store; run kubectl with its context (or `kube-sa-token whoami ...`) first, or pass a TOKEN",
-                    opts.spec.namespace, opts.spec.service_account,
+                    "no cached credential for {} on {server} in the {kind} store; run kubectl with its context (or `kube-sa-token whoami ...`) first, or pass a TOKEN",
+                    opts.spec.label(),
                 ))
             })?;
-            Ok(entry.token)
+            let inspected = match entry.credential {
+                Credential::Token(t) => Inspected::Token(t),
+                Credential::Certificate(c) => Inspected::Certificate {
+                    pem: c.certificate.clone(),
+                    credential: Some(Credential::Certificate(c)),
+                },
+            };
+            (inspected, Some(opts))
         }
-    }
+    })
 }
 
 fn when(t: Option<i64>, now: i64) -> Value {
@@ -169,7 +199,13 @@ pub struct Request<'a> {
 }
 
 pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
-    let token = read_token(req.input)?;
+    let (inspected, cached) = read_input(req.input)?;
+    let token = match inspected {
+        Inspected::Token(t) => t,
+        Inspected::Certificate { pem, credential } => {
+            return inspect_certificate(&req, &pem, credential.as_ref(), cached, clock, out);
+        }
+    };
     let (header, claims) = decode(&token)?;
     let now = clock.now().unix_timestamp();
     let legacy = claims.is_legacy();
@@ -213,6 +249,113 @@ pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Resu
                 "the token did not verify (see above); mint a new one with `kube-sa-token logout ...` then kubectl, or check --admin-context points at the cluster that issued it".into(),
             ));
         }
+    }
+    Ok(())
+}
+
+/// `inspect` of an X.509 user's certificate: subject, groups, serial,
+/// validity, issuer; with `--verify` and the cached key, a SelfSubjectReview
+/// with it.
+fn inspect_certificate(
+    req: &Request<'_>,
+    pem: &str,
+    credential: Option<&Credential>,
+    cached: Option<&GetOptions>,
+    clock: &dyn Clock,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let info = x509::parse(pem)?;
+    let now = clock.now().unix_timestamp();
+    let verification = match (req.verify, credential, cached) {
+        (false, _, _) => None,
+        (true, Some(credential), Some(opts)) => {
+            let session =
+                AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
+            let who = format!("the cached certificate of {}", opts.spec.label());
+            let client = session.token_client(credential, &who)?;
+            Some(match session.block_on(client.whoami())? {
+                Ok(u) => json!({"authenticated": true, "username": u.username, "groups": u.groups}),
+                Err(e) => json!({"authenticated": false, "error": e.to_string()}),
+            })
+        }
+        (true, _, _) => Some(
+            json!({"authenticated": Value::Null, "error": "a certificate without its key cannot be checked with the server; inspect the cached one (--admin-context and --user) instead"}),
+        ),
+    };
+    let report = json!({
+        "kind": "certificate",
+        "subject": info.subject,
+        "user": info.user,
+        "groups": info.groups,
+        "serial": info.serial,
+        "issuer": info.issuer,
+        "notBefore": when(Some(info.not_before), now),
+        "expires": when(Some(info.not_after), now),
+        "expired": info.not_after <= now,
+        "verification": verification,
+    });
+    match req.format {
+        Format::Json => writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&report).expect("json")
+        )?,
+        Format::Text => {
+            writeln!(
+                out,
+                "Type:             X.509 client certificate (CertificateSigningRequest)"
+            )?;
+            writeln!(out, "Subject:          {}", s(&report["subject"]))?;
+            writeln!(out, "User:             {}", s(&report["user"]))?;
+            let groups = if info.groups.is_empty() {
+                "-".to_string()
+            } else {
+                info.groups.join(", ")
+            };
+            writeln!(out, "Groups:           {groups}")?;
+            writeln!(out, "Serial:           {}", s(&report["serial"]))?;
+            writeln!(out, "Issuer:           {}", s(&report["issuer"]))?;
+            writeln!(out, "Not before:       {}", time_line(&report["notBefore"]))?;
+            let expired = if info.not_after <= now {
+                "  EXPIRED"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "Expires:          {}{expired}",
+                time_line(&report["expires"])
+            )?;
+            writeln!(
+                out,
+                "Revocation:       none possible (Kubernetes cannot revoke client certificates; they die at expiry)"
+            )?;
+            match &report["verification"] {
+                Value::Null => writeln!(
+                    out,
+                    "Validity:         not checked (add --verify to ask the server)"
+                )?,
+                v => match v["authenticated"] {
+                    Value::Bool(true) => writeln!(
+                        out,
+                        "Server:           authenticated as {} (groups {})",
+                        s(&v["username"]),
+                        s(&v["groups"])
+                    )?,
+                    Value::Bool(false) => writeln!(
+                        out,
+                        "Server:           NOT authenticated: {}",
+                        s(&v["error"])
+                    )?,
+                    _ => writeln!(out, "Server:           not checked: {}", s(&v["error"]))?,
+                },
+            }
+        }
+    }
+    if report["verification"]["authenticated"] == Value::Bool(false) {
+        return Err(Error::CheckFailed(
+            "the server did not accept the certificate (see above); drop it with `kube-sa-token logout ...` and run kubectl again for a new one".into(),
+        ));
     }
     Ok(())
 }
@@ -364,6 +507,23 @@ mod tests {
             "never claims validity unchecked: {text}"
         );
         assert!(!text.contains(t.expose()), "never prints the token");
+    }
+
+    #[test]
+    fn a_given_certificate_shows_user_groups_validity_and_issuer() {
+        let c = crate::testing::user_cert("alice", &["dev", "ops"], 1_000_000, 1_003_600);
+        let text = run(&Token::new(c.certificate.clone()), Format::Text);
+        assert!(text.contains("X.509 client certificate"), "{text}");
+        assert!(text.contains("User:             alice"), "{text}");
+        assert!(text.contains("Groups:           dev, ops"), "{text}");
+        assert!(text.contains("Issuer:           CN=test-ca"), "{text}");
+        assert!(text.contains("in 58m20s"), "{text}");
+        assert!(text.contains("Serial:           2A"), "{text}");
+        let v: Value =
+            serde_json::from_str(&run(&Token::new(c.certificate), Format::Json)).unwrap();
+        assert_eq!(v["kind"], "certificate");
+        assert_eq!(v["groups"], json!(["dev", "ops"]));
+        assert_eq!(v["expired"], false);
     }
 
     #[test]

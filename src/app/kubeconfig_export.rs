@@ -1,5 +1,6 @@
-//! `kubeconfig`: print a self-contained kubeconfig for the ServiceAccount,
-//! with an exec entry, or with the token and the cluster CA embedded.
+//! `kubeconfig`: print a self-contained kubeconfig for the ServiceAccount
+//! (or X.509 user), with an exec entry, or with the token (or certificate
+//! and key) and the cluster CA embedded.
 
 use std::io::Write;
 use std::time::Duration;
@@ -8,6 +9,7 @@ use base64::Engine;
 use serde_yaml::{Mapping, Value};
 
 use crate::clock::SystemClock;
+use crate::credential::Credential;
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfigs;
 use crate::options::{GetOptions, SourceKind};
@@ -65,19 +67,47 @@ pub fn export(
         };
         let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
         let issued = obtain(opts, &info, &SystemClock, &session)?;
-        let claims = crate::jwt::decode(&issued.token)?.1;
+        let token = match &issued.credential {
+            Credential::Token(t) => t,
+            Credential::Certificate(c) => {
+                let admin = session.admin(None)?;
+                if !cluster.contains_key("certificate-authority-data")
+                    && !cluster.contains_key("insecure-skip-tls-verify")
+                    && let Some(ca) =
+                        session.block_on(admin.root_ca_configmap(&spec.namespace))??
+                {
+                    cluster.insert(
+                        "certificate-authority-data".into(),
+                        base64::engine::general_purpose::STANDARD.encode(ca).into(),
+                    );
+                }
+                eprintln!(
+                    "note: the embedded certificate of {} expires at {} (in {}); it cannot be revoked before then: keep the file private, run this command again for a new one",
+                    spec.label(),
+                    crate::clock::rfc3339(issued.expires),
+                    crate::clock::human(
+                        issued.expires.unix_timestamp()
+                            - time::OffsetDateTime::now_utc().unix_timestamp()
+                    )
+                );
+                let b64 = base64::engine::general_purpose::STANDARD;
+                let mut u = Mapping::new();
+                u.insert(
+                    "client-certificate-data".into(),
+                    b64.encode(&c.certificate).into(),
+                );
+                u.insert("client-key-data".into(), b64.encode(c.key.expose()).into());
+                return write_config(cluster, &name, &spec.namespace, Value::Mapping(u), out);
+            }
+        };
+        let claims = crate::jwt::decode(token)?.1;
         // The CA: the token Secret's ca.crt (classic way), else the admin
         // context's, else the kube-root-ca.crt ConfigMap.
         let admin = session.admin(None)?;
         let ca: Option<Vec<u8>> = session.block_on(async {
-            if spec.source == SourceKind::Secret {
+            if let (SourceKind::Secret, Some(sa)) = (spec.source, spec.service_account()) {
                 let m = admin
-                    .secret_token(
-                        &spec.namespace,
-                        &spec.service_account,
-                        false,
-                        Duration::from_secs(1),
-                    )
+                    .secret_token(&spec.namespace, sa, false, Duration::from_secs(1))
                     .await?;
                 if m.ca_crt.is_some() {
                     return Ok::<_, Error>(m.ca_crt);
@@ -98,8 +128,8 @@ pub fn export(
         }
         match claims.exp {
             None => eprintln!(
-                "warning: this kubeconfig embeds a legacy token that never expires; whoever holds the file acts as {}/{} until its Secret is deleted",
-                spec.namespace, spec.service_account
+                "warning: this kubeconfig embeds a legacy token that never expires; whoever holds the file acts as {} until its Secret is deleted",
+                spec.label()
             ),
             Some(exp) => eprintln!(
                 "note: the embedded token expires at {} (in {}); run this command again for a new one",
@@ -110,27 +140,38 @@ pub fn export(
             ),
         }
         let mut u = Mapping::new();
-        u.insert("token".into(), issued.token.expose().into());
+        u.insert("token".into(), token.expose().into());
         Value::Mapping(u)
     } else {
         exec_user(opts)
     };
+    write_config(cluster, &name, &spec.namespace, user, out)
+}
 
+/// Writes the self-contained kubeconfig: one cluster, context and user, all
+/// named `name`.
+fn write_config(
+    cluster: Mapping,
+    name: &str,
+    namespace: &str,
+    user: Value,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
     let mut doc = Mapping::new();
     doc.insert("apiVersion".into(), "v1".into());
     doc.insert("kind".into(), "Config".into());
     let item = |body_key: &str, body: Value| {
         let mut m = Mapping::new();
-        m.insert("name".into(), name.clone().into());
+        m.insert("name".into(), name.into());
         m.insert(body_key.into(), body);
         Value::Sequence(vec![Value::Mapping(m)])
     };
     doc.insert("clusters".into(), item("cluster", Value::Mapping(cluster)));
     doc.insert(
         "contexts".into(),
-        item("context", context_body(&name, &name, &spec.namespace)),
+        item("context", context_body(name, name, namespace)),
     );
-    doc.insert("current-context".into(), name.clone().into());
+    doc.insert("current-context".into(), name.into());
     doc.insert("users".into(), item("user", user));
     write!(
         out,

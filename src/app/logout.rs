@@ -1,5 +1,6 @@
-//! `logout`: forget one ServiceAccount's cached token, and revoke it where
-//! that is possible (a token bound to a Secret this tool created).
+//! `logout`: forget one ServiceAccount's cached token (or a user's
+//! certificate), and revoke it where that is possible (a token bound to a
+//! Secret this tool created; never a certificate).
 
 use std::io::Write;
 
@@ -22,12 +23,28 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         Some(r) => Cache::of_kind(r.store)?.remove(&key)?,
         None => Cache::open(opts.cache)?.remove(&key)?,
     };
-    let sa = format!("{}/{}", spec.namespace, spec.service_account);
+    let what = if spec.is_user() {
+        "certificate"
+    } else {
+        "token"
+    };
     writeln!(
         out,
-        "{} the cached token of {sa} on {server}",
-        if removed { "removed" } else { "there was no" }
+        "{} the cached {what} of {} on {server}",
+        if removed { "removed" } else { "there was no" },
+        spec.label()
     )?;
+    if spec.is_user() {
+        let until = record
+            .as_ref()
+            .map(|r| expiry(r, clock.now().unix_timestamp()))
+            .unwrap_or_else(|| "its expiry".into());
+        writeln!(
+            out,
+            "note: Kubernetes cannot revoke a client certificate; it stays valid on the server until {until} (its key was only ever in the cache, now removed); to cut the user off sooner, remove the RBAC bindings of the user and its groups"
+        )?;
+        return Ok(());
+    }
     let bound = record
         .as_ref()
         .and_then(|r| r.bound_secret.clone())

@@ -1,4 +1,4 @@
-//! Minting and keeping a token, the tail of the `get` use case (and of a
+//! Minting and keeping a credential, the tail of the `get` use case (and of a
 //! background refresh): the server's clock, the new token's checks, the
 //! entry and its index record.
 
@@ -7,11 +7,11 @@ use time::OffsetDateTime;
 use crate::cache::{CacheKey, Entry, Record};
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
-use crate::jwt::{self, Fresh, Want};
-use crate::options::{GetOptions, SourceKind};
+use crate::jwt::{self, Fresh};
+use crate::options::{GetOptions, Principal, SourceKind};
 
 use super::get_token::GetToken;
-use super::verdict::{MAX_OFFSET_SECS, after, shift};
+use super::verdict::{MAX_OFFSET_SECS, after, judge_credential, shift};
 
 impl GetToken<'_> {
     /// Mints a token for `opts` and keeps it; returns the entry, when the
@@ -26,53 +26,76 @@ impl GetToken<'_> {
         let spec = &opts.spec;
         let minted = self.minter.mint(opts, target, key, chain)?;
         let now = self.clock.now();
-        let (_, claims) = jwt::decode(&minted.token)?;
-        // The server's clock, from its answer (else from the token's own iat):
-        // the token's times are in server time, kubectl compares in local time.
+        // The server's clock, from its answer (else from a token's own iat):
+        // the credential's times are in server time, kubectl compares in
+        // local time.
+        let iat = || {
+            let (_, claims) = jwt::decode(minted.credential.token()?).ok()?;
+            claims.iat
+        };
         let offset = minted
             .clock_offset
-            .or_else(|| {
-                claims
-                    .iat
-                    .map(|iat| iat.saturating_sub(now.unix_timestamp()))
-            })
+            .or_else(|| iat().map(|iat| iat.saturating_sub(now.unix_timestamp())))
             .unwrap_or(0)
             .clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
         if offset.abs() > jwt::SKEW_SECS {
             tracing::info!(
-                "this machine's clock is {}s {} the API server's; token times are judged in server time",
+                "this machine's clock is {}s {} the API server's; credential times are judged in server time",
                 offset.abs(),
                 if offset > 0 { "behind" } else { "ahead of" }
             );
         }
-        if let (Some(exp), Some(iat)) = (claims.exp, claims.iat)
-            && spec.source == SourceKind::TokenRequest
-            && exp.saturating_sub(iat) + 60 < opts.duration.as_secs() as i64
-        {
-            tracing::info!(
-                "the server shortened the token lifetime to {}s (asked for {}s)",
-                exp.saturating_sub(iat),
-                opts.duration.as_secs()
-            );
-        }
-        // A token the server has just issued is valid by the server's clock:
-        // its iat/nbf are not held against it.
-        let expires = match jwt::check_new(&claims, &Want::of(spec), shift(now, offset)) {
-            Ok(Fresh::Until(t)) => shift(t, -offset),
-            Ok(Fresh::NoExpiry) => after(now, opts.revalidate),
+        let server_now = shift(now, offset);
+        let what = format!("new {}", minted.credential.kind());
+        // A credential the server has just issued is valid by the server's
+        // clock: its iat/nbf/NotBefore are not held against it.
+        let judged = match judge_credential(&minted.credential, spec, server_now, true) {
+            Ok(j) => j,
             Err(why) => {
+                let check = if spec.is_user() {
+                    "check --user, --group and --duration"
+                } else {
+                    "check --service-account, --audience and --duration"
+                };
                 return Err(Error::CheckFailed(format!(
-                    "the server returned a token that cannot be used: {}; check --service-account, --audience and --duration",
-                    why.describe("the new token")
+                    "the server returned a {} that cannot be used: {}; {check}",
+                    minted.credential.kind(),
+                    why.describe(&format!("the {what}"))
                 )));
             }
         };
+        if let Some(exp) = judged.expires
+            && (spec.source == SourceKind::TokenRequest || spec.is_user())
+            && exp.saturating_sub(server_now.unix_timestamp()) + 60 < opts.duration.as_secs() as i64
+        {
+            tracing::info!(
+                "the server shortened the {} lifetime to {}s (asked for {}s)",
+                minted.credential.kind(),
+                exp.saturating_sub(server_now.unix_timestamp()),
+                opts.duration.as_secs()
+            );
+        }
+        let expires = match judged.fresh {
+            Fresh::Until(t) => shift(t, -offset),
+            Fresh::NoExpiry => after(now, opts.revalidate),
+        };
+        let (namespace, service_account, user, groups) = match &spec.principal {
+            Principal::ServiceAccount(sa) => (spec.namespace.clone(), sa.clone(), None, Vec::new()),
+            Principal::User { name, groups } => (
+                String::new(),
+                String::new(),
+                Some(name.clone()),
+                groups.clone(),
+            ),
+        };
         let entry = Entry {
-            token: minted.token,
+            credential: minted.credential,
             cluster: target.clone(),
             clock_offset: offset,
-            namespace: spec.namespace.clone(),
-            service_account: spec.service_account.clone(),
+            namespace,
+            service_account,
+            user,
+            groups,
             minted_at: now.unix_timestamp(),
             checked_at: now.unix_timestamp(),
             secret: minted.secret,
@@ -81,15 +104,21 @@ impl GetToken<'_> {
             let record = |store| Record {
                 namespace: entry.namespace.clone(),
                 service_account: entry.service_account.clone(),
+                user: entry.user.clone(),
+                groups: entry.groups.clone(),
                 server: target.server.clone(),
                 admin_context: spec.admin_context.clone(),
                 kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
-                source: spec.source.as_str().into(),
+                source: if spec.is_user() {
+                    "csr".into()
+                } else {
+                    spec.source.as_str().into()
+                },
                 audiences: spec.audiences.clone(),
                 store,
                 also_in: Vec::new(),
                 minted_at: entry.minted_at,
-                expires_at: claims.exp.map(|exp| exp.saturating_sub(offset)),
+                expires_at: judged.expires.map(|exp| exp.saturating_sub(offset)),
                 bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
                 token_secret: entry
                     .secret
@@ -100,7 +129,8 @@ impl GetToken<'_> {
             // key quota, a keyring locked since the read must not fail kubectl.
             if let Err(e) = self.cache.put(key, &entry, &record) {
                 tracing::warn!(
-                    "the new token works but could not be cached, so the next call mints again: {e}"
+                    "the new {} works but could not be cached, so the next call mints again: {e}",
+                    entry.credential.kind()
                 );
             }
         }

@@ -5,11 +5,13 @@ use base64::Engine;
 
 use crate::cache::{CacheKey, Entry};
 use crate::cluster_identity::ClusterIdentity;
+use crate::credential::{ClientCertificate, Credential};
 use crate::error::Error;
 use crate::jwt;
 use crate::kube_api::{Admin, KubeApiError, Minted, TokenClient};
-use crate::options::{GetOptions, SourceKind, TokenSpec};
+use crate::options::{GetOptions, Principal, SourceKind, TokenSpec};
 use crate::protocol::{ExecInfo, ProtocolError};
+use crate::x509;
 
 use super::admin_session::AdminSession;
 use super::ports::Minter;
@@ -44,8 +46,9 @@ impl Minter for KubeMinter<'_> {
         chain: &str,
     ) -> Result<Option<String>, Error> {
         let who = format!(
-            "the cached token of {}/{}",
-            entry.namespace, entry.service_account
+            "the cached {} of {}",
+            entry.credential.kind(),
+            entry.label()
         );
         let client = match &info.cluster {
             // The cluster kubectl described: no admin credentials needed.
@@ -67,13 +70,13 @@ impl Minter for KubeMinter<'_> {
                     c.tls_server_name.as_deref(),
                     c.insecure_skip_tls_verify,
                     c.proxy_url.as_deref(),
-                    &entry.token,
+                    &entry.credential,
                     &who,
                 )?
             }
             None => {
                 self.session.admin(Some(chain))?;
-                self.session.token_client(&entry.token, &who)?
+                self.session.token_client(&entry.credential, &who)?
             }
         };
         // A quick question: when the server does not answer in time, the
@@ -90,6 +93,12 @@ impl Minter for KubeMinter<'_> {
     }
 
     fn why_rejected(&self, entry: &Entry, chain: &str) -> String {
+        if entry.credential.certificate().is_some() {
+            // Certificates cannot be revoked: the server stopped trusting
+            // their signer.
+            return "the server no longer trusts its signer (the cluster's client CA changed?)"
+                .into();
+        }
         self.rejection(entry, chain).unwrap_or_else(|| {
             "the server no longer accepts it (signing keys rotated, or the token revoked)".into()
         })
@@ -99,7 +108,7 @@ impl Minter for KubeMinter<'_> {
 impl KubeMinter<'_> {
     /// What the admin context sees of the objects `entry`'s token names.
     fn rejection(&self, entry: &Entry, chain: &str) -> Option<String> {
-        let (_, claims) = jwt::decode(&entry.token).ok()?;
+        let (_, claims) = jwt::decode(entry.credential.token()?).ok()?;
         let named = claims.service_account();
         let admin = self.session.admin(Some(chain)).ok()?;
         let (ns, name) = (&entry.namespace, &entry.service_account);
@@ -163,9 +172,13 @@ fn bound_to(admin: &Admin, spec: &TokenSpec, target: &ClusterIdentity) -> Result
     }))
 }
 
-/// Mints a token through the admin context.
+/// Mints a token (or signs a user's certificate) through the admin context.
 async fn mint(admin: &Admin, opts: &GetOptions, key: &CacheKey) -> Result<Minted, Error> {
     let spec = &opts.spec;
+    let sa = match &spec.principal {
+        Principal::ServiceAccount(sa) => sa,
+        Principal::User { name, groups } => return sign_user(admin, opts, name, groups).await,
+    };
     let minted = match spec.source {
         SourceKind::TokenRequest => {
             let bound = if spec.bind_secret {
@@ -181,7 +194,7 @@ async fn mint(admin: &Admin, opts: &GetOptions, key: &CacheKey) -> Result<Minted
             admin
                 .token_request(
                     &spec.namespace,
-                    &spec.service_account,
+                    sa,
                     opts.duration,
                     &spec.audiences,
                     bound_ref,
@@ -190,14 +203,48 @@ async fn mint(admin: &Admin, opts: &GetOptions, key: &CacheKey) -> Result<Minted
         }
         SourceKind::Secret => {
             admin
-                .secret_token(
-                    &spec.namespace,
-                    &spec.service_account,
-                    opts.create_secret,
-                    opts.secret_wait,
-                )
+                .secret_token(&spec.namespace, sa, opts.create_secret, opts.secret_wait)
                 .await?
         }
     };
     Ok(minted)
+}
+
+/// An X.509 user: a new key made here, its CSR signed through the admin
+/// context. The certificate must certify exactly that key.
+async fn sign_user(
+    admin: &Admin,
+    opts: &GetOptions,
+    name: &str,
+    groups: &[String],
+) -> Result<Minted, Error> {
+    let req = x509::new_request(name, groups)?;
+    let signed = admin
+        .sign_user(
+            name,
+            &req.csr_pem,
+            opts.duration,
+            opts.approve,
+            opts.csr_wait,
+        )
+        .await?;
+    let info = x509::parse(&signed.certificate).map_err(|e| KubeApiError::BadAnswer {
+        server: admin.server().to_string(),
+        detail: format!("the signed certificate: {e}"),
+    })?;
+    if !info.matches_key(&req.key)? {
+        return Err(Error::CheckFailed(format!(
+            "the certificate {} returned for user {name} does not certify the key made for it; nothing was cached",
+            admin.server()
+        )));
+    }
+    Ok(Minted {
+        credential: Credential::Certificate(ClientCertificate {
+            certificate: signed.certificate,
+            key: req.key,
+        }),
+        secret: None,
+        ca_crt: None,
+        clock_offset: signed.clock_offset,
+    })
 }

@@ -152,10 +152,9 @@ pub fn refresh(opts: &GetOptions, clock: &dyn Clock) -> Result<(), Error> {
     })();
     if let Err(e) = &result {
         let line = format!(
-            "{} {}/{} (entry {key}): {e}",
+            "{} {} (entry {key}): {e}",
             rfc3339(clock.now()),
-            spec.namespace,
-            spec.service_account
+            spec.label()
         );
         let _ = cache::refresh::log_failure(&line);
     }

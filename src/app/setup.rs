@@ -1,5 +1,6 @@
-//! `setup`: validate the admin context and the ServiceAccount, then write an
-//! exec user and a context into the kubeconfig kubectl reads.
+//! `setup`: validate the admin context and the ServiceAccount (or its right
+//! to have user certificates signed), then write an exec user and a context
+//! into the kubeconfig kubectl reads.
 
 use std::io::Write;
 
@@ -9,7 +10,7 @@ use crate::cli::exec_args;
 use crate::error::Error;
 use crate::kube_api::Admin;
 use crate::kubeconfig::{Editable, Kubeconfigs};
-use crate::options::{GetOptions, SourceKind};
+use crate::options::{GetOptions, Principal, SourceKind};
 use crate::protocol::V1;
 
 use super::admin_session::AdminSession;
@@ -56,11 +57,36 @@ pub(super) fn context_body(cluster: &str, user: &str, namespace: &str) -> Value 
     Value::Mapping(m)
 }
 
+/// `NS/SA@cluster`, or `user:NAME@cluster` for an X.509 user.
 pub(super) fn default_name(opts: &GetOptions, cluster: &str) -> String {
-    format!(
-        "{}/{}@{}",
-        opts.spec.namespace, opts.spec.service_account, cluster
-    )
+    match &opts.spec.principal {
+        Principal::ServiceAccount(sa) => format!("{}/{sa}@{cluster}", opts.spec.namespace),
+        Principal::User { name, .. } => format!("user:{name}@{cluster}"),
+    }
+}
+
+/// What the admin context needs for X.509 users: create CSRs, and unless
+/// someone else approves, update their approval and `approve` on the
+/// signer (verb, resource, subresource, resource name).
+pub(super) fn user_rights(
+    approve: bool,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+)> {
+    let mut v = vec![("create", "certificatesigningrequests", None, None)];
+    if approve {
+        v.push((
+            "update",
+            "certificatesigningrequests",
+            Some("approval"),
+            None,
+        ));
+        v.push(("approve", "signers", None, Some(crate::kube_api::SIGNER)));
+    }
+    v
 }
 
 /// `setup`: validate, then write the user and context.
@@ -131,6 +157,25 @@ fn shell_word(s: &str) -> String {
 async fn validate(admin: &Admin, opts: &GetOptions) -> Result<(), Error> {
     let spec = &opts.spec;
     let ns = &spec.namespace;
+    let sa = match &spec.principal {
+        Principal::ServiceAccount(sa) => sa,
+        Principal::User { .. } => {
+            for (verb, resource, sub, name) in user_rights(opts.approve) {
+                if !admin.can_certificates(verb, resource, sub, name).await? {
+                    let what = match (sub, name) {
+                        (Some(s), _) => format!("{resource}/{s}"),
+                        (None, Some(n)) => format!("{resource} {n:?}"),
+                        (None, None) => resource.to_string(),
+                    };
+                    return Err(Error::Refused(format!(
+                        "admin context {:?} may not {verb} {what} (certificates.k8s.io; SelfSubjectAccessReview said no); grant it with a ClusterRole and ClusterRoleBinding (see docs/users.md), use --no-approve to have someone else approve, or use another --admin-context",
+                        spec.admin_context
+                    )));
+                }
+            }
+            return Ok(());
+        }
+    };
     let mut needed: Vec<(&str, &str, Option<&str>)> = vec![("get", "serviceaccounts", None)];
     match spec.source {
         SourceKind::TokenRequest => needed.push(("create", "serviceaccounts", Some("token"))),
@@ -157,7 +202,7 @@ async fn validate(admin: &Admin, opts: &GetOptions) -> Result<(), Error> {
             )));
         }
     }
-    admin.service_account(ns, &spec.service_account).await?;
+    admin.service_account(ns, sa).await?;
     Ok(())
 }
 

@@ -8,9 +8,11 @@ use time::OffsetDateTime;
 
 use crate::cache::Entry;
 use crate::cluster_identity::ClusterIdentity;
+use crate::credential::Credential;
 use crate::error::Error;
 use crate::jwt::{self, Fresh, Stale, Want};
-use crate::options::GetOptions;
+use crate::options::{GetOptions, Principal, TokenSpec};
+use crate::x509;
 
 /// What to do with a cached entry.
 pub(super) enum Verdict {
@@ -59,13 +61,15 @@ pub(super) fn judge(
     }
     let offset = entry.clock_offset;
     let server_now = shift(now, offset);
-    let Ok((_, claims)) = jwt::decode(&entry.token) else {
-        return Ok(Verdict::Mint(Stale::Undecodable.describe("cached token")));
-    };
-    match jwt::check_claims(&claims, &Want::of(&opts.spec), server_now) {
-        Ok(Fresh::Until(t)) => {
+    let what = format!("cached {}", entry.credential.kind());
+    match judge_credential(&entry.credential, &opts.spec, server_now, false) {
+        Ok(Judged {
+            fresh: Fresh::Until(t),
+            issued,
+            ..
+        }) => {
             // Half of the window from issue to the end of serving has passed.
-            let refresh_due = claims.iat.is_some_and(|iat| {
+            let refresh_due = issued.is_some_and(|iat| {
                 let end = t.unix_timestamp();
                 server_now.unix_timestamp() > iat.saturating_add(end.saturating_sub(iat) / 2)
             });
@@ -74,7 +78,10 @@ pub(super) fn judge(
                 refresh_due,
             })
         }
-        Ok(Fresh::NoExpiry) => {
+        Ok(Judged {
+            fresh: Fresh::NoExpiry,
+            ..
+        }) => {
             let due = entry
                 .checked_at
                 .saturating_add(opts.revalidate.as_secs() as i64);
@@ -88,6 +95,53 @@ pub(super) fn judge(
                 Ok(Verdict::Revalidate)
             }
         }
-        Err(why) => Ok(Verdict::Mint(why.describe("cached token"))),
+        Err(why) => Ok(Verdict::Mint(why.describe(&what))),
+    }
+}
+
+/// What a credential's own times and names say.
+pub(super) struct Judged {
+    pub fresh: Fresh,
+    /// `iat` of a token, NotBefore of a certificate (server time).
+    pub issued: Option<i64>,
+    /// `exp` of a token, NotAfter of a certificate (server time).
+    pub expires: Option<i64>,
+}
+
+/// Is `credential` the one `spec` asks for, and fresh at `server_now`?
+/// `new`: just issued, so valid by the server's clock whatever ours says
+/// (`iat`/`nbf`/NotBefore are not held against it).
+pub(super) fn judge_credential(
+    credential: &Credential,
+    spec: &TokenSpec,
+    server_now: OffsetDateTime,
+    new: bool,
+) -> Result<Judged, Stale> {
+    match (credential, &spec.principal) {
+        (Credential::Token(token), Principal::ServiceAccount(_)) => {
+            let (_, claims) = jwt::decode(token).map_err(|_| Stale::Undecodable)?;
+            let want = Want::of(spec);
+            let fresh = if new {
+                jwt::check_new(&claims, &want, server_now)
+            } else {
+                jwt::check_claims(&claims, &want, server_now)
+            }?;
+            Ok(Judged {
+                fresh,
+                issued: claims.iat,
+                expires: claims.exp,
+            })
+        }
+        (Credential::Certificate(cert), Principal::User { name, groups }) => {
+            let info = x509::parse(&cert.certificate).map_err(|_| Stale::Undecodable)?;
+            let want = x509::WantUser { name, groups };
+            Ok(Judged {
+                fresh: x509::check(&info, &want, server_now, new)?,
+                issued: Some(info.not_before),
+                expires: Some(info.not_after),
+            })
+        }
+        // A damaged entry or a foreign one: never served.
+        (other, _) => Err(Stale::WrongSubject(format!("a {}", other.kind()))),
     }
 }

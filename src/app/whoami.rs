@@ -27,11 +27,8 @@ pub fn whoami(
     };
     let session = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
     let issued = obtain(opts, &info, clock, &session)?;
-    let who = format!(
-        "the token of {}/{}",
-        opts.spec.namespace, opts.spec.service_account
-    );
-    let client = session.token_client(&issued.token, &who)?;
+    let who = format!("the {} of {}", issued.credential.kind(), opts.spec.label());
+    let client = session.token_client(&issued.credential, &who)?;
     let (user, version) = session.block_on(async {
         let user = client.whoami().await?;
         let version = client.version().await?;

@@ -64,11 +64,13 @@ mod tests {
 
     fn entry(token: &str) -> Entry {
         Entry {
-            token: Token::new(token),
+            credential: crate::credential::Credential::Token(Token::new(token)),
             cluster: ClusterIdentity::new("https://127.0.0.1:6443", None, None, false).unwrap(),
             clock_offset: 0,
             namespace: "team".into(),
             service_account: "viewer".into(),
+            user: None,
+            groups: vec![],
             minted_at: 10,
             checked_at: 10,
             secret: None,
@@ -83,7 +85,17 @@ mod tests {
         assert!(store.load(&key).unwrap().is_none());
         store.save(&key, &entry("t1")).unwrap();
         store.save(&key, &entry("t2")).unwrap();
-        assert_eq!(store.load(&key).unwrap().unwrap().token.expose(), "t2");
+        assert_eq!(
+            store
+                .load(&key)
+                .unwrap()
+                .unwrap()
+                .credential
+                .token()
+                .unwrap()
+                .expose(),
+            "t2"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

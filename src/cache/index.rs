@@ -17,8 +17,14 @@ use super::{CacheError, CacheKey};
 /// Metadata of one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
+    /// The ServiceAccount (empty for a user).
     pub namespace: String,
     pub service_account: String,
+    /// The X.509 user and groups of a certificate entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     pub server: String,
     pub admin_context: String,
     /// The admin kubeconfig given with --kubeconfig, if any.
@@ -46,6 +52,14 @@ pub struct Record {
 }
 
 impl Record {
+    /// Who, for listings: `NS/NAME` of a ServiceAccount, `user:NAME` of a user.
+    pub fn label(&self) -> String {
+        match &self.user {
+            Some(u) => format!("user:{u}"),
+            None => format!("{}/{}", self.namespace, self.service_account),
+        }
+    }
+
     /// Every store holding a copy: the last minted into first.
     pub fn stores(&self) -> impl Iterator<Item = StoreKind> + '_ {
         std::iter::once(self.store).chain(self.also_in.iter().copied())
@@ -139,6 +153,8 @@ mod tests {
         Record {
             namespace: "team".into(),
             service_account: sa.into(),
+            user: None,
+            groups: vec![],
             server: "https://127.0.0.1:6443".into(),
             admin_context: "admin".into(),
             kubeconfig: None,

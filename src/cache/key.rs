@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cluster_identity::ClusterIdentity;
-use crate::options::TokenSpec;
+use crate::options::{Principal, TokenSpec};
 
 /// Identifies one cache entry (32 hex digits).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -25,7 +25,10 @@ pub struct KeyParts<'a> {
     pub kubeconfig: &'a str,
     pub admin_context: &'a str,
     pub namespace: &'a str,
+    /// The ServiceAccount's name, or the user's.
     pub service_account: &'a str,
+    /// A user's groups; `None` for a ServiceAccount.
+    pub groups: Option<&'a [String]>,
     pub source: &'a str,
     pub audiences: &'a [String],
     pub bind_secret: bool,
@@ -35,6 +38,12 @@ impl CacheKey {
     /// The key of the token `spec` describes, for `cluster`, with the admin
     /// context read from the kubeconfig files `kubeconfig`.
     pub fn for_token(spec: &TokenSpec, cluster: &ClusterIdentity, kubeconfig: &str) -> CacheKey {
+        let (namespace, who, groups) = match &spec.principal {
+            Principal::ServiceAccount(sa) => (spec.namespace.as_str(), sa.as_str(), None),
+            // A user's certificate does not depend on the namespace its
+            // context defaults to.
+            Principal::User { name, groups } => ("", name.as_str(), Some(groups.as_slice())),
+        };
         CacheKey::new(&KeyParts {
             server: &cluster.server,
             ca: cluster.ca.as_deref(),
@@ -42,8 +51,9 @@ impl CacheKey {
             insecure: cluster.insecure,
             kubeconfig,
             admin_context: &spec.admin_context,
-            namespace: &spec.namespace,
-            service_account: &spec.service_account,
+            namespace,
+            service_account: who,
+            groups,
             source: spec.source.as_str(),
             audiences: &spec.audiences,
             bind_secret: spec.bind_secret,
@@ -54,10 +64,19 @@ impl CacheKey {
         let mut aud: Vec<&str> = p.audiences.iter().map(String::as_str).collect();
         aud.sort_unstable();
         aud.dedup();
+        let mut groups: Vec<&str> = p
+            .groups
+            .unwrap_or_default()
+            .iter()
+            .map(String::as_str)
+            .collect();
+        groups.sort_unstable();
+        groups.dedup();
         let mut h = Sha256::new();
         // Length-prefixed fields: no two different inputs hash the same text.
+        // A user's key starts differently, then lists its groups.
         for field in [
-            "v2",
+            if p.groups.is_some() { "v2-user" } else { "v2" },
             p.server,
             p.ca.unwrap_or("system roots"),
             p.tls_server_name.unwrap_or(""),
@@ -75,6 +94,7 @@ impl CacheKey {
         ]
         .into_iter()
         .chain(aud)
+        .chain(groups)
         {
             h.update((field.len() as u64).to_be_bytes());
             h.update(field.as_bytes());
@@ -114,10 +134,35 @@ mod tests {
             admin_context: "admin",
             namespace: "team",
             service_account: sa,
+            groups: None,
             source: "token-request",
             audiences: aud,
             bind_secret: false,
         }
+    }
+
+    fn user(groups: &[String]) -> KeyParts<'_> {
+        KeyParts {
+            groups: Some(groups),
+            ..parts("https://a", "alice", &[])
+        }
+    }
+
+    #[test]
+    fn a_user_is_not_a_service_account_and_its_groups_count_as_a_set() {
+        let none: Vec<String> = vec![];
+        let sa = CacheKey::new(&parts("https://a", "alice", &none));
+        let alice = CacheKey::new(&user(&none));
+        assert_ne!(sa, alice);
+        let dev = vec!["dev".to_string()];
+        let dev_ops = vec!["dev".to_string(), "ops".to_string()];
+        let ops_dev = vec!["ops".to_string(), "dev".to_string(), "dev".to_string()];
+        assert_ne!(alice, CacheKey::new(&user(&dev)));
+        assert_eq!(
+            CacheKey::new(&user(&dev_ops)),
+            CacheKey::new(&user(&ops_dev))
+        );
+        assert_ne!(CacheKey::new(&user(&dev)), CacheKey::new(&user(&dev_ops)));
     }
 
     #[test]

@@ -24,10 +24,10 @@ fn err(op: &'static str) -> impl FnOnce(KeyError) -> CacheError {
     }
 }
 
-/// A token's remaining life by the server's clock: the kernel drops the key
-/// when the token is useless. Legacy tokens (no exp) stay until removed.
+/// A credential's remaining life by the server's clock: the kernel drops the
+/// key when it is useless. Legacy tokens (no exp) stay until removed.
 fn token_life(entry: &Entry) -> Option<i64> {
-    let exp = crate::jwt::decode(&entry.token).ok()?.1.exp?;
+    let (exp, _) = entry.validity()?;
     Some(
         exp.saturating_sub(entry.clock_offset)
             .saturating_sub(time::OffsetDateTime::now_utc().unix_timestamp()),
@@ -151,18 +151,27 @@ mod tests {
         };
         let key = CacheKey::parse(&format!("{:032x}", std::process::id() as u128 * 7919)).unwrap();
         let entry = Entry {
-            token: Token::new("not-a-jwt"),
+            credential: crate::credential::Credential::Token(Token::new("not-a-jwt")),
             cluster: ClusterIdentity::new("https://127.0.0.1:1", None, None, false).unwrap(),
             clock_offset: 0,
             namespace: "n".into(),
             service_account: "s".into(),
+            user: None,
+            groups: vec![],
             minted_at: 1,
             checked_at: 1,
             secret: None,
         };
         store.save(&key, &entry).unwrap();
         assert_eq!(
-            store.load(&key).unwrap().unwrap().token.expose(),
+            store
+                .load(&key)
+                .unwrap()
+                .unwrap()
+                .credential
+                .token()
+                .unwrap()
+                .expose(),
             "not-a-jwt"
         );
         assert!(store.remove(&key).unwrap());

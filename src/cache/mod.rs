@@ -23,6 +23,7 @@ pub use lock::{FileLock, LockError};
 pub use served::Served;
 pub use store::{AutoChoice, Entry, StoreKind};
 
+use crate::credential::Credential;
 use crate::options::CacheChoice;
 use index::Index;
 #[cfg(test)]
@@ -247,25 +248,30 @@ impl Cache {
             admin_context: "doctor",
             namespace: "doctor",
             service_account: &std::process::id().to_string(),
+            groups: None,
             source: "doctor",
             audiences: &[],
             bind_secret: false,
         });
         let probe = Entry {
-            token: crate::token::Token::new("doctor-probe"),
+            credential: Credential::Token(crate::token::Token::new("doctor-probe")),
             cluster: crate::cluster_identity::ClusterIdentity::new("doctor", None, None, false)
                 .expect("no CA to read"),
             clock_offset: 0,
             namespace: "doctor".into(),
             service_account: "doctor".into(),
+            user: None,
+            groups: vec![],
             minted_at: 0,
             checked_at: 0,
             secret: None,
         };
         s.save(&key, &probe)?;
-        let same = s
-            .load(&key)?
-            .is_some_and(|e| e.token.expose() == "doctor-probe");
+        let same = s.load(&key)?.is_some_and(|e| {
+            e.credential
+                .token()
+                .is_some_and(|t| t.expose() == "doctor-probe")
+        });
         s.remove(&key)?;
         Ok(same)
     }

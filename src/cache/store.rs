@@ -12,7 +12,7 @@ use super::keyring::KeyringStore;
 use super::keyutils::KeyutilsStore;
 use super::{CacheError, CacheKey, paths};
 use crate::cluster_identity::ClusterIdentity;
-use crate::token::Token;
+use crate::credential::Credential;
 
 /// Service name under which entries are kept in the keyrings.
 pub const SERVICE: &str = "kube-sa-token";
@@ -36,18 +36,26 @@ impl fmt::Display for StoreKind {
     }
 }
 
-/// What a store keeps for one key: the token and what it was minted for.
+/// What a store keeps for one key: the credential and what it was minted for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Entry {
-    pub token: Token,
+    /// A token, or a user's certificate and key.
+    #[serde(flatten)]
+    pub credential: Credential,
     /// The cluster the token was minted on; it is never sent elsewhere.
     pub cluster: ClusterIdentity,
     /// The server's clock minus ours at the mint (seconds): the token's
     /// times are judged in server time.
     #[serde(default)]
     pub clock_offset: i64,
+    /// The ServiceAccount's namespace and name (empty for a user).
     pub namespace: String,
     pub service_account: String,
+    /// The X.509 user and groups of a certificate entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
     /// Unix seconds of the mint.
     pub minted_at: i64,
     /// Unix seconds the token was last confirmed by the server (legacy tokens).
@@ -56,6 +64,31 @@ pub struct Entry {
     /// Secret it was read from (`--source secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+}
+
+impl Entry {
+    /// The credential's expiry (`exp`, NotAfter; server time) and lifetime
+    /// in seconds; `None` for a legacy token (or a damaged entry).
+    pub fn validity(&self) -> Option<(i64, i64)> {
+        match &self.credential {
+            Credential::Token(t) => {
+                let (_, c) = crate::jwt::decode(t).ok()?;
+                Some((c.exp?, c.lifetime_secs().unwrap_or(0)))
+            }
+            Credential::Certificate(c) => {
+                let info = crate::x509::parse(&c.certificate).ok()?;
+                Some((info.not_after, info.lifetime_secs()))
+            }
+        }
+    }
+
+    /// Who, for messages: `NS/NAME` of a ServiceAccount, `user NAME` of a user.
+    pub fn label(&self) -> String {
+        match &self.user {
+            Some(u) => format!("user {u}"),
+            None => format!("{}/{}", self.namespace, self.service_account),
+        }
+    }
 }
 
 /// One token store.
@@ -148,11 +181,13 @@ mod tests {
     #[test]
     fn entry_debug_is_redacted() {
         let e = Entry {
-            token: Token::new("eyJsecret"),
+            credential: Credential::Token(crate::token::Token::new("eyJsecret")),
             cluster: ClusterIdentity::new("https://a", None, None, false).unwrap(),
             clock_offset: 0,
             namespace: "n".into(),
             service_account: "s".into(),
+            user: None,
+            groups: vec![],
             minted_at: 1,
             checked_at: 1,
             secret: None,

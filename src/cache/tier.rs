@@ -33,14 +33,13 @@ pub const TIER_PREFIX: &str = "kube-sa-token-tier";
 #[cfg(target_os = "linux")]
 fn serve_window(entry: &Entry) -> Option<i64> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let left = match crate::jwt::decode(&entry.token).ok()?.1 {
-        c if c.exp.is_some() => {
-            let exp = c.exp?.saturating_sub(entry.clock_offset);
-            exp.saturating_sub(crate::jwt::margin_secs(&c))
-                .saturating_sub(now)
-        }
+    let left = match entry.validity() {
+        Some((exp, lifetime)) => exp
+            .saturating_sub(entry.clock_offset)
+            .saturating_sub(crate::jwt::margin_for_lifetime(lifetime))
+            .saturating_sub(now),
         // A legacy token: served until its next revalidation.
-        _ => entry
+        None => entry
             .checked_at
             .saturating_add(DEFAULT_REVALIDATE.as_secs() as i64)
             .saturating_sub(now),
@@ -214,11 +213,19 @@ mod tests {
     fn entry() -> Entry {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         Entry {
-            token: crate::testing::bound("team", "viewer", &[], now, now + 3600),
+            credential: crate::credential::Credential::Token(crate::testing::bound(
+                "team",
+                "viewer",
+                &[],
+                now,
+                now + 3600,
+            )),
             cluster: ClusterIdentity::new("https://127.0.0.1:1", None, None, false).unwrap(),
             clock_offset: 0,
             namespace: "team".into(),
             service_account: "viewer".into(),
+            user: None,
+            groups: vec![],
             minted_at: now,
             checked_at: now,
             secret: None,
@@ -253,8 +260,14 @@ mod tests {
         durable.locked.set(true);
         for _ in 0..3 {
             assert_eq!(
-                tier.load(&key).unwrap().unwrap().token.expose(),
-                e.token.expose()
+                tier.load(&key)
+                    .unwrap()
+                    .unwrap()
+                    .credential
+                    .token()
+                    .unwrap()
+                    .expose(),
+                e.credential.token().unwrap().expose()
             );
         }
         assert_eq!(durable.reads.get(), 1);
@@ -262,16 +275,26 @@ mod tests {
 
         // Writes reach both; removal clears both.
         let newer = Entry {
-            token: Token::new("not-a-jwt-but-stored"),
+            credential: crate::credential::Credential::Token(Token::new("not-a-jwt-but-stored")),
             ..e
         };
         tier.save(&key, &newer).unwrap();
         assert_eq!(
-            durable.entries.borrow()[&key].token.expose(),
+            durable.entries.borrow()[&key]
+                .credential
+                .token()
+                .unwrap()
+                .expose(),
             "not-a-jwt-but-stored"
         );
         assert_eq!(
-            tier.load(&key).unwrap().unwrap().token.expose(),
+            tier.load(&key)
+                .unwrap()
+                .unwrap()
+                .credential
+                .token()
+                .unwrap()
+                .expose(),
             "not-a-jwt-but-stored"
         );
         assert!(tier.remove(&key).unwrap());

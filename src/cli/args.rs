@@ -27,18 +27,18 @@ pub(super) struct Cli {
 pub(super) enum Cmd {
     /// Print an ExecCredential for kubectl (what a kubeconfig exec entry runs).
     Get(GetArgs),
-    /// Write a kubeconfig user and context that run `get` for a ServiceAccount.
+    /// Write a kubeconfig user and context that run `get` for a ServiceAccount (or --user).
     Setup(SetupArgs),
-    /// Print a self-contained kubeconfig for a ServiceAccount.
+    /// Print a self-contained kubeconfig for a ServiceAccount (or --user).
     Kubeconfig(KubeconfigArgs),
-    /// Show the header and claims of a token (given, or the cached one).
+    /// Show the header and claims of a token, or a user's certificate (given, or the cached one).
     Inspect(InspectArgs),
-    /// Ask the server who the ServiceAccount token is (SelfSubjectReview) and its version.
+    /// Ask the server who the ServiceAccount token (or user certificate) is (SelfSubjectReview) and its version.
     Whoami(WhoamiArgs),
     /// List or clear cached entries.
     #[command(subcommand)]
     Cache(CacheCmd),
-    /// Forget a ServiceAccount's cached token; revoke it if it is bound to a Secret.
+    /// Forget a ServiceAccount's cached token (revoked if bound to a Secret) or a user's certificate.
     Logout(LogoutArgs),
     /// Check the cache store, the admin context, the clock and the exec entries.
     Doctor(DoctorArgs),
@@ -67,6 +67,13 @@ pub(super) struct TokenArgs {
     /// The ServiceAccount, NAME or NS/NAME.
     #[arg(long = "service-account", value_name = "NAME")]
     pub(super) service_account: Option<String>,
+    /// An X.509 user instead of a ServiceAccount: a client certificate for
+    /// NAME signed through the CertificateSigningRequest API.
+    #[arg(long, value_name = "NAME", conflicts_with = "service_account")]
+    pub(super) user: Option<String>,
+    /// A group of the --user (repeatable; the certificate's O attributes).
+    #[arg(long = "group", value_name = "GROUP", requires = "user")]
+    pub(super) groups: Vec<String>,
     /// Where the token comes from.
     #[arg(long, value_enum, default_value_t = SourceKind::default().into())]
     pub(super) source: SourceArg,
@@ -89,7 +96,7 @@ pub(super) struct EntryArgs {
 
 #[derive(Args, Debug, Clone)]
 pub(super) struct MintArgs {
-    /// TokenRequest lifetime (e.g. 1h, 30m; minimum 10m). The server may shorten it.
+    /// Token (or certificate) lifetime (e.g. 1h, 30m; minimum 10m). The server may shorten it.
     #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_DURATION), value_parser = parse_dur)]
     pub(super) duration: Dur,
     /// Token store.
@@ -111,6 +118,13 @@ pub(super) struct MintArgs {
     /// How long to wait for another process minting the same token.
     #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_LOCK_WAIT), value_parser = parse_dur)]
     pub(super) lock_timeout: Dur,
+    /// With --user: do not approve the CertificateSigningRequest with the
+    /// admin context; wait for someone else to (`kubectl certificate approve`).
+    #[arg(long)]
+    pub(super) no_approve: bool,
+    /// With --user: how long to wait for the request's approval and certificate.
+    #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_CSR_WAIT), value_parser = parse_dur)]
+    pub(super) csr_timeout: Dur,
 }
 
 #[derive(Args, Debug)]
@@ -150,7 +164,7 @@ pub(super) struct KubeconfigArgs {
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
-    /// Embed the current token and the cluster CA instead of an exec entry.
+    /// Embed the current token (or a user's certificate and key) and the cluster CA instead of an exec entry.
     #[arg(long)]
     pub(super) embed_token: bool,
     /// Name of the context in the output (default: <ns>/<sa>@<admin cluster>).
@@ -160,8 +174,9 @@ pub(super) struct KubeconfigArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct InspectArgs {
-    /// A token, or "-" to read it from stdin (preferred: other users can see
-    /// argv in `ps`). Without it: the cached token of the SA.
+    /// A token or a PEM certificate, or "-" to read it from stdin (preferred:
+    /// other users can see argv in `ps`). Without it: the cached token of the
+    /// SA (or certificate of the --user).
     #[arg(value_name = "TOKEN|-")]
     pub(super) token: Option<String>,
     /// Admin context: needed for the cached token and for --verify.

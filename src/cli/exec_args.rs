@@ -2,7 +2,7 @@
 //! options, for the exec entries `setup` and `kubeconfig` write.
 
 use super::duration::Dur;
-use crate::options::{self, CacheChoice, GetOptions, SourceKind};
+use crate::options::{self, CacheChoice, GetOptions, Principal, SourceKind};
 
 /// The `get` arguments that reproduce `opts` (defaults left out): what
 /// `setup` and `kubeconfig` write into an exec entry.
@@ -14,10 +14,23 @@ pub fn exec_args(opts: &GetOptions) -> Vec<String> {
         a.extend(["--kubeconfig".into(), abs.display().to_string()]);
     }
     a.extend(["--admin-context".into(), spec.admin_context.clone()]);
-    a.extend([
-        "--service-account".into(),
-        format!("{}/{}", spec.namespace, spec.service_account),
-    ]);
+    match &spec.principal {
+        Principal::ServiceAccount(sa) => {
+            a.extend([
+                "--service-account".into(),
+                format!("{}/{sa}", spec.namespace),
+            ]);
+        }
+        Principal::User { name, groups } => {
+            a.extend(["--user".into(), name.clone()]);
+            for g in groups {
+                a.extend(["--group".into(), g.clone()]);
+            }
+            if spec.namespace != options::DEFAULT_NAMESPACE {
+                a.extend(["--namespace".into(), spec.namespace.clone()]);
+            }
+        }
+    }
     if spec.source != SourceKind::default() {
         a.extend(["--source".into(), spec.source.as_str().into()]);
     }
@@ -38,6 +51,12 @@ pub fn exec_args(opts: &GetOptions) -> Vec<String> {
     }
     if !opts.refresh_ahead {
         a.push("--no-refresh-ahead".into());
+    }
+    if !opts.approve {
+        a.push("--no-approve".into());
+    }
+    if opts.csr_wait != options::DEFAULT_CSR_WAIT {
+        a.extend(["--csr-timeout".into(), Dur(opts.csr_wait).to_string()]);
     }
     if opts.revalidate != options::DEFAULT_REVALIDATE {
         a.extend([

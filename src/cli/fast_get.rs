@@ -45,11 +45,15 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
             "--create-secret" if inline.is_none() => once(&mut f.create_secret, true)?,
             "--no-refresh-ahead" if inline.is_none() => once(&mut f.no_refresh_ahead, true)?,
             "--refresh-in-background" if inline.is_none() => once(&mut f.background, true)?,
+            "--no-approve" if inline.is_none() => once(&mut f.no_approve, true)?,
             "--kubeconfig"
             | "--admin-context"
             | "-n"
             | "--namespace"
             | "--service-account"
+            | "--user"
+            | "--group"
+            | "--csr-timeout"
             | "--source"
             | "--audience"
             | "--duration"
@@ -73,6 +77,12 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
             _ => return None,
         }
     }
+    // clap's own errors: --user with --service-account, --group without --user.
+    if (f.user.is_some() && f.service_account.is_some())
+        || (f.user.is_none() && !f.groups.is_empty())
+    {
+        return None;
+    }
     let entry = EntryArgs {
         admin_context: f.admin_context?,
         token: TokenArgs {
@@ -81,6 +91,8 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
             },
             namespace: f.namespace,
             service_account: f.service_account,
+            user: f.user,
+            groups: f.groups,
             source: f.source.unwrap_or(SourceKind::default().into()),
             audiences: f.audiences,
             bind_secret: f.bind_secret,
@@ -96,6 +108,8 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
             .unwrap_or(Dur(options::DEFAULT_SECRET_WAIT)),
         lock_timeout: f.lock_timeout.unwrap_or(Dur(options::DEFAULT_LOCK_WAIT)),
         no_refresh_ahead: f.no_refresh_ahead,
+        no_approve: f.no_approve,
+        csr_timeout: f.csr_timeout.unwrap_or(Dur(options::DEFAULT_CSR_WAIT)),
     };
     let verbose = f.verbose;
     let background = f.background;
@@ -120,6 +134,8 @@ struct Flags {
     admin_context: Option<String>,
     namespace: Option<String>,
     service_account: Option<String>,
+    user: Option<String>,
+    groups: Vec<String>,
     source: Option<SourceArg>,
     audiences: Vec<String>,
     bind_secret: bool,
@@ -131,6 +147,8 @@ struct Flags {
     revalidate: Option<Dur>,
     secret_timeout: Option<Dur>,
     lock_timeout: Option<Dur>,
+    no_approve: bool,
+    csr_timeout: Option<Dur>,
 }
 
 /// Sets a flag clap accepts once; `None` (clap's error) when it was set.
@@ -160,6 +178,11 @@ impl Flags {
             "--admin-context" => once_opt(&mut self.admin_context, v.to_string()),
             "-n" | "--namespace" => once_opt(&mut self.namespace, v.to_string()),
             "--service-account" => once_opt(&mut self.service_account, v.to_string()),
+            "--user" => once_opt(&mut self.user, v.to_string()),
+            "--group" => {
+                self.groups.push(v.to_string());
+                Some(())
+            }
             "--audience" => {
                 self.audiences.push(v.to_string());
                 Some(())
@@ -187,6 +210,7 @@ impl Flags {
             "--revalidate-interval" => once_opt(&mut self.revalidate, parse_dur(v).ok()?),
             "--secret-timeout" => once_opt(&mut self.secret_timeout, parse_dur(v).ok()?),
             "--lock-timeout" => once_opt(&mut self.lock_timeout, parse_dur(v).ok()?),
+            "--csr-timeout" => once_opt(&mut self.csr_timeout, parse_dur(v).ok()?),
             _ => None,
         }
     }

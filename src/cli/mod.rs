@@ -10,7 +10,9 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::error::{Error, ExitCode};
-use crate::options::{self, Command, GetOptions, InspectInput, Invocation, SourceKind, TokenSpec};
+use crate::options::{
+    self, Command, GetOptions, InspectInput, Invocation, Principal, SourceKind, TokenSpec,
+};
 use crate::token::Token;
 
 mod args;
@@ -77,9 +79,26 @@ fn is_dns_label(s: &str) -> bool {
         && !s.ends_with(['-', '.'])
 }
 
-/// Resolves `--namespace`, `--service-account NS/NAME` and a positional SA.
+/// Resolves `--namespace`, `--service-account NS/NAME` and a positional SA,
+/// or `--user` and its groups.
 fn token_spec(e: EntryArgs, positional: Option<String>) -> Result<TokenSpec, Error> {
+    if e.admin_context.is_empty() {
+        return Err(Error::Usage("--admin-context must not be empty".into()));
+    }
     let t = e.token;
+    if let Some(user) = t.user {
+        return user_spec(
+            e.admin_context,
+            t.kubeconfig.kubeconfig,
+            t.namespace,
+            user,
+            t.groups,
+            positional,
+            t.source,
+            &t.audiences,
+            t.bind_secret,
+        );
+    }
     let sa = match (t.service_account, positional) {
         (Some(_), Some(_)) => {
             return Err(Error::Usage(
@@ -115,9 +134,6 @@ fn token_spec(e: EntryArgs, positional: Option<String>) -> Result<TokenSpec, Err
             )));
         }
     }
-    if e.admin_context.is_empty() {
-        return Err(Error::Usage("--admin-context must not be empty".into()));
-    }
     let source = SourceKind::from(t.source);
     if t.bind_secret && source == SourceKind::Secret {
         return Err(Error::Usage(
@@ -128,10 +144,66 @@ fn token_spec(e: EntryArgs, positional: Option<String>) -> Result<TokenSpec, Err
         kubeconfig: t.kubeconfig.kubeconfig,
         admin_context: e.admin_context,
         namespace: ns,
-        service_account: name,
+        principal: Principal::ServiceAccount(name),
         source,
         audiences: t.audiences,
         bind_secret: t.bind_secret,
+    })
+}
+
+/// An X.509 user: a name and groups the API server reads from the
+/// certificate as they are; the token-only flags do not apply.
+#[allow(clippy::too_many_arguments)]
+fn user_spec(
+    admin_context: String,
+    kubeconfig: Option<std::path::PathBuf>,
+    namespace: Option<String>,
+    name: String,
+    groups: Vec<String>,
+    positional: Option<String>,
+    source: args::SourceArg,
+    audiences: &[String],
+    bind_secret: bool,
+) -> Result<TokenSpec, Error> {
+    if positional.is_some() {
+        return Err(Error::Usage(
+            "give either --user or a ServiceAccount, not both".into(),
+        ));
+    }
+    for (what, v) in
+        std::iter::once(("user name", &name)).chain(groups.iter().map(|g| ("group", g)))
+    {
+        if !crate::x509::valid_name(v) {
+            return Err(Error::Usage(format!(
+                "invalid {what} {v:?}: it must not be empty, longer than 256 characters or hold control characters"
+            )));
+        }
+    }
+    if name.starts_with("system:") {
+        return Err(Error::Usage(format!(
+            "--user {name:?}: names starting with \"system:\" are reserved for Kubernetes components; for a ServiceAccount use --service-account"
+        )));
+    }
+    if SourceKind::from(source) != SourceKind::default() || !audiences.is_empty() || bind_secret {
+        return Err(Error::Usage(
+            "--source, --audience and --bind-secret are for ServiceAccount tokens, not --user"
+                .into(),
+        ));
+    }
+    let namespace = namespace.unwrap_or_else(|| options::DEFAULT_NAMESPACE.into());
+    if !is_dns_label(&namespace) {
+        return Err(Error::Usage(format!(
+            "invalid namespace {namespace:?}: use lowercase letters, digits, '-' and '.'"
+        )));
+    }
+    Ok(TokenSpec {
+        kubeconfig,
+        admin_context,
+        namespace,
+        principal: Principal::User { name, groups },
+        source: SourceKind::default(),
+        audiences: Vec::new(),
+        bind_secret: false,
     })
 }
 
@@ -142,6 +214,11 @@ fn get_options(spec: TokenSpec, m: MintArgs) -> Result<GetOptions, Error> {
             m.duration.0.as_secs(),
             Dur(options::MIN_DURATION)
         )));
+    }
+    if !spec.is_user() && (m.no_approve || m.csr_timeout.0 != options::DEFAULT_CSR_WAIT) {
+        return Err(Error::Usage(
+            "--no-approve and --csr-timeout work with --user only".into(),
+        ));
     }
     if m.create_secret && spec.source != SourceKind::Secret {
         return Err(Error::Usage(
@@ -157,6 +234,8 @@ fn get_options(spec: TokenSpec, m: MintArgs) -> Result<GetOptions, Error> {
         secret_wait: m.secret_timeout.0,
         lock_wait: m.lock_timeout.0,
         refresh_ahead: !m.no_refresh_ahead,
+        approve: !m.no_approve,
+        csr_wait: m.csr_timeout.0,
     })
 }
 
@@ -195,11 +274,11 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                         admin_context: ctx.clone(),
                         token: a.sa,
                     };
-                    InspectInput::Cached(get_options(token_spec(e, None)?, a.mint)?)
+                    InspectInput::Cached(Box::new(get_options(token_spec(e, None)?, a.mint)?))
                 }
                 (None, None) => {
                     return Err(Error::Usage(
-                        "inspect what? pass a TOKEN (or - for stdin), or --admin-context and --service-account for the cached token".into(),
+                        "inspect what? pass a TOKEN or a certificate (or - for stdin), or --admin-context and --service-account (or --user) for the cached one".into(),
                     ));
                 }
             };

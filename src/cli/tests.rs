@@ -33,7 +33,10 @@ fn ns_slash_name() {
     ]) {
         Command::Get(o) => {
             assert_eq!(
-                (o.spec.namespace.as_str(), o.spec.service_account.as_str()),
+                (
+                    o.spec.namespace.as_str(),
+                    o.spec.service_account().unwrap_or_default()
+                ),
                 ("team", "viewer")
             );
             assert_eq!(o.duration, Duration::from_secs(3600));
@@ -108,7 +111,7 @@ fn setup_takes_positional_sa() {
     ]) {
         Command::Setup { opts, dry_run, .. } => {
             assert!(dry_run);
-            assert_eq!(opts.spec.service_account, "viewer");
+            assert_eq!(opts.spec.service_account(), Some("viewer"));
             assert_eq!(opts.spec.namespace, "team");
         }
         c => panic!("{c:?}"),
@@ -198,6 +201,13 @@ mod fast_get_equals_clap {
             Just("--bind-secret".to_string()),
             Just("--create-secret".to_string()),
             Just("--no-refresh-ahead".to_string()),
+            Just("--user".to_string()),
+            Just("--group".to_string()),
+            Just("--group=dev".to_string()),
+            Just("--no-approve".to_string()),
+            Just("--csr-timeout".to_string()),
+            Just("alice".to_string()),
+            Just("system:masters".to_string()),
             Just("--refresh-in-background".to_string()),
             Just("-v".to_string()),
             Just("-vv".to_string()),
@@ -251,5 +261,24 @@ mod fast_get_equals_clap {
         o.cache = CacheChoice::Keyutils;
         argv.extend(exec_args(&o).into_iter().map(OsString::from));
         assert!(super::super::fast_get::parse(&argv).is_some());
+        // A user's entry too, with every user flag.
+        let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
+        let mut o = crate::testing::opts();
+        o.spec.principal = crate::options::Principal::User {
+            name: "alice".into(),
+            groups: vec!["dev".into(), "ops".into()],
+        };
+        o.spec.namespace = "team".into();
+        o.approve = false;
+        o.csr_wait = std::time::Duration::from_secs(120);
+        argv.extend(exec_args(&o).into_iter().map(OsString::from));
+        let parsed = super::super::fast_get::parse(&argv).unwrap().unwrap();
+        let Command::Get(back) = parsed.command else {
+            panic!("not get")
+        };
+        assert_eq!(back.spec.principal, o.spec.principal);
+        assert_eq!(back.spec.namespace, "team");
+        assert!(!back.approve);
+        assert_eq!(back.csr_wait, o.csr_wait);
     }
 }

@@ -79,9 +79,40 @@ pub enum KubeApiError {
         "ServiceAccount {namespace}/{name} has no token Secret; add --create-secret to create one, or use --source token-request"
     )]
     NoTokenSecret { namespace: String, name: String },
+    /// A CertificateSigningRequest was denied, or its signing failed.
+    #[error(
+        "CertificateSigningRequest {name} was {how} ({reason}); nothing was cached; ask the cluster's admins why, or check the user and groups"
+    )]
+    CsrDenied {
+        name: String,
+        /// "denied" or "failed".
+        how: String,
+        /// The condition's reason when it is one word, else "no reason given".
+        reason: String,
+    },
+    /// No certificate within the wait.
+    #[error("{}", csr_timeout(name, *waited, *approved))]
+    CsrTimeout {
+        name: String,
+        waited: Duration,
+        approved: bool,
+    },
     /// The server answered with something unusable.
     #[error("unexpected answer from {server}: {detail}")]
     BadAnswer { server: String, detail: String },
+}
+
+fn csr_timeout(name: &str, waited: Duration, approved: bool) -> String {
+    let secs = waited.as_secs();
+    if approved {
+        format!(
+            "CertificateSigningRequest {name} was approved but not signed within {secs}s (it was deleted); is kube-controller-manager running with --cluster-signing-cert-file and --cluster-signing-key-file (the csrsigning controller)?"
+        )
+    } else {
+        format!(
+            "CertificateSigningRequest {name} was not approved within {secs}s (it was deleted); with --no-approve someone must run `kubectl certificate approve {name}` in time: raise --csr-timeout, or let the admin context approve (drop --no-approve)"
+        )
+    }
 }
 
 /// Who made a failing request, to build a precise error.

@@ -11,6 +11,7 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use super::error::Action;
 use super::token_request::missing_sa_hint;
 use super::{Admin, KubeApiError, Minted};
+use crate::credential::Credential;
 use crate::token::Token;
 
 const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
@@ -269,7 +270,7 @@ fn minted_from_secret(s: &Secret) -> Option<Minted> {
         .ok()
         .filter(|t| !t.is_empty())?;
     Some(Minted {
-        token: Token::new(token),
+        credential: Credential::Token(Token::new(token)),
         secret: s.metadata.name.clone(),
         ca_crt: data.get("ca.crt").map(|b| b.0.clone()),
         // A legacy token has no times of its own to judge.

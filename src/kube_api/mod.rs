@@ -8,6 +8,7 @@
 //!   cluster's discovery endpoints ([`discovery`]).
 //! - [`TokenClient`]: requests made *with* a ServiceAccount token.
 
+mod csr;
 mod discovery;
 mod error;
 mod exec_plugin;
@@ -27,14 +28,14 @@ use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 
 use crate::cluster_identity::{ClusterIdentity, normalize_server, read_ca};
+use crate::credential::Credential;
 use crate::kubeconfig::ResolvedContext;
 use crate::parse_error;
-use crate::token::Token;
 use error::{Action, Caller, chain as chain_of, map_error};
-use exec_plugin::Credential;
 pub(crate) use proxy::ProxyEnv;
 use token_client::pem_certs;
 
+pub use csr::SIGNER;
 pub use error::KubeApiError;
 #[cfg(test)]
 pub(crate) use proxy::select as select_proxy;
@@ -49,9 +50,9 @@ fn apply_timeouts(config: &mut Config) {
     config.read_timeout = Some(READ_TIMEOUT);
 }
 
-/// A minted token and what the server said about it.
+/// A minted credential and what the server said about it.
 pub struct Minted {
-    pub token: Token,
+    pub credential: Credential,
     /// The Secret the token came from or is bound to.
     pub secret: Option<String>,
     /// `ca.crt` of a legacy token Secret.
@@ -122,8 +123,10 @@ impl Admin {
         .map_err(|e| cfg_err(e.to_string()))?;
         if let Some(exec) = user.exec.take() {
             match exec_plugin::run(&exec, &cluster, ca_pem.as_deref(), chain).map_err(cfg_err)? {
-                Credential::Token(t) => user.token = Some(t.expose().to_string().into()),
-                Credential::Certificate { cert, key } => {
+                exec_plugin::Credential::Token(t) => {
+                    user.token = Some(t.expose().to_string().into())
+                }
+                exec_plugin::Credential::Certificate { cert, key } => {
                     let b64 = base64::engine::general_purpose::STANDARD;
                     user.client_certificate_data = Some(b64.encode(cert));
                     user.client_key_data = Some(b64.encode(key.expose()).into());
@@ -189,14 +192,15 @@ impl Admin {
         }
     }
 
-    /// A client that authenticates with `token` instead of the admin
+    /// A client that authenticates with `credential` instead of the admin
     /// credentials, for the same server and CA.
-    pub fn as_token(&self, token: &Token, who: &str) -> Result<TokenClient, KubeApiError> {
+    pub fn as_token(
+        &self,
+        credential: &Credential,
+        who: &str,
+    ) -> Result<TokenClient, KubeApiError> {
         let mut config = self.config.clone();
-        config.auth_info = AuthInfo {
-            token: Some(token.expose().to_string().into()),
-            ..Default::default()
-        };
+        config.auth_info = token_client::auth_info(credential);
         config.headers.clear();
         let client = Client::try_from(config).map_err(|e| KubeApiError::Config {
             context: self.context.clone(),

@@ -29,17 +29,43 @@ impl Admin {
         subresource: Option<&str>,
         namespace: &str,
     ) -> Result<bool, KubeApiError> {
+        self.may(ResourceAttributes {
+            namespace: Some(namespace.into()),
+            verb: Some(verb.into()),
+            resource: Some(resource.into()),
+            subresource: subresource.map(Into::into),
+            ..Default::default()
+        })
+        .await
+    }
+
+    /// SelfSubjectAccessReview of a cluster-scoped `certificates.k8s.io`
+    /// action: what an X.509 user needs (create CSRs, update their approval,
+    /// `approve` on the signer `kubernetes.io/kube-apiserver-client`).
+    pub async fn can_certificates(
+        &self,
+        verb: &str,
+        resource: &str,
+        subresource: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<bool, KubeApiError> {
+        self.may(ResourceAttributes {
+            group: Some("certificates.k8s.io".into()),
+            verb: Some(verb.into()),
+            resource: Some(resource.into()),
+            subresource: subresource.map(Into::into),
+            name: name.map(Into::into),
+            ..Default::default()
+        })
+        .await
+    }
+
+    async fn may(&self, attributes: ResourceAttributes) -> Result<bool, KubeApiError> {
         let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
         let review = SelfSubjectAccessReview {
             metadata: ObjectMeta::default(),
             spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    namespace: Some(namespace.into()),
-                    verb: Some(verb.into()),
-                    resource: Some(resource.into()),
-                    subresource: subresource.map(Into::into),
-                    ..Default::default()
-                }),
+                resource_attributes: Some(attributes),
                 ..Default::default()
             },
             status: None,

@@ -1,5 +1,6 @@
-//! A client that sends a ServiceAccount token: SelfSubjectReview ("who am
-//! I", also how a legacy token is revalidated) and `/version`.
+//! A client that authenticates with the credential `get` hands out (a
+//! ServiceAccount token, or a user's client certificate): SelfSubjectReview
+//! ("who am I", also how a cached credential is checked) and `/version`.
 
 use k8s_openapi::api::authentication::v1::{SelfSubjectReview, UserInfo};
 use kube::api::{Api, PostParams};
@@ -12,9 +13,11 @@ use super::error::{Action, Caller, chain, map_error};
 use super::proxy::{self, ProxyEnv};
 use super::{KubeApiError, apply_timeouts};
 use crate::cluster_identity::normalize_server;
-use crate::token::Token;
+use base64::Engine;
 
-/// A client that authenticates with a ServiceAccount token.
+use crate::credential::Credential;
+
+/// A client that authenticates with a cached credential.
 pub struct TokenClient {
     client: Client,
     server: String,
@@ -31,7 +34,7 @@ impl TokenClient {
         tls_server_name: Option<&str>,
         insecure: bool,
         proxy_url: Option<&str>,
-        token: &Token,
+        credential: &Credential,
         who: &str,
     ) -> Result<TokenClient, KubeApiError> {
         let bad = |detail: String| KubeApiError::Config {
@@ -51,10 +54,7 @@ impl TokenClient {
         config.tls_server_name = tls_server_name.map(str::to_string);
         config.accept_invalid_certs = insecure;
         apply_timeouts(&mut config);
-        config.auth_info = AuthInfo {
-            token: Some(token.expose().to_string().into()),
-            ..Default::default()
-        };
+        config.auth_info = auth_info(credential);
         let client = Client::try_from(config).map_err(|e| bad(chain(&e)))?;
         Ok(TokenClient::from_client(client, server, who))
     }
@@ -123,6 +123,25 @@ impl TokenClient {
             .apiserver_version()
             .await
             .map_err(self.map(Action::global("get", "/version")))
+    }
+}
+
+/// kube's user entry for `credential`: a bearer token, or a client
+/// certificate and key (base64 of their PEM, as kubeconfig `*-data` fields).
+pub(super) fn auth_info(credential: &Credential) -> AuthInfo {
+    match credential {
+        Credential::Token(t) => AuthInfo {
+            token: Some(t.expose().to_string().into()),
+            ..Default::default()
+        },
+        Credential::Certificate(c) => {
+            let b64 = base64::engine::general_purpose::STANDARD;
+            AuthInfo {
+                client_certificate_data: Some(b64.encode(&c.certificate)),
+                client_key_data: Some(b64.encode(c.key.expose()).into()),
+                ..Default::default()
+            }
+        }
     }
 }
 

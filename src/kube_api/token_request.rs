@@ -9,6 +9,7 @@ use kube::api::PostParams;
 use super::error::Action;
 use super::timed;
 use super::{Admin, KubeApiError, Minted};
+use crate::credential::Credential;
 use crate::token::Token;
 
 /// The hint for a ServiceAccount that does not exist.
@@ -63,7 +64,7 @@ impl Admin {
             .status
             .ok_or_else(|| self.bad_answer("TokenRequest without status"))?;
         Ok(Minted {
-            token: Token::new(status.token),
+            credential: Credential::Token(Token::new(status.token)),
             secret: bound_secret.map(|(n, _)| n.to_string()),
             ca_crt: None,
             clock_offset,
