@@ -142,13 +142,20 @@ pub fn parse(pem: &str) -> Result<CertInfo, X509Error> {
         groups: texts(O),
         not_before: secs(tbs.validity.not_before),
         not_after: secs(tbs.validity.not_after),
-        serial: tbs
-            .serial_number
-            .as_bytes()
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(":"),
+        serial: {
+            // DER keeps a leading zero byte on positive serials; openssl
+            // shows them without it.
+            let bytes = tbs.serial_number.as_bytes();
+            let start = bytes
+                .iter()
+                .position(|b| *b != 0)
+                .unwrap_or(bytes.len().saturating_sub(1));
+            bytes[start..]
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(":")
+        },
         issuer: tbs.issuer.to_string(),
         subject: tbs.subject.to_string(),
         spki_der: tbs

@@ -8,11 +8,15 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 export TEST_CLUSTER_DIR=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
 
+# A running cluster counts only when up.sh would keep it (same layout).
+layout=$(sed -n 's/^layout=//p' tests/cluster/up.sh)
 running() {
   [ -f "$TEST_CLUSTER_DIR/env" ] && (
+    unset TEST_CLUSTER_LAYOUT
     # shellcheck disable=SC1091
     . "$TEST_CLUSTER_DIR/env"
-    "$TEST_CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG" get --raw /readyz >/dev/null 2>&1
+    [ "${TEST_CLUSTER_LAYOUT:-1}" = "$layout" ] &&
+      "$TEST_CLUSTER_BIN/kubectl" --kubeconfig "$KUBECONFIG" get --raw /readyz >/dev/null 2>&1
   )
 }
 if ! running; then

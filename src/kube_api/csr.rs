@@ -140,6 +140,12 @@ impl Admin {
         let start = Instant::now();
         if approve {
             self.approve(api, &mut csr, name).await?;
+        } else {
+            // kubectl shows the plugin's stderr: whoever approves needs the name.
+            tracing::warn!(
+                "waiting up to {}s for someone to approve CertificateSigningRequest {name}: kubectl certificate approve {name}",
+                wait.as_secs()
+            );
         }
         let mut pause = Duration::from_millis(50);
         loop {

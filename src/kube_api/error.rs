@@ -110,7 +110,7 @@ fn csr_timeout(name: &str, waited: Duration, approved: bool) -> String {
         )
     } else {
         format!(
-            "CertificateSigningRequest {name} was not approved within {secs}s (it was deleted); with --no-approve someone must run `kubectl certificate approve {name}` in time: raise --csr-timeout, or let the admin context approve (drop --no-approve)"
+            "CertificateSigningRequest {name} was not approved within {secs}s and was deleted; with --no-approve, someone allowed to approve must run `kubectl certificate approve <name>` while get waits (it prints the name): raise --csr-timeout, or drop --no-approve to approve with the admin context"
         )
     }
 }

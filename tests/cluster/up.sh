@@ -2,8 +2,9 @@
 # Starts a real control plane on loopback for the end-to-end tests:
 # etcd + kube-apiserver (RBAC, client-cert admin in system:masters, https
 # service-account issuer) + kube-controller-manager (serviceaccount,
-# serviceaccount-token and clusterrole-aggregation controllers). Idempotent: a healthy running cluster is
-# left alone. Writes $TEST_CLUSTER_DIR (default <repo>/target/test-cluster):
+# serviceaccount-token, clusterrole-aggregation and CSR signing controllers;
+# the cluster CA signs client certificates). Idempotent: a healthy running
+# cluster of the same layout is left alone. Writes $TEST_CLUSTER_DIR (default <repo>/target/test-cluster):
 #   admin.kubeconfig (context "admin"), env, pids, logs/, pki/
 # See docs/testing.md.
 set -euo pipefail
@@ -13,6 +14,10 @@ repo=$(cd "$here/../.." && pwd)
 state=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
 mkdir -p "$state"
 state=$(cd "$state" && pwd)
+
+# Bump when the flags below change: a running cluster of an older layout is
+# restarted instead of reused.
+layout=2
 
 log() { echo "up.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -26,9 +31,11 @@ alive() {
 }
 
 if alive && [ -f "$state/env" ]; then
+  unset TEST_CLUSTER_LAYOUT
   # shellcheck disable=SC1091
   . "$state/env"
-  if "$TEST_CLUSTER_BIN/kubectl" --kubeconfig "$state/admin.kubeconfig" get --raw /readyz >/dev/null 2>&1; then
+  if [ "${TEST_CLUSTER_LAYOUT:-1}" = "$layout" ] &&
+    "$TEST_CLUSTER_BIN/kubectl" --kubeconfig "$state/admin.kubeconfig" get --raw /readyz >/dev/null 2>&1; then
     log "cluster already running at $TEST_CLUSTER_SERVER ($state)"
     exit 0
   fi
@@ -153,7 +160,8 @@ start kube-controller-manager "$bin/kube-controller-manager" \
   --kubeconfig "$state/admin.kubeconfig" \
   --authentication-kubeconfig "$state/admin.kubeconfig" --authorization-kubeconfig "$state/admin.kubeconfig" \
   --leader-elect=false \
-  --controllers serviceaccount-token-controller,serviceaccount-controller,clusterrole-aggregation-controller \
+  --controllers serviceaccount-token-controller,serviceaccount-controller,clusterrole-aggregation-controller,certificatesigningrequest-signing-controller \
+  --cluster-signing-cert-file "$pki/ca.crt" --cluster-signing-key-file "$pki/ca.key" \
   --service-account-private-key-file "$pki/sa.key" \
   --root-ca-file "$pki/ca.crt" \
   --bind-address 127.0.0.1 --secure-port 0
@@ -168,6 +176,7 @@ export KUBECONFIG='$state/admin.kubeconfig'
 export TEST_CLUSTER_SERVER='$server'
 export TEST_CLUSTER_BIN='$bin'
 export TEST_CLUSTER_VERSION='$kube_version'
+export TEST_CLUSTER_LAYOUT='$layout'
 ENV
 log "cluster ready: kubernetes $kube_version at $server; state in $state"
 log "use it: source $state/env && \$TEST_CLUSTER_BIN/kubectl auth whoami"

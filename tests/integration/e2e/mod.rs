@@ -66,3 +66,4 @@ mod legacy;
 mod refresh_ahead;
 mod self_heal;
 mod trust;
+mod users;

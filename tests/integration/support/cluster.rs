@@ -198,18 +198,14 @@ impl Cluster {
             .sum::<f64>() as u64
     }
 
-    /// TokenRequests after the counter has settled (metrics are recorded as
-    /// the response is written, so wait until two reads agree).
+    /// TokenRequests after the counter has settled.
     pub fn token_requests_settled(&self) -> u64 {
-        let mut last = self.token_requests();
-        loop {
-            std::thread::sleep(Duration::from_millis(300));
-            let now = self.token_requests();
-            if now == last {
-                return now;
-            }
-            last = now;
-        }
+        settled(|| self.token_requests())
+    }
+
+    /// CertificateSigningRequests created so far, after the counter has settled.
+    pub fn csr_creates_settled(&self) -> u64 {
+        settled(|| self.requests("certificatesigningrequests", None, "POST"))
     }
 
     /// The admin kubeconfig as up.sh wrote it (context "admin"). Built
@@ -306,6 +302,20 @@ pub struct Frozen(String);
 impl Drop for Frozen {
     fn drop(&mut self) {
         let _ = Command::new("kill").args(["-CONT", &self.0]).status();
+    }
+}
+
+/// A request counter once it has settled (metrics are recorded as the
+/// response is written, so wait until two reads agree).
+fn settled(count: impl Fn() -> u64) -> u64 {
+    let mut last = count();
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = count();
+        if now == last {
+            return now;
+        }
+        last = now;
     }
 }
 
