@@ -857,3 +857,38 @@ fn a_user_with_other_groups_is_another_entry_and_a_token_is_never_served_for_a_u
         Verdict::Mint(_)
     ));
 }
+
+#[test]
+fn a_user_certificate_past_the_middle_of_its_window_is_refreshed_ahead_too() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let starts = Starts::default();
+    let opts = user_opts(&["dev"]);
+    let key = CacheKey::for_token(&opts.spec, &cluster(), "/home/u/.kube/config");
+    let get = || {
+        GetToken {
+            cache: &cache,
+            minter: &minter,
+            clock: &clock,
+            parent: None,
+            background: Some(&starts),
+        }
+        .run(&opts, &info(), &cluster(), &key)
+        .unwrap()
+    };
+    let first = get();
+    // One hour, served for 48 minutes: its middle is at 24.
+    clock.advance(23 * 60);
+    get();
+    assert_eq!(starts.0.get(), 0);
+    clock.advance(2 * 60);
+    let hit = get();
+    assert_eq!(
+        certificate_of(&hit),
+        certificate_of(&first),
+        "answered at once"
+    );
+    assert_eq!(starts.0.get(), 1);
+    assert_eq!(minter.mints.get(), 1);
+}

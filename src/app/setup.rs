@@ -65,9 +65,10 @@ pub(super) fn default_name(opts: &GetOptions, cluster: &str) -> String {
     }
 }
 
-/// What the admin context needs for X.509 users: create CSRs, and unless
-/// someone else approves, update their approval and `approve` on the
-/// signer (verb, resource, subresource, resource name).
+/// What the admin context needs for X.509 users: create, get and delete
+/// CSRs, and unless someone else approves, update their approval and
+/// `approve` on the signer (verb, resource, subresource, resource name).
+/// docs/users.md has the ClusterRole.
 pub(super) fn user_rights(
     approve: bool,
 ) -> Vec<(
@@ -76,7 +77,12 @@ pub(super) fn user_rights(
     Option<&'static str>,
     Option<&'static str>,
 )> {
-    let mut v = vec![("create", "certificatesigningrequests", None, None)];
+    let mut v = vec![
+        ("create", "certificatesigningrequests", None, None),
+        // Waiting for the certificate, and removing the request after it.
+        ("get", "certificatesigningrequests", None, None),
+        ("delete", "certificatesigningrequests", None, None),
+    ];
     if approve {
         v.push((
             "update",

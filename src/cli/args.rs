@@ -72,7 +72,12 @@ pub(super) struct TokenArgs {
     #[arg(long, value_name = "NAME", conflicts_with = "service_account")]
     pub(super) user: Option<String>,
     /// A group of the --user (repeatable; the certificate's O attributes).
-    #[arg(long = "group", value_name = "GROUP", requires = "user")]
+    #[arg(
+        long = "group",
+        value_name = "GROUP",
+        requires = "user",
+        conflicts_with = "service_account"
+    )]
     pub(super) groups: Vec<String>,
     /// Where the token comes from.
     #[arg(long, value_enum, default_value_t = SourceKind::default().into())]

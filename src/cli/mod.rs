@@ -184,6 +184,13 @@ fn user_spec(
             "--user {name:?}: names starting with \"system:\" are reserved for Kubernetes components; for a ServiceAccount use --service-account"
         )));
     }
+    // system:masters bypasses RBAC altogether, system:authenticated is added
+    // by the server: neither tests anything.
+    if let Some(g) = groups.iter().find(|g| g.starts_with("system:")) {
+        return Err(Error::Usage(format!(
+            "--group {g:?}: groups starting with \"system:\" are Kubernetes' own (system:masters bypasses RBAC, system:authenticated is added by the server); test RBAC with your own group names"
+        )));
+    }
     if SourceKind::from(source) != SourceKind::default() || !audiences.is_empty() || bind_secret {
         return Err(Error::Usage(
             "--source, --audience and --bind-secret are for ServiceAccount tokens, not --user"

@@ -358,3 +358,61 @@ fn admin_exec_plugin_failures_never_quote_what_it_printed() {
     env.get(Some(&exec_info("v1", Some(&api.server))), SA).ok();
     assert_eq!(api.token_requests(), 1);
 }
+
+#[test]
+fn user_flags_that_do_not_fit_are_usage_errors() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    let user = |extra: &[&str]| {
+        let mut a = vec![
+            "--admin-context",
+            "admin",
+            "--user",
+            "alice",
+            "--cache",
+            "file",
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect::<Vec<_>>()
+    };
+    with_intact_cache(&api, &env, || {
+        for (extra, needle) in [
+            (
+                &["--audience", "vault"][..],
+                "are for ServiceAccount tokens, not --user",
+            ),
+            (
+                &["--bind-secret"][..],
+                "are for ServiceAccount tokens, not --user",
+            ),
+            (
+                &["--group", "system:masters"][..],
+                "groups starting with \"system:\"",
+            ),
+            (&["--group", ""][..], "invalid group \"\""),
+        ] {
+            let args = user(extra);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let out = env.get(None, &args);
+            out.fails_with(needle);
+            assert_eq!(out.code, 2, "a usage error: {}", out.stderr);
+        }
+        env.get(
+            None,
+            &["--admin-context", "admin", "--user", "system:admin"],
+        )
+        .fails_with("reserved for Kubernetes components");
+        env.get(None, &[&SA[..], &["--no-approve"][..]].concat())
+            .fails_with("--no-approve and --csr-timeout work with --user only");
+        // clap's own: --group needs --user, --user excludes --service-account.
+        let out = env.get(None, &[&SA[..], &["--group", "dev"][..]].concat());
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+        let out = env.get(None, &["--admin-context", "admin", "--group", "dev"]);
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains("--user <NAME>"), "{}", out.stderr);
+        let out = env.get(None, &[&SA[..], &["--user", "alice"][..]].concat());
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
+    });
+}
