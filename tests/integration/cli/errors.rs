@@ -402,16 +402,16 @@ fn user_flags_that_do_not_fit_are_usage_errors() {
             &["--admin-context", "admin", "--user", "system:admin"],
         )
         .fails_with("reserved for Kubernetes components");
-        env.get(None, &[&SA[..], &["--no-approve"][..]].concat())
+        env.get(None, &[SA, &["--no-approve"][..]].concat())
             .fails_with("--no-approve and --csr-timeout work with --user only");
         // clap's own: --group needs --user, --user excludes --service-account.
-        let out = env.get(None, &[&SA[..], &["--group", "dev"][..]].concat());
+        let out = env.get(None, &[SA, &["--group", "dev"][..]].concat());
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
         let out = env.get(None, &["--admin-context", "admin", "--group", "dev"]);
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(out.stderr.contains("--user <NAME>"), "{}", out.stderr);
-        let out = env.get(None, &[&SA[..], &["--user", "alice"][..]].concat());
+        let out = env.get(None, &[SA, &["--user", "alice"][..]].concat());
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(out.stderr.contains("cannot be used with"), "{}", out.stderr);
     });
