@@ -120,6 +120,16 @@ impl TokenSpec {
         }
     }
 
+    /// Where the credential comes from, for records and logs:
+    /// `token-request`, `secret`, or `csr` for a user.
+    pub fn source_name(&self) -> &'static str {
+        if self.is_user() {
+            "csr"
+        } else {
+            self.source.as_str()
+        }
+    }
+
     /// Whether this is an X.509 user.
     pub fn is_user(&self) -> bool {
         matches!(self.principal, Principal::User { .. })

@@ -243,8 +243,8 @@ fn no_cache_then_valid_then_expiring_then_refreshed() {
     clock.advance(40 * 60);
     let again = run(&cache, &minter, &opts);
     assert_eq!(
-        again.credential.token().unwrap().expose(),
-        first.credential.token().unwrap().expose()
+        again.credential.expose_token(),
+        first.credential.expose_token()
     );
     assert_eq!(minter.mints.get(), 1);
 
@@ -253,8 +253,8 @@ fn no_cache_then_valid_then_expiring_then_refreshed() {
     let renewed = run(&cache, &minter, &opts);
     assert_eq!(minter.mints.get(), 2);
     assert_ne!(
-        renewed.credential.token().unwrap().expose(),
-        first.credential.token().unwrap().expose()
+        renewed.credential.expose_token(),
+        first.credential.expose_token()
     );
     assert_eq!(
         renewed.expires.unix_timestamp(),
@@ -264,12 +264,8 @@ fn no_cache_then_valid_then_expiring_then_refreshed() {
     // Refreshed: the new token is what the cache serves now.
     clock.advance(60);
     assert_eq!(
-        run(&cache, &minter, &opts)
-            .credential
-            .token()
-            .unwrap()
-            .expose(),
-        renewed.credential.token().unwrap().expose()
+        run(&cache, &minter, &opts).credential.expose_token(),
+        renewed.credential.expose_token()
     );
     assert_eq!(minter.mints.get(), 2);
 }
@@ -443,7 +439,7 @@ fn a_store_that_fails_after_the_mint_still_answers() {
     };
     let minter = FakeMinter::new(&clock);
     let issued = run(&cache, &minter, &opts());
-    assert!(!issued.credential.token().unwrap().expose().is_empty());
+    assert!(!issued.credential.expose_token().is_empty());
     assert!(cache.entries.borrow().is_empty());
 }
 
@@ -514,8 +510,8 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
     clock.advance(1);
     let again = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
     assert_eq!(
-        again.credential.token().unwrap().expose(),
-        first.credential.token().unwrap().expose()
+        again.credential.expose_token(),
+        first.credential.expose_token()
     );
     assert_eq!((minter.mints.get(), minter.reviews.get()), (1, 1));
 
@@ -530,8 +526,8 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
     *minter.username.borrow_mut() = None;
     let replaced = try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
     assert_ne!(
-        replaced.credential.token().unwrap().expose(),
-        first.credential.token().unwrap().expose()
+        replaced.credential.expose_token(),
+        first.credential.expose_token()
     );
     assert_eq!((minter.mints.get(), minter.reviews.get()), (2, 2));
     // And the replacement is not checked again right away.
@@ -545,10 +541,8 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
             .next()
             .unwrap()
             .credential
-            .token()
-            .unwrap()
-            .expose(),
-        replaced.credential.token().unwrap().expose()
+            .expose_token(),
+        replaced.credential.expose_token()
     );
 }
 
@@ -641,8 +635,8 @@ fn past_the_middle_of_its_window_a_hit_starts_one_background_refresh() {
         start: 1,
     });
     assert_eq!(
-        hit.credential.token().unwrap().expose(),
-        first.credential.token().unwrap().expose(),
+        hit.credential.expose_token(),
+        first.credential.expose_token(),
         "answered at once"
     );
     assert_eq!(starts.0.get(), 1);
@@ -730,7 +724,7 @@ fn the_background_refresh_mints_once_and_only_when_due() {
     // And the next hit serves it.
     let next = run(&cache, &minter, &opts);
     assert_eq!(
-        next.credential.token().unwrap().expose(),
+        next.credential.expose_token(),
         cache
             .entries
             .borrow()
@@ -738,9 +732,7 @@ fn the_background_refresh_mints_once_and_only_when_due() {
             .next()
             .unwrap()
             .credential
-            .token()
-            .unwrap()
-            .expose()
+            .expose_token()
     );
 }
 

@@ -234,11 +234,7 @@ pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         "verification": verification,
     });
     match req.format {
-        Format::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&report).expect("json")
-        )?,
+        Format::Json => write_json(&report, out)?,
         Format::Text => write_text(&report, out)?,
     }
     if let Some(v) = &report["verification"].as_object() {
@@ -295,11 +291,7 @@ fn inspect_certificate(
         "verification": verification,
     });
     match req.format {
-        Format::Json => writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&report).expect("json")
-        )?,
+        Format::Json => write_json(&report, out)?,
         Format::Text => {
             writeln!(
                 out,
@@ -358,6 +350,14 @@ fn inspect_certificate(
         ));
     }
     Ok(())
+}
+
+fn write_json(report: &Value, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{}",
+        serde_json::to_string_pretty(report).expect("json")
+    )
 }
 
 fn s(v: &Value) -> String {

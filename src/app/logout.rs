@@ -34,11 +34,12 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         if removed { "removed" } else { "there was no" },
         spec.label()
     )?;
+    // Until when the credential stays valid on the server, for people.
+    let until = record
+        .as_ref()
+        .map(|r| expiry(r, clock.now().unix_timestamp()))
+        .unwrap_or_else(|| "its expiry".into());
     if spec.is_user() {
-        let until = record
-            .as_ref()
-            .map(|r| expiry(r, clock.now().unix_timestamp()))
-            .unwrap_or_else(|| "its expiry".into());
         writeln!(
             out,
             "note: Kubernetes cannot revoke a client certificate; it stays valid on the server until {until} (its key was only ever in the cache, now removed); to cut the user off sooner, remove the RBAC bindings of the user and its groups"
@@ -83,10 +84,6 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
             )?;
         }
         None => {
-            let until = record
-                .as_ref()
-                .map(|r| expiry(r, clock.now().unix_timestamp()))
-                .unwrap_or_else(|| "its expiry".into());
             writeln!(
                 out,
                 "note: the token itself stays valid on the server until {until}; mint with --bind-secret to make logout revoke it"

@@ -109,11 +109,7 @@ impl GetToken<'_> {
                 server: target.server.clone(),
                 admin_context: spec.admin_context.clone(),
                 kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
-                source: if spec.is_user() {
-                    "csr".into()
-                } else {
-                    spec.source.as_str().into()
-                },
+                source: spec.source_name().into(),
                 audiences: spec.audiences.clone(),
                 store,
                 also_in: Vec::new(),

@@ -33,7 +33,7 @@ impl Minter for KubeMinter<'_> {
         chain: &str,
     ) -> Result<Minted, Error> {
         let spec = &opts.spec;
-        tracing::debug!(context = %spec.admin_context, source = spec.source.as_str(), "minting");
+        tracing::debug!(context = %spec.admin_context, source = spec.source_name(), "minting");
         let admin = self.session.admin(Some(chain))?;
         bound_to(admin, spec, target)?;
         self.session.block_on(mint(admin, opts, key))?

@@ -86,14 +86,7 @@ mod tests {
         store.save(&key, &entry("t1")).unwrap();
         store.save(&key, &entry("t2")).unwrap();
         assert_eq!(
-            store
-                .load(&key)
-                .unwrap()
-                .unwrap()
-                .credential
-                .token()
-                .unwrap()
-                .expose(),
+            store.load(&key).unwrap().unwrap().credential.expose_token(),
             "t2"
         );
         #[cfg(unix)]

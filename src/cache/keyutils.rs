@@ -164,14 +164,7 @@ mod tests {
         };
         store.save(&key, &entry).unwrap();
         assert_eq!(
-            store
-                .load(&key)
-                .unwrap()
-                .unwrap()
-                .credential
-                .token()
-                .unwrap()
-                .expose(),
+            store.load(&key).unwrap().unwrap().credential.expose_token(),
             "not-a-jwt"
         );
         assert!(store.remove(&key).unwrap());

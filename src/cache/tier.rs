@@ -260,14 +260,8 @@ mod tests {
         durable.locked.set(true);
         for _ in 0..3 {
             assert_eq!(
-                tier.load(&key)
-                    .unwrap()
-                    .unwrap()
-                    .credential
-                    .token()
-                    .unwrap()
-                    .expose(),
-                e.credential.token().unwrap().expose()
+                tier.load(&key).unwrap().unwrap().credential.expose_token(),
+                e.credential.expose_token()
             );
         }
         assert_eq!(durable.reads.get(), 1);
@@ -280,21 +274,11 @@ mod tests {
         };
         tier.save(&key, &newer).unwrap();
         assert_eq!(
-            durable.entries.borrow()[&key]
-                .credential
-                .token()
-                .unwrap()
-                .expose(),
+            durable.entries.borrow()[&key].credential.expose_token(),
             "not-a-jwt-but-stored"
         );
         assert_eq!(
-            tier.load(&key)
-                .unwrap()
-                .unwrap()
-                .credential
-                .token()
-                .unwrap()
-                .expose(),
+            tier.load(&key).unwrap().unwrap().credential.expose_token(),
             "not-a-jwt-but-stored"
         );
         assert!(tier.remove(&key).unwrap());

@@ -147,7 +147,7 @@ impl Admin {
                 wait.as_secs()
             );
         }
-        let mut pause = Duration::from_millis(50);
+        let mut pause = Duration::from_millis(10);
         loop {
             if let Some((how, reason)) = denied(&csr) {
                 return Err(KubeApiError::CsrDenied {

@@ -37,21 +37,12 @@ fn kubectl_acts_as_the_sa_with_rbac_and_caches_in_keyutils() {
 
     // The entry lives in the kernel, visible to keyctl (which we never ask to print it).
     let key = only_key(&env);
-    let found = Command::new("keyctl")
-        .args(["search", "@u", "user", &format!("kube-sa-token:{key}")])
-        .output()
-        .unwrap();
-    assert!(
-        found.status.success(),
-        "keyctl search: {}",
-        String::from_utf8_lossy(&found.stderr)
-    );
+    assert!(in_kernel_keyring(&key), "keyctl search finds the entry");
     env.run(&["cache", "clear", "--all"]).ok();
-    let gone = Command::new("keyctl")
-        .args(["search", "@u", "user", &format!("kube-sa-token:{key}")])
-        .output()
-        .unwrap();
-    assert!(!gone.status.success(), "cache clear removes the kernel key");
+    assert!(
+        !in_kernel_keyring(&key),
+        "cache clear removes the kernel key"
+    );
 }
 
 #[test]
@@ -61,28 +52,21 @@ fn twenty_concurrent_kubectl_calls_on_a_cold_cache_mint_once() {
     let ns = c.namespace("e2e-stampede");
     let env = c.env("v1", &entry(&sa(&ns), "file"));
     let before = c.token_requests_settled();
-    let children: Vec<_> = (0..20)
-        .map(|_| {
-            let mut k = Command::new(c.kubectl_path());
-            k.args([
-                "--context",
-                "sa",
-                "-n",
-                &ns,
-                "get",
-                "serviceaccounts",
-                "-o",
-                "name",
-            ]);
-            env.isolate(&mut k);
-            k.stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for child in children {
-        let out = Out::from(child.wait_with_output().unwrap());
+    let outs = c.kubectl_concurrently(
+        &env,
+        20,
+        &[
+            "--context",
+            "sa",
+            "-n",
+            &ns,
+            "get",
+            "serviceaccounts",
+            "-o",
+            "name",
+        ],
+    );
+    for out in outs {
         out.ok();
         assert!(
             out.stdout.contains("serviceaccount/viewer"),

@@ -47,6 +47,17 @@ pub(crate) fn only_key(env: &TestEnv) -> String {
     list[0]["key"].as_str().unwrap().to_string()
 }
 
+/// Whether the kernel's user keyring holds our key for the cache entry
+/// `key` (asked with `keyctl`, which is never asked to print it).
+pub(crate) fn in_kernel_keyring(key: &str) -> bool {
+    Command::new("keyctl")
+        .args(["search", "@u", "user", &format!("kube-sa-token:{key}")])
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
 pub(crate) fn cached_token_file(env: &TestEnv) -> String {
     let key = only_key(env);
     let entry: serde_json::Value = serde_json::from_slice(

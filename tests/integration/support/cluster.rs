@@ -291,6 +291,26 @@ user:
         Out::from(c.output().unwrap())
     }
 
+    /// `n` kubectl processes with `args` in `env`, all started before any
+    /// is waited for.
+    pub fn kubectl_concurrently(&self, env: &TestEnv, n: usize, args: &[&str]) -> Vec<Out> {
+        let children: Vec<_> = (0..n)
+            .map(|_| {
+                let mut k = Command::new(self.kubectl_path());
+                k.args(args);
+                env.isolate(&mut k);
+                k.stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|child| Out::from(child.wait_with_output().unwrap()))
+            .collect()
+    }
+
     pub fn kubectl(&self, env: &TestEnv, args: &[&str]) -> Out {
         self.kubectl_in(env, &self.kubectl_path(), args)
     }
