@@ -195,8 +195,8 @@ fn check_exec_entries(kc: &Kubeconfigs, r: &mut Report) {
                 }
             }
         }
-        if flag(&args, "--service-account").is_none() {
-            problems.push("--service-account is missing from args".into());
+        if flag(&args, "--service-account").is_none() && flag(&args, "--user").is_none() {
+            problems.push("--service-account (or --user) is missing from args".into());
         }
         if exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
             r.warn(format!("user {user:?}: provideClusterInfo is not true, so the cluster-binding check cannot see which server kubectl talks to; rerun setup"));

@@ -234,7 +234,7 @@ async fn sign_user(
     })?;
     if !info.matches_key(&req.key)? {
         return Err(Error::CheckFailed(format!(
-            "the certificate {} returned for user {name} does not certify the key made for it; nothing was cached",
+            "{} returned a certificate for user {name} that does not certify the key made for it; nothing was cached; check the cluster's signer for kubernetes.io/kube-apiserver-client",
             admin.server()
         )));
     }

@@ -113,6 +113,12 @@ fn kubectl_as_a_user_in_a_group_with_rbac_one_csr_and_the_entry_in_keyutils() {
         "{}",
         list.stdout
     );
+    // --check asks the server with the cached certificate.
+    let checked = env.run(&["cache", "list", "--check", "-o", "json"]);
+    checked.ok();
+    let check = &checked.json()[0]["check"];
+    assert_eq!(check["state"], "ok", "{check}");
+    assert_eq!(check["username"], user.as_str(), "{check}");
     let json = env.run(&["cache", "list", "-o", "json"]).json();
     assert_eq!(json[0]["record"]["source"], "csr");
     assert_eq!(json[0]["record"]["user"], user.as_str());
@@ -394,8 +400,15 @@ fn setup_kubeconfig_inspect_whoami_and_doctor_cover_users() {
     k.env_remove("KUBECONFIG");
     assert_eq!(username(&Out::from(k.output().unwrap())), user);
 
-    // doctor names the rights users need.
+    // doctor names the rights users need, and finds setup's entry well-formed.
     let doctor = env.run(&["doctor", "--admin-context", "admin"]);
+    assert!(
+        doctor.stdout.contains(&format!(
+            "ok    user {context:?} (contexts: {context}) has a well-formed exec entry"
+        )),
+        "{}",
+        doctor.stdout
+    );
     assert!(
         doctor
             .stdout
