@@ -86,18 +86,8 @@ fn token_spec(e: EntryArgs, positional: Option<String>) -> Result<TokenSpec, Err
         return Err(Error::Usage("--admin-context must not be empty".into()));
     }
     let t = e.token;
-    if let Some(user) = t.user {
-        return user_spec(
-            e.admin_context,
-            t.kubeconfig.kubeconfig,
-            t.namespace,
-            user,
-            t.groups,
-            positional,
-            t.source,
-            &t.audiences,
-            t.bind_secret,
-        );
+    if let Some(name) = t.user.clone() {
+        return user_spec(e.admin_context, name, t, positional);
     }
     let sa = match (t.service_account, positional) {
         (Some(_), Some(_)) => {
@@ -153,18 +143,13 @@ fn token_spec(e: EntryArgs, positional: Option<String>) -> Result<TokenSpec, Err
 
 /// An X.509 user: a name and groups the API server reads from the
 /// certificate as they are; the token-only flags do not apply.
-#[allow(clippy::too_many_arguments)]
 fn user_spec(
     admin_context: String,
-    kubeconfig: Option<std::path::PathBuf>,
-    namespace: Option<String>,
     name: String,
-    groups: Vec<String>,
+    t: args::TokenArgs,
     positional: Option<String>,
-    source: args::SourceArg,
-    audiences: &[String],
-    bind_secret: bool,
 ) -> Result<TokenSpec, Error> {
+    let groups = t.groups;
     if positional.is_some() {
         return Err(Error::Usage(
             "give either --user or a ServiceAccount, not both".into(),
@@ -191,20 +176,25 @@ fn user_spec(
             "--group {g:?}: groups starting with \"system:\" are Kubernetes' own (system:masters bypasses RBAC, system:authenticated is added by the server); test RBAC with your own group names"
         )));
     }
-    if SourceKind::from(source) != SourceKind::default() || !audiences.is_empty() || bind_secret {
+    if SourceKind::from(t.source) != SourceKind::default()
+        || !t.audiences.is_empty()
+        || t.bind_secret
+    {
         return Err(Error::Usage(
             "--source, --audience and --bind-secret are for ServiceAccount tokens, not --user"
                 .into(),
         ));
     }
-    let namespace = namespace.unwrap_or_else(|| options::DEFAULT_NAMESPACE.into());
+    let namespace = t
+        .namespace
+        .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into());
     if !is_dns_label(&namespace) {
         return Err(Error::Usage(format!(
             "invalid namespace {namespace:?}: use lowercase letters, digits, '-' and '.'"
         )));
     }
     Ok(TokenSpec {
-        kubeconfig,
+        kubeconfig: t.kubeconfig.kubeconfig,
         admin_context,
         namespace,
         principal: Principal::User { name, groups },
