@@ -1,5 +1,6 @@
 //! kube-sa-token: a client-go ExecCredential plugin that hands kubectl a
-//! ServiceAccount token, minted once and kept in the OS keyring.
+//! ServiceAccount token (or an X.509 user's client certificate), minted once
+//! and kept in the OS keyring.
 //!
 //! The C entry point, not Rust's `fn main`: before calling `main`, Rust's
 //! start-up finds the main thread's stack bounds for its stack-overflow

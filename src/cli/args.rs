@@ -12,7 +12,7 @@ use crate::options::{self, CacheChoice, Format, SourceKind};
 #[command(
     name = "kube-sa-token",
     version,
-    about = "kubectl as a Kubernetes ServiceAccount: a client-go exec credential plugin that mints the SA's token through an admin context and keeps it in the OS keyring",
+    about = "kubectl as a Kubernetes ServiceAccount (or an X.509 user): a client-go exec credential plugin that mints the SA's token (or the user's client certificate) through an admin context and keeps it in the OS keyring",
     propagate_version = true
 )]
 pub(super) struct Cli {
