@@ -216,6 +216,13 @@ impl Admin {
                         return Ok(());
                     }
                 }
+                // Either right may be missing; the answer does not say which.
+                Err(kube::Error::Api(s)) if s.code == 403 => {
+                    return Err(KubeApiError::ApproveForbidden {
+                        who: self.who.clone(),
+                        server: self.server.clone(),
+                    });
+                }
                 Err(e) => return Err(self.map(action())(e)),
             }
         }

@@ -79,6 +79,11 @@ pub enum KubeApiError {
         "ServiceAccount {namespace}/{name} has no token Secret; add --create-secret to create one, or use --source token-request"
     )]
     NoTokenSecret { namespace: String, name: String },
+    /// The admin context may create a CSR but not approve it.
+    #[error(
+        "forbidden: {who} may not approve CertificateSigningRequests for kubernetes.io/kube-apiserver-client on {server} (that takes update on certificatesigningrequests/approval and approve on signers/kubernetes.io/kube-apiserver-client); grant both (docs/users.md has the ClusterRole), let someone else approve with --no-approve, or use another --admin-context"
+    )]
+    ApproveForbidden { who: String, server: String },
     /// A CertificateSigningRequest was denied, or its signing failed.
     #[error(
         "CertificateSigningRequest {name} was {how} ({reason}); nothing was cached; ask the cluster's admins why, or check the user and groups"

@@ -501,3 +501,113 @@ fn a_certificate_past_half_its_window_is_signed_again_in_the_background() {
     );
     assert!(csrs_of(&c, &user).is_empty());
 }
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn the_documented_cluster_role_is_enough_and_without_approval_rights_it_says_so() {
+    use super::admin_contexts::kubeconfig_of;
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-user-rbac");
+    let (user, group) = names(&ns);
+    let env = TestEnv::builder().build();
+    // The ClusterRole exactly as docs/users.md shows it, and its first rule
+    // alone (create, get and delete CSRs; no approval).
+    let doc = include_str!("../../../docs/users.md");
+    let full = doc
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("a yaml block in docs/users.md");
+    let create_only = full
+        .split("# Not needed with --no-approve")
+        .next()
+        .unwrap()
+        .replace("kube-sa-token-user-signer", "kube-sa-token-e2e-csr-creator");
+    for (name, yaml) in [("full", full.to_string()), ("create-only", create_only)] {
+        let file = env.root().join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml).unwrap();
+        c.admin(&["apply", "-f", file.to_str().unwrap()]).ok();
+    }
+    let mut users = Vec::new();
+    for (sa, role) in [
+        ("signer", "kube-sa-token-user-signer"),
+        ("creator", "kube-sa-token-e2e-csr-creator"),
+    ] {
+        c.admin(&["-n", &ns, "create", "serviceaccount", sa]).ok();
+        c.admin(&[
+            "create",
+            "clusterrolebinding",
+            &format!("{ns}-{sa}"),
+            &format!("--clusterrole={role}"),
+            &format!("--serviceaccount={ns}:{sa}"),
+        ])
+        .ok();
+        let token = c.admin(&["-n", &ns, "create", "token", sa, "--duration", "1h"]);
+        token.ok();
+        users.push((sa, format!("{{token: \"{}\"}}", token.stdout.trim())));
+    }
+    let cluster = format!(
+        "{{server: \"{}\", certificate-authority: \"{}\"}}",
+        c.server,
+        c.ca().display()
+    );
+    let users: Vec<(&str, &str)> = users.iter().map(|(n, b)| (*n, b.as_str())).collect();
+    std::fs::write(
+        &env.kubeconfig,
+        kubeconfig_of(
+            &[("test", &cluster)],
+            &[("signer", "test", "signer"), ("creator", "test", "creator")],
+            &users,
+        ),
+    )
+    .unwrap();
+
+    // With the documented role: setup's checks pass and kubectl is the user.
+    env.run(&[
+        "setup",
+        "--admin-context",
+        "signer",
+        "--user",
+        &user,
+        "--group",
+        &group,
+        "--cache",
+        "file",
+    ])
+    .ok();
+    let who = c.kubectl(
+        &env,
+        &[
+            "--context",
+            &format!("user:{user}@test"),
+            "auth",
+            "whoami",
+            "-ojsonpath={.status.userInfo.username}",
+        ],
+    );
+    assert_eq!(username(&who), user);
+
+    // Without the approval rules: setup refuses before writing, get says
+    // what is missing and what to do, and leaves no CSR behind.
+    let other = format!("{user}-2");
+    env.run(&["setup", "--admin-context", "creator", "--user", &other])
+        .fails_with("may not update certificatesigningrequests/approval");
+    let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
+    let out = env.get(
+        Some(&info),
+        &[
+            "--admin-context",
+            "creator",
+            "--user",
+            &other,
+            "--cache",
+            "file",
+        ],
+    );
+    out.fails_with(
+        "may not approve CertificateSigningRequests for kubernetes.io/kube-apiserver-client",
+    );
+    assert!(out.stderr.contains("--no-approve"), "{}", out.stderr);
+    assert_eq!(out.code, 4);
+    assert!(csrs_of(&c, &other).is_empty());
+}
