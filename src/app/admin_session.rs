@@ -72,6 +72,6 @@ impl<'a> AdminSession<'a> {
     pub fn token_client(&self, credential: &Credential, who: &str) -> Result<TokenClient, Error> {
         let admin = self.admin(None)?;
         let _entered = self.enter()?;
-        Ok(admin.as_token(credential, who)?)
+        Ok(admin.with_credential(credential, who)?)
     }
 }

@@ -38,6 +38,22 @@ struct MemoryCache {
     full: bool,
 }
 
+impl MemoryCache {
+    /// The only entry kept (tests that cache one).
+    fn only_entry(&self) -> Entry {
+        let entries = self.entries.borrow();
+        assert_eq!(entries.len(), 1, "one entry");
+        entries.values().next().cloned().unwrap()
+    }
+
+    /// The only index record kept.
+    fn only_record(&self) -> Record {
+        let records = self.records.borrow();
+        assert_eq!(records.len(), 1, "one record");
+        records.values().next().cloned().unwrap()
+    }
+}
+
 impl TokenCache for MemoryCache {
     fn keeps(&self) -> bool {
         true
@@ -236,7 +252,7 @@ fn no_cache_then_valid_then_expiring_then_refreshed() {
     let first = run(&cache, &minter, &opts);
     assert_eq!(minter.mints.get(), 1);
     assert_eq!(first.expires.unix_timestamp(), 1_003_600 - 720);
-    let record = cache.records.borrow().values().next().cloned().unwrap();
+    let record = cache.only_record();
     assert_eq!(record.expires_at, Some(1_003_600));
 
     // Valid: 40 minutes later the same token, no mint.
@@ -423,10 +439,7 @@ fn a_clock_behind_or_ahead_of_the_server_mints_once() {
             run(&cache, &minter, &opts());
         }
         assert_eq!(minter.mints.get(), 1, "server ahead by {server_ahead}s");
-        assert_eq!(
-            cache.entries.borrow().values().next().unwrap().clock_offset,
-            server_ahead
-        );
+        assert_eq!(cache.only_entry().clock_offset, server_ahead);
     }
 }
 
@@ -534,14 +547,7 @@ fn the_same_caller_again_before_expiry_gets_a_dead_token_replaced() {
     try_run_as(KUBECTL, &cache, &minter, &opts).unwrap();
     assert_eq!((minter.mints.get(), minter.reviews.get()), (2, 2));
     assert_eq!(
-        cache
-            .entries
-            .borrow()
-            .values()
-            .next()
-            .unwrap()
-            .credential
-            .expose_token(),
+        cache.only_entry().credential.expose_token(),
         replaced.credential.expose_token()
     );
 }
@@ -725,14 +731,7 @@ fn the_background_refresh_mints_once_and_only_when_due() {
     let next = run(&cache, &minter, &opts);
     assert_eq!(
         next.credential.expose_token(),
-        cache
-            .entries
-            .borrow()
-            .values()
-            .next()
-            .unwrap()
-            .credential
-            .expose_token()
+        cache.only_entry().credential.expose_token()
     );
 }
 
@@ -789,12 +788,12 @@ fn a_user_certificate_is_signed_once_served_until_not_after_minus_the_margin_and
     let first = run_user(&cache, &minter, &opts).unwrap();
     assert_eq!(minter.mints.get(), 1);
     assert_eq!(first.expires.unix_timestamp(), 1_003_600 - 720);
-    let record = cache.records.borrow().values().next().cloned().unwrap();
+    let record = cache.only_record();
     assert_eq!(record.user.as_deref(), Some("alice"));
     assert_eq!(record.groups, vec!["dev".to_string()]);
     assert_eq!(record.source, "csr");
     assert_eq!(record.expires_at, Some(1_003_600));
-    let entry = cache.entries.borrow().values().next().cloned().unwrap();
+    let entry = cache.only_entry();
     assert_eq!(entry.label(), "user alice");
 
     clock.advance(40 * 60);

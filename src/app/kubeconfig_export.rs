@@ -67,40 +67,6 @@ pub fn export(
         };
         let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
         let issued = obtain(opts, &info, &SystemClock, &session)?;
-        let token = match &issued.credential {
-            Credential::Token(t) => t,
-            Credential::Certificate(c) => {
-                let admin = session.admin(None)?;
-                if !cluster.contains_key("certificate-authority-data")
-                    && !cluster.contains_key("insecure-skip-tls-verify")
-                    && let Some(ca) =
-                        session.block_on(admin.root_ca_configmap(&spec.namespace))??
-                {
-                    cluster.insert(
-                        "certificate-authority-data".into(),
-                        base64::engine::general_purpose::STANDARD.encode(ca).into(),
-                    );
-                }
-                eprintln!(
-                    "note: the embedded certificate of {} expires at {} (in {}); it cannot be revoked before then: keep the file private, run this command again for a new one",
-                    spec.label(),
-                    crate::clock::rfc3339(issued.expires),
-                    crate::clock::human(
-                        issued.expires.unix_timestamp()
-                            - time::OffsetDateTime::now_utc().unix_timestamp()
-                    )
-                );
-                let b64 = base64::engine::general_purpose::STANDARD;
-                let mut u = Mapping::new();
-                u.insert(
-                    "client-certificate-data".into(),
-                    b64.encode(&c.certificate).into(),
-                );
-                u.insert("client-key-data".into(), b64.encode(c.key.expose()).into());
-                return write_config(cluster, &name, &spec.namespace, Value::Mapping(u), out);
-            }
-        };
-        let claims = crate::jwt::decode(token)?.1;
         // The CA: the token Secret's ca.crt (classic way), else the admin
         // context's, else the kube-root-ca.crt ConfigMap.
         let admin = session.admin(None)?;
@@ -120,27 +86,44 @@ pub fn export(
             }
             Ok(admin.root_ca_configmap(&spec.namespace).await?)
         })??;
+        let b64 = base64::engine::general_purpose::STANDARD;
         if let Some(ca) = ca {
-            cluster.insert(
-                "certificate-authority-data".into(),
-                base64::engine::general_purpose::STANDARD.encode(ca).into(),
-            );
+            cluster.insert("certificate-authority-data".into(), b64.encode(ca).into());
         }
-        match claims.exp {
-            None => eprintln!(
-                "warning: this kubeconfig embeds a legacy token that never expires; whoever holds the file acts as {} until its Secret is deleted",
-                spec.label()
-            ),
-            Some(exp) => eprintln!(
-                "note: the embedded token expires at {} (in {}); run this command again for a new one",
-                crate::clock::rfc3339(
-                    time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(issued.expires)
-                ),
-                crate::clock::human(exp - time::OffsetDateTime::now_utc().unix_timestamp())
-            ),
-        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let mut u = Mapping::new();
-        u.insert("token".into(), token.expose().into());
+        match &issued.credential {
+            Credential::Certificate(c) => {
+                eprintln!(
+                    "note: the embedded certificate of {} expires at {} (in {}); it cannot be revoked before then: keep the file private, run this command again for a new one",
+                    spec.label(),
+                    crate::clock::rfc3339(issued.expires),
+                    crate::clock::human(issued.expires.unix_timestamp() - now)
+                );
+                u.insert(
+                    "client-certificate-data".into(),
+                    b64.encode(&c.certificate).into(),
+                );
+                u.insert("client-key-data".into(), b64.encode(c.key.expose()).into());
+            }
+            Credential::Token(token) => {
+                match crate::jwt::decode(token)?.1.exp {
+                    None => eprintln!(
+                        "warning: this kubeconfig embeds a legacy token that never expires; whoever holds the file acts as {} until its Secret is deleted",
+                        spec.label()
+                    ),
+                    Some(exp) => eprintln!(
+                        "note: the embedded token expires at {} (in {}); run this command again for a new one",
+                        crate::clock::rfc3339(
+                            time::OffsetDateTime::from_unix_timestamp(exp)
+                                .unwrap_or(issued.expires)
+                        ),
+                        crate::clock::human(exp - now)
+                    ),
+                }
+                u.insert("token".into(), token.expose().into());
+            }
+        }
         Value::Mapping(u)
     } else {
         exec_user(opts)

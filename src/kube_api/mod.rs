@@ -194,7 +194,7 @@ impl Admin {
 
     /// A client that authenticates with `credential` instead of the admin
     /// credentials, for the same server and CA.
-    pub fn as_token(
+    pub fn with_credential(
         &self,
         credential: &Credential,
         who: &str,

@@ -52,20 +52,7 @@ fn twenty_concurrent_kubectl_calls_on_a_cold_cache_mint_once() {
     let ns = c.namespace("e2e-stampede");
     let env = c.env("v1", &entry(&sa(&ns), "file"));
     let before = c.token_requests_settled();
-    let outs = c.kubectl_concurrently(
-        &env,
-        20,
-        &[
-            "--context",
-            "sa",
-            "-n",
-            &ns,
-            "get",
-            "serviceaccounts",
-            "-o",
-            "name",
-        ],
-    );
+    let outs = c.kubectl_concurrently(&env, 20, &list_sas_args(&ns));
     for out in outs {
         out.ok();
         assert!(
@@ -168,20 +155,7 @@ fn every_kubectl_on_the_machine_authenticates_with_v1_and_v1beta1() {
     for version in ["v1", "v1beta1"] {
         let env = c.env(version, &entry(&sa(&ns), "file"));
         for (kubectl, minor) in kubectls(&c) {
-            let listed = c.kubectl_in(
-                &env,
-                &kubectl,
-                &[
-                    "--context",
-                    "sa",
-                    "-n",
-                    &ns,
-                    "get",
-                    "serviceaccounts",
-                    "-o",
-                    "name",
-                ],
-            );
+            let listed = c.kubectl_in(&env, &kubectl, &list_sas_args(&ns));
             assert!(
                 listed.code == 0 && listed.stdout.contains("viewer"),
                 "{} ({version}): {}",

@@ -40,6 +40,20 @@ pub(crate) fn whoami_args() -> [&'static str; 5] {
     ]
 }
 
+/// kubectl arguments that list the ServiceAccounts of `ns` as context "sa".
+pub(crate) fn list_sas_args(ns: &str) -> [&str; 8] {
+    [
+        "--context",
+        "sa",
+        "-n",
+        ns,
+        "get",
+        "serviceaccounts",
+        "-o",
+        "name",
+    ]
+}
+
 /// The cache key of the only entry in the env's index.
 pub(crate) fn only_key(env: &TestEnv) -> String {
     let list = env.run(&["cache", "list", "-o", "json"]).json();

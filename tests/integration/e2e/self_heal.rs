@@ -36,23 +36,7 @@ fn until_rejected(c: &Cluster, token: &str) {
 /// `why` on the one that failed.
 fn three_commands_heal(c: &Cluster, env: &TestEnv, ns: &str, why: &str) {
     let before = c.token_requests_settled();
-    let outs: Vec<Out> = (0..3)
-        .map(|_| {
-            c.kubectl(
-                env,
-                &[
-                    "--context",
-                    "sa",
-                    "-n",
-                    ns,
-                    "get",
-                    "serviceaccounts",
-                    "-o",
-                    "name",
-                ],
-            )
-        })
-        .collect();
+    let outs: Vec<Out> = (0..3).map(|_| c.kubectl(env, &list_sas_args(ns))).collect();
     let failed = outs.iter().filter(|o| o.code != 0).count();
     assert!(failed <= 1, "{failed} commands failed: {}", outs[1].stderr);
     assert!(outs[1..].iter().all(|o| o.code == 0), "{}", outs[2].stderr);
@@ -118,20 +102,7 @@ fn healthy_calls_and_refreshes_at_expiry_ask_the_server_nothing() {
     let reviews = || c.requests("selfsubjectreviews", None, "POST");
     let before = reviews();
     for _ in 0..10 {
-        c.kubectl(
-            &env,
-            &[
-                "--context",
-                "sa",
-                "-n",
-                &ns,
-                "get",
-                "serviceaccounts",
-                "-o",
-                "name",
-            ],
-        )
-        .ok();
+        c.kubectl(&env, &list_sas_args(&ns)).ok();
     }
     assert_eq!(
         reviews(),
