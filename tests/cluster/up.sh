@@ -58,11 +58,15 @@ chmod 700 "$pki"
 # --- PKI: a CA, the serving cert, the admin client cert, the SA signing key.
 # Certificates are dated a day back (libfaketime): tests that move a client's
 # clock minutes behind must not find the server's certificate "not yet
-# valid" because the cluster started a moment ago.
-if command -v faketime >/dev/null; then
-  backdated=(faketime -f -1d)
+# valid" because the cluster started a moment ago. The library is preloaded
+# directly, never through the `faketime` command: that wrapper names a POSIX
+# semaphore in /dev/shm after its own PID and fails ("sem_open: File exists")
+# when a wrapper killed earlier left one under a PID now reused.
+libfaketime=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -n 1 || true)
+if [ -n "$libfaketime" ]; then
+  backdated=(env LD_PRELOAD="$libfaketime" FAKETIME=-1d FAKETIME_DONT_FAKE_MONOTONIC=1)
 else
-  log "faketime not found (apt-get install faketime): certificates start now, so clock tests need the cluster to be 5 minutes old"
+  log "libfaketime not found (apt-get install faketime): certificates start now, so clock tests need the cluster to be 5 minutes old"
   backdated=()
 fi
 openssl_q() { "${backdated[@]}" openssl "$@" >/dev/null 2>&1 || { "${backdated[@]}" openssl "$@"; exit 1; }; }

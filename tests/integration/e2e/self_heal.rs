@@ -119,12 +119,13 @@ fn healthy_calls_and_refreshes_at_expiry_ask_the_server_nothing() {
     let script = r#"
 "$BIN" get "$@"
 "$BIN" get "$@"
-FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f +55m "$BIN" get "$@"
+LD_PRELOAD="$LIBFAKETIME" FAKETIME=+55m FAKETIME_DONT_FAKE_MONOTONIC=1 "$BIN" get "$@"
 "#;
     let mut cmd = Command::new("sh");
     cmd.args(["-c", script, "sh"]).args(&kc);
     env.isolate(&mut cmd);
     cmd.env("BIN", &*support::BIN)
+        .env("LIBFAKETIME", support::libfaketime())
         .env("KUBERNETES_EXEC_INFO", &info);
     let before_tr = c.token_requests_settled();
     let before = reviews();

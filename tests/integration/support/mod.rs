@@ -161,7 +161,18 @@ impl TestEnv {
 /// left alone. The library is preloaded directly rather than through the
 /// `faketime` command, which waits for every descendant of the program: a
 /// detached background refresh would hold it, and kubectl behind it, open.
+/// (The wrapper also names a semaphore in /dev/shm after its PID and fails
+/// when a wrapper killed earlier left one under a PID now reused.)
 pub fn faketime_env(offset: &str) -> [(&'static str, String); 3] {
+    [
+        ("LD_PRELOAD", libfaketime().to_string()),
+        ("FAKETIME", offset.to_string()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
+    ]
+}
+
+/// The path of libfaketime.so.1, for preloading.
+pub fn libfaketime() -> &'static str {
     static LIB: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         let found = std::fs::read_dir("/usr/lib")
             .into_iter()
@@ -174,11 +185,7 @@ pub fn faketime_env(offset: &str) -> [(&'static str, String); 3] {
             .display()
             .to_string()
     });
-    [
-        ("LD_PRELOAD", LIB.clone()),
-        ("FAKETIME", offset.to_string()),
-        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
-    ]
+    &LIB
 }
 
 /// A finished process, with its output as text.
