@@ -35,9 +35,17 @@ echo "== Kubernetes version: $TEST_CLUSTER_VERSION (server $TEST_CLUSTER_SERVER)
 target/py/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
 export KUBE_SA_TOKEN_TEST_PYTHON="$repo/target/py/bin/python"
 
-# The end-to-end tests run the optimized binary, as users do.
-cargo build --release --locked
-export KUBE_SA_TOKEN_TEST_BIN="$repo/target/release/kube-sa-token"
+# The end-to-end tests run the optimized binary, built as install.sh builds
+# it for users (a static position-independent executable on x86_64 glibc).
+KUBE_SA_TOKEN_TEST_BIN=$(./install.sh --build-only)
+export KUBE_SA_TOKEN_TEST_BIN
+# And install.sh's install step, into a scratch prefix (the build is reused):
+# the same file, runnable, with its kubectl plugin name.
+scratch="$repo/target/install-check"
+rm -rf "$scratch"
+PREFIX="$scratch" ./install.sh >/dev/null
+cmp "$scratch/bin/kube-sa-token" "$KUBE_SA_TOKEN_TEST_BIN"
+[ "$(readlink "$scratch/bin/kubectl-sa_token")" = kube-sa-token ]
 
 echo "== unit and fast integration tests"
 cargo test --locked --lib --bins

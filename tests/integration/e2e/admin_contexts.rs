@@ -36,9 +36,9 @@ pub(crate) fn get_user(version: &str, args: &[&str]) -> String {
 /// by `offset` with libfaketime.
 pub(crate) fn get_user_at(offset: &str, args: &[&str]) -> String {
     let full: Vec<&str> = std::iter::once("get").chain(args.iter().copied()).collect();
-    let env = support::faketime_env(offset);
+    let (bin, env) = support::faketime(offset);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    exec_user("v1", &support::BIN, &full, &env)
+    exec_user("v1", bin, &full, &env)
 }
 
 /// A kubeconfig from its parts: clusters (name, YAML flow body), contexts

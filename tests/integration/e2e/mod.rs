@@ -82,6 +82,7 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
 }
 
 mod admin_contexts;
+mod build;
 mod clients;
 mod commands;
 mod errors;

@@ -129,13 +129,14 @@ fn a_token_past_half_its_window_is_refreshed_in_the_background() {
     }
 
     // A second refresher while the first holds the lock: it does nothing.
-    let mut racer = env.cmd(&[&["get"][..], &args, &["--refresh-in-background"]].concat());
-    racer
-        .env(
-            "KUBERNETES_EXEC_INFO",
-            support::exec_info_with_ca("v1", &c.server, &c.ca()),
-        )
-        .envs(support::faketime_env("+25m"));
+    let mut racer = env.cmd_at(
+        "+25m",
+        &[&["get"][..], &args, &["--refresh-in-background"]].concat(),
+    );
+    racer.env(
+        "KUBERNETES_EXEC_INFO",
+        support::exec_info_with_ca("v1", &c.server, &c.ca()),
+    );
     let raced = racer.status().unwrap();
     assert!(raced.success());
     assert_eq!(count(&runs, "start"), 2, "the racer found the lock held");

@@ -119,12 +119,13 @@ fn healthy_calls_and_refreshes_at_expiry_ask_the_server_nothing() {
     let script = r#"
 "$BIN" get "$@"
 "$BIN" get "$@"
-LD_PRELOAD="$LIBFAKETIME" FAKETIME=+55m FAKETIME_DONT_FAKE_MONOTONIC=1 "$BIN" get "$@"
+LD_PRELOAD="$LIBFAKETIME" FAKETIME=+55m FAKETIME_DONT_FAKE_MONOTONIC=1 "$FAKETIME_BIN" get "$@"
 "#;
     let mut cmd = Command::new("sh");
     cmd.args(["-c", script, "sh"]).args(&kc);
     env.isolate(&mut cmd);
     cmd.env("BIN", &*support::BIN)
+        .env("FAKETIME_BIN", support::FAKETIME_BIN)
         .env("LIBFAKETIME", support::libfaketime())
         .env("KUBERNETES_EXEC_INFO", &info);
     let before_tr = c.token_requests_settled();

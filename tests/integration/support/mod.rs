@@ -109,6 +109,17 @@ impl TestEnv {
         c
     }
 
+    /// Our binary with its wall clock moved by `offset` ("+2m", "-5m"); see
+    /// [`faketime`].
+    pub fn cmd_at(&self, offset: &str, args: &[&str]) -> Command {
+        let (bin, env) = faketime(offset);
+        let mut c = Command::new(bin);
+        c.args(args);
+        self.isolate(&mut c);
+        c.envs(env);
+        c
+    }
+
     pub fn run(&self, args: &[&str]) -> Out {
         Out::from(self.cmd(args).output().unwrap())
     }
@@ -126,9 +137,8 @@ impl TestEnv {
 
     /// `get` under libfaketime, its clock moved by `offset` ("+2m", "-5m").
     pub fn get_at(&self, offset: &str, exec_info: &str, args: &[&str]) -> Out {
-        let mut c = self.cmd(&[&["get"][..], args].concat());
-        c.env("KUBERNETES_EXEC_INFO", exec_info)
-            .envs(faketime_env(offset));
+        let mut c = self.cmd_at(offset, &[&["get"][..], args].concat());
+        c.env("KUBERNETES_EXEC_INFO", exec_info);
         Out::from(c.output().unwrap())
     }
 
@@ -156,20 +166,34 @@ impl TestEnv {
     }
 }
 
-/// The environment that moves a process's wall clock by `offset` ("+25m",
-/// "-5m") with libfaketime (Debian package faketime), its monotonic clock
-/// left alone. The library is preloaded directly rather than through the
-/// `faketime` command, which waits for every descendant of the program: a
-/// detached background refresh would hold it, and kubectl behind it, open.
-/// (The wrapper also names a semaphore in /dev/shm after its PID and fails
-/// when a wrapper killed earlier left one under a PID now reused.)
-pub fn faketime_env(offset: &str) -> [(&'static str, String); 3] {
-    [
-        ("LD_PRELOAD", libfaketime().to_string()),
-        ("FAKETIME", offset.to_string()),
-        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
-    ]
+/// Our binary and the environment that move its wall clock by `offset`
+/// ("+25m", "-5m") with libfaketime (Debian package faketime), its monotonic
+/// clock left alone.
+///
+/// libfaketime is preloaded, so it needs the dynamic loader: the installed
+/// build (static-pie, [`BIN`] under tests/run.sh) has none and would run at
+/// the real time. These tests run cargo's build of the same code instead,
+/// which is linked dynamically ([`FAKETIME_BIN`]).
+///
+/// The library is preloaded directly rather than through the `faketime`
+/// command, which waits for every descendant of the program: a detached
+/// background refresh would hold it, and kubectl behind it, open. (The
+/// wrapper also names a semaphore in /dev/shm after its PID and fails when a
+/// wrapper killed earlier left one under a PID now reused.)
+pub fn faketime(offset: &str) -> (&'static str, [(&'static str, String); 3]) {
+    (
+        FAKETIME_BIN,
+        [
+            ("LD_PRELOAD", libfaketime().to_string()),
+            ("FAKETIME", offset.to_string()),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
+        ],
+    )
 }
+
+/// Our binary as cargo builds it for the tests: dynamically linked, so that
+/// libfaketime can be preloaded into it.
+pub const FAKETIME_BIN: &str = env!("CARGO_BIN_EXE_kube-sa-token");
 
 /// The path of libfaketime.so.1, for preloading.
 pub fn libfaketime() -> &'static str {
