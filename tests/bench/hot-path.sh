@@ -2,15 +2,18 @@
 # Benchmarks `kube-sa-token get` on a cache hit (file and keyutils stores)
 # against spawning a trivial process, with hyperfine, on the test cluster.
 # Figures go to docs/performance.md; nothing here is asserted by a test.
+# The installed build (static-pie on x86_64 glibc) and the same code linked
+# dynamically (install.sh --dynamic) are measured side by side.
 #   needs: hyperfine (apt-get install hyperfine), a running test cluster
-#   (tests/cluster/up.sh), and a release build (cargo build --release).
+#   (tests/cluster/up.sh), and cargo (the builds: tests/bench/builds.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 state=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
 # shellcheck disable=SC1091
 . "$state/env"
-bin=${BIN:-$repo/target/release/kube-sa-token}
 command -v hyperfine >/dev/null || { echo "hyperfine not found: apt-get install hyperfine" >&2; exit 1; }
+# shellcheck source=tests/bench/builds.sh
+. "$repo/tests/bench/builds.sh"
 
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 # No session bus: `--cache auto` falls back to the kernel keyring. The OS
@@ -32,12 +35,13 @@ for c in file keyutils; do
   "$bin" $user --cache "$c" >/dev/null
 done
 
-echo "binary: $bin ($(stat -c %s "$bin") bytes), $(nproc) cores"
+echo "binary: $bin ($(stat -c %s "$bin") bytes; dynamically linked: $(stat -c %s "$bin_dynamic")), $(nproc) cores"
 hyperfine -N --warmup 50 --min-runs 500 \
   -n 'true (process spawn)' 'true' \
   -n 'get, cache hit, file' "$bin $args --cache file" \
   -n 'get, cache hit, keyutils' "$bin $args --cache keyutils" \
   -n 'get, cache hit, auto (no session bus: keyutils)' "$bin $args" \
+  -n 'get, cache hit, keyutils, dynamically linked' "$bin_dynamic $args --cache keyutils" \
   -n 'get --user, cache hit, file' "$bin $user --cache file" \
   -n 'get --user, cache hit, keyutils' "$bin $user --cache keyutils" \
   "$@"

@@ -11,11 +11,13 @@
 #  4. `kubectl get --raw /version` through the exec entry vs a static token
 #     (paired runs, alternating, tests/bench/paired.py);
 #  5. refresh-ahead over a simulated 3-hour day (libfaketime, a call every 5
-#     simulated minutes, an admin login that takes 1 s), with and without.
+#     simulated minutes, an admin login that takes 1 s), with and without;
+#     it runs the dynamically linked build, into which libfaketime can be
+#     preloaded (tests/bench/builds.sh).
 # Prints a table of mean ± σ and ratios; raw JSON under $OUT
 # (target/bench/peers by default).
-#   needs: a running test cluster (tests/cluster/up.sh), a release build,
-#   hyperfine, gnome-keyring + dbus + libsecret-tools, keyutils, faketime,
+#   needs: a running test cluster (tests/cluster/up.sh), cargo (the builds:
+#   tests/bench/builds.sh), hyperfine, gnome-keyring + dbus + libsecret-tools, keyutils, faketime,
 #   python3; optional: gke-gcloud-auth-plugin (google-cloud-cli), go (builds
 #   aws-iam-authenticator from the Go module proxy, once, into the tools cache).
 #   RUNS=300 tests/bench/peers.sh
@@ -24,7 +26,8 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 state=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
 # shellcheck disable=SC1091
 . "$state/env"
-bin=${BIN:-$repo/target/release/kube-sa-token}
+# shellcheck source=tests/bench/builds.sh
+. "$repo/tests/bench/builds.sh"
 runs=${RUNS:-300}
 out=${OUT:-$repo/target/bench/peers}
 tools=${TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/tools}
@@ -32,7 +35,6 @@ aws_version=v0.6.13
 for t in hyperfine python3 secret-tool keyctl; do
   command -v "$t" >/dev/null || { echo "$t not found (see the needs: line of $0)" >&2; exit 1; }
 done
-[ -x "$bin" ] || { echo "no release build at $bin: cargo build --release" >&2; exit 1; }
 
 # aws-iam-authenticator, built from the Go module proxy once.
 aws=$tools/aws-iam-authenticator-$aws_version
@@ -108,7 +110,7 @@ export KUBERNETES_EXEC_INFO=$exec_info
 echo "binary: $bin ($(stat -c %s "$bin") bytes), $(nproc) cores, $(uname -r), $runs runs per case" | tee "$out/machine.txt"
 
 # 1 and 2 run on a private Secret Service; 3 to 5 as well (the default store).
-export BIN_PATH=$bin RUNS=$runs OUT_DIR=$out GKE=$gke AWS=$aws NS=$ns KUBECTL=$kubectl ADMIN_KC=$admin_kc
+export BIN_PATH=$bin BIN_DYNAMIC=$bin_dynamic RUNS=$runs OUT_DIR=$out GKE=$gke AWS=$aws NS=$ns KUBECTL=$kubectl ADMIN_KC=$admin_kc
 export NOKEYCTL=$repo/tests/integration/support/no-keyctl.py TRACE=$repo/tests/bench/refresh-trace.py PAIRED=$repo/tests/bench/paired.py
 export GET_ARGS="${get_args[*]}"
 "$repo/tests/integration/support/secret-service.sh" -- bash -c '
@@ -159,9 +161,9 @@ cat "$OUT_DIR"/4-kubectl*.json >&2
 echo "== 5. refresh-ahead over a simulated day" >&2
 $BIN_PATH cache clear --all >/dev/null
 slow="--admin-context slow-admin --service-account $NS/viewer"
-python3 "$TRACE" --kubectl "$KUBECTL" --admin-kubeconfig "$ADMIN_KC" --label "with refresh-ahead (the default)" -- $BIN_PATH get $slow > "$OUT_DIR/5-trace.jsonl"
+python3 "$TRACE" --kubectl "$KUBECTL" --admin-kubeconfig "$ADMIN_KC" --label "with refresh-ahead (the default)" -- $BIN_DYNAMIC get $slow > "$OUT_DIR/5-trace.jsonl"
 $BIN_PATH cache clear --all >/dev/null
-python3 "$TRACE" --kubectl "$KUBECTL" --admin-kubeconfig "$ADMIN_KC" --label "without (--no-refresh-ahead)" -- $BIN_PATH get $slow --no-refresh-ahead >> "$OUT_DIR/5-trace.jsonl"
+python3 "$TRACE" --kubectl "$KUBECTL" --admin-kubeconfig "$ADMIN_KC" --label "without (--no-refresh-ahead)" -- $BIN_DYNAMIC get $slow --no-refresh-ahead >> "$OUT_DIR/5-trace.jsonl"
 ' 2>&1 | grep -v "fd limit"
 
 python3 - "$out" <<'PY'

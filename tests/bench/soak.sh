@@ -5,14 +5,16 @@
 #  2. 2,000 sequential `get` cache hits per store (file, keyutils, keyring on a
 #     private Secret Service): counts errors (want 0) and reports the wall time.
 # Figures go to docs/performance.md.
-#   needs: a running test cluster (tests/cluster/up.sh) and a release build.
+#   needs: a running test cluster (tests/cluster/up.sh) and cargo (the
+#   installed build: tests/bench/builds.sh).
 #   CALLS=200 HITS=2000 tests/bench/soak.sh
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 state=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
 # shellcheck disable=SC1091
 . "$state/env"
-bin=${BIN:-$repo/target/release/kube-sa-token}
+# shellcheck source=tests/bench/builds.sh
+. "$repo/tests/bench/builds.sh"
 calls=${CALLS:-200}
 hits=${HITS:-2000}
 
