@@ -82,7 +82,9 @@ def main():
     ap.add_argument("cmd", nargs="+")
     a = ap.parse_args()
 
-    env = dict(os.environ, LD_PRELOAD=libfaketime(), FAKETIME_DONT_FAKE_MONOTONIC="1")
+    # Preloaded into the plugin only: a preloaded `sh` that forks leaves a
+    # semaphore and a shared-memory file in /dev/shm behind at every call.
+    env = dict(os.environ, FAKETIME_LIB=libfaketime(), FAKETIME_DONT_FAKE_MONOTONIC="1")
     before = settled(a.kubectl, a.admin_kubeconfig)
     latencies, calls, fg_mints, failures = [], [], 0, 0
     for i, minute in enumerate(range(0, a.hours * 60 + 1, a.step)):
@@ -93,7 +95,7 @@ def main():
         # `sh` stays the plugin's parent (it has more to do after it), a new
         # process per call, as a kubectl command is.
         start = time.monotonic()
-        p = subprocess.run(["sh", "-c", '"$@"; s=$?; exit $s', "sh", *a.cmd, "-vv"],
+        p = subprocess.run(["sh", "-c", 'LD_PRELOAD="$FAKETIME_LIB" "$@"; s=$?; exit $s', "sh", *a.cmd, "-vv"],
                            env=env, capture_output=True, text=True)
         elapsed = (time.monotonic() - start) * 1000
         if p.returncode != 0 or '"token"' not in p.stdout:
