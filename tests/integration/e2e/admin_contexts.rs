@@ -94,11 +94,11 @@ pub(crate) fn cert_user(c: &Cluster) -> String {
     )
 }
 
-fn cluster_body(server: &str, extra: &str) -> String {
+pub(crate) fn cluster_body(server: &str, extra: &str) -> String {
     format!("{{server: \"{server}\", {extra}}}")
 }
 
-fn ca(c: &Cluster) -> String {
+pub(crate) fn ca(c: &Cluster) -> String {
     format!("certificate-authority: \"{}\"", c.ca().display())
 }
 

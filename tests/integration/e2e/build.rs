@@ -3,6 +3,7 @@
 //! these check its shape and what static linking could have broken (host
 //! names resolved through /etc/hosts).
 
+use super::admin_contexts::{ca, cert_user, cluster_body, kubeconfig};
 use super::*;
 
 /// The ELF facts that matter: the file type (2 fixed address, 3 position
@@ -43,18 +44,9 @@ fn a_server_named_by_a_host_name_is_resolved_through_the_hosts_file() {
     // "localhost" comes from /etc/hosts (NSS "files", built into a static
     // glibc); the serving certificate names it.
     let server = format!("https://localhost:{}", c.port());
-    let cluster = format!(
-        "{{server: \"{server}\", certificate-authority: \"{}\"}}",
-        c.ca().display()
-    );
+    let cluster = cluster_body(&server, &ca(&c));
     let env = TestEnv::builder()
-        .kubeconfig(super::admin_contexts::kubeconfig(
-            &cluster,
-            &super::admin_contexts::cert_user(&c),
-            &cluster,
-            "v1",
-            &args,
-        ))
+        .kubeconfig(kubeconfig(&cluster, &cert_user(&c), &cluster, "v1", &args))
         .build();
     let before = c.token_requests_settled();
     assert_eq!(
