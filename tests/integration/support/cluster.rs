@@ -123,6 +123,29 @@ impl Cluster {
             &format!("{ns}:viewer"),
         ])
         .ok();
+        // The API server authorizes from an informer's copy of the
+        // bindings: wait until it has this one, so that the first request
+        // as the ServiceAccount is never refused for a binding still on
+        // its way (bounded; the same authorizer answers `auth can-i`).
+        let subject = format!("system:serviceaccount:{ns}:viewer");
+        assert!(
+            eventually(Duration::from_secs(20), || {
+                self.admin(&[
+                    "auth",
+                    "can-i",
+                    "list",
+                    "serviceaccounts",
+                    "-n",
+                    &ns,
+                    "--as",
+                    &subject,
+                ])
+                .stdout
+                .trim()
+                    == "yes"
+            }),
+            "the view binding of {subject} did not take effect within 20 s"
+        );
         ns
     }
 
