@@ -57,7 +57,10 @@ cd "$here"
 built="$here/target/release/kube-sa-token"
 if [ "$link" = static ]; then
   # Only the final binary gets crt-static: proc-macro crates cannot.
-  cargo rustc --locked --release --bin kube-sa-token -- -C target-feature=+crt-static
+  if ! cargo rustc --locked --release --bin kube-sa-token -- -C target-feature=+crt-static; then
+    echo "install.sh: the static build failed; it needs the C library's static archive (Debian: apt-get install libc6-dev), or run ./install.sh --dynamic" >&2
+    exit 1
+  fi
   # Refuse a static binary at a fixed address (no ASLR for the program that
   # holds credentials) or one that still wants the dynamic loader.
   if [ "$(elf_type "$built")" != 3 ] || has_interp "$built"; then
