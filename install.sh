@@ -3,13 +3,13 @@
 # plugin name kubectl-sa_token). Safe to re-run, also while kubectl runs it.
 #   PREFIX        install root (default ~/.local; binaries go to $PREFIX/bin)
 #   --dynamic     link glibc dynamically (see below)
-#   --build-only  build target/release/kube-sa-token as installed, print its
-#                 path, install nothing (tests/run.sh and the benchmarks use it)
+#   --build-only  build the release binary as installed, print its path,
+#                 install nothing (tests/run.sh and the benchmarks use it)
 #
-# On Linux with glibc the binary is a static position-independent executable
-# (`-C target-feature=+crt-static`; static-pie keeps address-space
+# On x86_64 Linux with glibc the binary is a static position-independent
+# executable (`-C target-feature=+crt-static`; static-pie keeps address-space
 # randomization): kubectl runs it before every command, and loading libc and
-# libgcc_s costs a cache hit 0.5 ms of its 1.2 ms (docs/performance.md).
+# libgcc_s cost a cache hit about 0.35 ms of its 1.5 ms (docs/performance.md).
 # The price: a glibc security update reaches it only when it is rebuilt
 # (./install.sh again), and host names resolve through /etc/hosts and DNS
 # only, as kubectl's own resolver does (docs/security.md). --dynamic builds
@@ -54,7 +54,9 @@ has_interp() {
 }
 
 cd "$here"
-built="$here/target/release/kube-sa-token"
+# Where cargo puts it (CARGO_TARGET_DIR or a cargo config may move target/).
+target_dir=$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+built="${target_dir:-$here/target}/release/kube-sa-token"
 if [ "$link" = static ]; then
   # Only the final binary gets crt-static: proc-macro crates cannot.
   if ! cargo rustc --locked --release --bin kube-sa-token -- -C target-feature=+crt-static; then
