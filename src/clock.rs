@@ -2,6 +2,20 @@
 
 use time::OffsetDateTime;
 
+/// When this process started (first asked: `run()` asks at its start), in
+/// nanoseconds since the epoch by the system clock. A `logout` records its
+/// own time in the entry's lock file; a process that started before it never
+/// mints or keeps a credential for that entry afterwards.
+pub fn process_started() -> i128 {
+    static STARTED: std::sync::OnceLock<i128> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(unix_nanos)
+}
+
+/// The system clock now, in nanoseconds since the epoch.
+pub fn unix_nanos() -> i128 {
+    OffsetDateTime::now_utc().unix_timestamp_nanos()
+}
+
 pub trait Clock {
     fn now(&self) -> OffsetDateTime;
 }

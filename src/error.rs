@@ -88,6 +88,7 @@ impl Error {
             | Error::KubeApi(KubeApiError::Config { .. } | KubeApiError::AuthProvider { .. }) => {
                 ExitCode::Config
             }
+            Error::KubeApi(KubeApiError::Unbound { .. }) => ExitCode::Refused,
             Error::KubeApi(_) | Error::Unconfirmed { .. } => ExitCode::Api,
             Error::Cache(_) => ExitCode::Cache,
             Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,

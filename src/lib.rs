@@ -33,6 +33,7 @@ pub use error::ExitCode;
 
 /// Runs the program with `args` (including argv[0]) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    clock::process_started();
     let inv = match cli::parse(args) {
         Ok(cli::Parsed::Run(inv)) => inv,
         Ok(cli::Parsed::Exit(code)) => return code,

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use tokio::runtime::Runtime;
 
+use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::guard;
@@ -68,10 +69,16 @@ impl<'a> AdminSession<'a> {
     }
 
     /// A client for the admin context's cluster that authenticates with
-    /// `credential` instead (`who` names it in errors).
-    pub fn token_client(&self, credential: &Credential, who: &str) -> Result<TokenClient, Error> {
+    /// `credential`, minted on `bound`, instead (`who` names it in errors).
+    /// Refused, before anything is sent, when the binding forbids it.
+    pub fn token_client(
+        &self,
+        credential: &Credential,
+        bound: &ClusterIdentity,
+        who: &str,
+    ) -> Result<TokenClient, Error> {
         let admin = self.admin(None)?;
         let _entered = self.enter()?;
-        Ok(admin.with_credential(credential, who)?)
+        Ok(admin.with_credential(credential, bound, who)?)
     }
 }

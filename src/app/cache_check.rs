@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::cache::{Cache, CacheKey, Record};
+use crate::error::Error;
 use crate::kube_api::KubeApiError;
 
 use super::admin_session::AdminSession;
@@ -77,21 +78,19 @@ fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
         }
         Err(e) => return Check::Unknown(e.to_string()),
     };
-    let admin = match session.admin(None) {
-        Ok(a) => a,
-        Err(e) => return Check::Unknown(e.to_string()),
-    };
-    // Never send a token to a cluster it was not minted on.
-    if let Some(why) = admin.identity().mismatch(&entry.cluster) {
-        return Check::Unknown(format!("its admin context now leads elsewhere: {why}"));
-    }
     let who = format!(
         "the cached {} of {}",
         entry.credential.kind(),
         entry.label()
     );
-    let client = match session.token_client(&entry.credential, &who) {
+    // Never sent to a cluster it was not minted on: the client refuses.
+    let client = match session.token_client(&entry.credential, &entry.cluster, &who) {
         Ok(c) => c,
+        Err(Error::KubeApi(KubeApiError::Unbound { why, .. })) => {
+            return Check::Unknown(format!(
+                "not sent: its admin context now leads elsewhere: {why}"
+            ));
+        }
         Err(e) => return Check::Unknown(e.to_string()),
     };
     let answer =

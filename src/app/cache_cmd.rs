@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use crate::cache::{self, Cache, CacheKey, Record};
 use crate::clock::{Clock, human, rfc3339};
 use crate::error::Error;
-use crate::options::Format;
+use crate::options::{DEFAULT_LOCK_WAIT, Format};
 
 use super::cache_check::check_all;
 
@@ -155,8 +155,12 @@ pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
     let mut bound = Vec::new();
     let mut failed = Vec::new();
     for (k, r) in &targets {
-        // One unreachable store (say, a locked keyring) must not stop the rest.
-        if let Err(e) = Cache::of_kind(r.store).and_then(|c| c.remove(k)) {
+        // One unreachable store (say, a locked keyring) must not stop the
+        // rest. Under the entry's lock, as logout: a mint in flight finishes
+        // first and nothing started before this clear puts it back.
+        let removed = Cache::lock_to_clear(k, DEFAULT_LOCK_WAIT)
+            .and_then(|_lock| Cache::of_kind(r.store).and_then(|c| c.remove(k)));
+        if let Err(e) = removed {
             failed.push(format!("{k} ({}): {e}", r.store));
             continue;
         }

@@ -30,8 +30,8 @@ pub struct Issued {
     /// When the client must come back (`status.expirationTimestamp`), in
     /// local time.
     pub expires: OffsetDateTime,
-    /// The server it was minted on.
-    pub server: String,
+    /// The cluster it was minted on (and so may be sent to).
+    pub cluster: ClusterIdentity,
 }
 
 /// `kube-sa-token get`: the ExecCredential JSON for stdout.
@@ -171,7 +171,7 @@ impl GetToken<'_> {
         Ok(Issued {
             credential: entry.credential,
             expires,
-            server: target.server.clone(),
+            cluster: entry.cluster,
         })
     }
 
@@ -196,11 +196,12 @@ impl GetToken<'_> {
             Err(e) => return Err(e.into()),
         };
         let now = self.clock.now();
+        let bound = entry.cluster.clone();
         let hit = |credential: Credential, until: OffsetDateTime| {
             Ok(Lookup::Hit(Issued {
                 credential,
                 expires: until,
-                server: target.server.clone(),
+                cluster: bound.clone(),
             }))
         };
         match judge(&entry, opts, target, now)? {

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 
 use crate::cache::Cache;
 use crate::clock::{Clock, human, rfc3339};
+use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::jwt::{Claims, Header, decode};
@@ -28,7 +29,13 @@ enum Inspected {
     },
 }
 
-fn read_input(input: &InspectInput) -> Result<(Inspected, Option<&GetOptions>), Error> {
+/// A cached credential's entry options and the cluster it is bound to.
+struct Cached<'a> {
+    opts: &'a GetOptions,
+    cluster: ClusterIdentity,
+}
+
+fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cached<'_>>), Error> {
     let given = |text: &str| {
         let text = text.trim();
         if text.starts_with("-----BEGIN CERTIFICATE-----") {
@@ -73,7 +80,13 @@ fn read_input(input: &InspectInput) -> Result<(Inspected, Option<&GetOptions>), 
                     credential: Some(Credential::Certificate(c)),
                 },
             };
-            (inspected, Some(opts))
+            (
+                inspected,
+                Some(Cached {
+                    opts,
+                    cluster: entry.cluster,
+                }),
+            )
         }
     })
 }
@@ -203,7 +216,14 @@ pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Resu
     let token = match inspected {
         Inspected::Token(t) => t,
         Inspected::Certificate { pem, credential } => {
-            return inspect_certificate(&req, &pem, credential.as_ref(), cached, clock, out);
+            return inspect_certificate(
+                &req,
+                &pem,
+                credential.as_ref(),
+                cached.as_ref(),
+                clock,
+                out,
+            );
         }
     };
     let (header, claims) = decode(&token)?;
@@ -213,6 +233,11 @@ pub fn inspect(req: Request<'_>, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         (true, Some(ctx)) => {
             let session = AdminSession::new(req.kubeconfig, ctx);
             let admin = session.admin(None)?;
+            // A cached token goes (in a TokenReview) only where it is bound.
+            if let Some(c) = &cached {
+                let who = format!("the cached token of {}", c.opts.spec.label());
+                admin.may_receive(&c.cluster, &who)?;
+            }
             Some(session.block_on(verify(admin, &token, &header, &claims))??)
         }
         _ => None,
@@ -256,7 +281,7 @@ fn inspect_certificate(
     req: &Request<'_>,
     pem: &str,
     credential: Option<&Credential>,
-    cached: Option<&GetOptions>,
+    cached: Option<&Cached<'_>>,
     clock: &dyn Clock,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
@@ -264,11 +289,11 @@ fn inspect_certificate(
     let now = clock.now().unix_timestamp();
     let verification = match (req.verify, credential, cached) {
         (false, _, _) => None,
-        (true, Some(credential), Some(opts)) => {
+        (true, Some(credential), Some(Cached { opts, cluster })) => {
             let session =
                 AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
             let who = format!("the cached certificate of {}", opts.spec.label());
-            let client = session.token_client(credential, &who)?;
+            let client = session.token_client(credential, cluster, &who)?;
             Some(match session.block_on(client.whoami())? {
                 Ok(u) => json!({"authenticated": true, "username": u.username, "groups": u.groups}),
                 Err(e) => json!({"authenticated": false, "error": e.to_string()}),

@@ -18,6 +18,10 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
     let cluster = super::admin_cluster(spec)?;
     let key = super::entry_key(spec, &cluster);
     let server = &cluster.server;
+    // Under the entry's lock: a mint in flight (a background refresh, another
+    // kubectl) finishes first and its credential goes with the rest; one that
+    // started before this logout never puts a credential back afterwards.
+    let _lock = Cache::lock_to_clear(&key, opts.lock_wait)?;
     let record = cache::record(&key)?;
     let removed = match &record {
         Some(r) => Cache::of_kind(r.store)?.remove(&key)?,
@@ -28,12 +32,19 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
     } else {
         "token"
     };
-    writeln!(
-        out,
-        "{} the cached {what} of {} on {server}",
-        if removed { "removed" } else { "there was no" },
-        spec.label()
-    )?;
+    if removed {
+        writeln!(
+            out,
+            "removed the cached {what} of {} on {server}",
+            spec.label()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "no cached {what} of {} on {server} was found (nothing to remove)",
+            spec.label()
+        )?;
+    }
     // Until when the credential stays valid on the server, for people.
     let until = record
         .as_ref()

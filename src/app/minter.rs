@@ -1,10 +1,8 @@
 //! The production [`Minter`]: mints through the admin context (kube_api) and
 //! asks the API server about cached legacy tokens.
 
-use base64::Engine;
-
 use crate::cache::{CacheKey, Entry};
-use crate::cluster_identity::ClusterIdentity;
+use crate::cluster_identity::{ClusterIdentity, read_ca};
 use crate::credential::{ClientCertificate, Credential};
 use crate::error::Error;
 use crate::jwt;
@@ -53,16 +51,12 @@ impl Minter for KubeMinter<'_> {
         let client = match &info.cluster {
             // The cluster kubectl described: no admin credentials needed.
             Some(c) => {
-                let ca = match &c.certificate_authority_data {
-                    Some(b64) => Some(
-                        base64::engine::general_purpose::STANDARD
-                            .decode(b64.trim())
-                            .map_err(|e| {
-                                ProtocolError::Malformed(format!("certificate-authority-data: {e}"))
-                            })?,
-                    ),
-                    None => None,
-                };
+                // Data or a file path, read as `target_cluster` reads it.
+                let ca = read_ca(
+                    c.certificate_authority_data.as_deref(),
+                    c.certificate_authority.as_deref(),
+                )
+                .map_err(|e| ProtocolError::Malformed(format!("spec.cluster: {e}")))?;
                 let _entered = self.session.enter()?;
                 TokenClient::new(
                     &c.server,
@@ -71,12 +65,14 @@ impl Minter for KubeMinter<'_> {
                     c.insecure_skip_tls_verify,
                     c.proxy_url.as_deref(),
                     &entry.credential,
+                    &entry.cluster,
                     &who,
                 )?
             }
             None => {
                 self.session.admin(Some(chain))?;
-                self.session.token_client(&entry.credential, &who)?
+                self.session
+                    .token_client(&entry.credential, &entry.cluster, &who)?
             }
         };
         // A quick question: when the server does not answer in time, the

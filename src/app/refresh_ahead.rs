@@ -70,8 +70,12 @@ impl GetToken<'_> {
         key: &CacheKey,
         chain: &str,
     ) -> Result<bool, Error> {
-        let TryLock::Taken(_lock) = self.cache.try_lock(key)? else {
-            return Ok(false);
+        let _lock = match self.cache.try_lock(key) {
+            Ok(TryLock::Taken(lock)) => lock,
+            // Another process mints; or the entry was logged out since this
+            // refresh started: it must not come back.
+            Ok(TryLock::Busy) | Err(CacheError::ClearedMeanwhile) => return Ok(false),
+            Err(e) => return Err(e.into()),
         };
         let due = match self.cache.load(key) {
             Ok(Some(entry)) => matches!(

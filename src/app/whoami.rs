@@ -28,7 +28,7 @@ pub fn whoami(
     let session = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
     let issued = obtain(opts, &info, clock, &session)?;
     let who = format!("the {} of {}", issued.credential.kind(), opts.spec.label());
-    let client = session.token_client(&issued.credential, &who)?;
+    let client = session.token_client(&issued.credential, &issued.cluster, &who)?;
     let (user, version) = session.block_on(async {
         let user = client.whoami().await?;
         let version = client.version().await?;
@@ -38,7 +38,7 @@ pub fn whoami(
         Format::Json => {
             let v = json!({
                 "userInfo": user,
-                "server": issued.server,
+                "server": issued.cluster.server,
                 "serverVersion": version.git_version,
             });
             writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
@@ -61,7 +61,7 @@ pub fn whoami(
             writeln!(
                 out,
                 "Server:    {} (Kubernetes {})",
-                issued.server, version.git_version
+                issued.cluster.server, version.git_version
             )?;
         }
     }

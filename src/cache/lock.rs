@@ -4,6 +4,7 @@
 //! it when the holder dies, so a killed process never blocks the next call.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,30 @@ impl FileLock {
     }
 }
 
+/// What a lock file holds: nothing, or `cleared <unix nanos>` written by the
+/// last `logout`/`cache clear` of the entry, under the lock.
+const CLEARED: &str = "cleared ";
+
+impl FileLock {
+    /// When the entry was last cleared (`logout`, `cache clear`), if ever:
+    /// read under the lock, so no clear runs meanwhile.
+    pub fn cleared_at(&self) -> Option<i128> {
+        let mut text = String::new();
+        let mut f = &self.file;
+        f.rewind().ok()?;
+        f.take(64).read_to_string(&mut text).ok()?;
+        text.trim().strip_prefix(CLEARED)?.parse().ok()
+    }
+
+    /// Records that the entry is cleared now (`at`, unix nanos).
+    pub fn mark_cleared(&self, at: i128) -> std::io::Result<()> {
+        let mut f = &self.file;
+        f.set_len(0)?;
+        f.rewind()?;
+        f.write_all(format!("{CLEARED}{at}\n").as_bytes())
+    }
+}
+
 impl Drop for FileLock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
@@ -100,6 +125,19 @@ mod tests {
         assert!(err.to_string().contains("timed out"));
         drop(held);
         FileLock::acquire(&path, Duration::from_millis(150)).unwrap();
+    }
+
+    #[test]
+    fn a_clear_is_recorded_in_the_lock_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("k.lock");
+        let lock = FileLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(lock.cleared_at(), None);
+        lock.mark_cleared(1_700_000_000_123_456_789).unwrap();
+        lock.mark_cleared(1_700_000_000_123_456_790).unwrap();
+        drop(lock);
+        let again = FileLock::acquire(&path, Duration::from_secs(1)).unwrap();
+        assert_eq!(again.cleared_at(), Some(1_700_000_000_123_456_790));
     }
 
     /// The lock holds across processes and dies with its holder: a child

@@ -82,6 +82,12 @@ pub enum CacheError {
     /// A lock of the cache could not be taken.
     #[error(transparent)]
     Lock(#[from] LockError),
+    /// `logout` or `cache clear` removed the entry after this process
+    /// started: nothing that started before it mints or keeps it again.
+    #[error(
+        "the cached credential was removed (logout or cache clear) while this call waited; nothing was minted: run the command again for a new one"
+    )]
+    ClearedMeanwhile,
 }
 
 /// The cache of one store (or of none, for `--cache none`).
@@ -193,7 +199,7 @@ impl Cache {
             }
         }
         // The kernel copy, whichever store the entry is in.
-        tier::forget(key);
+        removed |= tier::forget(key);
         Index::open()?.remove(key)?;
         served::forget(Some(key));
         refresh::forget(Some(key));
@@ -224,12 +230,34 @@ impl Cache {
         }
     }
 
-    /// Takes the entry's lock (single flight), waiting at most `wait`.
+    /// Takes the entry's lock (single flight), waiting at most `wait`, to
+    /// mint and keep a credential: refused when the entry was cleared
+    /// (`logout`, `cache clear`) after this process started.
     pub fn lock(key: &CacheKey, wait: Duration) -> Result<FileLock, CacheError> {
-        let dir = paths::cache_dir()?;
-        let locks = paths::locks_dir(&dir);
-        paths::private_dir(&dir)?;
-        paths::private_dir(&locks)?;
+        let lock = Cache::raw_lock(key, wait)?;
+        if lock
+            .cleared_at()
+            .is_some_and(|at| at >= crate::clock::process_started())
+        {
+            return Err(CacheError::ClearedMeanwhile);
+        }
+        Ok(lock)
+    }
+
+    /// Takes the entry's lock to clear it, waiting at most `wait` for a mint
+    /// in flight (which then finishes, and its credential is removed with
+    /// the rest), and records the clear in it: processes that started
+    /// before it never mint or keep this entry afterwards.
+    pub fn lock_to_clear(key: &CacheKey, wait: Duration) -> Result<FileLock, CacheError> {
+        let lock = Cache::raw_lock(key, wait)?;
+        let path = paths::locks_dir()?.join(format!("{key}.lock"));
+        lock.mark_cleared(crate::clock::unix_nanos())
+            .map_err(paths::io_err(&path))?;
+        Ok(lock)
+    }
+
+    fn raw_lock(key: &CacheKey, wait: Duration) -> Result<FileLock, CacheError> {
+        let locks = paths::locks_dir()?;
         Ok(FileLock::acquire(&locks.join(format!("{key}.lock")), wait)?)
     }
 

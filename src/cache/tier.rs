@@ -72,12 +72,13 @@ pub fn available() -> bool {
 }
 
 /// Drops the kernel copy of `key`, whichever store the entry is in.
-pub fn forget(key: &CacheKey) {
+pub fn forget(key: &CacheKey) -> bool {
     #[cfg(target_os = "linux")]
     if let Some(k) = kernel() {
-        let _ = k.remove(key);
+        return k.remove(key).unwrap_or(false);
     }
     let _ = key;
+    false
 }
 
 /// A durable store behind a kernel copy.
@@ -155,12 +156,16 @@ impl Store for Tiered {
         Ok(())
     }
 
+    /// `Ok(true)` when either copy was there.
     fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
         #[cfg(target_os = "linux")]
-        if let Some(f) = &self.fast {
-            let _ = f.remove(key);
-        }
-        self.durable()?.remove(key)
+        let fast = self
+            .fast
+            .as_ref()
+            .is_some_and(|f| f.remove(key).unwrap_or(false));
+        #[cfg(not(target_os = "linux"))]
+        let fast = false;
+        Ok(self.durable()?.remove(key)? | fast)
     }
 }
 

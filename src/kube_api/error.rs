@@ -105,6 +105,15 @@ pub enum KubeApiError {
     /// The server answered with something unusable.
     #[error("unexpected answer from {server}: {detail}")]
     BadAnswer { server: String, detail: String },
+    /// A cached credential would go to a cluster it is not bound to.
+    #[error(
+        "cluster binding: not sending {who} to {server}: {why}; nothing was sent (the admin context or the cluster entry changed since the mint: `kube-sa-token logout` the entry, or restore the cluster's certificate-authority)"
+    )]
+    Unbound {
+        who: String,
+        server: String,
+        why: String,
+    },
 }
 
 fn csr_timeout(name: &str, waited: Duration, approved: bool) -> String {

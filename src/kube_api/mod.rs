@@ -192,13 +192,23 @@ impl Admin {
         }
     }
 
-    /// A client that authenticates with `credential` instead of the admin
-    /// credentials, for the same server and CA.
+    /// Whether a credential minted on `bound` may be sent to this admin
+    /// context's cluster (in a request's body, as a TokenReview does, or as
+    /// its credentials): the cluster binding, in its one direction.
+    pub fn may_receive(&self, bound: &ClusterIdentity, who: &str) -> Result<(), KubeApiError> {
+        token_client::check_binding(bound, &self.identity, who)
+    }
+
+    /// A client that authenticates with `credential` (minted on `bound`)
+    /// instead of the admin credentials, for the same server and CA; refused
+    /// when the admin context now leads somewhere the binding forbids.
     pub fn with_credential(
         &self,
         credential: &Credential,
+        bound: &ClusterIdentity,
         who: &str,
     ) -> Result<TokenClient, KubeApiError> {
+        self.may_receive(bound, who)?;
         let mut config = self.config.clone();
         config.auth_info = token_client::auth_info(credential);
         config.headers.clear();

@@ -12,7 +12,7 @@ use rustls_pki_types::pem::PemObject;
 use super::error::{Action, Caller, chain, map_error};
 use super::proxy::{self, ProxyEnv};
 use super::{KubeApiError, apply_timeouts};
-use crate::cluster_identity::normalize_server;
+use crate::cluster_identity::{ClusterIdentity, normalize_server};
 use base64::Engine;
 
 use crate::credential::Credential;
@@ -26,8 +26,10 @@ pub struct TokenClient {
 
 impl TokenClient {
     /// Builds a client for `server` with the given CA and proxy, without any
-    /// kubeconfig (the cluster kubectl described in KUBERNETES_EXEC_INFO).
-    /// Call it inside a tokio runtime context.
+    /// kubeconfig (the cluster kubectl described in KUBERNETES_EXEC_INFO),
+    /// for a credential minted on `bound`: refused unless the cluster binding
+    /// allows sending it there. Call it inside a tokio runtime context.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         server: &str,
         ca_pem: Option<&[u8]>,
@@ -35,12 +37,16 @@ impl TokenClient {
         insecure: bool,
         proxy_url: Option<&str>,
         credential: &Credential,
+        bound: &ClusterIdentity,
         who: &str,
     ) -> Result<TokenClient, KubeApiError> {
         let bad = |detail: String| KubeApiError::Config {
             context: "(exec cluster info)".into(),
             detail,
         };
+        let target = ClusterIdentity::new(server, ca_pem, tls_server_name, insecure)
+            .map_err(|e| bad(e.to_string()))?;
+        check_binding(bound, &target, who)?;
         let uri: http::Uri = server
             .parse()
             .map_err(|e: http::uri::InvalidUri| bad(e.to_string()))?;
@@ -123,6 +129,24 @@ impl TokenClient {
             .apiserver_version()
             .await
             .map_err(self.map(Action::global("get", "/version")))
+    }
+}
+
+/// The one gate every credential passes before a client may carry it: a
+/// credential minted on `bound` goes to `target` only when the binding rule
+/// ([`ClusterIdentity::mismatch`], "minted on self, sent to target") allows.
+pub(super) fn check_binding(
+    bound: &ClusterIdentity,
+    target: &ClusterIdentity,
+    who: &str,
+) -> Result<(), KubeApiError> {
+    match bound.mismatch(target) {
+        None => Ok(()),
+        Some(why) => Err(KubeApiError::Unbound {
+            who: who.into(),
+            server: target.server.clone(),
+            why,
+        }),
     }
 }
 

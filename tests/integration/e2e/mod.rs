@@ -83,6 +83,7 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
 
 mod admin_contexts;
 mod build;
+mod clearing;
 mod clients;
 mod commands;
 mod errors;

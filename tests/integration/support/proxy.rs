@@ -207,3 +207,91 @@ impl Forwarder {
         *self.target.lock().unwrap() = port;
     }
 }
+
+/// An impostor API server (support/impostor.py): TLS with a self-signed
+/// certificate for 127.0.0.1, 401 to every request, and a log of every
+/// Authorization header it received. Stopped when dropped.
+pub struct Impostor {
+    pub port: u16,
+    log: std::path::PathBuf,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Impostor {
+    pub fn start() -> Impostor {
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        let ok = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "2", "-subj", "/CN=impostor"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(ok.success(), "openssl req");
+        let log = dir.path().join("requests.log");
+        let portfile = dir.path().join("port");
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/integration/support/impostor.py");
+        let child = Command::new("python3")
+            .arg(script)
+            .args([&cert, &key, &log, &portfile])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut port = None;
+        assert!(
+            super::cluster::eventually(std::time::Duration::from_secs(20), || {
+                port = std::fs::read_to_string(&portfile)
+                    .ok()
+                    .and_then(|p| p.parse().ok());
+                port.is_some()
+            }),
+            "the impostor did not start"
+        );
+        Impostor {
+            port: port.unwrap(),
+            log,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// Every request it received: "METHOD PATH AUTHORIZATION" ("-": none).
+    pub fn requests(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Requests that carried a credential.
+    pub fn credentials_received(&self) -> Vec<String> {
+        self.requests()
+            .into_iter()
+            .filter(|r| !r.ends_with(" -"))
+            .collect()
+    }
+}
+
+impl Drop for Impostor {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
