@@ -21,6 +21,8 @@ pub struct AdminSession<'a> {
     context: &'a str,
     runtime: OnceCell<Runtime>,
     admin: OnceCell<Admin>,
+    /// Nobody watches (a background refresh): no admin login that may prompt.
+    headless: bool,
 }
 
 impl<'a> AdminSession<'a> {
@@ -32,7 +34,15 @@ impl<'a> AdminSession<'a> {
             context,
             runtime: OnceCell::new(),
             admin: OnceCell::new(),
+            headless: false,
         }
+    }
+
+    /// A session nobody watches (a background refresh): an admin exec plugin
+    /// that may prompt is refused instead of run.
+    pub fn headless(mut self) -> AdminSession<'a> {
+        self.headless = true;
+        self
     }
 
     fn runtime(&self) -> Result<&Runtime, Error> {
@@ -64,7 +74,7 @@ impl<'a> AdminSession<'a> {
         let chain = chain.or(inherited.as_deref());
         let ctx = Kubeconfigs::load(self.kubeconfig)?.resolve(self.context)?;
         let _entered = self.enter()?;
-        let admin = Admin::connect(&ctx, chain)?;
+        let admin = Admin::connect(&ctx, chain, self.headless)?;
         Ok(self.admin.get_or_init(|| admin))
     }
 

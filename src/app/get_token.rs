@@ -7,7 +7,7 @@
 
 use time::OffsetDateTime;
 
-use crate::cache::{Cache, CacheError, CacheKey, Entry, Served};
+use crate::cache::{Cache, CacheError, CacheKey, Entry, LockError, Served};
 use crate::clock::Clock;
 use crate::cluster_identity::{ClusterIdentity, read_ca};
 use crate::credential::Credential;
@@ -21,8 +21,13 @@ use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
 use super::admin_session::AdminSession;
 use super::minter::KubeMinter;
 pub use super::ports::{Background, Minter, TokenCache};
+use super::refresh_ahead::BACKGROUND_DEADLINE;
 use super::refresh_ahead::SpawnSelf;
-use super::verdict::{Verdict, after, judge};
+use super::verdict::{Verdict, after, judge, still_valid_until};
+
+/// How long a call waits for the lock held by a background refresh before it
+/// serves the still-valid credential or mints itself.
+const BACKGROUND_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A credential ready to hand out.
 pub struct Issued {
@@ -137,7 +142,21 @@ impl GetToken<'_> {
 
         // Minting from here on. Refuse loops before waiting on our own lock.
         let chain = recursion_chain(opts)?;
-        let _lock = self.cache.lock(key, opts.lock_wait)?;
+        let _lock = match self.lock_for_mint(key, opts)? {
+            Some(lock) => lock,
+            // A background refresh holds the entry for longer than kubectl
+            // waits for one: the still-valid token, else a mint of our own.
+            None => {
+                if let Some(out) = self.still_valid(key, opts, target) {
+                    return Ok(out);
+                }
+                tracing::warn!(
+                    "a background refresh of {} has not finished yet (`kube-sa-token doctor` shows why one failed); minting in the foreground",
+                    opts.spec.label()
+                );
+                None
+            }
+        };
         // Look again under the lock: another process may have minted meanwhile
         // (and replaced a dead token: then that one is served).
         let still_dead = |d: &Entry| matches!(self.cache.load(key), Ok(Some(e)) if e.credential.same_as(&d.credential));
@@ -224,7 +243,7 @@ impl GetToken<'_> {
                 }
                 tracing::debug!("cache hit");
                 if first && refresh_due && opts.refresh_ahead {
-                    self.refresh_ahead(key, now);
+                    self.refresh_ahead(opts, key, now);
                 }
                 self.note_served(key, now, until, check, last);
                 hit(entry.credential, until)
@@ -280,6 +299,53 @@ impl GetToken<'_> {
                 }
             }
         }
+    }
+
+    /// The entry's lock for a mint. While a background refresh may hold it
+    /// (one started within its deadline), the wait is short: `Ok(None)` when
+    /// it is still held then.
+    fn lock_for_mint(
+        &self,
+        key: &CacheKey,
+        opts: &GetOptions,
+    ) -> Result<Option<Option<crate::cache::FileLock>>, Error> {
+        let now = self.clock.now().unix_timestamp();
+        let background = self.cache.last_refresh(key).is_some_and(|t| {
+            t <= now && now.saturating_sub(t) <= BACKGROUND_DEADLINE.as_secs() as i64
+        });
+        let wait = if background {
+            BACKGROUND_WAIT.min(opts.lock_wait)
+        } else {
+            opts.lock_wait
+        };
+        match self.cache.lock(key, wait) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(CacheError::Lock(LockError::Timeout { .. })) if background => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The cached credential past its serve window but not expired, served
+    /// (with a warning) while a background refresh is late.
+    fn still_valid(
+        &self,
+        key: &CacheKey,
+        opts: &GetOptions,
+        target: &ClusterIdentity,
+    ) -> Option<Issued> {
+        let entry = self.cache.load(key).ok()??;
+        let until = still_valid_until(&entry, opts, target, self.clock.now())?;
+        tracing::warn!(
+            "a background refresh of {} has not finished yet (`kube-sa-token doctor` shows why one failed); serving the cached {}, valid until {}",
+            opts.spec.label(),
+            entry.credential.kind(),
+            crate::clock::rfc3339(until)
+        );
+        Some(Issued {
+            credential: entry.credential,
+            expires: until,
+            cluster: entry.cluster,
+        })
     }
 
     /// The last serve of `key`, when the caller is known.

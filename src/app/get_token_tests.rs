@@ -36,6 +36,10 @@ struct MemoryCache {
     busy: Cell<bool>,
     /// Writes fail, as on a full disk or a keyring locked since the read.
     full: bool,
+    /// The refresh bookkeeping cannot be written (a full disk).
+    unwritable: Cell<bool>,
+    /// How long callers were ready to wait for the entry's lock, in all.
+    waited: Cell<Duration>,
 }
 
 impl MemoryCache {
@@ -86,7 +90,14 @@ impl TokenCache for MemoryCache {
         self.records.borrow_mut().remove(key);
         Ok(self.entries.borrow_mut().remove(key).is_some())
     }
-    fn lock(&self, _: &CacheKey, _: Duration) -> Result<Option<FileLock>, CacheError> {
+    fn lock(&self, _: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError> {
+        self.waited.set(self.waited.get() + wait);
+        if self.busy.get() {
+            return Err(CacheError::Lock(crate::cache::LockError::Timeout {
+                path: "test.lock".into(),
+                timeout: wait,
+            }));
+        }
         Ok(None)
     }
     fn try_lock(&self, _: &CacheKey) -> Result<TryLock, CacheError> {
@@ -99,8 +110,12 @@ impl TokenCache for MemoryCache {
     fn last_refresh(&self, key: &CacheKey) -> Option<i64> {
         self.refreshes.borrow().get(key).copied()
     }
-    fn note_refresh(&self, key: &CacheKey, now: i64) {
+    fn note_refresh(&self, key: &CacheKey, now: i64) -> bool {
+        if self.unwritable.get() {
+            return false;
+        }
         self.refreshes.borrow_mut().insert(key.clone(), now);
+        true
     }
     fn last_served(&self, key: &CacheKey) -> Option<Served> {
         self.served.borrow().get(key).copied()
@@ -600,7 +615,7 @@ fn a_loop_in_one_shell_costs_one_check_per_half_minute() {
 struct Starts(Cell<usize>);
 
 impl Background for Starts {
-    fn start(&self) -> Result<(), String> {
+    fn start(&self, _: &GetOptions) -> Result<(), String> {
         self.0.set(self.0.get() + 1);
         Ok(())
     }
@@ -882,4 +897,141 @@ fn a_user_certificate_past_the_middle_of_its_window_is_refreshed_ahead_too() {
     );
     assert_eq!(starts.0.get(), 1);
     assert_eq!(minter.mints.get(), 1);
+}
+
+/// Issue 17, finding 5: a background refresh that holds the entry's lock
+/// (a stuck admin login) delays a foreground call by a short bound only:
+/// it serves the cached token while it is still valid, else mints itself.
+#[test]
+fn a_stuck_background_refresh_never_holds_kubectl_for_the_lock_wait() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let opts = opts();
+    let first = run(&cache, &minter, &opts);
+    // Past the serve window (48 min), 12 minutes before the token expires,
+    // a background refresh started 10 s ago still holds the lock.
+    clock.advance(48 * 60);
+    assert!(cache.note_refresh(&key(), clock.now().unix_timestamp()));
+    cache.busy.set(true);
+    cache.waited.set(Duration::ZERO);
+    clock.advance(10);
+    let served = run(&cache, &minter, &opts);
+    assert_eq!(minter.mints.get(), 1, "not minted: the token still works");
+    assert_eq!(
+        served.credential.expose_token(),
+        first.credential.expose_token()
+    );
+    assert_eq!(
+        served.expires.unix_timestamp(),
+        1_003_600 - 30,
+        "until its expiry, less a margin"
+    );
+    assert!(
+        cache.waited.get() <= Duration::from_secs(2),
+        "{:?}",
+        cache.waited.get()
+    );
+
+    // The token is nearly gone: the foreground mints itself.
+    clock.advance(11 * 60 + 30);
+    assert!(cache.note_refresh(&key(), clock.now().unix_timestamp()));
+    clock.advance(10);
+    let minted = run(&cache, &minter, &opts);
+    assert_eq!(minter.mints.get(), 2);
+    assert_ne!(
+        minted.credential.expose_token(),
+        first.credential.expose_token()
+    );
+
+    // Without a background refresh in flight, another process's mint is
+    // waited for as long as --lock-timeout says.
+    clock.advance(3600);
+    cache.waited.set(Duration::ZERO);
+    assert!(matches!(
+        try_run(&cache, &minter, &opts),
+        Err(Error::Cache(CacheError::Lock(_)))
+    ));
+    assert_eq!(cache.waited.get(), opts.lock_wait);
+}
+
+/// Issue 17, findings 11 and 12: no background refresh starts when its start
+/// cannot be recorded (the once-a-minute gate would be lost), nor for a user
+/// whose CSR someone else approves.
+#[test]
+fn background_refreshes_start_only_where_they_are_gated_and_can_finish() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let starts = Starts::default();
+    let hit = |opts: &GetOptions| {
+        GetToken {
+            cache: &cache,
+            minter: &minter,
+            clock: &clock,
+            parent: None,
+            background: Some(&starts),
+        }
+        .run(opts, &info(), &cluster(), &key())
+        .unwrap()
+    };
+    let opts = opts();
+    hit(&opts);
+    clock.advance(25 * 60);
+    cache.unwritable.set(true);
+    for _ in 0..10 {
+        hit(&opts);
+    }
+    assert_eq!(starts.0.get(), 0, "a full disk starts no refresh at all");
+    cache.unwritable.set(false);
+    hit(&opts);
+    assert_eq!(starts.0.get(), 1);
+
+    let cache = MemoryCache::default();
+    let starts = Starts::default();
+    let mut user = opts.clone();
+    user.spec.principal = Principal::User {
+        name: "alice".into(),
+        groups: vec!["dev".into()],
+    };
+    user.approve = false;
+    let get = || {
+        GetToken {
+            cache: &cache,
+            minter: &minter,
+            clock: &clock,
+            parent: None,
+            background: Some(&starts),
+        }
+        .run(&user, &info(), &cluster(), &key())
+        .unwrap()
+    };
+    get();
+    clock.advance(25 * 60);
+    get();
+    assert_eq!(
+        starts.0.get(),
+        0,
+        "--no-approve users are not refreshed in the background"
+    );
+}
+
+/// Issue 17, finding 14: the background child runs `get` with the entry's
+/// own arguments, whichever command started it.
+#[test]
+fn the_background_child_parses_as_a_refresh_of_the_same_entry() {
+    let mut o = opts();
+    o.spec.audiences = vec!["vault".into()];
+    o.duration = Duration::from_secs(1800);
+    let mut argv: Vec<std::ffi::OsString> = vec!["kube-sa-token".into()];
+    argv.extend(crate::cli::exec_args(&o).into_iter().map(Into::into));
+    argv.push("--refresh-in-background".into());
+    let inv = crate::cli::parse(argv).unwrap();
+    let crate::cli::Parsed::Run(inv) = inv else {
+        panic!("exits")
+    };
+    match inv.command {
+        crate::options::Command::Refresh(back) => assert_eq!(format!("{back:?}"), format!("{o:?}")),
+        c => panic!("{c:?}"),
+    }
 }

@@ -33,8 +33,10 @@ pub trait TokenCache {
     fn try_lock(&self, key: &CacheKey) -> Result<TryLock, CacheError>;
     /// When a background refresh of the entry was last started (unix secs).
     fn last_refresh(&self, key: &CacheKey) -> Option<i64>;
-    /// Records that a background refresh starts now.
-    fn note_refresh(&self, key: &CacheKey, now: i64);
+    /// Records that a background refresh starts now; `false` when that
+    /// could not be recorded (and so none may start: the once-a-minute gate
+    /// holds only where it is written down).
+    fn note_refresh(&self, key: &CacheKey, now: i64) -> bool;
     /// Who was last served the entry, and until when.
     fn last_served(&self, key: &CacheKey) -> Option<Served>;
     /// Records a serve (best effort: a failure costs a missed check only).
@@ -101,9 +103,13 @@ impl TokenCache for Cache {
     fn last_refresh(&self, key: &CacheKey) -> Option<i64> {
         crate::cache::refresh::last_started(key)
     }
-    fn note_refresh(&self, key: &CacheKey, now: i64) {
-        if let Err(e) = crate::cache::refresh::note_started(key, now) {
-            tracing::debug!("could not record the background refresh: {e}");
+    fn note_refresh(&self, key: &CacheKey, now: i64) -> bool {
+        match crate::cache::refresh::note_started(key, now) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!("no background refresh: its start cannot be recorded ({e})");
+                false
+            }
         }
     }
     fn last_served(&self, key: &CacheKey) -> Option<Served> {
@@ -122,7 +128,8 @@ pub enum TryLock {
     Busy,
 }
 
-/// Starts a refresh of the entry in the background, detached from the caller.
+/// Starts a refresh of the entry `opts` names in the background, detached
+/// from the caller.
 pub trait Background {
-    fn start(&self) -> Result<(), String>;
+    fn start(&self, opts: &GetOptions) -> Result<(), String>;
 }

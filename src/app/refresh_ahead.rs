@@ -36,10 +36,13 @@ const RETRY_SECS: i64 = 60;
 
 impl GetToken<'_> {
     /// Starts a background refresh of `key` unless one runs or just ran.
-    pub(super) fn refresh_ahead(&self, key: &CacheKey, now: OffsetDateTime) {
+    pub(super) fn refresh_ahead(&self, opts: &GetOptions, key: &CacheKey, now: OffsetDateTime) {
         let Some(background) = self.background else {
             return;
         };
+        if !refreshable(opts) {
+            return;
+        }
         let now = now.unix_timestamp();
         if self
             .cache
@@ -53,8 +56,11 @@ impl GetToken<'_> {
             // Held: a mint is running; or the lock cannot be taken at all.
             Ok(TryLock::Busy) | Err(_) => return,
         }
-        self.cache.note_refresh(key, now);
-        match background.start() {
+        // No record, no start: without it every hit would start another.
+        if !self.cache.note_refresh(key, now) {
+            return;
+        }
+        match background.start(opts) {
             Ok(()) => tracing::debug!("refreshing the token in the background"),
             Err(e) => tracing::debug!("could not start a background refresh: {e}"),
         }
@@ -96,20 +102,34 @@ impl GetToken<'_> {
     }
 }
 
+/// Whether an entry is refreshed in the background at all: not a user whose
+/// CSR someone else must approve (`--no-approve`): nobody would see the CSR's
+/// name, and it would wait until its timeout every minute.
+fn refreshable(opts: &GetOptions) -> bool {
+    opts.approve || !opts.spec.is_user()
+}
+
+/// How long a background refresh may take, admin login included: well
+/// under the lock wait kubectl calls would spend behind it. Past it, the
+/// refresh ends itself and its plugin (their whole process group).
+pub const BACKGROUND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The background refresh's nice value (0 is kubectl's, 19 the lowest).
 #[cfg(unix)]
 const BACKGROUND_NICE: libc::c_int = 10;
 
-/// Starts this program again, detached: `get` with the same arguments plus
-/// `--refresh-in-background`, in a session of its own, holding none of the
-/// caller's pipes (kubectl waits for its plugin's stdout and stderr to close).
+/// Starts this program again, detached: `get` with the entry's own
+/// arguments (whatever command found the refresh due: `get`, `whoami`,
+/// `kubeconfig --embed-token`) plus `--refresh-in-background`, in a session
+/// of its own, holding none of the caller's pipes or other descriptors
+/// (kubectl, or a shell pipeline around it, waits for them to close).
 pub struct SpawnSelf;
 
 impl Background for SpawnSelf {
-    fn start(&self) -> Result<(), String> {
+    fn start(&self, opts: &GetOptions) -> Result<(), String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(exe);
-        cmd.args(std::env::args_os().skip(1))
+        cmd.args(crate::cli::exec_args(opts))
             .arg("--refresh-in-background")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -127,6 +147,7 @@ impl Background for SpawnSelf {
                     // Below kubectl: on a small machine the refresh's start-up
                     // must not slow down the command that started it.
                     libc::setpriority(libc::PRIO_PROCESS, 0, BACKGROUND_NICE);
+                    close_inherited_on_exec();
                     Ok(())
                 });
             }
@@ -135,15 +156,83 @@ impl Background for SpawnSelf {
     }
 }
 
+/// Marks every descriptor above stderr close-on-exec: the refresh must not
+/// keep a pipe of the caller's open (a pipeline around kubectl would wait for
+/// the background mint). Only async-signal-safe system calls: it runs
+/// between fork and exec.
+#[cfg(unix)]
+fn close_inherited_on_exec() {
+    #[cfg(target_os = "linux")]
+    {
+        const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+        // SAFETY: close_range only changes descriptor flags (Linux 5.11+).
+        let done = unsafe {
+            libc::syscall(
+                libc::SYS_close_range,
+                3 as libc::c_uint,
+                libc::c_uint::MAX,
+                CLOSE_RANGE_CLOEXEC,
+            )
+        } == 0;
+        if done {
+            return;
+        }
+    }
+    // Older kernels and other systems: each possible descriptor.
+    // SAFETY: getrlimit and fcntl are async-signal-safe system calls.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+            lim.rlim_cur.min(65_536) as libc::c_int
+        } else {
+            1024
+        };
+        for fd in 3..max {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+    }
+}
+
+/// Ends this background refresh and everything it started (the admin's exec
+/// plugin and its children: the refresh leads its own process group) once
+/// [`BACKGROUND_DEADLINE`] passes, after logging why.
+fn watchdog(line: String) {
+    std::thread::spawn(move || {
+        std::thread::sleep(BACKGROUND_DEADLINE);
+        let _ = cache::refresh::log_failure(&line);
+        #[cfg(unix)]
+        // SAFETY: getpgrp/getpid cannot fail; kill(0, ..) signals our own
+        // process group, which is ours alone when we lead it (setsid).
+        unsafe {
+            if libc::getpgrp() == libc::getpid() {
+                libc::kill(0, libc::SIGKILL);
+            }
+        }
+        std::process::exit(1);
+    });
+}
+
 /// `get --refresh-in-background`: no output; failures are logged for `doctor`.
 pub fn refresh(opts: &GetOptions, clock: &dyn Clock) -> Result<(), Error> {
     let info = ExecInfo::from_env()?;
     let target = target_cluster(opts, &info)?;
     let key = super::entry_key(&opts.spec, &target);
     let spec = &opts.spec;
+    if !refreshable(opts) {
+        return Ok(());
+    }
+    watchdog(format!(
+        "{} {} (entry {key}): the background refresh did not finish within {}s (a slow or stuck admin login?); it was ended, and the next mint runs in the foreground",
+        rfc3339(clock.now()),
+        spec.label(),
+        BACKGROUND_DEADLINE.as_secs()
+    ));
     let result = (|| {
         let chain = super::get_token::recursion_chain(opts)?;
-        let admin = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
+        let admin = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context).headless();
         let cache = Cache::open(opts.cache)?;
         GetToken {
             cache: &cache,

@@ -99,6 +99,34 @@ pub(super) fn judge(
     }
 }
 
+/// A credential this close to its expiry is not handed out even while a
+/// background refresh is late.
+const STILL_VALID_FLOOR_SECS: i64 = 30;
+
+/// Until when (local time) a cached credential past its serve window still
+/// works: it is the one asked for, bound to `target`, and expires more than
+/// [`STILL_VALID_FLOOR_SECS`] from now (that much is kept back).
+pub(super) fn still_valid_until(
+    entry: &Entry,
+    opts: &GetOptions,
+    target: &ClusterIdentity,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    if entry.cluster.mismatch(target).is_some() {
+        return None;
+    }
+    let server_now = shift(now, entry.clock_offset);
+    match judge_credential(&entry.credential, &opts.spec, server_now, false) {
+        Err(Stale::Expiring { secs_left, .. }) if secs_left > STILL_VALID_FLOOR_SECS => {
+            Some(shift(
+                server_now,
+                secs_left - STILL_VALID_FLOOR_SECS - entry.clock_offset,
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// What a credential's own times and names say.
 pub(super) struct Judged {
     pub fresh: Fresh,

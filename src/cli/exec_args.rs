@@ -9,60 +9,69 @@ use crate::options::{self, CacheChoice, GetOptions, Principal, SourceKind};
 pub fn exec_args(opts: &GetOptions) -> Vec<String> {
     let spec = &opts.spec;
     let mut a = vec!["get".to_string()];
+    // A value that starts with '-' would read as a flag of its own: it is
+    // attached (`--user=-alice`), the one form that parses back to it.
+    let mut pair = |flag: &str, value: String| {
+        if value.starts_with('-') {
+            a.push(format!("{flag}={value}"));
+        } else {
+            a.extend([flag.to_string(), value]);
+        }
+    };
     if let Some(k) = &spec.kubeconfig {
         let abs = std::path::absolute(k).unwrap_or_else(|_| k.clone());
-        a.extend(["--kubeconfig".into(), abs.display().to_string()]);
+        pair("--kubeconfig", abs.display().to_string());
     }
-    a.extend(["--admin-context".into(), spec.admin_context.clone()]);
+    pair("--admin-context", spec.admin_context.clone());
     match &spec.principal {
         Principal::ServiceAccount(sa) => {
-            a.extend([
-                "--service-account".into(),
-                format!("{}/{sa}", spec.namespace),
-            ]);
+            pair("--service-account", format!("{}/{sa}", spec.namespace));
         }
         Principal::User { name, groups } => {
-            a.extend(["--user".into(), name.clone()]);
+            pair("--user", name.clone());
             for g in groups {
-                a.extend(["--group".into(), g.clone()]);
+                pair("--group", g.clone());
             }
             if spec.namespace != options::DEFAULT_NAMESPACE {
-                a.extend(["--namespace".into(), spec.namespace.clone()]);
+                pair("--namespace", spec.namespace.clone());
             }
         }
     }
     if spec.source != SourceKind::default() {
-        a.extend(["--source".into(), spec.source.as_str().into()]);
-    }
-    if opts.create_secret {
-        a.push("--create-secret".into());
-    }
-    if spec.bind_secret {
-        a.push("--bind-secret".into());
+        pair("--source", spec.source.as_str().into());
     }
     if opts.duration != options::DEFAULT_DURATION {
-        a.extend(["--duration".into(), Dur(opts.duration).to_string()]);
+        pair("--duration", Dur(opts.duration).to_string());
     }
     for aud in &spec.audiences {
-        a.extend(["--audience".into(), aud.clone()]);
+        pair("--audience", aud.clone());
     }
     if opts.cache != CacheChoice::default() {
-        a.extend(["--cache".into(), opts.cache.as_str().into()]);
-    }
-    if !opts.refresh_ahead {
-        a.push("--no-refresh-ahead".into());
-    }
-    if !opts.approve {
-        a.push("--no-approve".into());
+        pair("--cache", opts.cache.as_str().into());
     }
     if opts.csr_wait != options::DEFAULT_CSR_WAIT {
-        a.extend(["--csr-timeout".into(), Dur(opts.csr_wait).to_string()]);
+        pair("--csr-timeout", Dur(opts.csr_wait).to_string());
     }
     if opts.revalidate != options::DEFAULT_REVALIDATE {
-        a.extend([
-            "--revalidate-interval".into(),
-            Dur(opts.revalidate).to_string(),
-        ]);
+        pair("--revalidate-interval", Dur(opts.revalidate).to_string());
     }
+    if opts.secret_wait != options::DEFAULT_SECRET_WAIT {
+        pair("--secret-timeout", Dur(opts.secret_wait).to_string());
+    }
+    if opts.lock_wait != options::DEFAULT_LOCK_WAIT {
+        pair("--lock-timeout", Dur(opts.lock_wait).to_string());
+    }
+    let flags = [
+        (opts.create_secret, "--create-secret"),
+        (spec.bind_secret, "--bind-secret"),
+        (!opts.refresh_ahead, "--no-refresh-ahead"),
+        (!opts.approve, "--no-approve"),
+    ];
+    a.extend(
+        flags
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, f)| f.to_string()),
+    );
     a
 }

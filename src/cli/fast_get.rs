@@ -69,7 +69,9 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
                         v
                     }
                 };
-                if value.starts_with('-') {
+                // A separate word that looks like a flag is clap's to judge;
+                // an attached one (`--user=-alice`) is the value.
+                if inline.is_none() && value.starts_with('-') {
                     return None;
                 }
                 f.set(name, value)?;

@@ -1,4 +1,5 @@
 //! Command-line parsing, and the exec-argument writer as its inverse.
+use std::ffi::OsString;
 
 use super::*;
 use crate::options::CacheChoice;
@@ -142,7 +143,9 @@ fn exec_args_round_trip_through_the_cli() {
             "--audience",
             "vault",
             "--cache",
-            "keyutils"
+            "keyutils",
+            "--lock-timeout",
+            "30s"
         ]
     );
     let mut argv = vec!["kube-sa-token"];
@@ -154,6 +157,46 @@ fn exec_args_round_trip_through_the_cli() {
             assert_eq!(o.cache, CacheChoice::Keyutils);
         }
         c => panic!("{c:?}"),
+    }
+}
+
+/// Issue 17, finding 17: values that start with '-', and every option
+/// (issue 22: the two timeouts were dropped), parse back to the same
+/// options through clap and through the fast path.
+#[test]
+fn every_exec_entry_parses_back_to_the_same_options() {
+    let mut o = export_opts();
+    o.spec.admin_context = "-admin".into();
+    o.spec.audiences = vec!["-aud".into(), "vault".into()];
+    o.lock_wait = Duration::from_secs(120);
+    o.secret_wait = Duration::from_secs(45);
+    o.revalidate = Duration::from_secs(90);
+    o.spec.bind_secret = true;
+    o.refresh_ahead = false;
+    let mut user = o.clone();
+    user.spec.bind_secret = false;
+    user.spec.audiences = vec![];
+    user.spec.principal = crate::options::Principal::User {
+        name: "-alice".into(),
+        groups: vec!["-dev".into(), "ops".into()],
+    };
+    user.spec.namespace = "team".into();
+    user.approve = false;
+    user.csr_wait = Duration::from_secs(100);
+    for o in [o, user] {
+        let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
+        argv.extend(exec_args(&o).into_iter().map(OsString::from));
+        let fast = super::fast_get::parse(&argv)
+            .expect("the fast path takes it")
+            .unwrap();
+        let words: Vec<&str> = argv[1..].iter().map(|a| a.to_str().unwrap()).collect();
+        let slow = parse_ok(&words);
+        for back in [fast.command, slow] {
+            let Command::Get(back) = back else {
+                panic!("not get")
+            };
+            assert_eq!(format!("{back:?}"), format!("{o:?}"));
+        }
     }
 }
 

@@ -65,12 +65,14 @@ fn cluster_info(cluster: &Cluster, ca_pem: Option<&[u8]>) -> serde_json::Value {
 /// Runs `exec` for the admin context and returns its credential. `chain`
 /// (the recursion guard's) goes into the plugin's environment only. The
 /// plugin's stderr is the user's, as with kubectl; `Err` is a one-line
-/// description without the plugin's output.
+/// description without the plugin's output. `headless` (a background
+/// refresh, which nobody watches): a plugin that may prompt is not run.
 pub(super) fn run(
     exec: &ExecConfig,
     cluster: &Cluster,
     ca_pem: Option<&[u8]>,
     chain: Option<&str>,
+    headless: bool,
 ) -> Result<Credential, String> {
     let command = exec
         .command
@@ -96,6 +98,18 @@ pub(super) fn run(
         }
         (None, _) => ExecInteractiveMode::IfAvailable,
     };
+    if headless && !matches!(mode, ExecInteractiveMode::Never) {
+        // A device-code or browser login would wait unseen, holding the
+        // entry's lock: only `interactiveMode: Never` runs in the background.
+        return Err(format!(
+            "its exec plugin may prompt (interactiveMode: {}), so a background refresh does not run it; the next mint runs in the foreground, where its prompt is seen (set interactiveMode: Never if it never prompts)",
+            match mode {
+                ExecInteractiveMode::Always => "Always",
+                _ if exec.interactive_mode.is_none() => "unset, so IfAvailable",
+                _ => "IfAvailable",
+            }
+        ));
+    }
     let terminal = std::io::stdin().is_terminal();
     let interactive = match mode {
         ExecInteractiveMode::Never => false,
@@ -199,5 +213,36 @@ pub(super) fn run(
         _ => Err(format!(
             "its exec plugin {command:?} returned neither a token nor a certificate and key"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec(mode: &str) -> ExecConfig {
+        serde_yaml::from_str(&format!(
+            "apiVersion: client.authentication.k8s.io/v1beta1\ncommand: /nonexistent/kube-sa-token-test-login\n{mode}"
+        ))
+        .unwrap()
+    }
+
+    /// Issue 17, finding 5: a background refresh never runs an admin login
+    /// that may prompt; one that never prompts is run (here: not found).
+    #[test]
+    fn headless_runs_only_plugins_that_never_prompt() {
+        let cluster = Cluster::default();
+        for mode in [
+            "interactiveMode: Always",
+            "interactiveMode: IfAvailable",
+            "",
+        ] {
+            let err = run(&exec(mode), &cluster, None, None, true).err().unwrap();
+            assert!(err.contains("may prompt"), "{mode}: {err}");
+        }
+        let err = run(&exec("interactiveMode: Never"), &cluster, None, None, true)
+            .err()
+            .unwrap();
+        assert!(err.contains("was not found"), "{err}");
     }
 }

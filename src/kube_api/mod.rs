@@ -75,9 +75,14 @@ impl Admin {
     /// Builds the client for the admin context `ctx` (from
     /// [`Kubeconfigs::resolve`](crate::kubeconfig::Kubeconfigs::resolve), so
     /// it reads exactly what kubectl reads). Runs the context's exec plugin
-    /// once, with the recursion chain `chain` in its environment. Call it
-    /// inside a tokio runtime context.
-    pub fn connect(ctx: &ResolvedContext, chain: Option<&str>) -> Result<Admin, KubeApiError> {
+    /// once, with the recursion chain `chain` in its environment; with
+    /// `headless` (nobody would see a prompt), only a plugin that never
+    /// prompts. Call it inside a tokio runtime context.
+    pub fn connect(
+        ctx: &ResolvedContext,
+        chain: Option<&str>,
+        headless: bool,
+    ) -> Result<Admin, KubeApiError> {
         let cfg_err = |detail: String| KubeApiError::Config {
             context: ctx.name.clone(),
             detail,
@@ -122,7 +127,9 @@ impl Admin {
         )
         .map_err(|e| cfg_err(e.to_string()))?;
         if let Some(exec) = user.exec.take() {
-            match exec_plugin::run(&exec, &cluster, ca_pem.as_deref(), chain).map_err(cfg_err)? {
+            match exec_plugin::run(&exec, &cluster, ca_pem.as_deref(), chain, headless)
+                .map_err(cfg_err)?
+            {
                 exec_plugin::Credential::Token(t) => {
                     user.token = Some(t.expose().to_string().into())
                 }

@@ -157,3 +157,64 @@ fn a_token_past_half_its_window_is_refreshed_in_the_background() {
     assert_eq!(count(&runs, "start"), 2);
     assert_eq!(c.token_requests_settled() - before, 2);
 }
+
+/// Issue 17, finding 10: the background refresh holds none of the
+/// descriptors its caller had open above stderr (a pipeline around a call
+/// waited for the background mint through one).
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn the_background_refresh_keeps_none_of_its_callers_descriptors() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-refresh-fds");
+    let sa = sa(&ns);
+    let args = entry(&sa, "file");
+    let env = TestEnv::builder().build();
+    let (runs, go, admin) = gated_login(&env, &c.minter_token(&ns));
+    let cluster = format!(
+        "{{server: \"{}\", certificate-authority: \"{}\"}}",
+        c.server,
+        c.ca().display()
+    );
+    std::fs::write(
+        &env.kubeconfig,
+        kubeconfig_of(
+            &[("test", &cluster)],
+            &[("admin", "test", "admin"), ("sa", "test", "sa")],
+            &[("admin", &admin), ("sa", &get_user("v1", &args))],
+        ),
+    )
+    .unwrap();
+    let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
+    std::fs::write(&go, "").unwrap();
+    env.get(Some(&info), &args).ok();
+    std::fs::remove_file(&go).unwrap();
+
+    // 25 minutes later, through a shell that holds fd 3 open on a marker.
+    let marker = env.root().join("caller-fd-3");
+    let (bin, faked) = support::faketime("+25m");
+    let mut call = Command::new("bash");
+    call.args(["-c", "exec 3>\"$0\"; exec \"$@\""])
+        .arg(&marker)
+        .arg(bin)
+        .arg("get")
+        .args(args);
+    env.isolate(&mut call);
+    call.envs(faked).env("KUBERNETES_EXEC_INFO", &info);
+    Out::from(call.output().unwrap()).ok();
+    assert!(
+        eventually(Duration::from_secs(30), || count(&runs, "start") == 2),
+        "no background refresh started"
+    );
+    let pid = background_refresh(&sa).expect("the background refresh, waiting at its login");
+    let held: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .collect();
+    assert!(
+        !held.iter().any(|p| p == &marker),
+        "the caller's fd 3 was inherited: {held:?}"
+    );
+    std::fs::write(&go, "").unwrap();
+    assert!(eventually(Duration::from_secs(30), || count(&runs, "end") == 2));
+}
