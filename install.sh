@@ -2,18 +2,21 @@
 # Builds kube-sa-token from this checkout and installs it (and the kubectl
 # plugin name kubectl-sa_token). Safe to re-run, also while kubectl runs it.
 #   PREFIX        install root (default ~/.local; binaries go to $PREFIX/bin)
-#   --dynamic     link glibc dynamically (see below)
+#   --dynamic     link the system's C library dynamically (see below)
 #   --build-only  build the release binary as installed, print its path,
 #                 install nothing (tests/run.sh and the benchmarks use it)
 #
-# On x86_64 Linux with glibc the binary is a static position-independent
-# executable (`-C target-feature=+crt-static`; static-pie keeps address-space
-# randomization): kubectl runs it before every command, and loading libc and
-# libgcc_s cost a cache hit about 0.35 ms of its 1.5 ms (docs/performance.md).
-# The price: a glibc security update reaches it only when it is rebuilt
-# (./install.sh again), and host names resolve through /etc/hosts and DNS
-# only, as kubectl's own resolver does (docs/security.md). --dynamic builds
-# the usual dynamically linked binary instead.
+# On Linux the binary is a static position-independent executable linked
+# against musl (Rust's <arch>-unknown-linux-musl target; static-pie keeps
+# address-space randomization): kubectl runs it before every command, and
+# loading a shared C library costs a cache hit about a fifth of its time
+# (docs/performance.md). musl never loads NSS modules, so no nsswitch.conf can
+# make it crash; host names resolve through /etc/hosts and DNS, as kubectl's
+# own resolver does (docs/security.md#static-linking). It needs the rustup
+# target (added here when rustup is there) and musl-gcc for ring's C code
+# (Debian/Ubuntu: apt-get install musl-tools); without them, or with
+# --dynamic, the usual dynamically linked build is installed, and says so.
+# (glibc is never linked statically: its NSS modules crash such a binary.)
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 prefix=${PREFIX:-$HOME/.local}
@@ -22,7 +25,7 @@ for arg in "$@"; do
   case "$arg" in
     --dynamic) link=dynamic ;;
     --build-only) mode=build ;;
-    -h|--help) sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -34,9 +37,27 @@ fi
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 case "$host" in
-  x86_64-unknown-linux-gnu) ;;  # verified here; other targets may lack static-pie
-  *) link=dynamic ;;  # elsewhere the platform's usual linking
+  *-unknown-linux-gnu) musl="${host%-gnu}-musl" ;;
+  # Elsewhere the platform's usual linking (on a musl system such as Alpine
+  # that is its own musl, which loads no NSS modules either).
+  *) link=dynamic ;;
 esac
+note=""
+if [ "$link" = static ]; then
+  # What the static musl build needs; without it, the dynamic build.
+  if ! rustc --print sysroot >/dev/null 2>&1 ||
+    ! [ -d "$(rustc --print sysroot)/lib/rustlib/$musl" ]; then
+    if command -v rustup >/dev/null 2>&1; then
+      rustup target add "$musl" >&2 || true
+    fi
+  fi
+  arch=${musl%%-*}
+  if ! [ -d "$(rustc --print sysroot)/lib/rustlib/$musl" ]; then
+    link=dynamic note="the Rust target $musl is not installed (rustup target add $musl)"
+  elif ! command -v musl-gcc >/dev/null 2>&1 && ! command -v "$arch-linux-musl-gcc" >/dev/null 2>&1; then
+    link=dynamic note="no C compiler for musl was found (Debian/Ubuntu: apt-get install musl-tools)"
+  fi
+fi
 
 # ELF facts, read from the header without binutils: the type (3 = ET_DYN, a
 # position-independent executable; 2 = ET_EXEC, a fixed address) and whether
@@ -56,21 +77,23 @@ has_interp() {
 cd "$here"
 # Where cargo puts it (CARGO_TARGET_DIR or a cargo config may move target/).
 target_dir=$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-built="${target_dir:-$here/target}/release/kube-sa-token"
+target_dir=${target_dir:-$here/target}
 if [ "$link" = static ]; then
-  # Only the final binary gets crt-static: proc-macro crates cannot.
-  if ! cargo rustc --locked --release --bin kube-sa-token -- -C target-feature=+crt-static; then
-    echo "install.sh: the static build failed; it needs the C library's static archive (Debian: apt-get install libc6-dev), or run ./install.sh --dynamic" >&2
+  built="$target_dir/$musl/release/kube-sa-token"
+  if ! cargo build --locked --release --target "$musl" --bin kube-sa-token; then
+    echo "install.sh: the static musl build failed (see above); run ./install.sh --dynamic for the usual linking" >&2
     exit 1
   fi
   # Refuse a static binary at a fixed address (no ASLR for the program that
-  # holds credentials) or one that still wants the dynamic loader.
+  # holds credentials) or one that wants a dynamic loader after all.
   if [ "$(elf_type "$built")" != 3 ] || has_interp "$built"; then
-    echo "install.sh: the static build of $built is not a static position-independent executable; run ./install.sh --dynamic" >&2
+    echo "install.sh: the musl build of $built is not a static position-independent executable; run ./install.sh --dynamic" >&2
     exit 1
   fi
 else
-  cargo rustc --locked --release --bin kube-sa-token
+  built="$target_dir/release/kube-sa-token"
+  cargo build --locked --release --bin kube-sa-token
+  [ -z "$note" ] || echo "install.sh: a dynamically linked build, as $note; that costs a cache hit about 0.3 ms (docs/performance.md)" >&2
 fi
 
 if [ "$mode" = build ]; then

@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_int};
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // As Rust's start-up does: a closed pipe is an error to report, not a
     // signal that kills the process.
     #[cfg(unix)]
@@ -23,7 +23,21 @@ extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
     }
     // A panic must not unwind out of a C function; exit as Rust's start-up would.
-    match std::panic::catch_unwind(|| kube_sa_token::run(std::env::args_os())) {
+    // The arguments from argc/argv: `std::env::args_os()` is filled by
+    // glibc's init hook only, and is empty in a musl build.
+    let args = (0..usize::try_from(argc).unwrap_or(0)).map(|i| {
+        // SAFETY: the C runtime passes argc valid, NUL-terminated strings.
+        let arg = unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) };
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStringExt;
+            std::ffi::OsString::from_vec(arg.to_bytes().to_vec())
+        }
+        #[cfg(not(unix))]
+        std::ffi::OsString::from(arg.to_string_lossy().into_owned())
+    });
+    let args: Vec<std::ffi::OsString> = args.collect();
+    match std::panic::catch_unwind(|| kube_sa_token::run(args)) {
         Ok(code) => code as c_int,
         Err(_) => 101,
     }

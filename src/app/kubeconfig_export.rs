@@ -156,10 +156,6 @@ fn write_config(
     );
     doc.insert("current-context".into(), name.into());
     doc.insert("users".into(), item("user", user));
-    write!(
-        out,
-        "{}",
-        serde_yaml::to_string(&Value::Mapping(doc)).expect("kubeconfig serializes")
-    )?;
+    write!(out, "{}", crate::kubeconfig::to_yaml(&Value::Mapping(doc))?)?;
     Ok(())
 }

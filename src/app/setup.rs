@@ -121,7 +121,7 @@ pub fn setup(
         context_body(&admin_ctx.cluster, &name, &spec.namespace),
     );
     if dry_run {
-        let changes = ed.render();
+        let changes = ed.render()?;
         if changes.is_empty() {
             writeln!(out, "# dry run: nothing would change")?;
         }

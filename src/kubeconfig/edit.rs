@@ -129,16 +129,16 @@ impl Editable {
     }
 
     /// Each changed file with its new content, for `--dry-run`.
-    pub fn render(&self) -> Vec<(PathBuf, String)> {
+    pub fn render(&self) -> Result<Vec<(PathBuf, String)>, KubeconfigError> {
         self.changed_files()
-            .map(|f| (f.path.clone(), render(&f.doc)))
+            .map(|f| Ok((f.path.clone(), super::to_yaml(&f.doc)?)))
             .collect()
     }
 
     /// The full new content of `path` (one of the opened files).
     #[cfg(test)]
     fn content(&self, path: &Path) -> String {
-        render(&self.files.iter().find(|f| f.path == path).unwrap().doc)
+        super::to_yaml(&self.files.iter().find(|f| f.path == path).unwrap().doc).unwrap()
     }
 
     /// Writes every changed file (see the module docs); returns each written
@@ -146,10 +146,6 @@ impl Editable {
     pub fn save(&self) -> Result<Vec<(PathBuf, Option<PathBuf>)>, KubeconfigError> {
         self.changed_files().map(save_file).collect()
     }
-}
-
-fn render(doc: &Value) -> String {
-    serde_yaml::to_string(doc).expect("kubeconfig serializes")
 }
 
 /// client-go's lock: `<file>.lock`, created exclusively, removed on drop.
@@ -223,6 +219,7 @@ fn save_file(f: &File) -> Result<(PathBuf, Option<PathBuf>), KubeconfigError> {
     };
     #[cfg(not(unix))]
     let mode = 0o600;
+    let content = super::to_yaml(&f.doc)?;
     let backup = match &f.original {
         Some(orig) => {
             let b = backup_path(&f.path);
@@ -232,7 +229,7 @@ fn save_file(f: &File) -> Result<(PathBuf, Option<PathBuf>), KubeconfigError> {
         }
         None => None,
     };
-    write_atomic(&target, render(&f.doc).as_bytes(), mode).map_err(werr)?;
+    write_atomic(&target, content.as_bytes(), mode).map_err(werr)?;
     Ok((f.path.clone(), backup))
 }
 

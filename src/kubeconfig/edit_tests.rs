@@ -161,3 +161,65 @@ fn backups_are_timestamped_and_bounded() {
     assert!(newest.contains(&format!("c{}", BACKUPS_KEPT + 1)));
     assert!(!newest.contains(&format!("c{}", BACKUPS_KEPT + 2)));
 }
+
+/// Issue 17, finding 4: strings a YAML 1.1 reader (kubectl) would take for
+/// a bool, a number or a date stay quoted after an edit; other values keep
+/// their type.
+#[test]
+fn strings_kubectl_would_misread_stay_quoted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("config");
+    let ambiguous = [
+        "on",
+        "off",
+        "yes",
+        "no",
+        "y",
+        "n",
+        "Y",
+        "NO",
+        "True",
+        "1_000",
+        "0o17",
+        "0x1F",
+        "0b101",
+        "2001-12-14",
+        "1:20",
+        "190:20:30",
+        ".inf",
+        "-.inf",
+        ".NaN",
+        "~",
+        "null",
+        "1e3",
+        "+1",
+    ];
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers:\n- name: other\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: login\n      interactiveMode: Never\n      env:\n",
+    );
+    for (i, v) in ambiguous.iter().enumerate() {
+        yaml.push_str(&format!("      - name: V{i}\n        value: \"{v}\"\n"));
+    }
+    yaml.push_str("preferences:\n  colors: true\n");
+    std::fs::write(&p, &yaml).unwrap();
+    let mut ed = Editable::open(Some(&p)).unwrap();
+    ed.upsert(
+        "contexts",
+        "context",
+        "sa",
+        body("{cluster: local, user: sa-user, namespace: \"yes\"}"),
+    );
+    ed.save().unwrap();
+    let written = std::fs::read_to_string(&p).unwrap();
+    for v in ambiguous.iter().chain(["yes"].iter()) {
+        let bare = format!("value: {v}\n");
+        assert!(!written.contains(&bare), "{v} left bare:\n{written}");
+    }
+    assert!(!written.contains("namespace: yes\n"), "{written}");
+    let back: Value = serde_yaml::from_str(&written).unwrap();
+    let env = &back["users"][0]["user"]["exec"]["env"];
+    for (i, v) in ambiguous.iter().enumerate() {
+        assert_eq!(env[i]["value"], Value::String(v.to_string()), "{written}");
+    }
+    assert_eq!(back["preferences"]["colors"], Value::Bool(true));
+}

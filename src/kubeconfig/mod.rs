@@ -20,6 +20,11 @@ pub enum KubeconfigError {
     /// No kubeconfig file could be found.
     #[error("no kubeconfig found ({0}); pass --kubeconfig PATH or set KUBECONFIG")]
     Missing(String),
+    /// A kubeconfig could not be written as YAML (a structure YAML cannot hold).
+    #[error(
+        "cannot write the kubeconfig as YAML (a key or value it cannot represent); nothing was changed; check the file with `kubectl config view`"
+    )]
+    Render,
     /// A file could not be read.
     #[error(
         "cannot read kubeconfig {path}: {source}; check the path given with --kubeconfig or KUBECONFIG"
@@ -130,4 +135,13 @@ users:
 - name: admin
   user: {client-certificate-data: YQ==, client-key-data: Yg==}
 "#;
+}
+
+/// A kubeconfig as YAML that kubectl reads back the same: kubectl reads YAML
+/// 1.1, where `on`, `yes`, `n`, `1_000`, `2001-12-14`, `0o17` and friends
+/// are not strings, so every such string is quoted (serde-saphyr's default);
+/// serde_yaml writes YAML 1.2 and leaves them bare.
+pub fn to_yaml(doc: &serde_yaml::Value) -> Result<String, KubeconfigError> {
+    // Its message may quote a value: only the fact is passed on.
+    serde_saphyr::to_string(doc).map_err(|_| KubeconfigError::Render)
 }
