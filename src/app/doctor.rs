@@ -110,14 +110,41 @@ fn check_store(choice: CacheChoice, r: &mut Report) {
             r.warn("keyctl is not available here (a container's seccomp profile?): every hit is a D-Bus round trip to the OS keyring, about 8x slower than a kernel-keyring hit (docs/performance.md)");
         }
     }
+    #[cfg(target_os = "linux")]
+    if kind == crate::cache::StoreKind::Keyutils
+        || (kind == crate::cache::StoreKind::Keyring && crate::cache::kernel_tier_available())
+    {
+        check_key_quota(kind, r);
+    }
     match test {
         Ok(true) => r.ok(format!(
-            "the {kind} store can write, read and delete an entry"
+            "the {kind} store can write, read and delete an entry of a real entry's size"
         )),
         Ok(false) => r.fail(format!(
             "the {kind} store did not return what was written; pick another --cache"
         )),
         Err(e) => r.fail(e.to_string()),
+    }
+}
+
+/// The kernel key quota against what our entries take.
+#[cfg(target_os = "linux")]
+fn check_key_quota(kind: crate::cache::StoreKind, r: &mut Report) {
+    let Some(q) = crate::cache::key_quota() else {
+        return;
+    };
+    let line = format!("kernel key quota: {}", q.describe());
+    match (q.room(), kind) {
+        (0, crate::cache::StoreKind::Keyutils) => r.fail(format!(
+            "{line}: new entries cannot be cached, so kubectl mints on every call; remove entries (kube-sa-token cache list, cache clear KEY), have an admin raise kernel.keys.maxbytes, or use --cache keyring"
+        )),
+        (0, _) => r.warn(format!(
+            "{line}: new credentials get no kernel copy, so their hits read the OS keyring (slower); remove entries or have an admin raise kernel.keys.maxbytes"
+        )),
+        (n, _) if n < 5 => r.warn(format!(
+            "{line}: nearly full; remove entries you no longer use, or have an admin raise kernel.keys.maxbytes"
+        )),
+        _ => r.ok(line),
     }
 }
 

@@ -50,6 +50,11 @@ pub enum CacheError {
         "kernel keyring (keyutils) {op} failed: {detail}; keyctl may be blocked here (containers often block it): use --cache file or --cache keyring"
     )]
     Keyutils { op: &'static str, detail: String },
+    /// The kernel key quota of this user is full.
+    #[error(
+        "the kernel key quota is full ({0}): each entry takes about 1.3 KB of an ordinary user's 20,000 bytes (/proc/sys/kernel/keys/maxbytes); remove entries you no longer use (kube-sa-token cache list, cache clear KEY), have an admin raise kernel.keys.maxbytes (sysctl), or use --cache keyring"
+    )]
+    KeyQuota(String),
     /// The store is not available on this platform.
     #[cfg_attr(target_os = "linux", allow(dead_code))]
     #[error("the {0} store is not available on this platform; use --cache keyring or --cache file")]
@@ -281,8 +286,13 @@ impl Cache {
             audiences: &[],
             bind_secret: false,
         });
+        // As large as a real entry: a tiny probe fits where real ones do not
+        // (a nearly full kernel key quota).
+        let filler = "x".repeat(PROBE_TOKEN_BYTES);
         let probe = Entry {
-            credential: Credential::Token(crate::token::Token::new("doctor-probe")),
+            credential: Credential::Token(crate::token::Token::new(format!(
+                "doctor-probe{filler}"
+            ))),
             cluster: crate::cluster_identity::ClusterIdentity::new("doctor", None, None, false)
                 .expect("no CA to read"),
             clock_offset: 0,
@@ -296,9 +306,9 @@ impl Cache {
         };
         s.save(&key, &probe)?;
         let same = s.load(&key)?.is_some_and(|e| {
-            e.credential
-                .token()
-                .is_some_and(|t| t.expose() == "doctor-probe")
+            e.credential.token().is_some_and(|t| {
+                t.expose().starts_with("doctor-probe") && t.expose().len() == 12 + PROBE_TOKEN_BYTES
+            })
         });
         s.remove(&key)?;
         Ok(same)
@@ -313,6 +323,15 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
 /// Whether the kernel tier holds a copy of `key` (for `cache list`).
 pub fn in_kernel(key: &CacheKey) -> bool {
     tier::in_kernel(key)
+}
+
+/// The size of the probe's token: a bound token of a real cluster.
+const PROBE_TOKEN_BYTES: usize = 1_000;
+
+/// This user's kernel key quota and its use (Linux), for `doctor`.
+#[cfg(target_os = "linux")]
+pub fn key_quota() -> Option<keyutils::KeyQuota> {
+    keyutils::quota()
 }
 
 /// Whether the kernel tier can be used here (keyctl not blocked), for `doctor`.

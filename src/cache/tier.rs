@@ -116,15 +116,22 @@ impl Tiered {
         Ok(self.durable.get_or_init(|| s).as_ref())
     }
 
-    /// Writes the kernel copy; a failure (a full key quota) only costs speed.
-    fn copy(&self, key: &CacheKey, entry: &Entry) {
+    /// Writes the kernel copy; a failure (a full key quota) only costs speed,
+    /// and is said once per mint (`loud`), not on every hit.
+    fn copy(&self, key: &CacheKey, entry: &Entry, loud: bool) {
         #[cfg(target_os = "linux")]
         if let Some(f) = &self.fast
             && let Err(e) = f.save(key, entry)
         {
-            tracing::debug!("no kernel copy of the entry: {e}");
+            if loud && matches!(e, CacheError::KeyQuota(_)) {
+                tracing::warn!(
+                    "no kernel-keyring copy of the new credential, so each kubectl call reads the OS keyring (slower): {e}"
+                );
+            } else {
+                tracing::debug!("no kernel copy of the entry: {e}");
+            }
         }
-        let _ = (key, entry);
+        let _ = (key, entry, loud);
     }
 }
 
@@ -145,14 +152,14 @@ impl Store for Tiered {
         }
         let found = self.durable()?.load(key)?;
         if let Some(e) = &found {
-            self.copy(key, e);
+            self.copy(key, e, false);
         }
         Ok(found)
     }
 
     fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
         self.durable()?.save(key, entry)?;
-        self.copy(key, entry);
+        self.copy(key, entry, true);
         Ok(())
     }
 

@@ -90,6 +90,7 @@ mod errors;
 mod keyring;
 mod kubectl;
 mod legacy;
+mod ordinary_user;
 mod refresh_ahead;
 mod self_heal;
 mod trust;

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod fake_api;
 pub mod proxy;
+pub mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

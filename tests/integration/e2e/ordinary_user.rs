@@ -1,0 +1,86 @@
+//! As an ordinary user in a login session (`runuser -l`), not root: the
+//! kernel key quota of 20,000 bytes and 200 keys applies (root's is 25 MB).
+
+use super::*;
+use crate::support::user::{OrdinaryUser, ordinary_user};
+
+/// The admin kubeconfig and its certificates, copied where the user owns them.
+fn admin_kubeconfig_for(c: &Cluster, user: &OrdinaryUser, dir: &Path) -> PathBuf {
+    for f in ["ca.crt", "admin.crt", "admin.key"] {
+        user.copy_in(&c.pki().join(f), dir);
+    }
+    let yaml = c
+        .admin_yaml()
+        .replace(c.pki().to_str().unwrap(), dir.to_str().unwrap());
+    let file = dir.join("admin.kubeconfig");
+    std::fs::write(&file, yaml).unwrap();
+    user.give(&file);
+    file
+}
+
+/// Issue 17, finding 6: with the quota full, `get --cache keyutils` still
+/// answers (the token works), says which quota is full and what to do (not
+/// that containers block keyctl), and `doctor` reports the quota.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_full_kernel_key_quota_is_named_with_what_to_do() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-quota");
+    let user = ordinary_user();
+    let dir = user.workdir("quota");
+    let admin = admin_kubeconfig_for(&c, &user, &dir);
+    let out = user.run(
+        &dir,
+        &[
+            ("BIN", &support::BIN),
+            ("ADMIN", admin.to_str().unwrap()),
+            ("SA", &sa(&ns)),
+        ],
+        r#"
+keyctl clear @u
+cat /proc/sys/kernel/keys/maxbytes
+# Fill the quota: large keys first, then ever smaller ones.
+i=0
+for size in 4000 1000 300 100 30 10; do
+  while head -c "$size" /dev/zero | tr '\0' x | keyctl padd user "kst-fill-$i" @u >/dev/null 2>&1; do
+    i=$((i+1))
+  done
+done
+echo "--- get"
+"$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" --cache keyutils >get.json
+echo "get=$?"
+echo "--- doctor"
+"$BIN" doctor --cache keyutils
+echo "doctor=$?"
+keyctl clear @u
+"#,
+    );
+    assert_eq!(out.stdout.lines().next(), Some("20000"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("get=0"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the kernel key quota is full (")
+            && out.stderr.contains("of 20000 bytes")
+            && out.stderr.contains("cache clear"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("container"), "{}", out.stderr);
+    let minted: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("get.json")).unwrap()).unwrap();
+    assert!(
+        minted["status"]["token"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    );
+    assert!(
+        out.stdout.contains("kernel key quota:") && out.stdout.contains("room for about 0"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("doctor=0"), "{}", out.stdout);
+}

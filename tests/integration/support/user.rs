@@ -1,0 +1,96 @@
+//! An ordinary (non-root) user for the tests that must run as users do: the
+//! kernel's 20,000-byte key quota, files they do not own, a login-like
+//! session (`runuser -l`: a fresh session keyring, as pam_keyinit gives).
+//! Created by the tests themselves (useradd) the first time; CI runs as root.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::Out;
+
+pub const NAME: &str = "kst-user";
+
+pub struct OrdinaryUser {
+    pub uid: u32,
+    pub home: PathBuf,
+}
+
+/// The test user, created when missing.
+pub fn ordinary_user() -> OrdinaryUser {
+    let id = |flag: &str| {
+        let out = Command::new("id").args([flag, NAME]).output().unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    if id("-u").is_none() {
+        let out = Command::new("useradd")
+            .args(["--create-home", "--shell", "/bin/bash", NAME])
+            .output()
+            .expect("useradd (Debian package passwd)");
+        // A concurrent creation by another test process is fine.
+        assert!(
+            out.status.success() || id("-u").is_some(),
+            "useradd {NAME}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let uid: u32 = id("-u").unwrap().parse().unwrap();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let home = passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.first() == Some(&NAME)).then(|| PathBuf::from(f[5]))
+        })
+        .unwrap();
+    OrdinaryUser { uid, home }
+}
+
+impl OrdinaryUser {
+    /// A new empty directory owned by the user (0700), for one test.
+    pub fn workdir(&self, name: &str) -> PathBuf {
+        let dir = self.home.join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        self.give(&dir);
+        dir
+    }
+
+    /// Gives `path` (file or directory) to the user, 0600/0700.
+    pub fn give(&self, path: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.uid)).unwrap();
+        let mode = if path.is_dir() { 0o700 } else { 0o600 };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Copies `file` into `dir` as the user's own; returns the copy.
+    pub fn copy_in(&self, file: &Path, dir: &Path) -> PathBuf {
+        let to = dir.join(file.file_name().unwrap());
+        std::fs::copy(file, &to).unwrap();
+        self.give(&to);
+        to
+    }
+
+    /// Runs `script` (bash) in one login session of the user (`runuser -l`),
+    /// with `env` exported first, in `dir` (which holds the script file).
+    pub fn run(&self, dir: &Path, env: &[(&str, &str)], script: &str) -> Out {
+        let mut text = format!("set -u\ncd '{}'\n", dir.display());
+        for (k, v) in env {
+            text.push_str(&format!("export {k}='{}'\n", v.replace('\'', "'\\''")));
+        }
+        text.push_str(script);
+        let file = dir.join("script.sh");
+        std::fs::write(&file, text).unwrap();
+        self.give(&file);
+        Out::from(
+            Command::new("runuser")
+                .args(["-l", NAME, "-c"])
+                .arg(format!("bash {}", file.display()))
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap(),
+        )
+    }
+}
