@@ -153,7 +153,8 @@ impl ClusterIdentity {
 
 fn short(ca: &Option<String>) -> String {
     match ca {
-        Some(fp) => format!("CA {}…", &fp[..12]),
+        // A stored fingerprint may be damaged: never sliced blindly.
+        Some(fp) => format!("CA {}…", fp.chars().take(12).collect::<String>()),
         None => "the system's roots".into(),
     }
 }

@@ -173,3 +173,85 @@ pub(super) fn judge_credential(
         (other, _) => Err(Stale::WrongSubject(format!("a {}", other.kind()))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry_json() -> impl Strategy<Value = String> {
+        let text = prop_oneof![".{0,40}", "[0-9a-f]{0,70}", Just(String::new())];
+        let token = prop_oneof![
+            ".{0,60}",
+            "[A-Za-z0-9_-]{1,30}\\.[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,10}",
+            Just(crate::testing::bound("team", "viewer", &[], 1_000_000, 1_003_600).expose().to_string()),
+        ];
+        let credential = prop_oneof![
+            token.prop_map(|t| serde_json::json!({"token": t})),
+            (".{0,80}", ".{0,40}").prop_map(|(c, k)| serde_json::json!({"certificate": c, "key": k})),
+        ];
+        (
+            credential,
+            text.clone(),
+            proptest::option::of(text.clone()),
+            proptest::option::of(text.clone()),
+            any::<bool>(),
+            any::<i64>(),
+            any::<i64>(),
+            any::<i64>(),
+            proptest::option::of(text.clone()),
+            proptest::collection::vec(text, 0..3),
+        )
+            .prop_map(
+                |(cred, server, ca, tls, insecure, offset, minted, checked, user, groups)| {
+                    let mut v = serde_json::json!({
+                        "cluster": {"server": server, "ca": ca, "tls_server_name": tls, "insecure": insecure},
+                        "clock_offset": offset,
+                        "namespace": "team",
+                        "service_account": "viewer",
+                        "user": user,
+                        "groups": groups,
+                        "minted_at": minted,
+                        "checked_at": checked,
+                    });
+                    for (k, x) in cred.as_object().unwrap() {
+                        v[k] = x.clone();
+                    }
+                    v.to_string()
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+        /// Issue 17, finding 15: no stored byte may panic. Every entry that
+        /// decodes goes through everything that reads a cached entry.
+        #[test]
+        fn no_stored_entry_panics(text in entry_json(), now in any::<i32>()) {
+            let Ok(entry) = crate::cache::decode_entry(text.as_bytes()) else {
+                return Ok(());
+            };
+            let now = OffsetDateTime::from_unix_timestamp(i64::from(now)).unwrap();
+            let mut opts = crate::testing::opts();
+            let targets = [
+                entry.cluster.clone(),
+                ClusterIdentity::new("https://127.0.0.1:6443", None, None, false).unwrap(),
+                ClusterIdentity { ca: Some("0123456789abcdef".into()), ..entry.cluster.clone() },
+                ClusterIdentity { insecure: !entry.cluster.insecure, ..entry.cluster.clone() },
+            ];
+            for principal in [
+                Principal::ServiceAccount("viewer".into()),
+                Principal::User { name: "alice".into(), groups: vec!["dev".into()] },
+            ] {
+                opts.spec.principal = principal;
+                for target in &targets {
+                    let _ = entry.cluster.mismatch(target).map(|m| m.len());
+                    let _ = target.mismatch(&entry.cluster).map(|m| m.len());
+                    let _ = judge(&entry, &opts, target, now);
+                    let _ = still_valid_until(&entry, &opts, target, now);
+                }
+            }
+            let _ = (entry.label(), entry.validity(), entry.credential.kind());
+        }
+    }
+}
