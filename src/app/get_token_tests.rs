@@ -366,6 +366,7 @@ fn entry(token: crate::token::Token, server: &str, checked_at: i64) -> Entry {
         minted_at: checked_at,
         checked_at,
         secret: None,
+        asked_secs: None,
     }
 }
 
@@ -1034,4 +1035,39 @@ fn the_background_child_parses_as_a_refresh_of_the_same_entry() {
         crate::options::Command::Refresh(back) => assert_eq!(format!("{back:?}"), format!("{o:?}")),
         c => panic!("{c:?}"),
     }
+}
+
+/// Issue 17, finding 7: a credential minted for longer than the entry now
+/// asks (`--duration` lowered) is not served; one minted for what it asks
+/// is, however the server rounded its lifetime.
+#[test]
+fn a_lowered_duration_replaces_the_longer_lived_credential() {
+    let clock = FakeClock::at_unix(1_000_000);
+    let cache = MemoryCache::default();
+    let minter = FakeMinter::new(&clock);
+    let mut opts = opts();
+    opts.duration = Duration::from_secs(720 * 3600);
+    let long = run(&cache, &minter, &opts);
+    opts.duration = Duration::from_secs(600);
+    let short = run(&cache, &minter, &opts);
+    assert_eq!(minter.mints.get(), 2);
+    assert_ne!(
+        short.credential.expose_token(),
+        long.credential.expose_token()
+    );
+    assert!(short.expires.unix_timestamp() <= 1_000_600);
+    run(&cache, &minter, &opts);
+    assert_eq!(minter.mints.get(), 2, "served while fresh");
+    // Raising it again serves the shorter one until it is due.
+    opts.duration = Duration::from_secs(3600);
+    run(&cache, &minter, &opts);
+    assert_eq!(minter.mints.get(), 2);
+
+    // An entry from before the asked duration was kept: its own lifetime.
+    let mut entry = cache.only_entry();
+    entry.asked_secs = None;
+    cache.update(&key(), &entry).unwrap();
+    opts.duration = Duration::from_secs(600);
+    run(&cache, &minter, &opts);
+    assert_eq!(minter.mints.get(), 2, "a 600 s token for a 600 s entry");
 }

@@ -65,7 +65,7 @@ impl GetToken<'_> {
             }
         };
         if let Some(exp) = judged.expires
-            && (spec.source == SourceKind::TokenRequest || spec.is_user())
+            && asks_duration(opts)
             && exp.saturating_sub(server_now.unix_timestamp()) + 60 < opts.duration.as_secs() as i64
         {
             tracing::info!(
@@ -99,6 +99,7 @@ impl GetToken<'_> {
             minted_at: now.unix_timestamp(),
             checked_at: now.unix_timestamp(),
             secret: minted.secret,
+            asked_secs: asks_duration(opts).then(|| opts.duration.as_secs()),
         };
         if self.cache.keeps() {
             let record = |store| Record {
@@ -132,4 +133,10 @@ impl GetToken<'_> {
         }
         Ok((entry, expires, now))
     }
+}
+
+/// Whether `--duration` says how long the credential lives: TokenRequest
+/// tokens and users' certificates (not legacy Secret tokens).
+pub(super) fn asks_duration(opts: &GetOptions) -> bool {
+    opts.spec.source == SourceKind::TokenRequest || opts.spec.is_user()
 }

@@ -59,6 +59,9 @@ pub(super) fn judge(
             "cluster binding: refusing to send the cached token: {why}"
         )));
     }
+    if let Some(why) = outlives(entry, opts) {
+        return Ok(Verdict::Mint(why));
+    }
     let offset = entry.clock_offset;
     let server_now = shift(now, offset);
     let what = format!("cached {}", entry.credential.kind());
@@ -97,6 +100,33 @@ pub(super) fn judge(
         }
         Err(why) => Ok(Verdict::Mint(why.describe(&what))),
     }
+}
+
+/// Why a cached credential lives longer than the entry now asks
+/// (`--duration` was lowered), if it does: then it is not served. Judged by
+/// the duration asked at the mint (a server may shorten or lengthen what it
+/// grants; that must not cause a mint per call), else, for entries written
+/// before that was kept, by the credential's own lifetime with a minute of
+/// slack.
+fn outlives(entry: &Entry, opts: &GetOptions) -> Option<String> {
+    if !super::mint::asks_duration(opts) {
+        return None;
+    }
+    let wanted = opts.duration.as_secs();
+    let had = match entry.asked_secs {
+        Some(asked) => asked,
+        None => {
+            let (_, lifetime) = entry.validity()?;
+            u64::try_from(lifetime).ok()?.checked_sub(60)?
+        }
+    };
+    (had > wanted).then(|| {
+        format!(
+            "the cached {} was minted for {}s, longer than --duration now asks ({wanted}s)",
+            entry.credential.kind(),
+            had
+        )
+    })
 }
 
 /// A credential this close to its expiry is not handed out even while a
@@ -184,11 +214,16 @@ mod tests {
         let token = prop_oneof![
             ".{0,60}",
             "[A-Za-z0-9_-]{1,30}\\.[A-Za-z0-9_-]{0,60}\\.[A-Za-z0-9_-]{0,10}",
-            Just(crate::testing::bound("team", "viewer", &[], 1_000_000, 1_003_600).expose().to_string()),
+            Just(
+                crate::testing::bound("team", "viewer", &[], 1_000_000, 1_003_600)
+                    .expose()
+                    .to_string()
+            ),
         ];
         let credential = prop_oneof![
             token.prop_map(|t| serde_json::json!({"token": t})),
-            (".{0,80}", ".{0,40}").prop_map(|(c, k)| serde_json::json!({"certificate": c, "key": k})),
+            (".{0,80}", ".{0,40}")
+                .prop_map(|(c, k)| serde_json::json!({"certificate": c, "key": k})),
         ];
         (
             credential,

@@ -74,6 +74,7 @@ mod tests {
             minted_at: 10,
             checked_at: 10,
             secret: None,
+            asked_secs: None,
         }
     }
 

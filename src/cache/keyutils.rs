@@ -253,6 +253,7 @@ mod tests {
             minted_at: 1,
             checked_at: 1,
             secret: None,
+            asked_secs: None,
         };
         store.save(&key, &entry).unwrap();
         assert_eq!(

@@ -303,6 +303,7 @@ impl Cache {
             minted_at: 0,
             checked_at: 0,
             secret: None,
+            asked_secs: None,
         };
         s.save(&key, &probe)?;
         let same = s.load(&key)?.is_some_and(|e| {

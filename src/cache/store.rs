@@ -64,6 +64,10 @@ pub struct Entry {
     /// Secret it was read from (`--source secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<String>,
+    /// The lifetime asked for at the mint (`--duration`, seconds): a
+    /// credential asked for longer than the entry asks now is not served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asked_secs: Option<u64>,
 }
 
 impl Entry {
@@ -191,6 +195,7 @@ mod tests {
             minted_at: 1,
             checked_at: 1,
             secret: None,
+            asked_secs: None,
         };
         assert!(!format!("{e:?}").contains("eyJsecret"));
     }

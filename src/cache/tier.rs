@@ -241,6 +241,7 @@ mod tests {
             minted_at: now,
             checked_at: now,
             secret: None,
+            asked_secs: None,
         }
     }
 
