@@ -10,6 +10,7 @@ mod credential;
 mod error;
 mod fsutil;
 mod guard;
+mod hardening;
 mod jwt;
 mod kube_api;
 mod kubeconfig;
@@ -33,6 +34,7 @@ pub use error::ExitCode;
 
 /// Runs the program with `args` (including argv[0]) and returns the exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    hardening::no_core_dumps();
     clock::process_started();
     let inv = match cli::parse(args) {
         Ok(cli::Parsed::Run(inv)) => inv,

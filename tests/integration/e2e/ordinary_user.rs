@@ -84,3 +84,55 @@ keyctl clear @u
     );
     assert!(!out.stdout.contains("doctor=0"), "{}", out.stdout);
 }
+
+/// Issue 17, finding 8: the process that holds a token or a user's key is
+/// not dumpable (its /proc files belong to root, so the same user cannot
+/// read its memory or get a core of it) and its core limit is 0; seen from
+/// the admin's exec plugin, which `get` runs as the same ordinary user.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn the_process_holding_secrets_is_not_dumpable() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-dumpable");
+    let user = ordinary_user();
+    let dir = user.workdir("dumpable");
+    let ca = user.copy_in(&c.pki().join("ca.crt"), &dir);
+    let token = c.minter_token(&ns);
+    let login = dir.join("login");
+    std::fs::write(
+        &login,
+        format!(
+            "#!/bin/sh\nstat -c %U /proc/$PPID/status > '{d}/owner'\nsed -n 's/^Max core file size *\\([^ ]*\\).*/\\1/p' /proc/$PPID/limits > '{d}/core'\necho '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+            d = dir.display()
+        ),
+    )
+    .unwrap();
+    user.give(&login);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&login, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let kubeconfig = dir.join("admin.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: test, cluster: {{server: \"{}\", certificate-authority: \"{}\"}}}}]\ncontexts: [{{name: admin, context: {{cluster: test, user: admin}}}}]\nusers: [{{name: admin, user: {{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: Never}}}}}}]\n",
+            c.server,
+            ca.display(),
+            login.display()
+        ),
+    )
+    .unwrap();
+    user.give(&kubeconfig);
+    let out = user.run(
+        &dir,
+        &[
+            ("BIN", &support::BIN),
+            ("ADMIN", kubeconfig.to_str().unwrap()),
+            ("SA", &sa(&ns)),
+        ],
+        "ulimit -c unlimited 2>/dev/null || true\n\"$BIN\" get --kubeconfig \"$ADMIN\" --admin-context admin --service-account \"$SA\" --cache none >/dev/null\n",
+    );
+    out.ok();
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap().trim().to_string();
+    assert_eq!(read("owner"), "root", "/proc/PID of get belongs to the user: dumpable");
+    assert_eq!(read("core"), "0", "soft core limit");
+}
