@@ -136,3 +136,51 @@ fn the_process_holding_secrets_is_not_dumpable() {
     assert_eq!(read("owner"), "root", "/proc/PID of get belongs to the user: dumpable");
     assert_eq!(read("core"), "0", "soft core limit");
 }
+
+/// Issue 17, finding 9: without a writable cache directory (HOME unset to a
+/// missing directory, as in some CI runners and containers), the stores that
+/// need no file of their own still work: the entry lock goes to a per-user
+/// directory elsewhere; `--cache file` hands out its token and says what to
+/// fix (the next call mints again).
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn no_writable_cache_directory_fails_only_the_file_store() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-nohome");
+    let user = ordinary_user();
+    let dir = user.workdir("nohome");
+    let admin = admin_kubeconfig_for(&c, &user, &dir);
+    let before = c.token_requests_settled();
+    let out = user.run(
+        &dir,
+        &[
+            ("BIN", &support::BIN),
+            ("ADMIN", admin.to_str().unwrap()),
+            ("SA", &sa(&ns)),
+        ],
+        r#"
+keyctl clear @u
+export HOME=/nonexistent
+unset XDG_CACHE_HOME XDG_RUNTIME_DIR
+get() { "$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" "$@" >/dev/null; }
+get --cache none; echo "none=$?"
+get --cache keyutils; echo "keyutils=$?"
+get --cache keyutils; echo "keyutils-hit=$?"
+get --cache file; echo "file=$?"
+keyctl clear @u
+"#,
+    );
+    for ok in ["none=0", "keyutils=0", "keyutils-hit=0", "file=0"] {
+        assert!(out.stdout.contains(ok), "{ok}: {}\n{}", out.stdout, out.stderr);
+    }
+    assert!(
+        out.stderr.contains("/nonexistent/.cache/kube-sa-token"),
+        "the file store names its directory: {}",
+        out.stderr
+    );
+    assert_eq!(
+        c.token_requests_settled() - before,
+        3,
+        "none and the first keyutils call mint, the second is a hit, file mints and cannot keep it"
+    );
+}
