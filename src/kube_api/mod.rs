@@ -150,7 +150,8 @@ impl Admin {
             config.root_cert = Some(pem_certs(pem).map_err(cfg_err)?);
         }
         config.accept_invalid_certs = insecure;
-        config.tls_server_name = cluster.tls_server_name.clone();
+        // An empty tls-server-name is unset, as kubectl reads it.
+        config.tls_server_name = cluster.tls_server_name.clone().filter(|n| !n.is_empty());
         config.disable_compression = cluster.disable_compression.unwrap_or(false);
         config.proxy_url = proxy;
         config.auth_info = user;

@@ -57,7 +57,9 @@ impl TokenClient {
         if let Some(pem) = ca_pem {
             config.root_cert = Some(pem_certs(pem).map_err(bad)?);
         }
-        config.tls_server_name = tls_server_name.map(str::to_string);
+        config.tls_server_name = tls_server_name
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
         config.accept_invalid_certs = insecure;
         apply_timeouts(&mut config);
         config.auth_info = auth_info(credential);

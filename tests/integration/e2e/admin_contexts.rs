@@ -210,6 +210,30 @@ fn proxies_are_used_exactly_as_kubectl_uses_them() {
     );
 }
 
+/// Issue 17, finding 18: an empty tls-server-name is unset, as kubectl
+/// reads it (the mint failed with "invalid dns name").
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn an_empty_tls_server_name_is_unset_as_kubectl_reads_it() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-tlsname");
+    let sa = sa(&ns);
+    let args = entry(&sa, "file");
+    let cluster = cluster_body(&c.server, &format!("{}, tls-server-name: \"\"", ca(&c)));
+    let env = TestEnv::builder()
+        .kubeconfig(kubeconfig(&cluster, &cert_user(&c), &cluster, "v1", &args))
+        .build();
+    let mut info: serde_json::Value =
+        serde_json::from_str(&support::exec_info_with_ca("v1", &c.server, &c.ca())).unwrap();
+    info["spec"]["cluster"]["tls-server-name"] = "".into();
+    env.get(Some(&info.to_string()), &args).ok();
+    env.get(None, &args).ok();
+    assert_eq!(
+        username(&c.kubectl(&env, &whoami_args())),
+        format!("system:serviceaccount:{ns}:viewer")
+    );
+}
+
 /// An exec plugin for the admin context that counts its runs in `runs` and
 /// prints an ExecCredential with `token`, like a cloud login would.
 fn counting_plugin(env: &TestEnv, token: &str) -> (PathBuf, String) {

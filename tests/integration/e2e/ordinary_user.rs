@@ -132,8 +132,17 @@ fn the_process_holding_secrets_is_not_dumpable() {
         "ulimit -c unlimited 2>/dev/null || true\n\"$BIN\" get --kubeconfig \"$ADMIN\" --admin-context admin --service-account \"$SA\" --cache none >/dev/null\n",
     );
     out.ok();
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap().trim().to_string();
-    assert_eq!(read("owner"), "root", "/proc/PID of get belongs to the user: dumpable");
+    let read = |f: &str| {
+        std::fs::read_to_string(dir.join(f))
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        read("owner"),
+        "root",
+        "/proc/PID of get belongs to the user: dumpable"
+    );
     assert_eq!(read("core"), "0", "soft core limit");
 }
 
@@ -171,7 +180,12 @@ keyctl clear @u
 "#,
     );
     for ok in ["none=0", "keyutils=0", "keyutils-hit=0", "file=0"] {
-        assert!(out.stdout.contains(ok), "{ok}: {}\n{}", out.stdout, out.stderr);
+        assert!(
+            out.stdout.contains(ok),
+            "{ok}: {}\n{}",
+            out.stdout,
+            out.stderr
+        );
     }
     assert!(
         out.stderr.contains("/nonexistent/.cache/kube-sa-token"),
