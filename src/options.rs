@@ -194,6 +194,8 @@ pub enum InspectInput {
     Given(crate::token::Token),
     /// "-": read the token from stdin.
     Stdin,
+    /// `--file PATH`: read the token (or certificate) from a file.
+    File(PathBuf),
     /// The cached credential of these options.
     Cached(Box<GetOptions>),
 }

@@ -58,7 +58,19 @@ fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cached<'_>>), E
                 })?;
             (given(&s), None)
         }
-        InspectInput::Given(t) => (given(t.expose()), None),
+        InspectInput::File(path) => {
+            let text = std::fs::read_to_string(path).map_err(|source| Error::Input {
+                what: "the token file",
+                source,
+            })?;
+            (given(&text), None)
+        }
+        InspectInput::Given(t) => {
+            tracing::warn!(
+                "a token on the command line is visible to other users (ps, /proc/PID/cmdline) and stays in your shell history; pass it on stdin (`kube-sa-token inspect - < FILE`) or with --file PATH"
+            );
+            (given(t.expose()), None)
+        }
         InspectInput::Cached(opts) => {
             let cluster = super::admin_cluster(&opts.spec)?;
             let key = super::entry_key(&opts.spec, &cluster);

@@ -179,11 +179,15 @@ pub(super) struct KubeconfigArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct InspectArgs {
-    /// A token or a PEM certificate, or "-" to read it from stdin (preferred:
-    /// other users can see argv in `ps`). Without it: the cached token of the
-    /// SA (or certificate of the --user).
-    #[arg(value_name = "TOKEN|-")]
+    /// "-": read a token or PEM certificate from stdin. A token given here
+    /// works too, but other users see argv (`ps`) and it stays in the shell's
+    /// history: use "-" or --file. Without it: the cached token of the SA
+    /// (or certificate of the --user).
+    #[arg(value_name = "-|TOKEN", conflicts_with = "file")]
     pub(super) token: Option<String>,
+    /// Read the token or PEM certificate from this file.
+    #[arg(long, value_name = "PATH")]
+    pub(super) file: Option<PathBuf>,
     /// Admin context: needed for the cached token and for --verify.
     #[arg(long, value_name = "NAME")]
     pub(super) admin_context: Option<String>,

@@ -264,6 +264,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             }
             let kubeconfig = a.sa.kubeconfig.kubeconfig.clone();
             let input = match (a.token, &a.admin_context) {
+                _ if a.file.is_some() => InspectInput::File(a.file.clone().unwrap_or_default()),
                 (Some(t), _) if t == "-" => InspectInput::Stdin,
                 (Some(t), _) => InspectInput::Given(Token::new(t)),
                 (None, Some(ctx)) => {

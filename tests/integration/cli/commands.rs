@@ -92,6 +92,17 @@ fn inspect_a_given_token_and_stdin() {
         out.stdout
     );
     assert!(!out.stdout.contains(&token));
+    // Issue 17, finding 21: argv works, and says where a token belongs.
+    assert!(
+        out.stderr.contains("visible to other users") && out.stderr.contains("--file"),
+        "{}",
+        out.stderr
+    );
+    let file = env.root().join("token");
+    std::fs::write(&file, format!("{token}\n")).unwrap();
+    let out = env.run(&["inspect", "--file", file.to_str().unwrap(), "-o", "json"]);
+    assert_eq!(out.json()["subject"], "system:serviceaccount:a:b");
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
     let mut c = env.cmd(&["inspect", "-", "-o", "json"]);
     c.stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped());
@@ -105,7 +116,9 @@ fn inspect_a_given_token_and_stdin() {
         .unwrap();
     let out = support::Out::from(child.wait_with_output().unwrap());
     assert_eq!(out.json()["subject"], "system:serviceaccount:a:b");
-    env.run(&["inspect", "not-a-jwt"])
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    std::fs::write(&file, "not-a-jwt").unwrap();
+    env.run(&["inspect", "--file", file.to_str().unwrap()])
         .fails_with("not a decodable JWT");
 }
 
