@@ -258,6 +258,7 @@ impl GetToken<'_> {
                     Ok(()) => {
                         let mut entry = entry;
                         entry.checked_at = now.unix_timestamp();
+                        entry.revalidate_secs = Some(opts.revalidate.as_secs());
                         // Only the check time changes; the token is good either way,
                         // so a failed (or racing) write costs one more check later.
                         if let Err(e) = self.cache.update(key, &entry) {

@@ -367,6 +367,7 @@ fn entry(token: crate::token::Token, server: &str, checked_at: i64) -> Entry {
         checked_at,
         secret: None,
         asked_secs: None,
+        revalidate_secs: None,
     }
 }
 

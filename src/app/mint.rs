@@ -100,6 +100,7 @@ impl GetToken<'_> {
             checked_at: now.unix_timestamp(),
             secret: minted.secret,
             asked_secs: asks_duration(opts).then(|| opts.duration.as_secs()),
+            revalidate_secs: Some(opts.revalidate.as_secs()),
         };
         if self.cache.keeps() {
             let record = |store| Record {

@@ -75,6 +75,7 @@ mod tests {
             checked_at: 10,
             secret: None,
             asked_secs: None,
+            revalidate_secs: None,
         }
     }
 

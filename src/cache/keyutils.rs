@@ -254,6 +254,7 @@ mod tests {
             checked_at: 1,
             secret: None,
             asked_secs: None,
+            revalidate_secs: None,
         };
         store.save(&key, &entry).unwrap();
         assert_eq!(

@@ -304,6 +304,7 @@ impl Cache {
             checked_at: 0,
             secret: None,
             asked_secs: None,
+            revalidate_secs: None,
         };
         s.save(&key, &probe)?;
         let same = s.load(&key)?.is_some_and(|e| {

@@ -68,6 +68,10 @@ pub struct Entry {
     /// credential asked for longer than the entry asks now is not served.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub asked_secs: Option<u64>,
+    /// `--revalidate-interval` of the entry (seconds) when it was last
+    /// written: a legacy token's kernel copy lives no longer than that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revalidate_secs: Option<u64>,
 }
 
 impl Entry {
@@ -196,6 +200,7 @@ mod tests {
             checked_at: 1,
             secret: None,
             asked_secs: None,
+            revalidate_secs: None,
         };
         assert!(!format!("{e:?}").contains("eyJsecret"));
     }

@@ -38,10 +38,16 @@ fn serve_window(entry: &Entry) -> Option<i64> {
             .saturating_sub(entry.clock_offset)
             .saturating_sub(crate::jwt::margin_for_lifetime(lifetime))
             .saturating_sub(now),
-        // A legacy token: served until its next revalidation.
+        // A legacy token: served until its next revalidation, by the
+        // interval its entry was written with.
         None => entry
             .checked_at
-            .saturating_add(DEFAULT_REVALIDATE.as_secs() as i64)
+            .saturating_add(
+                entry
+                    .revalidate_secs
+                    .unwrap_or(DEFAULT_REVALIDATE.as_secs())
+                    .min(i64::MAX as u64) as i64,
+            )
             .saturating_sub(now),
     };
     Some(left.max(1))
@@ -242,7 +248,30 @@ mod tests {
             checked_at: now,
             secret: None,
             asked_secs: None,
+            revalidate_secs: None,
         }
+    }
+
+    /// Issue 17, finding 22: a legacy token's kernel copy lives until its
+    /// next revalidation by the entry's own interval, not the default's.
+    #[test]
+    fn a_legacy_copy_lives_the_entry_revalidation_interval() {
+        let mut legacy = entry();
+        legacy.credential =
+            crate::credential::Credential::Token(crate::testing::legacy("team", "viewer"));
+        legacy.revalidate_secs = Some(60);
+        let left = serve_window(&legacy).unwrap();
+        assert!((55..=60).contains(&left), "{left}");
+        legacy.revalidate_secs = None;
+        let left = serve_window(&legacy).unwrap();
+        assert!(
+            left > 60 && left <= DEFAULT_REVALIDATE.as_secs() as i64,
+            "{left}"
+        );
+        // A bound token: its serve window, whatever the interval.
+        let mut bound = entry();
+        bound.revalidate_secs = Some(60);
+        assert!(serve_window(&bound).unwrap() > 2000);
     }
 
     /// Against the real kernel key service (skipped with a message where
