@@ -14,12 +14,15 @@ pub struct Parent {
     pub start: u64,
 }
 
-/// The parent of this process; `None` for an orphan (parent pid 1).
+/// The parent of this process; `None` for an orphan. Parent pid 1 is a
+/// caller only when it holds the other end of our stdout (kubectl as a
+/// container's entrypoint reads what we print); an orphan's adoptive init
+/// does not.
 pub fn current() -> Option<Parent> {
     #[cfg(unix)]
     {
         let pid = std::os::unix::process::parent_id();
-        if pid <= 1 {
+        if pid == 0 || (pid == 1 && !holds_our_stdout(1)) {
             return None;
         }
         Some(Parent {
@@ -29,6 +32,26 @@ pub fn current() -> Option<Parent> {
     }
     #[cfg(not(unix))]
     None
+}
+
+/// Whether process `pid` has our stdout's pipe or socket open (Linux; only
+/// asked when the parent pid is 1). Another user's init cannot be looked
+/// into: then it is not our caller either.
+#[cfg(unix)]
+fn holds_our_stdout(pid: u32) -> bool {
+    let Ok(ours) = std::fs::read_link("/proc/self/fd/1") else {
+        return false;
+    };
+    let s = ours.to_string_lossy();
+    if !(s.starts_with("pipe:") || s.starts_with("socket:")) {
+        return false;
+    }
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.flatten()
+                .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == ours))
+        })
+        .unwrap_or(false)
 }
 
 /// Field 22 of `/proc/<pid>/stat` (after the command name, which may hold

@@ -70,6 +70,48 @@ fn a_recreated_service_account_costs_at_most_one_failed_command() {
     assert_ne!(cached_token_file(&env), old);
 }
 
+/// Issue 17, finding 13: kubectl as PID 1 (a container's entrypoint, here
+/// the first process of a new PID namespace) self-heals too: a parent pid of
+/// 1 that reads our stdout is a caller, not an adoptive init.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn kubectl_as_pid_1_self_heals_too() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-heal-pid1");
+    let env = c.env("v1", &entry(&sa(&ns), "file"));
+    let as_pid_1 = |args: &[&str]| {
+        let mut k = Command::new("unshare");
+        k.args(["--pid", "--fork", "--mount-proc"])
+            .arg(c.kubectl_path())
+            .args(args);
+        env.isolate(&mut k);
+        Out::from(k.output().unwrap())
+    };
+    let me = as_pid_1(&whoami_args());
+    me.ok();
+    assert_eq!(me.stdout, format!("system:serviceaccount:{ns}:viewer"));
+    let old = cached_token_file(&env);
+    c.admin(&["-n", &ns, "delete", "serviceaccount", "viewer"])
+        .ok();
+    c.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
+        .ok();
+    until_rejected(&c, &old);
+    let before = c.token_requests_settled();
+    let outs: Vec<Out> = (0..2).map(|_| as_pid_1(&list_sas_args(&ns))).collect();
+    assert!(
+        outs.iter().all(|o| o.code == 0),
+        "healed within the command that met the 401: {}",
+        outs[0].stderr
+    );
+    assert!(
+        outs[0].stderr.contains("rejected the cached token"),
+        "{}",
+        outs[0].stderr
+    );
+    assert_eq!(c.token_requests_settled() - before, 1, "one new token");
+    assert_ne!(cached_token_file(&env), old);
+}
+
 #[test]
 #[ignore = "needs the test control plane (tests/run.sh)"]
 fn a_deleted_bound_secret_costs_at_most_one_failed_command() {
