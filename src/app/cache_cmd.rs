@@ -144,12 +144,12 @@ pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
                     "{k:?} is not a cache key; `kube-sa-token cache list` shows them"
                 ))
             })?;
-            let record = cache::record(&key)?.ok_or_else(|| {
+            let found = cache::list()?.into_iter().find(|(k, _)| *k == key);
+            vec![found.ok_or_else(|| {
                 Error::Usage(format!(
                     "no cache entry {key}; `kube-sa-token cache list` shows them"
                 ))
-            })?;
-            vec![(key, record)]
+            })?]
         }
     };
     let mut bound = Vec::new();
@@ -158,8 +158,12 @@ pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
         // One unreachable store (say, a locked keyring) must not stop the
         // rest. Under the entry's lock, as logout: a mint in flight finishes
         // first and nothing started before this clear puts it back.
-        let removed = Cache::lock_to_clear(k, DEFAULT_LOCK_WAIT)
-            .and_then(|_lock| Cache::of_kind(r.store).and_then(|c| c.remove(k)));
+        let removed = Cache::lock_to_clear(k, DEFAULT_LOCK_WAIT).and_then(|_lock| {
+            // Every store the record names: the index may be gone, and
+            // with it what `Cache::remove` would look up.
+            r.stores()
+                .try_for_each(|kind| Cache::of_kind(kind).and_then(|c| c.remove(k)).map(drop))
+        });
         if let Err(e) = removed {
             failed.push(format!("{k} ({}): {e}", r.store));
             continue;

@@ -29,6 +29,17 @@ impl Store for FileStore {
         StoreKind::File
     }
 
+    /// The `<key>.json` files of the tokens directory.
+    fn keys(&self) -> Result<Vec<CacheKey>, CacheError> {
+        let Ok(dir) = std::fs::read_dir(&self.dir) else {
+            return Ok(Vec::new());
+        };
+        Ok(dir
+            .flatten()
+            .filter_map(|e| CacheKey::parse(e.file_name().to_str()?.strip_suffix(".json")?))
+            .collect())
+    }
+
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         if !paths::existing_dir(&self.dir)? {
             return Ok(None);

@@ -60,6 +60,32 @@ impl Record {
         }
     }
 
+    /// A record rebuilt from an entry found in `store` that the index does
+    /// not know (the index was lost or damaged): what the entry says; the
+    /// admin context it came through is not kept in entries.
+    pub fn recovered(entry: &super::Entry, store: StoreKind) -> Record {
+        let expires_at = entry
+            .validity()
+            .map(|(exp, _)| exp.saturating_sub(entry.clock_offset));
+        Record {
+            namespace: entry.namespace.clone(),
+            service_account: entry.service_account.clone(),
+            user: entry.user.clone(),
+            groups: entry.groups.clone(),
+            server: entry.cluster.server.clone(),
+            admin_context: "(unknown: not in the index)".into(),
+            kubeconfig: None,
+            source: String::new(),
+            audiences: Vec::new(),
+            store,
+            also_in: Vec::new(),
+            minted_at: entry.minted_at,
+            expires_at,
+            bound_secret: None,
+            token_secret: None,
+        }
+    }
+
     /// Every store holding a copy: the last minted into first.
     pub fn stores(&self) -> impl Iterator<Item = StoreKind> + '_ {
         std::iter::once(self.store).chain(self.also_in.iter().copied())

@@ -67,6 +67,19 @@ impl Store for KeyringStore {
         StoreKind::Keyring
     }
 
+    /// The items with our service attribute; their user attribute is the key.
+    fn keys(&self) -> Result<Vec<CacheKey>, CacheError> {
+        let spec = std::collections::HashMap::from([("service", SERVICE)]);
+        let found = keyring_core::Entry::search(&spec).map_err(err("search"))?;
+        Ok(found
+            .iter()
+            .filter_map(|e| {
+                let attrs = e.get_attributes().ok()?;
+                CacheKey::parse(attrs.get("username")?)
+            })
+            .collect())
+    }
+
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         match self.entry(key)?.get_secret() {
             Ok(bytes) => decode(&bytes).map(Some),

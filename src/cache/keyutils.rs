@@ -147,6 +147,19 @@ impl Store for KeyutilsStore {
         StoreKind::Keyutils
     }
 
+    /// The user keyring's keys named `<prefix>:<key>`.
+    fn keys(&self) -> Result<Vec<CacheKey>, CacheError> {
+        let prefix = format!("{}:", self.prefix);
+        let links = self.ring.get_links(4096).map_err(err("list"))?;
+        Ok(links
+            .iter()
+            .filter_map(|node| {
+                let meta = node.as_key()?.metadata().ok()?;
+                CacheKey::parse(meta.get_description().strip_prefix(&prefix)?)
+            })
+            .collect())
+    }
+
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         let Some(k) = self.find(key)? else {
             return Ok(None);

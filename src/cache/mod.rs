@@ -317,9 +317,78 @@ impl Cache {
     }
 }
 
-/// Every entry of the index, for `cache list` and `cache clear --all`.
+/// Every entry: the index's, and those the stores hold that the index does
+/// not know (it was lost or damaged), for `cache list` and `cache clear`.
+/// A store that cannot be asked (no Secret Service, keyctl blocked) is
+/// skipped: it holds nothing reachable.
 pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
-    Index::open()?.list()
+    let mut entries = Index::open()?.list()?;
+    let mut known: std::collections::HashSet<CacheKey> =
+        entries.iter().map(|(k, _)| k.clone()).collect();
+    let mut kinds = vec![StoreKind::File, StoreKind::Keyring];
+    if cfg!(target_os = "linux") {
+        kinds.insert(1, StoreKind::Keyutils);
+    }
+    for kind in kinds {
+        let store = match store::open(kind) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!("not looking in the {kind} store: {e}");
+                continue;
+            }
+        };
+        let keys = match store.keys() {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::debug!("cannot list the {kind} store: {e}");
+                continue;
+            }
+        };
+        for key in keys {
+            if known.contains(&key) {
+                // A copy under the same key in another store (another
+                // `--cache`): removed with the entry.
+                if let Some((_, r)) = entries.iter_mut().find(|(k, _)| *k == key)
+                    && !r.stores().any(|s| s == kind)
+                {
+                    r.also_in.push(kind);
+                }
+                continue;
+            }
+            let record = match store.load(&key) {
+                Ok(Some(entry)) => Record::recovered(&entry, kind),
+                // Damaged, yet ours: listed so that it can be cleared.
+                Ok(None) => continue,
+                Err(_) => Record::recovered(&damaged_entry(), kind),
+            };
+            known.insert(key.clone());
+            entries.push((key, record));
+        }
+    }
+    Ok(entries)
+}
+
+/// What a damaged entry is listed as.
+fn damaged_entry() -> Entry {
+    Entry {
+        credential: Credential::Token(crate::token::Token::new(String::new())),
+        cluster: crate::cluster_identity::ClusterIdentity {
+            server: "(damaged entry)".into(),
+            ca: None,
+            tls_server_name: None,
+            insecure: false,
+        },
+        clock_offset: 0,
+        namespace: "?".into(),
+        service_account: "?".into(),
+        user: None,
+        groups: vec![],
+        minted_at: 0,
+        checked_at: 0,
+        secret: None,
+        asked_secs: None,
+        revalidate_secs: None,
+    }
 }
 
 /// Whether the kernel tier holds a copy of `key` (for `cache list`).

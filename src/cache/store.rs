@@ -102,6 +102,10 @@ impl Entry {
 /// One token store.
 pub trait Store {
     fn kind(&self) -> StoreKind;
+    /// The keys of every entry of ours the store holds, found in the store
+    /// itself (not the index, which may be lost): for `cache list` and
+    /// `cache clear --all`.
+    fn keys(&self) -> Result<Vec<CacheKey>, CacheError>;
     /// The entry for `key`, if any. A missing entry is `Ok(None)`.
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError>;
     /// Stores `entry` under `key`, replacing any previous one atomically.

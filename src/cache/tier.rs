@@ -147,6 +147,11 @@ impl Store for Tiered {
         self.durable.get().map_or(StoreKind::Keyring, |s| s.kind())
     }
 
+    /// The durable store's entries (kernel copies are of those).
+    fn keys(&self) -> Result<Vec<CacheKey>, CacheError> {
+        self.durable()?.keys()
+    }
+
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         #[cfg(target_os = "linux")]
         if let Some(f) = &self.fast {
@@ -225,6 +230,9 @@ mod tests {
         }
         fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
             Ok(self.0.entries.borrow_mut().remove(key).is_some())
+        }
+        fn keys(&self) -> Result<Vec<CacheKey>, CacheError> {
+            Ok(self.0.entries.borrow().keys().cloned().collect())
         }
     }
 

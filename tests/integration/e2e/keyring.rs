@@ -354,3 +354,60 @@ ls "$XDG_CACHE_HOME/kube-sa-token/tokens" | wc -l
     assert_eq!(after[4], "0", "no token file: {after:?}");
     assert!(after[5].contains("no cached entries"), "{after:?}");
 }
+
+/// Issue 17, finding 16: with `index.json` lost or damaged, `cache list`
+/// still shows the entries the stores hold (found in the stores
+/// themselves), and `cache clear --all` removes them from every store.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn entries_outlive_a_lost_index_and_are_still_listed_and_cleared() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-orphans");
+    let env = c.env("v1", &["--admin-context", "admin"]);
+    let script = r#"
+set -e
+get() { "$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$1" --cache "$2" >/dev/null; }
+get "$NS/viewer" keyring
+get "$NS/viewer" keyutils
+get "$NS/other" file
+echo "--- lost"
+rm "$XDG_CACHE_HOME/kube-sa-token/index.json"
+mine() { python3 -c 'import json,os,sys; print(sorted((e["identity"], e["record"]["store"], e["record"].get("also_in", []), e["record"]["admin_context"]) for e in json.load(sys.stdin) if e["identity"].startswith(os.environ["NS"] + "/")))'; }
+"$BIN" cache list -o json | mine
+echo "--- damaged"
+echo '{"entries": {' > "$XDG_CACHE_HOME/kube-sa-token/index.json"
+"$BIN" cache list -o json | mine
+echo "--- clear"
+"$BIN" cache clear --all >/dev/null
+secret-tool search --all service kube-sa-token 2>&1 | grep -c "^attribute.username" || true
+keyctl show @u | grep -c "kube-sa-token:" || true
+ls "$XDG_CACHE_HOME/kube-sa-token/tokens" | wc -l
+"$BIN" cache list
+"#;
+    c.admin(&["-n", &ns, "create", "serviceaccount", "other"])
+        .ok();
+    let mut cmd = support::secret_service(false);
+    cmd.args(["bash", "-c", script]);
+    env.isolate(&mut cmd);
+    cmd.env("BIN", &*support::BIN)
+        .env("NS", &ns)
+        .env("ADMIN", &c.admin_kubeconfig)
+        .env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        );
+    let out = Out::from(cmd.output().unwrap());
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = |marker: &str| lines[lines.iter().position(|l| *l == marker).unwrap() + 1];
+    let unknown = "(unknown: not in the index)";
+    let expected = format!(
+        "[('{ns}/other', 'file', [], '{unknown}'), ('{ns}/viewer', 'keyutils', ['keyring'], '{unknown}')]"
+    );
+    assert_eq!(at("--- lost"), expected, "{}\n{}", out.stdout, out.stderr);
+    assert_eq!(at("--- damaged"), expected);
+    let cleared: Vec<&str> =
+        lines[lines.iter().position(|l| *l == "--- clear").unwrap() + 1..].to_vec();
+    assert_eq!(cleared[..3], ["0", "0", "0"], "{cleared:?}");
+    assert!(cleared[3].contains("no cached entries"), "{cleared:?}");
+}
