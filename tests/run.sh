@@ -36,7 +36,7 @@ target/py/bin/pip install -q --disable-pip-version-check -r tests/clients/requir
 export KUBE_SA_TOKEN_TEST_PYTHON="$repo/target/py/bin/python"
 
 # The end-to-end tests run the optimized binary, built as install.sh builds
-# it for users (a static position-independent executable on x86_64 glibc).
+# it for users (a static position-independent executable linked against musl).
 KUBE_SA_TOKEN_TEST_BIN=$(./install.sh --build-only)
 export KUBE_SA_TOKEN_TEST_BIN
 # And install.sh's install step, into a scratch prefix (the build is reused):

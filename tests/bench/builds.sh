@@ -1,6 +1,6 @@
 # Sourced by the benchmarks: the binaries they measure, built as install.sh
 # builds them for users.
-#   $bin          the installed build (static-pie on x86_64 glibc);
+#   $bin          the installed build (static-pie, musl);
 #                 BIN=path uses that file instead of building
 #   $bin_dynamic  the same code linked dynamically (install.sh --dynamic):
 #                 libfaketime, preloaded by the refresh trace, needs the

@@ -2,7 +2,7 @@
 # Benchmarks `kube-sa-token get` on a cache hit (file and keyutils stores)
 # against spawning a trivial process, with hyperfine, on the test cluster.
 # Figures go to docs/performance.md; nothing here is asserted by a test.
-# The installed build (static-pie on x86_64 glibc) and the same code linked
+# The installed build (static-pie, musl) and the same code linked
 # dynamically (install.sh --dynamic) are measured side by side.
 #   needs: hyperfine (apt-get install hyperfine), a running test cluster
 #   (tests/cluster/up.sh), and cargo (the builds: tests/bench/builds.sh).
