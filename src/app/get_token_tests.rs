@@ -368,6 +368,7 @@ fn entry(token: crate::token::Token, server: &str, checked_at: i64) -> Entry {
         secret: None,
         asked_secs: None,
         revalidate_secs: None,
+        cache_dir: None,
     }
 }
 

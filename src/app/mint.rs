@@ -101,6 +101,7 @@ impl GetToken<'_> {
             secret: minted.secret,
             asked_secs: asks_duration(opts).then(|| opts.duration.as_secs()),
             revalidate_secs: Some(opts.revalidate.as_secs()),
+            cache_dir: crate::cache::dir_label(),
         };
         if self.cache.keeps() {
             let record = |store| Record {

@@ -87,6 +87,7 @@ mod tests {
             secret: None,
             asked_secs: None,
             revalidate_secs: None,
+            cache_dir: None,
         }
     }
 

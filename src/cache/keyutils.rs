@@ -268,6 +268,7 @@ mod tests {
             secret: None,
             asked_secs: None,
             revalidate_secs: None,
+            cache_dir: None,
         };
         store.save(&key, &entry).unwrap();
         assert_eq!(

@@ -305,6 +305,7 @@ impl Cache {
             secret: None,
             asked_secs: None,
             revalidate_secs: None,
+            cache_dir: None,
         };
         s.save(&key, &probe)?;
         let same = s.load(&key)?.is_some_and(|e| {
@@ -325,6 +326,7 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
     let mut entries = Index::open()?.list()?;
     let mut known: std::collections::HashSet<CacheKey> =
         entries.iter().map(|(k, _)| k.clone()).collect();
+    let here = dir_label();
     let mut kinds = vec![StoreKind::File, StoreKind::Keyring];
     if cfg!(target_os = "linux") {
         kinds.insert(1, StoreKind::Keyutils);
@@ -356,16 +358,29 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
                 continue;
             }
             let record = match store.load(&key) {
+                // Written through another cache directory (another HOME of
+                // the same user): that cache's entry, not this one's.
+                Ok(Some(entry)) if entry.cache_dir.is_some() && entry.cache_dir != here => {
+                    continue;
+                }
                 Ok(Some(entry)) => Record::recovered(&entry, kind),
-                // Damaged, yet ours: listed so that it can be cleared.
                 Ok(None) => continue,
-                Err(_) => Record::recovered(&damaged_entry(), kind),
+                // Damaged, yet ours: listed so that it can be cleared (the
+                // per-user stores' could be another cache's: left to `get`,
+                // which replaces a damaged entry).
+                Err(_) if kind == StoreKind::File => Record::recovered(&damaged_entry(), kind),
+                Err(_) => continue,
             };
             known.insert(key.clone());
             entries.push((key, record));
         }
     }
     Ok(entries)
+}
+
+/// The cache directory, as entries record it (see [`Entry::cache_dir`]).
+pub fn dir_label() -> Option<String> {
+    paths::cache_dir().ok().map(|d| d.display().to_string())
 }
 
 /// What a damaged entry is listed as.
@@ -388,6 +403,7 @@ fn damaged_entry() -> Entry {
         secret: None,
         asked_secs: None,
         revalidate_secs: None,
+        cache_dir: None,
     }
 }
 

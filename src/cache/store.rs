@@ -72,6 +72,11 @@ pub struct Entry {
     /// written: a legacy token's kernel copy lives no longer than that.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revalidate_secs: Option<u64>,
+    /// The cache directory whose index the entry belongs to: the kernel
+    /// and OS keyrings are per user, shared by every HOME of that user, and
+    /// a listing from one cache adopts only its own entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_dir: Option<String>,
 }
 
 impl Entry {
@@ -205,6 +210,7 @@ mod tests {
             secret: None,
             asked_secs: None,
             revalidate_secs: None,
+            cache_dir: None,
         };
         assert!(!format!("{e:?}").contains("eyJsecret"));
     }

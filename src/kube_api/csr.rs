@@ -112,9 +112,16 @@ impl Admin {
             })?;
         tracing::debug!(csr = %name, "created a CertificateSigningRequest");
         let api: Api<CertificateSigningRequest> = Api::all(self.client.clone());
-        let outcome = self
-            .approve_and_wait(&api, created, &name, approve, wait)
-            .await;
+        // Ctrl-C, SIGTERM or a hang-up while waiting (an approval by someone
+        // else can take minutes): the CSR is deleted below before the
+        // process ends, not left pending on the server. (SIGKILL cannot be.)
+        let outcome = tokio::select! {
+            r = self.approve_and_wait(&api, created, &name, approve, wait) => r,
+            signal = interrupted() => Err(KubeApiError::CsrInterrupted {
+                name: name.clone(),
+                signal,
+            }),
+        };
         // The key never leaves this process: an abandoned CSR is useless to
         // anyone, a signed one has served its purpose.
         if let Err(e) = api.delete(&name, &DeleteParams::default()).await {
@@ -284,5 +291,32 @@ mod tests {
     fn an_empty_certificate_is_not_one_yet() {
         assert_eq!(certificate(&with(vec![], Some(""))), None);
         assert_eq!(certificate(&with(vec![], Some("PEM"))), Some("PEM".into()));
+    }
+}
+
+/// The first of SIGINT, SIGTERM and SIGHUP, once handlers for them are in
+/// place; never, where they cannot be installed.
+#[cfg(unix)]
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
+        _ = hup.recv() => "SIGHUP",
+    }
+}
+
+#[cfg(not(unix))]
+async fn interrupted() -> &'static str {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => "Ctrl-C",
+        Err(_) => std::future::pending().await,
     }
 }

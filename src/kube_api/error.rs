@@ -102,6 +102,11 @@ pub enum KubeApiError {
         waited: Duration,
         approved: bool,
     },
+    /// A signal ended the command while it waited for a CSR (deleted first).
+    #[error(
+        "interrupted by {signal} while waiting for CertificateSigningRequest {name}; the request was deleted and nothing was cached"
+    )]
+    CsrInterrupted { name: String, signal: &'static str },
     /// The server answered with something unusable.
     #[error("unexpected answer from {server}: {detail}")]
     BadAnswer { server: String, detail: String },

@@ -71,7 +71,10 @@ fn no_nsswitch_conf_crashes_the_installed_build() {
     let ns = c.namespace("e2e-nss");
     let sa = sa(&ns);
     // Readable by the uid without a passwd entry: test material only.
-    let dir = tempfile::Builder::new().prefix("kst-nss-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("kst-nss-")
+        .tempdir()
+        .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let put = |name: &str, text: &str| {
@@ -97,7 +100,10 @@ fn no_nsswitch_conf_crashes_the_installed_build() {
             .replace(c.pki().to_str().unwrap(), dir.path().to_str().unwrap())
             .replace(
                 &format!("server: {}", c.server),
-                &format!("server: https://{host}:{}\n    tls-server-name: localhost", c.port()),
+                &format!(
+                    "server: https://{host}:{}\n    tls-server-name: localhost",
+                    c.port()
+                ),
             );
         put(name, &admin)
     };
@@ -125,9 +131,7 @@ nobody "$BIN" doctor --kubeconfig "$DIR/localhost.kubeconfig" --admin-context ad
         cmd.args(["--mount", "bash", "-c", script]);
         let env = TestEnv::builder().build();
         env.isolate(&mut cmd);
-        cmd.env("BIN", bin)
-            .env("DIR", dir.path())
-            .env("SA", &sa);
+        cmd.env("BIN", bin).env("DIR", dir.path()).env("SA", &sa);
         let out = Out::from(cmd.output().unwrap());
         let code = |what: &str| -> i32 {
             out.stdout
@@ -138,7 +142,12 @@ nobody "$BIN" doctor --kubeconfig "$DIR/localhost.kubeconfig" --admin-context ad
                 .unwrap()
         };
         for what in ["named", "localhost", "answered", "list", "get", "doctor"] {
-            assert!(code(what) < 128, "{bin}: {what} died of a signal: {}\n{}", out.stdout, out.stderr);
+            assert!(
+                code(what) < 128,
+                "{bin}: {what} died of a signal: {}\n{}",
+                out.stdout,
+                out.stderr
+            );
         }
         assert_eq!(code("named"), 0, "{bin}: {}", out.stderr);
         assert_eq!(code("localhost"), 0, "{bin}: {}", out.stderr);

@@ -611,3 +611,50 @@ fn the_documented_cluster_role_is_enough_and_without_approval_rights_it_says_so(
     assert_eq!(out.code, 4);
     assert!(csrs_of(&c, &other).is_empty());
 }
+
+/// Issue 17, finding 19: a `get --user` ended by SIGTERM or Ctrl-C (SIGINT)
+/// while it waits for an approval deletes its CSR on the way out, and says
+/// so in one line; nothing is cached.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_get_ended_by_a_signal_while_waiting_deletes_its_csr() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-user-signal");
+    let env = c.admin_env();
+    for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
+        let (user, group) = names(&format!("{ns}-{}", name.to_lowercase()));
+        let mut args = vec!["get"];
+        args.extend(user_entry(&user, &group, "file"));
+        args.extend(["--no-approve", "--csr-timeout", "60s"]);
+        let mut cmd = env.cmd(&args);
+        cmd.env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        );
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        assert!(
+            eventually(Duration::from_secs(30), || !csrs_of(&c, &user).is_empty()),
+            "get --no-approve created no CSR"
+        );
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let out = Out::from(child.wait_with_output().unwrap());
+        assert_ne!(out.code, 0);
+        assert!(
+            out.stderr.contains(&format!("interrupted by {name}"))
+                && out.stderr.contains("was deleted"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            csrs_of(&c, &user).is_empty(),
+            "{name}: the CSR is left pending on the server"
+        );
+    }
+    let list = env.run(&["cache", "list", "-o", "json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
+}
