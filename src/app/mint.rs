@@ -99,7 +99,7 @@ impl GetToken<'_> {
             minted_at: now.unix_timestamp(),
             checked_at: now.unix_timestamp(),
             secret: minted.secret,
-            asked_secs: asks_duration(opts).then(|| opts.duration.as_secs()),
+            asked_secs: asks_duration(opts).then_some(opts.duration.as_secs()),
             revalidate_secs: Some(opts.revalidate.as_secs()),
             cache_dir: crate::cache::dir_label(),
         };

@@ -112,6 +112,15 @@ pub fn paths(explicit: Option<&Path>) -> Result<Vec<PathBuf>, KubeconfigError> {
     Ok(vec![home.join(".kube").join("config")])
 }
 
+/// A kubeconfig as YAML that kubectl reads back the same: kubectl reads YAML
+/// 1.1, where `on`, `yes`, `n`, `1_000`, `2001-12-14`, `0o17` and friends
+/// are not strings, so every such string is quoted (serde-saphyr's default);
+/// serde_yaml writes YAML 1.2 and leaves them bare.
+pub fn to_yaml(doc: &serde_yaml::Value) -> Result<String, KubeconfigError> {
+    // Its message may quote a value: only the fact is passed on.
+    serde_saphyr::to_string(doc).map_err(|_| KubeconfigError::Render)
+}
+
 #[cfg(test)]
 pub(super) mod tests {
     pub(super) const ADMIN: &str = r#"
@@ -135,13 +144,4 @@ users:
 - name: admin
   user: {client-certificate-data: YQ==, client-key-data: Yg==}
 "#;
-}
-
-/// A kubeconfig as YAML that kubectl reads back the same: kubectl reads YAML
-/// 1.1, where `on`, `yes`, `n`, `1_000`, `2001-12-14`, `0o17` and friends
-/// are not strings, so every such string is quoted (serde-saphyr's default);
-/// serde_yaml writes YAML 1.2 and leaves them bare.
-pub fn to_yaml(doc: &serde_yaml::Value) -> Result<String, KubeconfigError> {
-    // Its message may quote a value: only the fact is passed on.
-    serde_saphyr::to_string(doc).map_err(|_| KubeconfigError::Render)
 }
