@@ -233,7 +233,7 @@ mod tests {
             "{}",
             q.describe()
         );
-        assert_eq!(parse_key_users(text, 0).unwrap().room(), 19_229);
+        assert_eq!(parse_key_users(text, 0).unwrap().room(), 19_228);
         assert_eq!(parse_key_users(text, 5), None);
         assert_eq!(parse_key_users("garbage\n7: x y", 7), None);
     }
