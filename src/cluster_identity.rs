@@ -41,12 +41,12 @@ pub struct ClusterIdentity {
     pub server: String,
     /// SHA-256 (hex) over the DER certificates of the trusted CA bundle,
     /// sorted; `None`: the system's roots.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_server_name: Option<String>,
     /// TLS verification is skipped (`insecure-skip-tls-verify`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub insecure: bool,
 }
 

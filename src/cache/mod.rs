@@ -52,7 +52,7 @@ pub enum CacheError {
     Keyutils { op: &'static str, detail: String },
     /// The kernel key quota of this user is full.
     #[error(
-        "the kernel key quota is full ({0}): each entry takes about 1.3 KB of an ordinary user's 20,000 bytes (/proc/sys/kernel/keys/maxbytes); remove entries you no longer use (kube-sa-token cache list, cache clear KEY), have an admin raise kernel.keys.maxbytes (sysctl), or use --cache keyring"
+        "the kernel key quota is full ({0}): each entry takes about 1.2-1.5 KB of an ordinary user's 20,000 bytes (/proc/sys/kernel/keys/maxbytes); remove entries you no longer use (kube-sa-token cache list, cache clear KEY), have an admin raise kernel.keys.maxbytes (sysctl), or use --cache keyring"
     )]
     KeyQuota(String),
     /// The store is not available on this platform.
@@ -378,9 +378,14 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
     Ok(entries)
 }
 
-/// The cache directory, as entries record it (see [`Entry::cache_dir`]).
+/// The cache directory, as entries record it (see [`Entry::cache_dir`]):
+/// 16 hex digits of its path's SHA-256 (entries stay small: an ordinary
+/// user's kernel key quota holds about 16).
 pub fn dir_label() -> Option<String> {
-    paths::cache_dir().ok().map(|d| d.display().to_string())
+    use sha2::{Digest, Sha256};
+    let dir = paths::cache_dir().ok()?;
+    let hash = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    Some(hash[..8].iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// What a damaged entry is listed as.

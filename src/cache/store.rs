@@ -66,16 +66,16 @@ pub struct Entry {
     pub secret: Option<String>,
     /// The lifetime asked for at the mint (`--duration`, seconds): a
     /// credential asked for longer than the entry asks now is not served.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "dur", skip_serializing_if = "Option::is_none")]
     pub asked_secs: Option<u64>,
     /// `--revalidate-interval` of the entry (seconds) when it was last
     /// written: a legacy token's kernel copy lives no longer than that.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "reval", skip_serializing_if = "Option::is_none")]
     pub revalidate_secs: Option<u64>,
     /// The cache directory whose index the entry belongs to: the kernel
     /// and OS keyrings are per user, shared by every HOME of that user, and
     /// a listing from one cache adopts only its own entries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, rename = "home", skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<String>,
 }
 
@@ -194,6 +194,44 @@ fn short(msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What an entry costs where space is short (an ordinary user's kernel
+    /// key quota: 20,000 bytes): a bound token of a real cluster (about
+    /// 1,000 characters with pod and node claims; the test cluster's are
+    /// about 800) and everything kept beside it stay under the figure
+    /// `doctor` and the quota message use.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_realistic_token_entry_fits_the_size_the_quota_figures_assume() {
+        let e = Entry {
+            credential: Credential::Token(crate::token::Token::new("e".repeat(1_000))),
+            cluster: ClusterIdentity::new(
+                "https://api.prod-cluster.example.com:6443",
+                Some(include_str!("../../tests/fixtures/ca-a.pem").as_bytes()),
+                None,
+                false,
+            )
+            .unwrap(),
+            clock_offset: -3,
+            namespace: "platform-observability".into(),
+            service_account: "grafana-agent-reader".into(),
+            user: None,
+            groups: vec![],
+            minted_at: 1_796_063_066,
+            checked_at: 1_796_063_066,
+            secret: None,
+            asked_secs: Some(3600),
+            revalidate_secs: Some(600),
+            cache_dir: super::super::dir_label(),
+        };
+        let description = "kube-sa-token-tier:".len() + 32;
+        let bytes = encode(&e).len() + description;
+        assert!(
+            (bytes as u64) < super::super::keyutils::ENTRY_BYTES,
+            "{bytes} bytes: {}",
+            encode(&e).replace(&"e".repeat(1_000), "<token>")
+        );
+    }
 
     #[test]
     fn entry_debug_is_redacted() {
