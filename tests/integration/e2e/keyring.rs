@@ -411,3 +411,44 @@ ls "$XDG_CACHE_HOME/kube-sa-token/tokens" | wc -l
     assert_eq!(cleared[..3], ["0", "0", "0"], "{cleared:?}");
     assert!(cleared[3].contains("no cached entries"), "{cleared:?}");
 }
+
+/// Issue 17, finding 20: `logout` counts a live kernel copy as something it
+/// removed (it said "there was no ... cached token" when only the kernel
+/// copy was left, the OS keyring's item gone).
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn logout_says_it_removed_a_kernel_copy() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-logout-copy");
+    let sa = sa(&ns);
+    let env = c.env("v1", &["--admin-context", "admin"]);
+    let script = r#"
+set -e
+"$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" --cache keyring >/dev/null
+KEY=$("$BIN" cache list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["key"])')
+secret-tool clear service kube-sa-token username "$KEY"
+keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null && echo "kernel copy left"
+"$BIN" logout --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" --cache keyring | head -n 1
+keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null 2>&1 || echo "kernel copy gone"
+"#;
+    let mut cmd = support::secret_service(false);
+    cmd.args(["bash", "-c", script]);
+    env.isolate(&mut cmd);
+    cmd.env("BIN", &*support::BIN)
+        .env("SA", &sa)
+        .env("ADMIN", &c.admin_kubeconfig)
+        .env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        );
+    let out = Out::from(cmd.output().unwrap());
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "kernel copy left", "{}", out.stdout);
+    assert!(
+        lines[1].starts_with("removed the cached token of"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(lines[2], "kernel copy gone");
+}

@@ -218,3 +218,82 @@ fn the_background_refresh_keeps_none_of_its_callers_descriptors() {
     std::fs::write(&go, "").unwrap();
     assert!(eventually(Duration::from_secs(30), || count(&runs, "end") == 2));
 }
+
+/// Issue 17, finding 5: a background refresh whose admin login never ends
+/// (a device-code prompt nobody sees) ends itself and the login after its
+/// 30 s deadline, and says why in refresh.log; the entry's lock is free
+/// again and the cached token is untouched.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_stuck_background_refresh_ends_itself_and_its_login() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-refresh-deadline");
+    let sa = sa(&ns);
+    let args = entry(&sa, "file");
+    let env = TestEnv::builder().build();
+    let (runs, go, admin) = gated_login(&env, &c.minter_token(&ns));
+    let cluster = format!(
+        "{{server: \"{}\", certificate-authority: \"{}\"}}",
+        c.server,
+        c.ca().display()
+    );
+    std::fs::write(
+        &env.kubeconfig,
+        kubeconfig_of(
+            &[("test", &cluster)],
+            &[("admin", "test", "admin"), ("sa", "test", "sa")],
+            &[("admin", &admin), ("sa", &get_user("v1", &args))],
+        ),
+    )
+    .unwrap();
+    let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
+    std::fs::write(&go, "").unwrap();
+    env.get(Some(&info), &args).ok();
+    let first = cached_token_file(&env);
+    std::fs::remove_file(&go).unwrap();
+
+    // The refresh as a hit starts it: its own session, past the middle.
+    let (bin, faked) = support::faketime("+25m");
+    let mut refresh = Command::new("setsid");
+    refresh
+        .arg("--wait")
+        .arg(bin)
+        .arg("get")
+        .args(args)
+        .arg("--refresh-in-background");
+    env.isolate(&mut refresh);
+    refresh.envs(faked).env("KUBERNETES_EXEC_INFO", &info);
+    let started = std::time::Instant::now();
+    let status = refresh.status().unwrap();
+    let took = started.elapsed();
+    assert!(!status.success(), "{status:?}");
+    assert!(took < Duration::from_secs(120), "ended after {took:?}");
+    assert_eq!(count(&runs, "start"), 2, "the login was started");
+    // Its login went with it (the whole process group).
+    let script = env.root().join("login");
+    let login_running = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|d| {
+            std::fs::read(d.path().join("cmdline")).is_ok_and(|c| {
+                c.windows(script.as_os_str().len())
+                    .any(|w| w == script.as_os_str().as_encoded_bytes())
+            })
+        })
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || !login_running()),
+        "the stuck login outlived the refresh"
+    );
+    assert_eq!(count(&runs, "end"), 1);
+    let log = std::fs::read_to_string(env.cache_dir().join("refresh.log")).unwrap();
+    assert!(log.contains("did not finish within 30s"), "{log}");
+    assert_eq!(cached_token_file(&env), first);
+    // The lock is free: the next refresh, with a login that answers, mints.
+    std::fs::write(&go, "").unwrap();
+    let mut again = env.cmd_at(
+        "+25m",
+        &[&["get"][..], &args, &["--refresh-in-background"]].concat(),
+    );
+    again.env("KUBERNETES_EXEC_INFO", &info);
+    assert!(again.status().unwrap().success());
+    assert_ne!(cached_token_file(&env), first);
+}
