@@ -23,7 +23,10 @@ pub fn tokens_dir(cache_dir: &Path) -> PathBuf {
 /// HOME) and the store needs no file of its own (`keyutils`, `keyring`,
 /// `none`), the per-user runtime directory (`$XDG_RUNTIME_DIR`), else a
 /// per-user directory in the system's temporary directory, owned and
-/// checked like the cache directory. The first error says what to fix.
+/// checked like the cache directory. A cache directory that is there but
+/// another user's, or a link, is refused as everywhere (a `sudo -E` run's
+/// leftovers are reported, not worked around). The first error says what
+/// to fix.
 pub fn locks_dir() -> Result<PathBuf, CacheError> {
     let first = match cache_dir() {
         Ok(dir) => match private_dir(&dir).and_then(|()| {
@@ -31,6 +34,9 @@ pub fn locks_dir() -> Result<PathBuf, CacheError> {
             private_dir(&locks).map(|()| locks)
         }) {
             Ok(locks) => return Ok(locks),
+            Err(e @ (CacheError::NotOwned { .. } | CacheError::NotADirectory { .. })) => {
+                return Err(e);
+            }
             Err(e) => e,
         },
         Err(e) => e,
