@@ -126,7 +126,15 @@ nobody "$BIN" cache list; echo "list=$?"
 nobody "$BIN" get --kubeconfig "$DIR/localhost.kubeconfig" --admin-context admin --service-account "$SA" --cache keyutils >/dev/null; echo "get=$?"
 nobody "$BIN" doctor --kubeconfig "$DIR/localhost.kubeconfig" --admin-context admin >/dev/null; echo "doctor=$?"
 "#;
-    for bin in [support::BIN.as_str(), support::FAKETIME_BIN] {
+    // The binaries too: the checkout may sit where uid 4242 cannot enter.
+    for (i, built) in [support::BIN.as_str(), support::FAKETIME_BIN]
+        .into_iter()
+        .enumerate()
+    {
+        let copy = dir.path().join(format!("kube-sa-token-{i}"));
+        std::fs::copy(built, &copy).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let bin = copy.to_str().unwrap();
         let mut cmd = Command::new("unshare");
         cmd.args(["--mount", "bash", "-c", script]);
         let env = TestEnv::builder().build();
@@ -154,6 +162,6 @@ nobody "$BIN" doctor --kubeconfig "$DIR/localhost.kubeconfig" --admin-context ad
         // Without a home the file-backed parts say what to set; the
         // kernel-keyring store needs none.
         assert!(out.stderr.contains("set HOME"), "{bin}: {}", out.stderr);
-        assert_eq!(code("get"), 0, "{bin}: {}", out.stderr);
+        assert_eq!(code("get"), 0, "{bin} ({built}): {}", out.stderr);
     }
 }

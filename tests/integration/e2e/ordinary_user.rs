@@ -32,7 +32,7 @@ fn a_full_kernel_key_quota_is_named_with_what_to_do() {
     let out = user.run(
         &dir,
         &[
-            ("BIN", &support::BIN),
+            ("BIN", user.binary_in(&dir).to_str().unwrap()),
             ("ADMIN", admin.to_str().unwrap()),
             ("SA", &sa(&ns)),
         ],
@@ -125,7 +125,7 @@ fn the_process_holding_secrets_is_not_dumpable() {
     let out = user.run(
         &dir,
         &[
-            ("BIN", &support::BIN),
+            ("BIN", user.binary_in(&dir).to_str().unwrap()),
             ("ADMIN", kubeconfig.to_str().unwrap()),
             ("SA", &sa(&ns)),
         ],
@@ -163,7 +163,7 @@ fn no_writable_cache_directory_fails_only_the_file_store() {
     let out = user.run(
         &dir,
         &[
-            ("BIN", &support::BIN),
+            ("BIN", user.binary_in(&dir).to_str().unwrap()),
             ("ADMIN", admin.to_str().unwrap()),
             ("SA", &sa(&ns)),
         ],

@@ -73,6 +73,16 @@ impl OrdinaryUser {
         to
     }
 
+    /// The binary under test, copied into `dir` for the user: the checkout
+    /// it was built in may sit in a directory only root can enter (CI's
+    /// clone in a fresh temporary folder).
+    pub fn binary_in(&self, dir: &Path) -> PathBuf {
+        let to = self.copy_in(Path::new(&*super::BIN), dir);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o700)).unwrap();
+        to
+    }
+
     /// Runs `script` (bash) in one login session of the user (`runuser -l`),
     /// with `env` exported first, in `dir` (which holds the script file).
     pub fn run(&self, dir: &Path, env: &[(&str, &str)], script: &str) -> Out {
