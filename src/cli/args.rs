@@ -99,14 +99,21 @@ pub(super) struct EntryArgs {
     pub(super) token: TokenArgs,
 }
 
+/// Where credentials are kept: every command that reads or writes one.
+#[derive(Args, Debug, Clone)]
+pub(super) struct StoreArgs {
+    /// Token store.
+    #[arg(long, value_enum, default_value_t = CacheChoice::default().into())]
+    pub(super) cache: CacheArg,
+}
+
 #[derive(Args, Debug, Clone)]
 pub(super) struct MintArgs {
     /// Token (or certificate) lifetime (e.g. 1h, 30m; minimum 10m). The server may shorten it.
     #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_DURATION), value_parser = parse_dur)]
     pub(super) duration: Dur,
-    /// Token store.
-    #[arg(long, value_enum, default_value_t = CacheChoice::default().into())]
-    pub(super) cache: CacheArg,
+    #[command(flatten)]
+    pub(super) store: StoreArgs,
     /// With --source secret: create a token Secret when the SA has none.
     #[arg(long)]
     pub(super) create_secret: bool,
@@ -193,8 +200,9 @@ pub(super) struct InspectArgs {
     pub(super) admin_context: Option<String>,
     #[command(flatten)]
     pub(super) sa: TokenArgs,
+    /// (Only the store: inspecting mints nothing, so no mint option applies.)
     #[command(flatten)]
-    pub(super) mint: MintArgs,
+    pub(super) store: StoreArgs,
     /// Check the signature against the cluster's JWKS and ask the server (TokenReview).
     #[arg(long)]
     pub(super) verify: bool,

@@ -11,7 +11,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::args::{CacheArg, EntryArgs, KubeconfigArg, MintArgs, SourceArg, TokenArgs};
+use super::args::{CacheArg, EntryArgs, KubeconfigArg, MintArgs, SourceArg, StoreArgs, TokenArgs};
 use super::duration::{Dur, parse_dur};
 use crate::error::Error;
 use crate::options::{self, CacheChoice, Command, Invocation, SourceKind};
@@ -102,7 +102,9 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
     };
     let mint = MintArgs {
         duration: f.duration.unwrap_or(Dur(options::DEFAULT_DURATION)),
-        cache: f.cache.unwrap_or(CacheChoice::default().into()),
+        store: StoreArgs {
+            cache: f.cache.unwrap_or(CacheChoice::default().into()),
+        },
         create_secret: f.create_secret,
         revalidate_interval: f.revalidate.unwrap_or(Dur(options::DEFAULT_REVALIDATE)),
         secret_timeout: f

@@ -225,7 +225,7 @@ fn get_options(spec: TokenSpec, m: MintArgs) -> Result<GetOptions, Error> {
     Ok(GetOptions {
         spec,
         duration: m.duration.0,
-        cache: m.cache.into(),
+        cache: m.store.cache.into(),
         create_secret: m.create_secret,
         revalidate: m.revalidate_interval.0.max(Duration::from_secs(1)),
         secret_wait: m.secret_timeout.0,
@@ -272,7 +272,9 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                         admin_context: ctx.clone(),
                         token: a.sa,
                     };
-                    InspectInput::Cached(Box::new(get_options(token_spec(e, None)?, a.mint)?))
+                    let mut opts = GetOptions::with_defaults(token_spec(e, None)?);
+                    opts.cache = a.store.cache.into();
+                    InspectInput::Cached(Box::new(opts))
                 }
                 (None, None) => {
                     return Err(Error::Usage(

@@ -215,6 +215,40 @@ fn defaults_come_from_options() {
     }
 }
 
+/// Issue 22, defect 4: inspect mints nothing, so it takes no mint option
+/// (they did nothing, silently); --cache still names the store to read.
+#[test]
+fn inspect_takes_the_store_but_no_mint_option() {
+    for flag in [
+        &["--duration", "2h"][..],
+        &["--lock-timeout", "2m"],
+        &["--no-refresh-ahead"],
+        &["--revalidate-interval", "5m"],
+    ] {
+        let mut args = vec!["inspect", "--admin-context", "a", "--service-account", "ns/sa"];
+        args.extend_from_slice(flag);
+        assert!(
+            parse_err(&args).contains("unexpected argument"),
+            "{flag:?}"
+        );
+    }
+    match parse_ok(&[
+        "inspect",
+        "--admin-context",
+        "a",
+        "--service-account",
+        "ns/sa",
+        "--cache",
+        "file",
+    ]) {
+        Command::Inspect {
+            input: InspectInput::Cached(o),
+            ..
+        } => assert_eq!(o.cache, CacheChoice::File),
+        c => panic!("{c:?}"),
+    }
+}
+
 #[test]
 fn inspect_keeps_a_given_token_out_of_debug() {
     let c = parse_ok(&["inspect", "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln"]);
