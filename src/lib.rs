@@ -8,6 +8,7 @@ mod clock;
 mod cluster_identity;
 mod credential;
 mod error;
+mod exec_args;
 mod fsutil;
 mod guard;
 mod hardening;

@@ -1019,26 +1019,6 @@ fn background_refreshes_start_only_where_they_are_gated_and_can_finish() {
     );
 }
 
-/// Issue 17, finding 14: the background child runs `get` with the entry's
-/// own arguments, whichever command started it.
-#[test]
-fn the_background_child_parses_as_a_refresh_of_the_same_entry() {
-    let mut o = opts();
-    o.spec.audiences = vec!["vault".into()];
-    o.duration = Duration::from_secs(1800);
-    let mut argv: Vec<std::ffi::OsString> = vec!["kube-sa-token".into()];
-    argv.extend(crate::cli::exec_args(&o).into_iter().map(Into::into));
-    argv.push("--refresh-in-background".into());
-    let inv = crate::cli::parse(argv).unwrap();
-    let crate::cli::Parsed::Run(inv) = inv else {
-        panic!("exits")
-    };
-    match inv.command {
-        crate::options::Command::Refresh(back) => assert_eq!(format!("{back:?}"), format!("{o:?}")),
-        c => panic!("{c:?}"),
-    }
-}
-
 /// Issue 17, finding 7: a credential minted for longer than the entry now
 /// asks (`--duration` lowered) is not served; one minted for what it asks
 /// is, however the server rounded its lifetime.

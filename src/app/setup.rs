@@ -6,8 +6,8 @@ use std::io::Write;
 
 use serde_yaml::{Mapping, Value};
 
-use crate::cli::exec_args;
 use crate::error::Error;
+use crate::exec_args::exec_args;
 use crate::kube_api::Admin;
 use crate::kubeconfig::{Editable, Kubeconfigs};
 use crate::options::{GetOptions, Principal, SourceKind};

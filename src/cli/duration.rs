@@ -9,14 +9,7 @@ pub(super) struct Dur(pub(super) Duration);
 
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.0.as_secs();
-        if s != 0 && s.is_multiple_of(3600) {
-            write!(f, "{}h", s / 3600)
-        } else if s != 0 && s.is_multiple_of(60) {
-            write!(f, "{}m", s / 60)
-        } else {
-            write!(f, "{s}s")
-        }
+        f.write_str(&crate::clock::flag_duration(self.0))
     }
 }
 

@@ -17,14 +17,14 @@ use crate::token::Token;
 
 mod args;
 mod duration;
-mod exec_args;
 mod fast_get;
 
+#[cfg(test)]
+use crate::exec_args::exec_args;
 use args::{CacheCmd, Cli, Cmd, EntryArgs, MintArgs};
 use duration::Dur;
 #[cfg(test)]
 pub(crate) use duration::parse_duration;
-pub use exec_args::exec_args;
 
 /// What to do after parsing.
 #[derive(Debug)]

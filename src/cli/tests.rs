@@ -200,6 +200,26 @@ fn every_exec_entry_parses_back_to_the_same_options() {
     }
 }
 
+/// Issue 17, finding 14: the background child runs `get` with the entry's
+/// own arguments, whichever command started it.
+#[test]
+fn the_background_child_parses_as_a_refresh_of_the_same_entry() {
+    let mut o = crate::testing::opts();
+    o.spec.audiences = vec!["vault".into()];
+    o.duration = Duration::from_secs(1800);
+    let mut argv: Vec<std::ffi::OsString> = vec!["kube-sa-token".into()];
+    argv.extend(exec_args(&o).into_iter().map(Into::into));
+    argv.push("--refresh-in-background".into());
+    let inv = parse(argv).unwrap();
+    let Parsed::Run(inv) = inv else {
+        panic!("exits")
+    };
+    match inv.command {
+        crate::options::Command::Refresh(back) => assert_eq!(format!("{back:?}"), format!("{o:?}")),
+        c => panic!("{c:?}"),
+    }
+}
+
 #[test]
 fn defaults_come_from_options() {
     match parse_ok(&["get", "--admin-context", "a", "--service-account", "s"]) {
@@ -225,12 +245,15 @@ fn inspect_takes_the_store_but_no_mint_option() {
         &["--no-refresh-ahead"],
         &["--revalidate-interval", "5m"],
     ] {
-        let mut args = vec!["inspect", "--admin-context", "a", "--service-account", "ns/sa"];
+        let mut args = vec![
+            "inspect",
+            "--admin-context",
+            "a",
+            "--service-account",
+            "ns/sa",
+        ];
         args.extend_from_slice(flag);
-        assert!(
-            parse_err(&args).contains("unexpected argument"),
-            "{flag:?}"
-        );
+        assert!(parse_err(&args).contains("unexpected argument"), "{flag:?}");
     }
     match parse_ok(&[
         "inspect",

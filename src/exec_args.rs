@@ -1,7 +1,10 @@
 //! The inverse of parsing: the `get` arguments that reproduce a set of
-//! options, for the exec entries `setup` and `kubeconfig` write.
+//! options, for the exec entries `setup` and `kubeconfig` write and for the
+//! background refresh. Below the use cases (which call it) and the CLI
+//! (whose parser it is held equal to: `parse(exec_args(o)) == o`, in
+//! `cli/tests.rs`).
 
-use super::duration::Dur;
+use crate::clock::flag_duration;
 use crate::options::{self, CacheChoice, GetOptions, Principal, SourceKind};
 
 /// The `get` arguments that reproduce `opts` (defaults left out): what
@@ -41,7 +44,7 @@ pub fn exec_args(opts: &GetOptions) -> Vec<String> {
         pair("--source", spec.source.as_str().into());
     }
     if opts.duration != options::DEFAULT_DURATION {
-        pair("--duration", Dur(opts.duration).to_string());
+        pair("--duration", flag_duration(opts.duration));
     }
     for aud in &spec.audiences {
         pair("--audience", aud.clone());
@@ -50,16 +53,16 @@ pub fn exec_args(opts: &GetOptions) -> Vec<String> {
         pair("--cache", opts.cache.as_str().into());
     }
     if opts.csr_wait != options::DEFAULT_CSR_WAIT {
-        pair("--csr-timeout", Dur(opts.csr_wait).to_string());
+        pair("--csr-timeout", flag_duration(opts.csr_wait));
     }
     if opts.revalidate != options::DEFAULT_REVALIDATE {
-        pair("--revalidate-interval", Dur(opts.revalidate).to_string());
+        pair("--revalidate-interval", flag_duration(opts.revalidate));
     }
     if opts.secret_wait != options::DEFAULT_SECRET_WAIT {
-        pair("--secret-timeout", Dur(opts.secret_wait).to_string());
+        pair("--secret-timeout", flag_duration(opts.secret_wait));
     }
     if opts.lock_wait != options::DEFAULT_LOCK_WAIT {
-        pair("--lock-timeout", Dur(opts.lock_wait).to_string());
+        pair("--lock-timeout", flag_duration(opts.lock_wait));
     }
     let flags = [
         (opts.create_secret, "--create-secret"),
