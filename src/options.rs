@@ -244,8 +244,16 @@ pub enum Command {
         admin_context: Option<String>,
         namespace: String,
         cache: CacheChoice,
+        /// The command line's own parser for `get` arguments (an exec
+        /// entry's `args`), handed down so that `doctor` checks entries
+        /// exactly as `get` will read them, without importing the CLI.
+        parse_get: ParseGet,
     },
 }
+
+/// Parses `get`'s arguments (without the program name) into its options, or
+/// says in one line why they do not parse.
+pub type ParseGet = fn(&[String]) -> Result<GetOptions, String>;
 
 /// The parsed command line.
 #[derive(Debug)]

@@ -7,7 +7,7 @@ use serde_yaml::Value;
 use crate::cache::Cache;
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfigs;
-use crate::options::CacheChoice;
+use crate::options::{CacheChoice, ParseGet};
 use crate::protocol::{V1, V1BETA1};
 
 use super::admin_session::AdminSession;
@@ -36,6 +36,8 @@ pub struct Request<'a> {
     pub admin_context: Option<&'a str>,
     pub namespace: &'a str,
     pub cache: CacheChoice,
+    /// How `get` parses its arguments: exec entries are checked with it.
+    pub parse_get: ParseGet,
 }
 
 pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
@@ -53,7 +55,7 @@ pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
                 "kubeconfig loads ({} contexts)",
                 kc.context_names().len()
             ));
-            check_exec_entries(&kc, &mut r);
+            check_exec_entries(&kc, req.parse_get, &mut r);
             if let Some(ctx) = req.admin_context {
                 match kc.context(ctx) {
                     Ok(_) => check_admin(req.kubeconfig, ctx, req.namespace, &mut r)?,
@@ -159,12 +161,6 @@ fn args_of(exec: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn flag(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn command_found(cmd: &str) -> bool {
     if cmd.contains('/') {
         return std::path::Path::new(cmd).is_file();
@@ -172,7 +168,7 @@ fn command_found(cmd: &str) -> bool {
     super::find_on_path(cmd).is_some()
 }
 
-fn check_exec_entries(kc: &Kubeconfigs, r: &mut Report) {
+fn check_exec_entries(kc: &Kubeconfigs, parse_get: ParseGet, r: &mut Report) {
     let ours: Vec<(String, Value)> = kc
         .exec_users()
         .into_iter()
@@ -205,25 +201,21 @@ fn check_exec_entries(kc: &Kubeconfigs, r: &mut Report) {
                 "command {cmd:?} is not found; install kube-sa-token or use its absolute path"
             ));
         }
-        let args = args_of(&exec);
-        if args.first().map(String::as_str) != Some("get") {
-            problems.push("args must start with \"get\"".into());
-        }
-        match flag(&args, "--admin-context") {
-            None => problems.push("--admin-context is missing from args".into()),
-            Some(admin) => {
-                if let Err(e) = kc.context(&admin) {
+        // The args as `get` will read them: the real parser, every form
+        // clap accepts (`--admin-context=NAME` too), every check.
+        match parse_get(&args_of(&exec)) {
+            Err(why) => problems.push(format!("its args do not parse as `get`: {why}")),
+            Ok(opts) => {
+                let admin = &opts.spec.admin_context;
+                if let Err(e) = kc.context(admin) {
                     problems.push(format!(
                         "admin context {admin:?} not found ({})",
                         e.to_string().split(';').next().unwrap_or_default()
                     ));
-                } else if contexts.iter().any(|c| c == &admin) {
+                } else if contexts.iter().any(|c| c == admin) {
                     problems.push(format!("its admin context {admin:?} uses this same user: that loops; point --admin-context at a context with its own credentials"));
                 }
             }
-        }
-        if flag(&args, "--service-account").is_none() && flag(&args, "--user").is_none() {
-            problems.push("--service-account (or --user) is missing from args".into());
         }
         if exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
             r.warn(format!("user {user:?}: provideClusterInfo is not true, so the cluster-binding check cannot see which server kubectl talks to; rerun setup"));

@@ -72,12 +72,14 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             admin_context,
             namespace,
             cache,
+            parse_get,
         } => doctor::doctor(
             doctor::Request {
                 kubeconfig: kubeconfig.as_deref(),
                 admin_context: admin_context.as_deref(),
                 namespace: &namespace,
                 cache,
+                parse_get,
             },
             out,
         )?,

@@ -63,6 +63,22 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
     invocation(cli).map(|i| Parsed::Run(Box::new(i)))
 }
 
+/// An exec entry's `args` parsed exactly as `kube-sa-token` parses them
+/// (see [`options::ParseGet`]); clap's error is reduced to its first line.
+fn parse_get_args(args: &[String]) -> Result<GetOptions, String> {
+    let argv =
+        std::iter::once(OsString::from("kube-sa-token")).chain(args.iter().map(OsString::from));
+    let cli = Cli::try_parse_from(argv).map_err(|e| {
+        let text = e.to_string();
+        let first = text.lines().next().unwrap_or_default();
+        first.strip_prefix("error: ").unwrap_or(first).to_string()
+    })?;
+    match invocation(cli).map_err(|e| e.to_string())?.command {
+        Command::Get(opts) | Command::Refresh(opts) => Ok(opts),
+        _ => Err("they are not a `get` command (the first argument must be \"get\")".into()),
+    }
+}
+
 fn invocation(cli: Cli) -> Result<Invocation, Error> {
     Ok(Invocation {
         verbose: cli.verbose,
@@ -313,6 +329,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                 .namespace
                 .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into()),
             cache: a.cache.into(),
+            parse_get: parse_get_args,
         },
         Cmd::Completions { .. } => unreachable!("handled in parse"),
     })

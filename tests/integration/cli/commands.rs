@@ -226,3 +226,35 @@ fn doctor_reports_a_broken_exec_entry() {
     );
     assert!(out.stderr.contains("doctor found"), "{}", out.stderr);
 }
+
+/// Issue 22, defect 3: doctor reads exec entries with the real parser: the
+/// attached form `--admin-context=NAME` is understood (it reported it
+/// missing), and args `get` cannot parse are named with clap's reason.
+#[test]
+fn doctor_reads_exec_args_as_get_parses_them() {
+    let api = FakeApi::start();
+    let kc = format!(
+        "{}- name: attached\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: kube-sa-token\n      interactiveMode: Never\n      provideClusterInfo: true\n      args: [get, --admin-context=gone, --service-account=a/b, --cache=file]\n- name: typo\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: kube-sa-token\n      interactiveMode: Never\n      provideClusterInfo: true\n      args: [get, --admin-context, admin, --service-acount, a/b]\n",
+        api.kubeconfig()
+    );
+    let env = TestEnv::builder().kubeconfig(kc).build();
+    let out = env.run(&["doctor", "--cache", "file"]);
+    let line = |user: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("FAIL  user \"{user}\"")))
+            .unwrap_or_else(|| panic!("no line for {user}: {}", out.stdout))
+            .to_string()
+    };
+    let attached = line("attached");
+    assert!(
+        attached.contains("admin context \"gone\" not found"),
+        "{attached}"
+    );
+    assert!(!attached.contains("is missing"), "{attached}");
+    let typo = line("typo");
+    assert!(
+        typo.contains("its args do not parse as `get`: unexpected argument '--service-acount'"),
+        "{typo}"
+    );
+}
