@@ -263,3 +263,45 @@ fn clients_that_never_rerun_the_plugin_see_dead_entries_in_cache_list_check() {
     assert_eq!(who, format!("system:serviceaccount:{ns}:viewer"));
     python_client(&env, &ns).ok();
 }
+
+/// Issue 22, defect 2: a client that describes the cluster's CA as a file
+/// (`certificate-authority`, as the Python client does) gets the cached
+/// token checked against that CA when it comes back after a 401; it was
+/// checked against the system roots, failed TLS, and the dead token was
+/// served again.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_ca_file_in_the_exec_info_is_used_to_check_the_cached_token() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-heal-cafile");
+    let sa = sa(&ns);
+    let args = entry(&sa, "file");
+    let env = c.env("v1", &args);
+    let info = serde_json::json!({
+        "kind": "ExecCredential",
+        "apiVersion": "client.authentication.k8s.io/v1",
+        "spec": {"interactive": false, "cluster": {
+            "server": c.server,
+            "certificate-authority": c.ca(),
+        }},
+    })
+    .to_string();
+    // The same caller (this test process) each time.
+    env.get(Some(&info), &args).ok();
+    let old = cached_token_file(&env);
+    c.admin(&["-n", &ns, "delete", "serviceaccount", "viewer"])
+        .ok();
+    c.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
+        .ok();
+    until_rejected(&c, &old);
+    let before = c.token_requests_settled();
+    let out = env.get(Some(&info), &args);
+    out.ok();
+    assert!(
+        out.stderr.contains("rejected the cached token"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(c.token_requests_settled() - before, 1, "one new token");
+    assert_ne!(cached_token_file(&env), old);
+}
