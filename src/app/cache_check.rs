@@ -5,17 +5,15 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::cache::{Cache, CacheKey, Record};
-use crate::error::Error;
-use crate::kube_api::KubeApiError;
+use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
 use super::minter::KubeMinter;
-use super::ports::Minter;
+use super::ports::{Minter, Review};
 
 /// What the server said about one cached token.
 pub enum Check {
@@ -52,8 +50,6 @@ impl Check {
     }
 }
 
-const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// Checks every entry, one admin login per admin context.
 pub fn check_all(entries: &[(CacheKey, Record)]) -> Vec<Check> {
     let mut sessions: HashMap<(Option<String>, String), AdminSession<'_>> = HashMap::new();
@@ -78,23 +74,14 @@ fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
         }
         Err(e) => return Check::Unknown(e.to_string()),
     };
-    let who = format!(
-        "the cached {} of {}",
-        entry.credential.kind(),
-        entry.label()
-    );
-    // Never sent to a cluster it was not minted on: the client refuses.
-    let client = match session.token_client(&entry.credential, &entry.cluster, &who) {
-        Ok(c) => c,
-        Err(Error::KubeApi(KubeApiError::Unbound { why, .. })) => {
-            return Check::Unknown(format!(
-                "not sent: its admin context now leads elsewhere: {why}"
-            ));
-        }
-        Err(e) => return Check::Unknown(e.to_string()),
+    // The same review `get` makes: never sent to a cluster it was not
+    // minted on (then "not known", with the binding's reason).
+    let info = ExecInfo {
+        api_version: V1,
+        interactive: false,
+        cluster: None,
     };
-    let answer =
-        session.block_on(async { tokio::time::timeout(CHECK_TIMEOUT, client.whoami()).await });
+    let minter = KubeMinter { session };
     let expected = match &r.user {
         Some(user) => user.clone(),
         None => format!(
@@ -102,19 +89,16 @@ fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
             r.namespace, r.service_account
         ),
     };
-    match answer {
-        Ok(Ok(Ok(user))) if user.username.as_deref() == Some(expected.as_str()) => {
+    match minter.review(&entry, &info, "") {
+        Ok(Review::Accepted(user)) if user.as_deref() == Some(expected.as_str()) => {
             Check::Ok(expected)
         }
-        Ok(Ok(Ok(user))) => Check::Dead(format!(
+        Ok(Review::Accepted(user)) => Check::Dead(format!(
             "the server says it belongs to {:?}",
-            user.username.unwrap_or_default()
+            user.unwrap_or_default()
         )),
-        Ok(Ok(Err(KubeApiError::Unauthorized { .. }))) => {
-            Check::Dead(KubeMinter { session }.why_rejected(&entry, ""))
-        }
-        Ok(Ok(Err(e))) => Check::Unknown(e.to_string()),
-        Ok(Err(_)) => Check::Unknown(format!("no answer within {}s", CHECK_TIMEOUT.as_secs())),
+        Ok(Review::Rejected) => Check::Dead(minter.why_rejected(&entry, "")),
+        Ok(Review::Unknown(e)) => Check::Unknown(e.to_string()),
         Err(e) => Check::Unknown(e.to_string()),
     }
 }

@@ -13,14 +13,13 @@ use crate::cluster_identity::{ClusterIdentity, read_ca};
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::guard;
-use crate::kube_api::KubeApiError;
 use crate::options::GetOptions;
 use crate::parent::Parent;
 use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
 
 use super::admin_session::AdminSession;
 use super::minter::KubeMinter;
-pub use super::ports::{Background, Minter, TokenCache};
+pub use super::ports::{Background, Minter, Review, TokenCache};
 use super::refresh_ahead::BACKGROUND_DEADLINE;
 use super::refresh_ahead::SpawnSelf;
 use super::verdict::{Verdict, after, judge, still_valid_until};
@@ -232,12 +231,13 @@ impl GetToken<'_> {
                         "the same caller again before its expiry: a 401? asking the server"
                     );
                     match self.revalidate(&entry, opts, info) {
-                        Ok(()) => {}
-                        Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => {
-                            return Ok(Lookup::Dead(Box::new(entry)));
+                        Ok(Review::Accepted(_)) => {}
+                        Ok(Review::Rejected) => return Ok(Lookup::Dead(Box::new(entry))),
+                        // Not known to be dead: the cached token stays.
+                        Ok(Review::Unknown(e)) => {
+                            tracing::debug!("could not check the cached token: {e}")
                         }
                         Err(Error::Guard(e)) => return Err(e.into()),
-                        // Not known to be dead: the cached token stays.
                         Err(e) => tracing::debug!("could not check the cached token: {e}"),
                     }
                 }
@@ -255,7 +255,7 @@ impl GetToken<'_> {
             Verdict::Revalidate => {
                 tracing::debug!("legacy token due for revalidation");
                 match self.revalidate(&entry, opts, info) {
-                    Ok(()) => {
+                    Ok(Review::Accepted(_)) => {
                         let mut entry = entry;
                         entry.checked_at = now.unix_timestamp();
                         entry.revalidate_secs = Some(opts.revalidate.as_secs());
@@ -268,13 +268,11 @@ impl GetToken<'_> {
                         self.note_served(key, now, until, false, self.last_served(key));
                         hit(entry.credential, until)
                     }
-                    Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => {
-                        Ok(Lookup::Dead(Box::new(entry)))
-                    }
+                    Ok(Review::Rejected) => Ok(Lookup::Dead(Box::new(entry))),
                     // The server could not be asked (offline, timed out, an
                     // old server): keep serving, up to 4 intervals after the
                     // last confirmation.
-                    Err(Error::KubeApi(e)) => {
+                    Ok(Review::Unknown(e)) => {
                         let unconfirmed = now.unix_timestamp().saturating_sub(entry.checked_at);
                         let limit = opts.revalidate.as_secs().saturating_mul(4) as i64;
                         if unconfirmed >= limit {
@@ -396,26 +394,26 @@ impl GetToken<'_> {
         );
     }
 
-    /// Asks the server who the cached credential is; one that is not the
-    /// ServiceAccount's (or the user's) any more counts as rejected.
-    fn revalidate(&self, entry: &Entry, opts: &GetOptions, info: &ExecInfo) -> Result<(), Error> {
-        let username = self.minter.username(entry, info, &recursion_chain(opts)?)?;
-        let expected = opts.spec.subject();
-        if username.as_deref() != Some(expected.as_str()) {
-            return Err(Error::KubeApi(KubeApiError::Unauthorized {
-                who: format!(
-                    "the cached {} of {}",
-                    entry.credential.kind(),
-                    entry.label()
-                ),
-                server: entry.cluster.server.clone(),
-                hint: format!(
-                    "the server says it belongs to {:?}",
-                    username.unwrap_or_default()
-                ),
-            }));
-        }
-        Ok(())
+    /// Asks the server about the cached credential; one it accepts as
+    /// someone else than the ServiceAccount (or the user) counts as rejected.
+    fn revalidate(
+        &self,
+        entry: &Entry,
+        opts: &GetOptions,
+        info: &ExecInfo,
+    ) -> Result<Review, Error> {
+        Ok(
+            match self.minter.review(entry, info, &recursion_chain(opts)?)? {
+                Review::Accepted(user) if user.as_deref() != Some(opts.spec.subject().as_str()) => {
+                    tracing::debug!(
+                        "the server says the cached credential belongs to {:?}",
+                        user.unwrap_or_default()
+                    );
+                    Review::Rejected
+                }
+                other => other,
+            },
+        )
     }
 }
 

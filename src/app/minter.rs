@@ -12,7 +12,7 @@ use crate::protocol::{ExecInfo, ProtocolError};
 use crate::x509;
 
 use super::admin_session::AdminSession;
-use super::ports::Minter;
+use super::ports::{Minter, Review};
 
 /// How long a revalidation waits for the server.
 const REVIEW_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -37,6 +37,30 @@ impl Minter for KubeMinter<'_> {
         self.session.block_on(mint(admin, opts, key))?
     }
 
+    fn review(&self, entry: &Entry, info: &ExecInfo, chain: &str) -> Result<Review, Error> {
+        match self.username(entry, info, chain) {
+            Ok(user) => Ok(Review::Accepted(user)),
+            Err(Error::KubeApi(KubeApiError::Unauthorized { .. })) => Ok(Review::Rejected),
+            Err(Error::KubeApi(e)) => Ok(Review::Unknown(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn why_rejected(&self, entry: &Entry, chain: &str) -> String {
+        if entry.credential.certificate().is_some() {
+            // Certificates cannot be revoked: the server stopped trusting
+            // their signer.
+            return "the server no longer trusts its signer (the cluster's client CA changed?)"
+                .into();
+        }
+        self.rejection(entry, chain).unwrap_or_else(|| {
+            "the server no longer accepts it (signing keys rotated, or the token revoked)".into()
+        })
+    }
+}
+
+impl KubeMinter<'_> {
+    /// The username the server gives `entry`'s credential.
     fn username(
         &self,
         entry: &Entry,
@@ -70,7 +94,7 @@ impl Minter for KubeMinter<'_> {
                 )?
             }
             None => {
-                self.session.admin(Some(chain))?;
+                self.session.admin(Some(chain).filter(|c| !c.is_empty()))?;
                 self.session
                     .token_client(&entry.credential, &entry.cluster, &who)?
             }
@@ -88,20 +112,6 @@ impl Minter for KubeMinter<'_> {
         Ok(answer.username)
     }
 
-    fn why_rejected(&self, entry: &Entry, chain: &str) -> String {
-        if entry.credential.certificate().is_some() {
-            // Certificates cannot be revoked: the server stopped trusting
-            // their signer.
-            return "the server no longer trusts its signer (the cluster's client CA changed?)"
-                .into();
-        }
-        self.rejection(entry, chain).unwrap_or_else(|| {
-            "the server no longer accepts it (signing keys rotated, or the token revoked)".into()
-        })
-    }
-}
-
-impl KubeMinter<'_> {
     /// What the admin context sees of the objects `entry`'s token names.
     fn rejection(&self, entry: &Entry, chain: &str) -> Option<String> {
         let (_, claims) = jwt::decode(entry.credential.token()?).ok()?;

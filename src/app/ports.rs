@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::cache::{Cache, CacheError, CacheKey, Entry, FileLock, Record, Served, StoreKind};
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
-use crate::kube_api::Minted;
+use crate::kube_api::{KubeApiError, Minted};
 use crate::options::GetOptions;
 use crate::protocol::ExecInfo;
 
@@ -55,15 +55,11 @@ pub trait Minter {
         key: &CacheKey,
         chain: &str,
     ) -> Result<Minted, Error>;
-    /// The username the server gives `entry`'s token (SelfSubjectReview).
-    /// A rejected token is `Err(Error::KubeApi(KubeApiError::Unauthorized))`.
-    /// `chain` as for [`Minter::mint`]: the admin context may be asked.
-    fn username(
-        &self,
-        entry: &Entry,
-        info: &ExecInfo,
-        chain: &str,
-    ) -> Result<Option<String>, Error>;
+    /// What the server says of `entry`'s credential (a SelfSubjectReview
+    /// made with it, on the cluster `info` describes, else the admin
+    /// context's). `chain` as for [`Minter::mint`]: the admin context may be
+    /// asked. `Err` only for what stops the command (a recursion).
+    fn review(&self, entry: &Entry, info: &ExecInfo, chain: &str) -> Result<Review, Error>;
     /// Why the server rejected `entry`'s token, for the one line `get`
     /// prints when it replaced it ("its ServiceAccount was deleted and
     /// recreated", ...). Asks the admin context; never fails.
@@ -118,6 +114,17 @@ impl TokenCache for Cache {
     fn record_served(&self, key: &CacheKey, served: &Served) {
         Cache::record_served(self, key, served)
     }
+}
+
+/// What the server said of a cached credential ([`Minter::review`]).
+pub enum Review {
+    /// Accepted, as this user (`None`: the answer named nobody).
+    Accepted(Option<String>),
+    /// Rejected (HTTP 401): the credential is dead.
+    Rejected,
+    /// Not known: the server could not be asked, or the cluster binding
+    /// forbade sending it there; why.
+    Unknown(KubeApiError),
 }
 
 /// The outcome of [`TokenCache::try_lock`].

@@ -433,7 +433,7 @@ fn a_token_minted_over_verified_tls_never_reaches_an_unverified_server() {
     let list = out.json();
     assert_eq!(list[0]["check"]["state"], "unknown", "{list}");
     let reason = list[0]["check"]["reason"].as_str().unwrap();
-    assert!(reason.contains("not sent"), "{reason}");
+    assert!(reason.contains("cluster binding: not sending"), "{reason}");
     assert!(reason.contains("skips TLS verification"), "{reason}");
 
     // The commands that look the entry up through the admin context, and
