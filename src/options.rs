@@ -170,6 +170,12 @@ pub struct GetOptions {
 }
 
 impl GetOptions {
+    /// Whether `--duration` says how long the credential lives: TokenRequest
+    /// tokens and users' certificates (not legacy Secret tokens).
+    pub fn asks_duration(&self) -> bool {
+        self.spec.source == SourceKind::TokenRequest || self.spec.is_user()
+    }
+
     /// `spec` with every other option at its default.
     pub fn with_defaults(spec: TokenSpec) -> GetOptions {
         GetOptions {

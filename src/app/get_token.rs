@@ -18,10 +18,9 @@ use crate::parent::Parent;
 use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
 
 use super::admin_session::AdminSession;
+use super::background::{BACKGROUND_DEADLINE, SpawnSelf};
 use super::minter::KubeMinter;
 pub use super::ports::{Background, Minter, Review, TokenCache};
-use super::refresh_ahead::BACKGROUND_DEADLINE;
-use super::refresh_ahead::SpawnSelf;
 use super::verdict::{Verdict, after, judge, still_valid_until};
 
 /// How long a call waits for the lock held by a background refresh before it

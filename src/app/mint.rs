@@ -65,7 +65,7 @@ impl GetToken<'_> {
             }
         };
         if let Some(exp) = judged.expires
-            && asks_duration(opts)
+            && opts.asks_duration()
             && exp.saturating_sub(server_now.unix_timestamp()) + 60 < opts.duration.as_secs() as i64
         {
             tracing::info!(
@@ -99,7 +99,7 @@ impl GetToken<'_> {
             minted_at: now.unix_timestamp(),
             checked_at: now.unix_timestamp(),
             secret: minted.secret,
-            asked_secs: asks_duration(opts).then_some(opts.duration.as_secs()),
+            asked_secs: opts.asks_duration().then_some(opts.duration.as_secs()),
             revalidate_secs: Some(opts.revalidate.as_secs()),
             cache_dir: crate::cache::dir_label(),
         };
@@ -135,10 +135,4 @@ impl GetToken<'_> {
         }
         Ok((entry, expires, now))
     }
-}
-
-/// Whether `--duration` says how long the credential lives: TokenRequest
-/// tokens and users' certificates (not legacy Secret tokens).
-pub(super) fn asks_duration(opts: &GetOptions) -> bool {
-    opts.spec.source == SourceKind::TokenRequest || opts.spec.is_user()
 }

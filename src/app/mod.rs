@@ -2,6 +2,7 @@
 //! ([`crate::options`]) into output.
 
 mod admin_session;
+mod background;
 mod cache_check;
 mod cache_cmd;
 mod doctor;

@@ -109,7 +109,7 @@ pub(super) fn judge(
 /// before that was kept, by the credential's own lifetime with a minute of
 /// slack.
 fn outlives(entry: &Entry, opts: &GetOptions) -> Option<String> {
-    if !super::mint::asks_duration(opts) {
+    if !opts.asks_duration() {
         return None;
     }
     let wanted = opts.duration.as_secs();

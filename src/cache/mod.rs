@@ -2,6 +2,7 @@
 //! kernel keyring or file), the non-secret index of entries and the per-entry
 //! locks in step, so callers never update one without the other.
 
+mod factory;
 mod file;
 pub mod index;
 mod key;
@@ -17,11 +18,12 @@ mod tier;
 
 use std::time::Duration;
 
+pub use factory::AutoChoice;
 pub use index::Record;
 pub use key::{CacheKey, KeyParts};
 pub use lock::{FileLock, LockError};
 pub use served::Served;
-pub use store::{AutoChoice, Entry, StoreKind};
+pub use store::{Entry, StoreKind};
 
 use crate::credential::Credential;
 use crate::options::CacheChoice;
@@ -101,13 +103,13 @@ pub struct Cache {
 }
 
 fn resolve_auto() -> Result<Box<dyn Store>, CacheError> {
-    let (store, why) = store::auto()?;
+    let (store, why) = factory::auto()?;
     tracing::debug!(store = %why.kind, "cache auto: {}", why.why);
     Ok(store)
 }
 
 fn open_keyring() -> Result<Box<dyn Store>, CacheError> {
-    store::open(StoreKind::Keyring)
+    factory::open(StoreKind::Keyring)
 }
 
 impl Cache {
@@ -119,8 +121,8 @@ impl Cache {
             CacheChoice::None => return Ok(Cache { store: None }),
             CacheChoice::Auto => Box::new(tier::Tiered::new(resolve_auto)),
             CacheChoice::Keyring => Box::new(tier::Tiered::new(open_keyring)),
-            CacheChoice::Keyutils => store::open(StoreKind::Keyutils)?,
-            CacheChoice::File => store::open(StoreKind::File)?,
+            CacheChoice::Keyutils => factory::open(StoreKind::Keyutils)?,
+            CacheChoice::File => factory::open(StoreKind::File)?,
         };
         Ok(Cache { store: Some(store) })
     }
@@ -130,14 +132,14 @@ impl Cache {
         match kind {
             StoreKind::Keyring => Cache::open(CacheChoice::Keyring),
             other => Ok(Cache {
-                store: Some(store::open(other)?),
+                store: Some(factory::open(other)?),
             }),
         }
     }
 
     /// Resolves `--cache auto` and says why, for `doctor`.
     pub fn auto() -> Result<(Cache, AutoChoice), CacheError> {
-        let why = store::auto()?.1;
+        let why = factory::auto()?.1;
         Ok((Cache::open(CacheChoice::Auto)?, why))
     }
 
@@ -200,7 +202,7 @@ impl Cache {
         if let Some(r) = Index::open()?.get(key)? {
             let mine = s.kind();
             for kind in r.stores().filter(|k| *k != mine) {
-                removed |= store::open(kind)?.remove(key)?;
+                removed |= factory::open(kind)?.remove(key)?;
             }
         }
         // The kernel copy, whichever store the entry is in.
@@ -332,7 +334,7 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
         kinds.insert(1, StoreKind::Keyutils);
     }
     for kind in kinds {
-        let store = match store::open(kind) {
+        let store = match factory::open(kind) {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!("not looking in the {kind} store: {e}");

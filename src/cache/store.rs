@@ -6,11 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::file::FileStore;
-use super::keyring::KeyringStore;
-#[cfg(target_os = "linux")]
-use super::keyutils::KeyutilsStore;
-use super::{CacheError, CacheKey, paths};
+use super::{CacheError, CacheKey};
 use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 
@@ -125,70 +121,6 @@ pub(super) fn encode(entry: &Entry) -> String {
 
 pub(crate) fn decode(bytes: &[u8]) -> Result<Entry, CacheError> {
     serde_json::from_slice(bytes).map_err(|e| CacheError::Corrupt(crate::parse_error::json(&e)))
-}
-
-/// Opens the store of a concrete kind.
-pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
-    Ok(match kind {
-        StoreKind::Keyring => Box::new(KeyringStore::new()?),
-        #[cfg(target_os = "linux")]
-        StoreKind::Keyutils => Box::new(KeyutilsStore::new()?),
-        #[cfg(not(target_os = "linux"))]
-        StoreKind::Keyutils => return Err(CacheError::Unsupported("keyutils")),
-        StoreKind::File => Box::new(FileStore::new(paths::cache_dir()?)),
-    })
-}
-
-/// How `--cache auto` decided, for `doctor` and `-v`.
-#[derive(Debug)]
-pub struct AutoChoice {
-    pub kind: StoreKind,
-    pub why: String,
-}
-
-/// Resolves `--cache auto`: the OS keyring when a Secret Service/Keychain
-/// answers, else the kernel keyring on Linux, else an error naming the choices.
-/// Never the file store: plaintext on disk is only ever an explicit choice.
-pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
-    let keyring_problem = match KeyringStore::new().and_then(|s| s.probe().map(|()| s)) {
-        Ok(s) => {
-            return Ok((
-                Box::new(s),
-                AutoChoice {
-                    kind: StoreKind::Keyring,
-                    why: "the OS keyring answered".into(),
-                },
-            ));
-        }
-        Err(e) => e.to_string(),
-    };
-    #[cfg(target_os = "linux")]
-    {
-        match KeyutilsStore::new() {
-            Ok(s) => Ok((
-                Box::new(s),
-                AutoChoice {
-                    kind: StoreKind::Keyutils,
-                    why: format!(
-                        "no OS keyring ({}); using the kernel keyring",
-                        short(&keyring_problem)
-                    ),
-                },
-            )),
-            Err(e) => Err(CacheError::NoneAvailable(format!(
-                "OS keyring: {}; kernel keyring: {}",
-                short(&keyring_problem),
-                short(&e.to_string())
-            ))),
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    Err(CacheError::NoneAvailable(short(&keyring_problem)))
-}
-
-/// The first clause of an error message, for messages that nest another.
-fn short(msg: &str) -> String {
-    msg.split(';').next().unwrap_or(msg).trim().to_string()
 }
 
 #[cfg(test)]

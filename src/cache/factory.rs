@@ -1,0 +1,75 @@
+//! The store factory: which backend a `--cache` choice (or an index
+//! record) opens, and how `--cache auto` decides. Beside the backends, so
+//! that `store.rs` (the trait and the entry format they all use) imports
+//! none of them.
+
+use super::file::FileStore;
+use super::keyring::KeyringStore;
+#[cfg(target_os = "linux")]
+use super::keyutils::KeyutilsStore;
+use super::store::{Store, StoreKind};
+use super::{CacheError, paths};
+
+/// Opens the store of a concrete kind.
+pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
+    Ok(match kind {
+        StoreKind::Keyring => Box::new(KeyringStore::new()?),
+        #[cfg(target_os = "linux")]
+        StoreKind::Keyutils => Box::new(KeyutilsStore::new()?),
+        #[cfg(not(target_os = "linux"))]
+        StoreKind::Keyutils => return Err(CacheError::Unsupported("keyutils")),
+        StoreKind::File => Box::new(FileStore::new(paths::cache_dir()?)),
+    })
+}
+
+/// How `--cache auto` decided, for `doctor` and `-v`.
+#[derive(Debug)]
+pub struct AutoChoice {
+    pub kind: StoreKind,
+    pub why: String,
+}
+
+/// Resolves `--cache auto`: the OS keyring when a Secret Service/Keychain
+/// answers, else the kernel keyring on Linux, else an error naming the choices.
+/// Never the file store: plaintext on disk is only ever an explicit choice.
+pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
+    let keyring_problem = match KeyringStore::new().and_then(|s| s.probe().map(|()| s)) {
+        Ok(s) => {
+            return Ok((
+                Box::new(s),
+                AutoChoice {
+                    kind: StoreKind::Keyring,
+                    why: "the OS keyring answered".into(),
+                },
+            ));
+        }
+        Err(e) => e.to_string(),
+    };
+    #[cfg(target_os = "linux")]
+    {
+        match KeyutilsStore::new() {
+            Ok(s) => Ok((
+                Box::new(s),
+                AutoChoice {
+                    kind: StoreKind::Keyutils,
+                    why: format!(
+                        "no OS keyring ({}); using the kernel keyring",
+                        short(&keyring_problem)
+                    ),
+                },
+            )),
+            Err(e) => Err(CacheError::NoneAvailable(format!(
+                "OS keyring: {}; kernel keyring: {}",
+                short(&keyring_problem),
+                short(&e.to_string())
+            ))),
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    Err(CacheError::NoneAvailable(short(&keyring_problem)))
+}
+
+/// The first clause of an error message, for messages that nest another.
+fn short(msg: &str) -> String {
+    msg.split(';').next().unwrap_or(msg).trim().to_string()
+}
