@@ -291,24 +291,11 @@ impl Cache {
         // As large as a real entry: a tiny probe fits where real ones do not
         // (a nearly full kernel key quota).
         let filler = "x".repeat(PROBE_TOKEN_BYTES);
-        let probe = Entry {
-            credential: Credential::Token(crate::token::Token::new(format!(
-                "doctor-probe{filler}"
-            ))),
-            cluster: crate::cluster_identity::ClusterIdentity::new("doctor", None, None, false)
-                .expect("no CA to read"),
-            clock_offset: 0,
-            namespace: "doctor".into(),
-            service_account: "doctor".into(),
-            user: None,
-            groups: vec![],
-            minted_at: 0,
-            checked_at: 0,
-            secret: None,
-            asked_secs: None,
-            revalidate_secs: None,
-            cache_dir: None,
-        };
+        let probe = Entry::stand_in(
+            Credential::Token(crate::token::Token::new(format!("doctor-probe{filler}"))),
+            "doctor",
+            "doctor",
+        );
         s.save(&key, &probe)?;
         let same = s.load(&key)?.is_some_and(|e| {
             e.credential.token().is_some_and(|t| {
@@ -392,26 +379,11 @@ pub fn dir_label() -> Option<String> {
 
 /// What a damaged entry is listed as.
 fn damaged_entry() -> Entry {
-    Entry {
-        credential: Credential::Token(crate::token::Token::new(String::new())),
-        cluster: crate::cluster_identity::ClusterIdentity {
-            server: "(damaged entry)".into(),
-            ca: None,
-            tls_server_name: None,
-            insecure: false,
-        },
-        clock_offset: 0,
-        namespace: "?".into(),
-        service_account: "?".into(),
-        user: None,
-        groups: vec![],
-        minted_at: 0,
-        checked_at: 0,
-        secret: None,
-        asked_secs: None,
-        revalidate_secs: None,
-        cache_dir: None,
-    }
+    Entry::stand_in(
+        Credential::Token(crate::token::Token::new(String::new())),
+        "(damaged entry)",
+        "?",
+    )
 }
 
 /// Whether the kernel tier holds a copy of `key` (for `cache list`).

@@ -76,6 +76,32 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry that stands in for a real one (`doctor`'s probe, a damaged
+    /// entry in a listing): `credential` for `ns/ns` on `server`, nothing
+    /// else known.
+    pub fn stand_in(credential: Credential, server: &str, ns: &str) -> Entry {
+        Entry {
+            credential,
+            cluster: ClusterIdentity {
+                server: server.into(),
+                ca: None,
+                tls_server_name: None,
+                insecure: false,
+            },
+            clock_offset: 0,
+            namespace: ns.into(),
+            service_account: ns.into(),
+            user: None,
+            groups: vec![],
+            minted_at: 0,
+            checked_at: 0,
+            secret: None,
+            asked_secs: None,
+            revalidate_secs: None,
+            cache_dir: None,
+        }
+    }
+
     /// The credential's expiry (`exp`, NotAfter; server time) and lifetime
     /// in seconds; `None` for a legacy token (or a damaged entry).
     pub fn validity(&self) -> Option<(i64, i64)> {

@@ -158,18 +158,16 @@ fn a_token_past_half_its_window_is_refreshed_in_the_background() {
     assert_eq!(c.token_requests_settled() - before, 2);
 }
 
-/// Issue 17, finding 10: the background refresh holds none of the
-/// descriptors its caller had open above stderr (a pipeline around a call
-/// waited for the background mint through one).
-#[test]
-#[ignore = "needs the test control plane (tests/run.sh)"]
-fn the_background_refresh_keeps_none_of_its_callers_descriptors() {
-    let c = Cluster::get();
-    let ns = c.namespace("e2e-refresh-fds");
-    let sa = sa(&ns);
-    let args = entry(&sa, "file");
+/// An env whose admin context logs in through [`gated_login`], with a token
+/// for `args` minted once (the gate open); the gate is left open. Returns
+/// the env, the login's run log, the gate file and the exec info.
+fn minted_through_gated_login(
+    c: &Cluster,
+    ns: &str,
+    args: &[&str],
+) -> (TestEnv, PathBuf, PathBuf, String) {
     let env = TestEnv::builder().build();
-    let (runs, go, admin) = gated_login(&env, &c.minter_token(&ns));
+    let (runs, go, admin) = gated_login(&env, &c.minter_token(ns));
     let cluster = format!(
         "{{server: \"{}\", certificate-authority: \"{}\"}}",
         c.server,
@@ -180,13 +178,27 @@ fn the_background_refresh_keeps_none_of_its_callers_descriptors() {
         kubeconfig_of(
             &[("test", &cluster)],
             &[("admin", "test", "admin"), ("sa", "test", "sa")],
-            &[("admin", &admin), ("sa", &get_user("v1", &args))],
+            &[("admin", &admin), ("sa", &get_user("v1", args))],
         ),
     )
     .unwrap();
     let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
     std::fs::write(&go, "").unwrap();
-    env.get(Some(&info), &args).ok();
+    env.get(Some(&info), args).ok();
+    (env, runs, go, info)
+}
+
+/// Issue 17, finding 10: the background refresh holds none of the
+/// descriptors its caller had open above stderr (a pipeline around a call
+/// waited for the background mint through one).
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn the_background_refresh_keeps_none_of_its_callers_descriptors() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-refresh-fds");
+    let sa = sa(&ns);
+    let args = entry(&sa, "file");
+    let (env, runs, go, info) = minted_through_gated_login(&c, &ns, &args);
     std::fs::remove_file(&go).unwrap();
 
     // 25 minutes later, through a shell that holds fd 3 open on a marker.
@@ -230,25 +242,7 @@ fn a_stuck_background_refresh_ends_itself_and_its_login() {
     let ns = c.namespace("e2e-refresh-deadline");
     let sa = sa(&ns);
     let args = entry(&sa, "file");
-    let env = TestEnv::builder().build();
-    let (runs, go, admin) = gated_login(&env, &c.minter_token(&ns));
-    let cluster = format!(
-        "{{server: \"{}\", certificate-authority: \"{}\"}}",
-        c.server,
-        c.ca().display()
-    );
-    std::fs::write(
-        &env.kubeconfig,
-        kubeconfig_of(
-            &[("test", &cluster)],
-            &[("admin", "test", "admin"), ("sa", "test", "sa")],
-            &[("admin", &admin), ("sa", &get_user("v1", &args))],
-        ),
-    )
-    .unwrap();
-    let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
-    std::fs::write(&go, "").unwrap();
-    env.get(Some(&info), &args).ok();
+    let (env, runs, go, info) = minted_through_gated_login(&c, &ns, &args);
     let first = cached_token_file(&env);
     std::fs::remove_file(&go).unwrap();
 
