@@ -31,6 +31,16 @@ fn until_rejected(c: &Cluster, token: &str) {
     assert!(rejected, "the server kept accepting the old token");
 }
 
+/// Deletes and recreates ServiceAccount `viewer` of `ns`, then waits until
+/// the server rejects its `old` token.
+fn recreate_viewer(c: &Cluster, ns: &str, old: &str) {
+    c.admin(&["-n", ns, "delete", "serviceaccount", "viewer"])
+        .ok();
+    c.admin(&["-n", ns, "create", "serviceaccount", "viewer"])
+        .ok();
+    until_rejected(c, old);
+}
+
 /// Three kubectl commands through the exec entry: at most the first fails,
 /// the others work; exactly one new TokenRequest; the plugin's line says
 /// `why` on the one that failed.
@@ -56,11 +66,7 @@ fn a_recreated_service_account_costs_at_most_one_failed_command() {
     let env = c.env("v1", &entry(&sa(&ns), "file"));
     c.kubectl(&env, &whoami_args()).ok();
     let old = cached_token_file(&env);
-    c.admin(&["-n", &ns, "delete", "serviceaccount", "viewer"])
-        .ok();
-    c.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
-        .ok();
-    until_rejected(&c, &old);
+    recreate_viewer(&c, &ns, &old);
     three_commands_heal(
         &c,
         &env,
@@ -91,11 +97,7 @@ fn kubectl_as_pid_1_self_heals_too() {
     me.ok();
     assert_eq!(me.stdout, format!("system:serviceaccount:{ns}:viewer"));
     let old = cached_token_file(&env);
-    c.admin(&["-n", &ns, "delete", "serviceaccount", "viewer"])
-        .ok();
-    c.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
-        .ok();
-    until_rejected(&c, &old);
+    recreate_viewer(&c, &ns, &old);
     let before = c.token_requests_settled();
     let outs: Vec<Out> = (0..2).map(|_| as_pid_1(&list_sas_args(&ns))).collect();
     assert!(
@@ -217,11 +219,7 @@ fn clients_that_never_rerun_the_plugin_see_dead_entries_in_cache_list_check() {
         healthy.stdout
     );
 
-    c.admin(&["-n", &ns, "delete", "serviceaccount", "viewer"])
-        .ok();
-    c.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
-        .ok();
-    until_rejected(&c, &old);
+    recreate_viewer(&c, &ns, &old);
 
     // The Python client runs the plugin once per load and never after a
     // 401: it fails for as long as the dead token is cached.
@@ -289,11 +287,7 @@ fn a_ca_file_in_the_exec_info_is_used_to_check_the_cached_token() {
     // The same caller (this test process) each time.
     env.get(Some(&info), &args).ok();
     let old = cached_token_file(&env);
-    c.admin(&["-n", &ns, "delete", "serviceaccount", "viewer"])
-        .ok();
-    c.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
-        .ok();
-    until_rejected(&c, &old);
+    recreate_viewer(&c, &ns, &old);
     let before = c.token_requests_settled();
     let out = env.get(Some(&info), &args);
     out.ok();
