@@ -290,6 +290,23 @@ echo "--- keyutils"
     );
 }
 
+/// Runs a bash `script` in a session with a real Secret Service, isolated
+/// by `env`, with `BIN` (the binary under test), `ADMIN` (the admin
+/// kubeconfig), the exec info of the cluster and one more variable.
+fn script_in_secret_service(c: &Cluster, env: &TestEnv, script: &str, var: (&str, &str)) -> Out {
+    let mut cmd = support::secret_service(false);
+    cmd.args(["bash", "-c", script]);
+    env.isolate(&mut cmd);
+    cmd.env("BIN", &*support::BIN)
+        .env(var.0, var.1)
+        .env("ADMIN", &c.admin_kubeconfig)
+        .env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        );
+    Out::from(cmd.output().unwrap())
+}
+
 /// Two kubeconfig entries for the same token with different `--cache` keep
 /// a copy each under one key: both serve hits (no mint ping-pong), `cache
 /// list` names every store, and `logout` removes every copy.
@@ -322,17 +339,7 @@ keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null 2>&1 || echo "no kern
 ls "$XDG_CACHE_HOME/kube-sa-token/tokens" | wc -l
 "$BIN" cache list
 "#;
-    let mut cmd = support::secret_service(false);
-    cmd.args(["bash", "-c", script]);
-    env.isolate(&mut cmd);
-    cmd.env("BIN", &*support::BIN)
-        .env("SA", &sa)
-        .env("ADMIN", &c.admin_kubeconfig)
-        .env(
-            "KUBERNETES_EXEC_INFO",
-            support::exec_info_with_ca("v1", &c.server, &c.ca()),
-        );
-    let out = Out::from(cmd.output().unwrap());
+    let out = script_in_secret_service(&c, &env, script, ("SA", &sa));
     out.ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(
@@ -393,17 +400,7 @@ ls "$XDG_CACHE_HOME/kube-sa-token/tokens" | wc -l
 "#;
     c.admin(&["-n", &ns, "create", "serviceaccount", "other"])
         .ok();
-    let mut cmd = support::secret_service(false);
-    cmd.args(["bash", "-c", script]);
-    env.isolate(&mut cmd);
-    cmd.env("BIN", &*support::BIN)
-        .env("NS", &ns)
-        .env("ADMIN", &c.admin_kubeconfig)
-        .env(
-            "KUBERNETES_EXEC_INFO",
-            support::exec_info_with_ca("v1", &c.server, &c.ca()),
-        );
-    let out = Out::from(cmd.output().unwrap());
+    let out = script_in_secret_service(&c, &env, script, ("NS", &ns));
     out.ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     let at = |marker: &str| lines[lines.iter().position(|l| *l == marker).unwrap() + 1];
@@ -444,17 +441,7 @@ keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null && echo "kernel copy 
 "$BIN" logout --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" --cache keyring | head -n 1
 keyctl search @u user "kube-sa-token-tier:$KEY" >/dev/null 2>&1 || echo "kernel copy gone"
 "#;
-    let mut cmd = support::secret_service(false);
-    cmd.args(["bash", "-c", script]);
-    env.isolate(&mut cmd);
-    cmd.env("BIN", &*support::BIN)
-        .env("SA", &sa)
-        .env("ADMIN", &c.admin_kubeconfig)
-        .env(
-            "KUBERNETES_EXEC_INFO",
-            support::exec_info_with_ca("v1", &c.server, &c.ca()),
-        );
-    let out = Out::from(cmd.output().unwrap());
+    let out = script_in_secret_service(&c, &env, script, ("SA", &sa));
     out.ok();
     let lines: Vec<&str> = out.stdout.lines().collect();
     assert_eq!(lines[0], "kernel copy left", "{}", out.stdout);

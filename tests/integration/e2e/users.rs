@@ -177,9 +177,9 @@ fn twenty_concurrent_cold_calls_for_a_user_make_one_csr() {
     assert!(entry.get("token").is_none());
 }
 
-/// Runs `get --no-approve` in the background and lets the admin act on the
-/// CSR it creates with `kubectl certificate <verb>`.
-fn someone_else(c: &Cluster, env: &TestEnv, user: &str, group: &str, verb: &str) -> Out {
+/// `get --user USER --group GROUP --no-approve` started in the background:
+/// it creates a CSR and waits (60 s at most) for someone else to approve it.
+fn spawn_no_approve(c: &Cluster, env: &TestEnv, user: &str, group: &str) -> std::process::Child {
     let mut args = vec!["get"];
     args.extend(user_entry(user, group, "file"));
     args.extend(["--no-approve", "--csr-timeout", "60s"]);
@@ -188,11 +188,16 @@ fn someone_else(c: &Cluster, env: &TestEnv, user: &str, group: &str, verb: &str)
         "KUBERNETES_EXEC_INFO",
         support::exec_info_with_ca("v1", &c.server, &c.ca()),
     );
-    let child = cmd
-        .stdout(Stdio::piped())
+    cmd.stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs `get --no-approve` in the background and lets the admin act on the
+/// CSR it creates with `kubectl certificate <verb>`.
+fn someone_else(c: &Cluster, env: &TestEnv, user: &str, group: &str, verb: &str) -> Out {
+    let child = spawn_no_approve(c, env, user, group);
     let mut name = None;
     assert!(
         eventually(Duration::from_secs(30), || {
@@ -623,19 +628,7 @@ fn a_get_ended_by_a_signal_while_waiting_deletes_its_csr() {
     let env = c.admin_env();
     for (signal, name) in [(libc::SIGTERM, "SIGTERM"), (libc::SIGINT, "SIGINT")] {
         let (user, group) = names(&format!("{ns}-{}", name.to_lowercase()));
-        let mut args = vec!["get"];
-        args.extend(user_entry(&user, &group, "file"));
-        args.extend(["--no-approve", "--csr-timeout", "60s"]);
-        let mut cmd = env.cmd(&args);
-        cmd.env(
-            "KUBERNETES_EXEC_INFO",
-            support::exec_info_with_ca("v1", &c.server, &c.ca()),
-        );
-        let child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let child = spawn_no_approve(&c, &env, &user, &group);
         assert!(
             eventually(Duration::from_secs(30), || !csrs_of(&c, &user).is_empty()),
             "get --no-approve created no CSR"
