@@ -8,7 +8,8 @@ use super::keyring::KeyringStore;
 #[cfg(target_os = "linux")]
 use super::keyutils::KeyutilsStore;
 use super::store::{Store, StoreKind};
-use super::{CacheError, paths};
+use super::error::CacheError;
+use super::paths;
 
 /// Opens the store of a concrete kind.
 pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use super::paths::{self, io_err, private_dir, write_atomic};
 use super::store::{Entry, Store, StoreKind, decode, encode};
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 
 pub struct FileStore {
     dir: PathBuf,

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use super::lock::FileLock;
 use super::paths::{self, cache_dir, private_dir, write_atomic};
 use super::store::StoreKind;
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 
 /// Metadata of one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@
 //! password as UTF-16 and its 2560-byte blob limit would then be too small.
 
 use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 
 pub struct KeyringStore;
 

@@ -6,7 +6,8 @@
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 
 use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 
 pub struct KeyutilsStore {
     ring: KeyRing,

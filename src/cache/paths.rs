@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::CacheError;
+use super::error::CacheError;
 
 /// `~/.cache/kube-sa-token` on Linux (XDG_CACHE_HOME respected), the
 /// platform's equivalent elsewhere.
@@ -132,6 +132,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
 /// atomically but not flushed to disk.
 pub fn write_bookkeeping(path: &Path, bytes: &[u8]) -> Result<(), CacheError> {
     crate::fsutil::write_atomic_unsynced(path, bytes, 0o600).map_err(io_err(path))
+}
+
+/// The cache directory, as entries record it (see [`Entry::cache_dir`]):
+/// 16 hex digits of its path's SHA-256 (entries stay small: an ordinary
+/// user's kernel key quota holds about 16).
+pub fn dir_label() -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let dir = cache_dir().ok()?;
+    let hash = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    Some(hash[..8].iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use super::paths::{self, private_dir};
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 
 /// How many lines of failures the log keeps.
 const LOG_LINES: usize = 50;

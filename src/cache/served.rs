@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use super::paths::{self, io_err, private_dir};
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 use crate::parent::Parent;
 
 /// The last serve of an entry.

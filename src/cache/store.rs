@@ -6,7 +6,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 

@@ -22,7 +22,8 @@ use std::cell::OnceCell;
 #[cfg(target_os = "linux")]
 use super::keyutils::KeyutilsStore;
 use super::store::{Entry, Store, StoreKind};
-use super::{CacheError, CacheKey};
+use super::error::CacheError;
+use super::key::CacheKey;
 use crate::options::DEFAULT_REVALIDATE;
 
 /// Key descriptions of the kernel tier.

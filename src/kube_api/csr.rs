@@ -14,7 +14,8 @@ use kube::api::{Api, DeleteParams, PostParams};
 
 use super::error::Action;
 use super::timed;
-use super::{Admin, KubeApiError};
+use super::admin::Admin;
+use super::error::KubeApiError;
 
 /// The signer of client certificates the API server trusts.
 pub const SIGNER: &str = "kubernetes.io/kube-apiserver-client";

@@ -5,7 +5,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 
 use super::error::Action;
-use super::{Admin, KubeApiError};
+use super::admin::Admin;
+use super::error::KubeApiError;
 
 impl Admin {
     /// The cluster CA from the `kube-root-ca.crt` ConfigMap of a namespace.

@@ -10,7 +10,8 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
 use super::error::Action;
 use super::token_request::missing_sa_hint;
-use super::{Admin, KubeApiError, Minted};
+use super::admin::{Admin, Minted};
+use super::error::KubeApiError;
 use crate::credential::Credential;
 use crate::token::Token;
 

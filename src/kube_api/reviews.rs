@@ -9,7 +9,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 
 use super::error::Action;
-use super::{Admin, KubeApiError};
+use super::admin::Admin;
+use super::error::KubeApiError;
 use crate::token::Token;
 
 /// What TokenReview said about a token.

@@ -6,12 +6,11 @@ use k8s_openapi::api::authentication::v1::{SelfSubjectReview, UserInfo};
 use kube::api::{Api, PostParams};
 use kube::config::AuthInfo;
 use kube::{Client, Config};
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
 use super::error::{Action, Caller, chain, map_error};
 use super::proxy::{self, ProxyEnv};
-use super::{KubeApiError, apply_timeouts};
+use super::client_config::{apply_timeouts, pem_certs};
+use super::error::KubeApiError;
 use crate::cluster_identity::{ClusterIdentity, normalize_server};
 use base64::Engine;
 
@@ -171,29 +170,3 @@ pub(super) fn auth_info(credential: &Credential) -> AuthInfo {
     }
 }
 
-/// DER certificates of a PEM bundle.
-pub(super) fn pem_certs(pem: &[u8]) -> Result<Vec<Vec<u8>>, String> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .map(|c| c.map(|c| c.to_vec()))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("the CA bundle is not valid PEM ({e})"))?;
-    if certs.is_empty() {
-        return Err("the CA bundle holds no certificate".into());
-    }
-    Ok(certs)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pem_certs_reads_every_certificate() {
-        let pem = "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n-----BEGIN CERTIFICATE-----\nBAU=\n-----END CERTIFICATE-----\n";
-        assert_eq!(
-            pem_certs(pem.as_bytes()).unwrap(),
-            vec![vec![1u8, 2, 3], vec![4u8, 5]]
-        );
-        assert!(pem_certs(b"nothing").is_err());
-    }
-}

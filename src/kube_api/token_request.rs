@@ -8,7 +8,8 @@ use kube::api::PostParams;
 
 use super::error::Action;
 use super::timed;
-use super::{Admin, KubeApiError, Minted};
+use super::admin::{Admin, Minted};
+use super::error::KubeApiError;
 use crate::credential::Credential;
 use crate::token::Token;
 

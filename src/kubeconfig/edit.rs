@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use serde_yaml::{Mapping, Value};
 
-use super::{KubeconfigError, load::named, parse, paths};
+use super::error::KubeconfigError;
+use super::files::{paths, to_yaml};
+use super::load::{named, parse};
 use crate::fsutil::write_atomic;
 
 /// How many backups of a file `setup` keeps.
@@ -131,14 +133,14 @@ impl Editable {
     /// Each changed file with its new content, for `--dry-run`.
     pub fn render(&self) -> Result<Vec<(PathBuf, String)>, KubeconfigError> {
         self.changed_files()
-            .map(|f| Ok((f.path.clone(), super::to_yaml(&f.doc)?)))
+            .map(|f| Ok((f.path.clone(), to_yaml(&f.doc)?)))
             .collect()
     }
 
     /// The full new content of `path` (one of the opened files).
     #[cfg(test)]
     fn content(&self, path: &Path) -> String {
-        super::to_yaml(&self.files.iter().find(|f| f.path == path).unwrap().doc).unwrap()
+        to_yaml(&self.files.iter().find(|f| f.path == path).unwrap().doc).unwrap()
     }
 
     /// Writes every changed file (see the module docs); returns each written
@@ -219,7 +221,7 @@ fn save_file(f: &File) -> Result<(PathBuf, Option<PathBuf>), KubeconfigError> {
     };
     #[cfg(not(unix))]
     let mode = 0o600;
-    let content = super::to_yaml(&f.doc)?;
+    let content = to_yaml(&f.doc)?;
     let backup = match &f.original {
         Some(orig) => {
             let b = backup_path(&f.path);

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
 
-use super::{KubeconfigError, paths};
+use super::error::KubeconfigError;
+use super::files::paths;
 use crate::cluster_identity::{ClusterIdentity, read_ca};
 use crate::parse_error;
 

@@ -1,0 +1,33 @@
+//! Which kubeconfig files kubectl reads, and the YAML it reads back.
+
+use std::path::{Path, PathBuf};
+
+use super::error::KubeconfigError;
+
+/// The kubeconfig file list, in kubectl's order.
+pub fn paths(explicit: Option<&Path>) -> Result<Vec<PathBuf>, KubeconfigError> {
+    if let Some(p) = explicit {
+        return Ok(vec![p.to_path_buf()]);
+    }
+    if let Some(v) = std::env::var_os("KUBECONFIG") {
+        let list: Vec<PathBuf> = std::env::split_paths(&v)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if !list.is_empty() {
+            return Ok(list);
+        }
+    }
+    let home = directories::BaseDirs::new()
+        .map(|b| b.home_dir().to_path_buf())
+        .ok_or_else(|| KubeconfigError::Missing("HOME is not set".into()))?;
+    Ok(vec![home.join(".kube").join("config")])
+}
+
+/// A kubeconfig as YAML that kubectl reads back the same: kubectl reads YAML
+/// 1.1, where `on`, `yes`, `n`, `1_000`, `2001-12-14`, `0o17` and friends
+/// are not strings, so every such string is quoted (serde-saphyr's default);
+/// serde_yaml writes YAML 1.2 and leaves them bare.
+pub fn to_yaml(doc: &serde_yaml::Value) -> Result<String, KubeconfigError> {
+    // Its message may quote a value: only the fact is passed on.
+    serde_saphyr::to_string(doc).map_err(|_| KubeconfigError::Render)
+}
