@@ -16,18 +16,6 @@ pub fn unix_nanos() -> i128 {
     OffsetDateTime::now_utc().unix_timestamp_nanos()
 }
 
-/// A duration as the command line writes it: "2h", "30m", else "45s".
-pub fn flag_duration(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    if s != 0 && s.is_multiple_of(3600) {
-        format!("{}h", s / 3600)
-    } else if s != 0 && s.is_multiple_of(60) {
-        format!("{}m", s / 60)
-    } else {
-        format!("{s}s")
-    }
-}
-
 pub trait Clock {
     fn now(&self) -> OffsetDateTime;
 }

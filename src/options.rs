@@ -177,6 +177,7 @@ impl GetOptions {
     }
 
     /// `spec` with every other option at its default.
+    #[cfg(test)]
     pub fn with_defaults(spec: TokenSpec) -> GetOptions {
         GetOptions {
             spec,

@@ -195,8 +195,8 @@ proptest! {
 
     #[test]
     fn durations_never_panic(s in ".*", n in any::<u64>(), unit in "[smhdx]") {
-        let _ = crate::cli::parse_duration(&s);
-        let _ = crate::cli::parse_duration(&format!("{n}{unit}"));
-        let _ = crate::cli::parse_duration(&format!("{n}"));
+        let _ = crate::duration::parse(&s);
+        let _ = crate::duration::parse(&format!("{n}{unit}"));
+        let _ = crate::duration::parse(&format!("{n}"));
     }
 }

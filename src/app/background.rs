@@ -27,7 +27,7 @@ impl Background for SpawnSelf {
     fn start(&self, opts: &GetOptions) -> Result<(), String> {
         let exe = std::env::current_exe().map_err(|e| e.to_string())?;
         let mut cmd = Command::new(exe);
-        cmd.args(crate::exec_args::exec_args(opts))
+        cmd.args(crate::get_flags::exec_args(opts))
             .arg("--refresh-in-background")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

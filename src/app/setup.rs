@@ -7,7 +7,7 @@ use std::io::Write;
 use serde_yaml::{Mapping, Value};
 
 use crate::error::Error;
-use crate::exec_args::exec_args;
+use crate::get_flags::exec_args;
 use crate::kube_api::Admin;
 use crate::kubeconfig::{Editable, Kubeconfigs};
 use crate::options::{GetOptions, Principal, SourceKind};

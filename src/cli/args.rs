@@ -1,12 +1,13 @@
 //! The clap definitions of every command and flag, with their help texts.
-//! Defaults come from [`crate::options`].
+//! `get`'s flags come from their table ([`crate::get_flags`]), through
+//! [`TableArgs`]; the other commands' own flags are defined here.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::duration::{Dur, parse_dur};
-use crate::options::{self, CacheChoice, Format, SourceKind};
+use super::table_args::{FINDS, GET, INSPECTS, MINTS, TableArgs};
+use crate::options::{CacheChoice, Format};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -56,106 +57,16 @@ pub(super) struct KubeconfigArg {
     pub(super) kubeconfig: Option<PathBuf>,
 }
 
-/// Which token, except the admin context.
-#[derive(Args, Debug, Clone)]
-pub(super) struct TokenArgs {
-    #[command(flatten)]
-    pub(super) kubeconfig: KubeconfigArg,
-    /// Namespace of the ServiceAccount (default: "default").
-    #[arg(short, long, value_name = "NS")]
-    pub(super) namespace: Option<String>,
-    /// The ServiceAccount, NAME or NS/NAME.
-    #[arg(long = "service-account", value_name = "NAME")]
-    pub(super) service_account: Option<String>,
-    /// An X.509 user instead of a ServiceAccount: a client certificate for
-    /// NAME signed through the CertificateSigningRequest API.
-    #[arg(long, value_name = "NAME", conflicts_with = "service_account")]
-    pub(super) user: Option<String>,
-    /// A group of the --user (repeatable; the certificate's O attributes).
-    #[arg(
-        long = "group",
-        value_name = "GROUP",
-        requires = "user",
-        conflicts_with = "service_account"
-    )]
-    pub(super) groups: Vec<String>,
-    /// Where the token comes from.
-    #[arg(long, value_enum, default_value_t = SourceKind::default().into())]
-    pub(super) source: SourceArg,
-    /// Audience the token must carry (repeatable; default: the API server's).
-    #[arg(long = "audience", value_name = "AUD")]
-    pub(super) audiences: Vec<String>,
-    /// Bind tokens to a Secret this tool creates, so `logout` revokes them.
-    #[arg(long)]
-    pub(super) bind_secret: bool,
-}
-
-#[derive(Args, Debug, Clone)]
-pub(super) struct EntryArgs {
-    /// The more privileged context that mints tokens.
-    #[arg(long, value_name = "NAME")]
-    pub(super) admin_context: String,
-    #[command(flatten)]
-    pub(super) token: TokenArgs,
-}
-
-/// Where credentials are kept: every command that reads or writes one.
-#[derive(Args, Debug, Clone)]
-pub(super) struct StoreArgs {
-    /// Token store.
-    #[arg(long, value_enum, default_value_t = CacheChoice::default().into())]
-    pub(super) cache: CacheArg,
-}
-
-#[derive(Args, Debug, Clone)]
-pub(super) struct MintArgs {
-    /// Token (or certificate) lifetime (e.g. 1h, 30m; minimum 10m). The server may shorten it.
-    #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_DURATION), value_parser = parse_dur)]
-    pub(super) duration: Dur,
-    #[command(flatten)]
-    pub(super) store: StoreArgs,
-    /// With --source secret: create a token Secret when the SA has none.
-    #[arg(long)]
-    pub(super) create_secret: bool,
-    /// How long a legacy token (no expiry) is handed out before the server confirms it again.
-    #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_REVALIDATE), value_parser = parse_dur)]
-    pub(super) revalidate_interval: Dur,
-    /// How long to wait for the controller to fill in a created token Secret.
-    #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_SECRET_WAIT), value_parser = parse_dur)]
-    pub(super) secret_timeout: Dur,
-    /// Do not mint a token's successor in the background once half of its
-    /// serve window has passed (the call that finds it stale then waits).
-    #[arg(long)]
-    pub(super) no_refresh_ahead: bool,
-    /// How long to wait for another process minting the same token.
-    #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_LOCK_WAIT), value_parser = parse_dur)]
-    pub(super) lock_timeout: Dur,
-    /// With --user: do not approve the CertificateSigningRequest with the
-    /// admin context; wait for someone else to (`kubectl certificate approve`).
-    #[arg(long)]
-    pub(super) no_approve: bool,
-    /// With --user: how long to wait for the request's approval and certificate.
-    #[arg(long, value_name = "DURATION", default_value_t = Dur(options::DEFAULT_CSR_WAIT), value_parser = parse_dur)]
-    pub(super) csr_timeout: Dur,
-}
-
 #[derive(Args, Debug)]
 pub(super) struct GetArgs {
     #[command(flatten)]
-    pub(super) entry: EntryArgs,
-    #[command(flatten)]
-    pub(super) mint: MintArgs,
-    /// What refresh-ahead runs: mint the successor, print nothing.
-    #[arg(long, hide = true)]
-    pub(super) refresh_in_background: bool,
+    pub(super) flags: TableArgs<GET>,
 }
 
 #[derive(Args, Debug)]
 pub(super) struct SetupArgs {
     #[command(flatten)]
-    pub(super) entry: EntryArgs,
-    #[command(flatten)]
-    pub(super) mint: MintArgs,
+    pub(super) flags: TableArgs<MINTS>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
@@ -170,9 +81,7 @@ pub(super) struct SetupArgs {
 #[derive(Args, Debug)]
 pub(super) struct KubeconfigArgs {
     #[command(flatten)]
-    pub(super) entry: EntryArgs,
-    #[command(flatten)]
-    pub(super) mint: MintArgs,
+    pub(super) flags: TableArgs<MINTS>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
@@ -198,11 +107,10 @@ pub(super) struct InspectArgs {
     /// Admin context: needed for the cached token and for --verify.
     #[arg(long, value_name = "NAME")]
     pub(super) admin_context: Option<String>,
+    /// Which credential and its store (inspecting mints nothing, so no
+    /// mint option applies).
     #[command(flatten)]
-    pub(super) sa: TokenArgs,
-    /// (Only the store: inspecting mints nothing, so no mint option applies.)
-    #[command(flatten)]
-    pub(super) store: StoreArgs,
+    pub(super) flags: TableArgs<INSPECTS>,
     /// Check the signature against the cluster's JWKS and ask the server (TokenReview).
     #[arg(long)]
     pub(super) verify: bool,
@@ -214,9 +122,7 @@ pub(super) struct InspectArgs {
 #[derive(Args, Debug)]
 pub(super) struct WhoamiArgs {
     #[command(flatten)]
-    pub(super) entry: EntryArgs,
-    #[command(flatten)]
-    pub(super) mint: MintArgs,
+    pub(super) flags: TableArgs<MINTS>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
@@ -249,13 +155,10 @@ pub(super) enum CacheCmd {
 #[derive(Args, Debug)]
 pub(super) struct LogoutArgs {
     #[command(flatten)]
-    pub(super) entry: EntryArgs,
+    pub(super) flags: TableArgs<FINDS>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
-    /// Token store the entry is in.
-    #[arg(long, value_enum, default_value_t = CacheChoice::default().into())]
-    pub(super) cache: CacheArg,
 }
 
 #[derive(Args, Debug)]
@@ -269,32 +172,8 @@ pub(super) struct DoctorArgs {
     #[arg(short, long, value_name = "NS")]
     pub(super) namespace: Option<String>,
     /// The store to test.
-    #[arg(long, value_enum, default_value_t = CacheChoice::default().into())]
+    #[arg(long, value_enum, default_value_t = CacheArg::Auto)]
     pub(super) cache: CacheArg,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub(super) enum SourceArg {
-    TokenRequest,
-    Secret,
-}
-
-impl From<SourceKind> for SourceArg {
-    fn from(s: SourceKind) -> SourceArg {
-        match s {
-            SourceKind::TokenRequest => SourceArg::TokenRequest,
-            SourceKind::Secret => SourceArg::Secret,
-        }
-    }
-}
-
-impl From<SourceArg> for SourceKind {
-    fn from(s: SourceArg) -> SourceKind {
-        match s {
-            SourceArg::TokenRequest => SourceKind::TokenRequest,
-            SourceArg::Secret => SourceKind::Secret,
-        }
-    }
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]
@@ -304,18 +183,6 @@ pub(super) enum CacheArg {
     Keyutils,
     File,
     None,
-}
-
-impl From<CacheChoice> for CacheArg {
-    fn from(c: CacheChoice) -> CacheArg {
-        match c {
-            CacheChoice::Auto => CacheArg::Auto,
-            CacheChoice::Keyring => CacheArg::Keyring,
-            CacheChoice::Keyutils => CacheArg::Keyutils,
-            CacheChoice::File => CacheArg::File,
-            CacheChoice::None => CacheArg::None,
-        }
-    }
 }
 
 impl From<CacheArg> for CacheChoice {

@@ -2,7 +2,7 @@
 use std::ffi::OsString;
 
 use super::*;
-use crate::options::CacheChoice;
+use crate::options::{CacheChoice, SourceKind};
 use std::time::Duration;
 
 fn try_parse(args: &[&str]) -> Result<Result<Invocation, Error>, clap::Error> {

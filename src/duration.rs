@@ -1,24 +1,10 @@
-//! Durations on the command line: "90s", "10m", "1h30m", "2h", or seconds.
+//! Durations on the command line: "90s", "10m", "1h30m", "2h", or seconds;
+//! [`parse`] reads them and [`flag`] writes them.
 
-use std::fmt;
 use std::time::Duration;
 
-/// A duration on the command line: "90s", "10m", "1h30m", or seconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Dur(pub(super) Duration);
-
-impl fmt::Display for Dur {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&crate::clock::flag_duration(self.0))
-    }
-}
-
-pub(super) fn parse_dur(s: &str) -> Result<Dur, String> {
-    parse_duration(s).map(Dur)
-}
-
 /// Parses "90s", "10m", "1h30m", "2h", or plain seconds.
-pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
+pub fn parse(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("empty duration".into());
@@ -76,32 +62,44 @@ fn bounded(s: &str, secs: u64) -> Result<Duration, String> {
     Ok(Duration::from_secs(secs))
 }
 
+/// A duration as the command line writes it: "2h", "30m", else "45s".
+pub fn flag(d: Duration) -> String {
+    let s = d.as_secs();
+    if s != 0 && s.is_multiple_of(3600) {
+        format!("{}h", s / 3600)
+    } else if s != 0 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{s}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("1h").unwrap(), Duration::from_secs(3600));
-        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
-        assert!(parse_duration("10").is_ok());
-        assert!(parse_duration("1x").is_err());
-        assert!(parse_duration("5m3").is_err());
+        assert_eq!(parse("1h").unwrap(), Duration::from_secs(3600));
+        assert_eq!(parse("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse("90").unwrap(), Duration::from_secs(90));
+        assert!(parse("10").is_ok());
+        assert!(parse("1x").is_err());
+        assert!(parse("5m3").is_err());
         assert!(
-            parse_duration("9999999999999s")
+            parse("9999999999999s")
                 .unwrap_err()
                 .contains("too long")
         );
-        assert!(parse_duration("99999999999999999999h").is_err());
-        assert!(parse_duration("3650d").is_ok());
+        assert!(parse("99999999999999999999h").is_err());
+        assert!(parse("3650d").is_ok());
     }
 
     #[test]
     fn display_is_the_shortest_exact_unit() {
-        assert_eq!(Dur(Duration::from_secs(7200)).to_string(), "2h");
-        assert_eq!(Dur(Duration::from_secs(600)).to_string(), "10m");
-        assert_eq!(Dur(Duration::from_secs(90)).to_string(), "90s");
-        assert_eq!(Dur(Duration::ZERO).to_string(), "0s");
+        assert_eq!(flag(Duration::from_secs(7200)), "2h");
+        assert_eq!(flag(Duration::from_secs(600)), "10m");
+        assert_eq!(flag(Duration::from_secs(90)), "90s");
+        assert_eq!(flag(Duration::ZERO), "0s");
     }
 }

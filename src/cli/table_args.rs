@@ -1,0 +1,129 @@
+//! clap's arguments built from `get`'s flag table ([`crate::get_flags`]):
+//! [`TableArgs`] is flattened into each command that takes some of them,
+//! and gives back what was given on the command line as a [`Given`].
+
+use std::path::PathBuf;
+
+use clap::builder::{PossibleValuesParser, ValueParser};
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Args, Command, FromArgMatches};
+
+use crate::duration;
+use crate::get_flags::{FLAGS, GetFlag, Given, Group, Kind, Takes};
+
+const fn bit(g: Group) -> u8 {
+    match g {
+        Group::Admin => 1,
+        Group::Who => 2,
+        Group::Store => 4,
+        Group::Mint => 8,
+        Group::Background => 16,
+    }
+}
+
+/// `get`: every flag.
+pub(super) const GET: u8 = MINTS | bit(Group::Background);
+/// `setup`, `kubeconfig`, `whoami`: every option of a mint.
+pub(super) const MINTS: u8 = FINDS | bit(Group::Mint);
+/// `logout`: which entry, and where it is kept.
+pub(super) const FINDS: u8 = bit(Group::Admin) | INSPECTS;
+/// `inspect`: which entry and where (its admin context is its own flag).
+pub(super) const INSPECTS: u8 = bit(Group::Who) | bit(Group::Store);
+
+/// The flags of the table in the groups of `SET`.
+#[derive(Debug, Clone)]
+pub(super) struct TableArgs<const SET: u8> {
+    pub(super) given: Given,
+}
+
+fn rows(set: u8) -> impl Iterator<Item = (usize, &'static GetFlag)> {
+    FLAGS
+        .iter()
+        .enumerate()
+        .filter(move |(_, f)| set & bit(f.group) != 0)
+}
+
+fn parser(kind: Kind) -> ValueParser {
+    match kind {
+        Kind::Text => ValueParser::string(),
+        Kind::Path => ValueParser::path_buf(),
+        Kind::Duration => ValueParser::new(duration::parse),
+        Kind::Choice(words) => PossibleValuesParser::new(words).into(),
+    }
+}
+
+fn arg(f: &'static GetFlag, set: u8) -> Arg {
+    let mut a = Arg::new(f.long).long(f.long).help(f.help);
+    if let Some(c) = f.short {
+        a = a.short(c);
+    }
+    a = match f.takes {
+        Takes::Switch => a.action(ArgAction::SetTrue),
+        Takes::One(k) => a
+            .action(ArgAction::Set)
+            .value_name(f.value_name)
+            .value_parser(parser(k)),
+        Takes::Many(k) => a
+            .action(ArgAction::Append)
+            .value_name(f.value_name)
+            .value_parser(parser(k)),
+    };
+    if let Some(d) = (f.default)() {
+        a = a.default_value(d);
+    }
+    for c in f.conflicts {
+        if rows(set).any(|(_, o)| o.long == *c) {
+            a = a.conflicts_with(*c);
+        }
+    }
+    if let Some(r) = f.requires {
+        a = a.requires(r);
+    }
+    a.required(f.group == Group::Admin)
+        .hide(f.group == Group::Background)
+}
+
+impl<const SET: u8> Args for TableArgs<SET> {
+    fn augment_args(cmd: Command) -> Command {
+        rows(SET).fold(cmd, |cmd, (_, f)| cmd.arg(arg(f, SET)))
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+impl<const SET: u8> FromArgMatches for TableArgs<SET> {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut given = Given::default();
+        for (row, f) in rows(SET) {
+            // Only what the command line gave: defaults are the options'.
+            if m.value_source(f.long) != Some(ValueSource::CommandLine) {
+                continue;
+            }
+            match f.takes {
+                Takes::Switch => {
+                    if m.get_flag(f.long) {
+                        given.push(row, "");
+                    }
+                }
+                Takes::One(_) | Takes::Many(_) => {
+                    for v in m.get_raw(f.long).into_iter().flatten() {
+                        given.push(row, v);
+                    }
+                }
+            }
+        }
+        Ok(TableArgs { given })
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl<const SET: u8> TableArgs<SET> {
+    /// `--kubeconfig`, for commands that read it besides the options.
+    pub(super) fn kubeconfig(&self) -> Option<PathBuf> {
+        self.given.kubeconfig()
+    }
+}

@@ -1,0 +1,279 @@
+//! The values a command line gave `get`'s flags ([`Given`]), whichever
+//! parser found them, and the one conversion into [`GetOptions`]: defaults,
+//! `NS/NAME`, users' names and groups, and the combinations that make no
+//! sense.
+
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::table::{FLAGS, find};
+use crate::duration;
+use crate::error::Error;
+use crate::options::{self, CacheChoice, GetOptions, Principal, SourceKind, TokenSpec};
+
+/// The values given to each flag of [`FLAGS`] (a switch: one empty value).
+#[derive(Debug, Clone)]
+pub struct Given {
+    values: Vec<Vec<OsString>>,
+}
+
+impl Default for Given {
+    fn default() -> Given {
+        Given {
+            values: vec![Vec::new(); FLAGS.len()],
+        }
+    }
+}
+
+/// A flag of the table, by name; a name not in it is a bug of this file.
+fn index(long: &str) -> usize {
+    find(long).unwrap_or_else(|| panic!("--{long} is not in the flag table")).0
+}
+
+impl Given {
+    /// Adds a value of the flag in row `row`.
+    pub fn push(&mut self, row: usize, value: impl Into<OsString>) {
+        self.values[row].push(value.into());
+    }
+
+    /// Whether the flag in row `row` was given.
+    pub fn has(&self, row: usize) -> bool {
+        !self.values[row].is_empty()
+    }
+
+    /// Sets `--long` to `value` (a command's own flag of the same meaning).
+    pub fn set(&mut self, long: &str, value: impl Into<OsString>) {
+        self.values[index(long)] = vec![value.into()];
+    }
+
+    fn raw(&self, long: &str) -> Option<&OsStr> {
+        self.values[index(long)].last().map(OsString::as_os_str)
+    }
+
+    /// The value of `--long` (the parsers accept UTF-8 only, but paths).
+    fn one(&self, long: &str) -> Option<String> {
+        self.raw(long).map(|v| v.to_string_lossy().into_owned())
+    }
+
+    fn many(&self, long: &str) -> Vec<String> {
+        self.values[index(long)]
+            .iter()
+            .map(|v| v.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// `--kubeconfig`, for commands that read it besides the options.
+    pub fn kubeconfig(&self) -> Option<PathBuf> {
+        self.raw("kubeconfig").map(PathBuf::from)
+    }
+
+    /// Whether the switch `--long` is on.
+    pub fn on(&self, long: &str) -> bool {
+        self.has(index(long))
+    }
+
+    fn duration(&self, long: &str, default: Duration) -> Result<Duration, Error> {
+        match self.one(long) {
+            None => Ok(default),
+            Some(v) => duration::parse(&v).map_err(|e| Error::Usage(format!("--{long}: {e}"))),
+        }
+    }
+
+    fn source(&self) -> SourceKind {
+        match self.one("source").as_deref() {
+            Some("secret") => SourceKind::Secret,
+            _ => SourceKind::TokenRequest,
+        }
+    }
+
+    fn cache(&self) -> CacheChoice {
+        match self.one("cache").as_deref() {
+            Some("keyring") => CacheChoice::Keyring,
+            Some("keyutils") => CacheChoice::Keyutils,
+            Some("file") => CacheChoice::File,
+            Some("none") => CacheChoice::None,
+            _ => CacheChoice::Auto,
+        }
+    }
+
+    /// The options these values give, with `positional`, the ServiceAccount
+    /// some commands take as an argument. Flags a command does not take are
+    /// absent, so their options are the defaults.
+    pub fn options(&self, positional: Option<String>) -> Result<GetOptions, Error> {
+        let spec = self.spec(positional)?;
+        let no_approve = self.on("no-approve");
+        let csr_wait = self.duration("csr-timeout", options::DEFAULT_CSR_WAIT)?;
+        let duration = self.duration("duration", options::DEFAULT_DURATION)?;
+        let create_secret = self.on("create-secret");
+        if duration < options::MIN_DURATION {
+            return Err(Error::Usage(format!(
+                "--duration {}s is too short: the API server's minimum is {}",
+                duration.as_secs(),
+                duration::flag(options::MIN_DURATION)
+            )));
+        }
+        if !spec.is_user() && (no_approve || csr_wait != options::DEFAULT_CSR_WAIT) {
+            return Err(Error::Usage(
+                "--no-approve and --csr-timeout work with --user only".into(),
+            ));
+        }
+        if create_secret && spec.source != SourceKind::Secret {
+            return Err(Error::Usage(
+                "--create-secret works with --source secret only".into(),
+            ));
+        }
+        Ok(GetOptions {
+            spec,
+            duration,
+            cache: self.cache(),
+            create_secret,
+            revalidate: self
+                .duration("revalidate-interval", options::DEFAULT_REVALIDATE)?
+                .max(Duration::from_secs(1)),
+            secret_wait: self.duration("secret-timeout", options::DEFAULT_SECRET_WAIT)?,
+            lock_wait: self.duration("lock-timeout", options::DEFAULT_LOCK_WAIT)?,
+            refresh_ahead: !self.on("no-refresh-ahead"),
+            approve: !no_approve,
+            csr_wait,
+        })
+    }
+
+    /// Resolves `--namespace`, `--service-account NS/NAME` and a positional
+    /// SA, or `--user` and its groups.
+    fn spec(&self, positional: Option<String>) -> Result<TokenSpec, Error> {
+        let admin_context = self.one("admin-context").unwrap_or_default();
+        if admin_context.is_empty() {
+            return Err(Error::Usage("--admin-context must not be empty".into()));
+        }
+        let kubeconfig = self.raw("kubeconfig").map(PathBuf::from);
+        if let Some(name) = self.one("user") {
+            return self.user_spec(admin_context, kubeconfig, name, positional);
+        }
+        let namespace = self.one("namespace");
+        let sa = match (self.one("service-account"), positional) {
+            (Some(_), Some(_)) => {
+                return Err(Error::Usage(
+                    "give the ServiceAccount once: either --service-account or the SA argument"
+                        .into(),
+                ));
+            }
+            (Some(s), None) | (None, Some(s)) => s,
+            (None, None) => {
+                return Err(Error::Usage(
+                    "which ServiceAccount? pass --service-account NAME (or NS/NAME)".into(),
+                ));
+            }
+        };
+        let (ns, name) = match sa.split_once('/') {
+            Some((ns, name)) => {
+                if let Some(flag) = namespace.as_ref().filter(|f| f.as_str() != ns) {
+                    return Err(Error::Usage(format!(
+                        "--namespace {flag} contradicts --service-account {sa}; give the namespace once"
+                    )));
+                }
+                (ns.to_string(), name.to_string())
+            }
+            None => (
+                namespace.unwrap_or_else(|| options::DEFAULT_NAMESPACE.into()),
+                sa,
+            ),
+        };
+        for (what, v) in [("namespace", &ns), ("ServiceAccount name", &name)] {
+            if !is_dns_label(v) {
+                return Err(Error::Usage(format!(
+                    "invalid {what} {v:?}: use lowercase letters, digits, '-' and '.'"
+                )));
+            }
+        }
+        let source = self.source();
+        let bind_secret = self.on("bind-secret");
+        if bind_secret && source == SourceKind::Secret {
+            return Err(Error::Usage(
+                "--bind-secret works with --source token-request only".into(),
+            ));
+        }
+        Ok(TokenSpec {
+            kubeconfig,
+            admin_context,
+            namespace: ns,
+            principal: Principal::ServiceAccount(name),
+            source,
+            audiences: self.many("audience"),
+            bind_secret,
+        })
+    }
+
+    /// An X.509 user: a name and groups the API server reads from the
+    /// certificate as they are; the token-only flags do not apply.
+    fn user_spec(
+        &self,
+        admin_context: String,
+        kubeconfig: Option<PathBuf>,
+        name: String,
+        positional: Option<String>,
+    ) -> Result<TokenSpec, Error> {
+        let groups = self.many("group");
+        if positional.is_some() {
+            return Err(Error::Usage(
+                "give either --user or a ServiceAccount, not both".into(),
+            ));
+        }
+        for (what, v) in
+            std::iter::once(("user name", &name)).chain(groups.iter().map(|g| ("group", g)))
+        {
+            if !crate::x509::valid_name(v) {
+                return Err(Error::Usage(format!(
+                    "invalid {what} {v:?}: it must not be empty, longer than 256 characters or hold control characters"
+                )));
+            }
+        }
+        if name.starts_with("system:") {
+            return Err(Error::Usage(format!(
+                "--user {name:?}: names starting with \"system:\" are reserved for Kubernetes components; for a ServiceAccount use --service-account"
+            )));
+        }
+        // system:masters bypasses RBAC altogether, system:authenticated is
+        // added by the server: neither tests anything.
+        if let Some(g) = groups.iter().find(|g| g.starts_with("system:")) {
+            return Err(Error::Usage(format!(
+                "--group {g:?}: groups starting with \"system:\" are Kubernetes' own (system:masters bypasses RBAC, system:authenticated is added by the server); test RBAC with your own group names"
+            )));
+        }
+        if self.source() != SourceKind::default()
+            || self.on("audience")
+            || self.on("bind-secret")
+        {
+            return Err(Error::Usage(
+                "--source, --audience and --bind-secret are for ServiceAccount tokens, not --user"
+                    .into(),
+            ));
+        }
+        let namespace = self
+            .one("namespace")
+            .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into());
+        if !is_dns_label(&namespace) {
+            return Err(Error::Usage(format!(
+                "invalid namespace {namespace:?}: use lowercase letters, digits, '-' and '.'"
+            )));
+        }
+        Ok(TokenSpec {
+            kubeconfig,
+            admin_context,
+            namespace,
+            principal: Principal::User { name, groups },
+            source: SourceKind::default(),
+            audiences: Vec::new(),
+            bind_secret: false,
+        })
+    }
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 253
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && !s.starts_with(['-', '.'])
+        && !s.ends_with(['-', '.'])
+}

@@ -1,0 +1,13 @@
+//! `get`'s flags, each defined once ([`table`]): the command line builds
+//! clap's arguments from the table and the fast `get` parser looks flags up
+//! in it; both hand what they found ([`Given`]) to the one conversion into
+//! options ([`Given::options`]); [`exec_args`] writes options back as
+//! arguments, row by row. This file only names the parts.
+
+mod exec_args;
+mod given;
+mod table;
+
+pub use exec_args::exec_args;
+pub use given::Given;
+pub use table::{FLAGS, GetFlag, Group, Kind, Takes, find, find_short};

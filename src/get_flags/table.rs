@@ -1,0 +1,376 @@
+//! The table: every flag of `get`, defined once. A flag's row says how it is
+//! spelled, what value it takes, its help, which commands take it, and how
+//! its value is written back from the options. To add one: a row here, its
+//! reading in [`super::given`], and the option it sets.
+
+use std::time::Duration;
+
+use crate::duration;
+use crate::options::{self, CacheChoice, GetOptions, Principal, SourceKind};
+
+/// What a flag takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Takes {
+    /// Nothing: on when given (once).
+    Switch,
+    /// One value (the flag at most once).
+    One(Kind),
+    /// A value each time it is given.
+    Many(Kind),
+}
+
+/// The kind of a flag's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// A file path (any bytes).
+    Path,
+    /// "90s", "10m", "1h30m" ([`duration::parse`]).
+    Duration,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+}
+
+impl Kind {
+    /// Whether `value` is one of this kind (the command line's parsers
+    /// refuse the others).
+    pub fn accepts(self, value: &str) -> bool {
+        match self {
+            Kind::Text | Kind::Path => true,
+            Kind::Duration => duration::parse(value).is_ok(),
+            Kind::Choice(words) => words.contains(&value),
+        }
+    }
+}
+
+/// Which commands take a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    /// `--admin-context`: every command that mints or finds an entry
+    /// (`inspect` has its own, optional one).
+    Admin,
+    /// Which credential, besides the admin context: every such command.
+    Who,
+    /// `--cache`: every command that reads or writes an entry.
+    Store,
+    /// How to mint and keep: the commands that mint (`get`, `setup`,
+    /// `kubeconfig`, `whoami`).
+    Mint,
+    /// `get` only, hidden: what refresh-ahead runs.
+    Background,
+}
+
+/// One flag of `get`.
+pub struct GetFlag {
+    /// Without the dashes.
+    pub long: &'static str,
+    pub short: Option<char>,
+    pub takes: Takes,
+    pub value_name: &'static str,
+    pub help: &'static str,
+    pub group: Group,
+    /// Flags that cannot be given with this one.
+    pub conflicts: &'static [&'static str],
+    /// A flag this one needs.
+    pub requires: Option<&'static str>,
+    /// The value used when the flag is not given (shown in help).
+    pub default: fn() -> Option<String>,
+    /// The values that reproduce `o` (a switch: one empty word when on);
+    /// none at the default, which needs no flag.
+    pub write: fn(&GetOptions) -> Vec<String>,
+}
+
+const SOURCES: &[&str] = &["token-request", "secret"];
+const CACHES: &[&str] = &["auto", "keyring", "keyutils", "file", "none"];
+
+fn no_default() -> Option<String> {
+    None
+}
+
+fn on(yes: bool) -> Vec<String> {
+    if yes { vec![String::new()] } else { Vec::new() }
+}
+
+/// `d` unless it is the default.
+fn unless_default(d: Duration, default: Duration) -> Vec<String> {
+    if d == default {
+        Vec::new()
+    } else {
+        vec![duration::flag(d)]
+    }
+}
+
+/// Every flag of `get`, in the order exec entries write them.
+pub static FLAGS: &[GetFlag] = &[
+    GetFlag {
+        long: "kubeconfig",
+        short: None,
+        takes: Takes::One(Kind::Path),
+        value_name: "PATH",
+        help: "Admin kubeconfig (default: KUBECONFIG, then ~/.kube/config, merged like kubectl)",
+        group: Group::Who,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| {
+            o.spec.kubeconfig.iter().map(|k| {
+                let abs = std::path::absolute(k).unwrap_or_else(|_| k.clone());
+                abs.display().to_string()
+            }).collect()
+        },
+    },
+    GetFlag {
+        long: "admin-context",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "NAME",
+        help: "The more privileged context that mints tokens",
+        group: Group::Admin,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| vec![o.spec.admin_context.clone()],
+    },
+    GetFlag {
+        long: "service-account",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "NAME",
+        help: "The ServiceAccount, NAME or NS/NAME",
+        group: Group::Who,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| match &o.spec.principal {
+            Principal::ServiceAccount(sa) => vec![format!("{}/{sa}", o.spec.namespace)],
+            Principal::User { .. } => Vec::new(),
+        },
+    },
+    GetFlag {
+        long: "user",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "NAME",
+        help: "An X.509 user instead of a ServiceAccount: a client certificate for NAME signed through the CertificateSigningRequest API",
+        group: Group::Who,
+        conflicts: &["service-account"],
+        requires: None,
+        default: no_default,
+        write: |o| match &o.spec.principal {
+            Principal::User { name, .. } => vec![name.clone()],
+            Principal::ServiceAccount(_) => Vec::new(),
+        },
+    },
+    GetFlag {
+        long: "group",
+        short: None,
+        takes: Takes::Many(Kind::Text),
+        value_name: "GROUP",
+        help: "A group of the --user (repeatable; the certificate's O attributes)",
+        group: Group::Who,
+        conflicts: &["service-account"],
+        requires: Some("user"),
+        default: no_default,
+        write: |o| match &o.spec.principal {
+            Principal::User { groups, .. } => groups.clone(),
+            Principal::ServiceAccount(_) => Vec::new(),
+        },
+    },
+    GetFlag {
+        long: "namespace",
+        short: Some('n'),
+        takes: Takes::One(Kind::Text),
+        value_name: "NS",
+        help: "Namespace of the ServiceAccount (default: \"default\")",
+        group: Group::Who,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        // A ServiceAccount's is written as NS/NAME.
+        write: |o| match &o.spec.principal {
+            Principal::User { .. } if o.spec.namespace != options::DEFAULT_NAMESPACE => {
+                vec![o.spec.namespace.clone()]
+            }
+            _ => Vec::new(),
+        },
+    },
+    GetFlag {
+        long: "source",
+        short: None,
+        takes: Takes::One(Kind::Choice(SOURCES)),
+        value_name: "SOURCE",
+        help: "Where the token comes from",
+        group: Group::Who,
+        conflicts: &[],
+        requires: None,
+        default: || Some(SourceKind::default().as_str().into()),
+        write: |o| {
+            if o.spec.source == SourceKind::default() {
+                Vec::new()
+            } else {
+                vec![o.spec.source.as_str().into()]
+            }
+        },
+    },
+    GetFlag {
+        long: "duration",
+        short: None,
+        takes: Takes::One(Kind::Duration),
+        value_name: "DURATION",
+        help: "Token (or certificate) lifetime (e.g. 1h, 30m; minimum 10m). The server may shorten it",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: || Some(duration::flag(options::DEFAULT_DURATION)),
+        write: |o| unless_default(o.duration, options::DEFAULT_DURATION),
+    },
+    GetFlag {
+        long: "audience",
+        short: None,
+        takes: Takes::Many(Kind::Text),
+        value_name: "AUD",
+        help: "Audience the token must carry (repeatable; default: the API server's)",
+        group: Group::Who,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| o.spec.audiences.clone(),
+    },
+    GetFlag {
+        long: "cache",
+        short: None,
+        takes: Takes::One(Kind::Choice(CACHES)),
+        value_name: "CACHE",
+        help: "Token store",
+        group: Group::Store,
+        conflicts: &[],
+        requires: None,
+        default: || Some(CacheChoice::default().as_str().into()),
+        write: |o| {
+            if o.cache == CacheChoice::default() {
+                Vec::new()
+            } else {
+                vec![o.cache.as_str().into()]
+            }
+        },
+    },
+    GetFlag {
+        long: "csr-timeout",
+        short: None,
+        takes: Takes::One(Kind::Duration),
+        value_name: "DURATION",
+        help: "With --user: how long to wait for the request's approval and certificate",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: || Some(duration::flag(options::DEFAULT_CSR_WAIT)),
+        write: |o| unless_default(o.csr_wait, options::DEFAULT_CSR_WAIT),
+    },
+    GetFlag {
+        long: "revalidate-interval",
+        short: None,
+        takes: Takes::One(Kind::Duration),
+        value_name: "DURATION",
+        help: "How long a legacy token (no expiry) is handed out before the server confirms it again",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: || Some(duration::flag(options::DEFAULT_REVALIDATE)),
+        write: |o| unless_default(o.revalidate, options::DEFAULT_REVALIDATE),
+    },
+    GetFlag {
+        long: "secret-timeout",
+        short: None,
+        takes: Takes::One(Kind::Duration),
+        value_name: "DURATION",
+        help: "How long to wait for the controller to fill in a created token Secret",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: || Some(duration::flag(options::DEFAULT_SECRET_WAIT)),
+        write: |o| unless_default(o.secret_wait, options::DEFAULT_SECRET_WAIT),
+    },
+    GetFlag {
+        long: "lock-timeout",
+        short: None,
+        takes: Takes::One(Kind::Duration),
+        value_name: "DURATION",
+        help: "How long to wait for another process minting the same token",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: || Some(duration::flag(options::DEFAULT_LOCK_WAIT)),
+        write: |o| unless_default(o.lock_wait, options::DEFAULT_LOCK_WAIT),
+    },
+    GetFlag {
+        long: "create-secret",
+        short: None,
+        takes: Takes::Switch,
+        value_name: "",
+        help: "With --source secret: create a token Secret when the SA has none",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| on(o.create_secret),
+    },
+    GetFlag {
+        long: "bind-secret",
+        short: None,
+        takes: Takes::Switch,
+        value_name: "",
+        help: "Bind tokens to a Secret this tool creates, so `logout` revokes them",
+        group: Group::Who,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| on(o.spec.bind_secret),
+    },
+    GetFlag {
+        long: "no-refresh-ahead",
+        short: None,
+        takes: Takes::Switch,
+        value_name: "",
+        help: "Do not mint a token's successor in the background once half of its serve window has passed (the call that finds it stale then waits)",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| on(!o.refresh_ahead),
+    },
+    GetFlag {
+        long: "no-approve",
+        short: None,
+        takes: Takes::Switch,
+        value_name: "",
+        help: "With --user: do not approve the CertificateSigningRequest with the admin context; wait for someone else to (`kubectl certificate approve`)",
+        group: Group::Mint,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        write: |o| on(!o.approve),
+    },
+    GetFlag {
+        long: "refresh-in-background",
+        short: None,
+        takes: Takes::Switch,
+        value_name: "",
+        help: "What refresh-ahead runs: mint the successor, print nothing",
+        group: Group::Background,
+        conflicts: &[],
+        requires: None,
+        default: no_default,
+        // Not an option: the background refresh adds it to the entry's own.
+        write: |_| Vec::new(),
+    },
+];
+
+/// The row of `--long` (`-s`: `short`).
+pub fn find(long: &str) -> Option<(usize, &'static GetFlag)> {
+    FLAGS.iter().enumerate().find(|(_, f)| f.long == long)
+}
+
+/// The row of `-c`.
+pub fn find_short(c: char) -> Option<(usize, &'static GetFlag)> {
+    FLAGS.iter().enumerate().find(|(_, f)| f.short == Some(c))
+}
