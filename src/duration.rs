@@ -86,11 +86,7 @@ mod tests {
         assert!(parse("10").is_ok());
         assert!(parse("1x").is_err());
         assert!(parse("5m3").is_err());
-        assert!(
-            parse("9999999999999s")
-                .unwrap_err()
-                .contains("too long")
-        );
+        assert!(parse("9999999999999s").unwrap_err().contains("too long"));
         assert!(parse("99999999999999999999h").is_err());
         assert!(parse("3650d").is_ok());
     }

@@ -287,7 +287,6 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
     Ok(entries)
 }
 
-
 /// What a damaged entry is listed as.
 fn damaged_entry() -> Entry {
     Entry::stand_in(

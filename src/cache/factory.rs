@@ -3,13 +3,13 @@
 //! that `store.rs` (the trait and the entry format they all use) imports
 //! none of them.
 
+use super::error::CacheError;
 use super::file::FileStore;
 use super::keyring::KeyringStore;
 #[cfg(target_os = "linux")]
 use super::keyutils::KeyutilsStore;
-use super::store::{Store, StoreKind};
-use super::error::CacheError;
 use super::paths;
+use super::store::{Store, StoreKind};
 
 /// Opens the store of a concrete kind.
 pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {

@@ -4,10 +4,10 @@
 use std::fs;
 use std::path::PathBuf;
 
-use super::paths::{self, io_err, private_dir, write_atomic};
-use super::store::{Entry, Store, StoreKind, decode, encode};
 use super::error::CacheError;
 use super::key::CacheKey;
+use super::paths::{self, io_err, private_dir, write_atomic};
+use super::store::{Entry, Store, StoreKind, decode, encode};
 
 pub struct FileStore {
     dir: PathBuf,

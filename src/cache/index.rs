@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::error::CacheError;
+use super::key::CacheKey;
 use super::lock::FileLock;
 use super::paths::{self, cache_dir, private_dir, write_atomic};
 use super::store::StoreKind;
-use super::error::CacheError;
-use super::key::CacheKey;
 
 /// Metadata of one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

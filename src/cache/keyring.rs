@@ -4,9 +4,9 @@
 //! about 1.5 KB) is stored as bytes, not as a password: Windows would store a
 //! password as UTF-16 and its 2560-byte blob limit would then be too small.
 
-use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
 use super::error::CacheError;
 use super::key::CacheKey;
+use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
 
 pub struct KeyringStore;
 

@@ -5,9 +5,9 @@
 
 use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier, Permission};
 
-use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
 use super::error::CacheError;
 use super::key::CacheKey;
+use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
 
 pub struct KeyutilsStore {
     ring: KeyRing,

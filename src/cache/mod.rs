@@ -22,10 +22,10 @@ mod tier;
 pub use error::CacheError;
 pub use facade::{Cache, in_kernel, kernel_tier_available, list, record, remove_untracked_files};
 pub use index::Record;
+pub use key::CacheKey;
 /// This user's kernel key quota and its use (Linux), for `doctor`.
 #[cfg(target_os = "linux")]
 pub use keyutils::quota as key_quota;
-pub use key::CacheKey;
 pub use lock::{FileLock, LockError};
 pub use paths::dir_label;
 pub use served::Served;

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use super::paths::{self, private_dir};
 use super::error::CacheError;
 use super::key::CacheKey;
+use super::paths::{self, private_dir};
 
 /// How many lines of failures the log keeps.
 const LOG_LINES: usize = 50;

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use super::paths::{self, io_err, private_dir};
 use super::error::CacheError;
 use super::key::CacheKey;
+use super::paths::{self, io_err, private_dir};
 use crate::parent::Parent;
 
 /// The last serve of an entry.

@@ -19,11 +19,11 @@
 
 use std::cell::OnceCell;
 
+use super::error::CacheError;
+use super::key::CacheKey;
 #[cfg(target_os = "linux")]
 use super::keyutils::KeyutilsStore;
 use super::store::{Entry, Store, StoreKind};
-use super::error::CacheError;
-use super::key::CacheKey;
 use crate::options::DEFAULT_REVALIDATE;
 
 /// Key descriptions of the kernel tier.

@@ -94,9 +94,7 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
             continue;
         }
         let present = |long: &str| get_flags::find(long).is_some_and(|(r, _)| given.has(r));
-        if flag.conflicts.iter().any(|c| present(c))
-            || flag.requires.is_some_and(|r| !present(r))
-        {
+        if flag.conflicts.iter().any(|c| present(c)) || flag.requires.is_some_and(|r| !present(r)) {
             return None;
         }
     }

@@ -16,9 +16,9 @@ mod args;
 mod fast_get;
 mod table_args;
 
-use args::{CacheCmd, Cli, Cmd};
 #[cfg(test)]
 use crate::get_flags::exec_args;
+use args::{CacheCmd, Cli, Cmd};
 
 /// What to do after parsing.
 #[derive(Debug)]

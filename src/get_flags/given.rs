@@ -28,7 +28,9 @@ impl Default for Given {
 
 /// A flag of the table, by name; a name not in it is a bug of this file.
 fn index(long: &str) -> usize {
-    find(long).unwrap_or_else(|| panic!("--{long} is not in the flag table")).0
+    find(long)
+        .unwrap_or_else(|| panic!("--{long} is not in the flag table"))
+        .0
 }
 
 impl Given {
@@ -240,10 +242,7 @@ impl Given {
                 "--group {g:?}: groups starting with \"system:\" are Kubernetes' own (system:masters bypasses RBAC, system:authenticated is added by the server); test RBAC with your own group names"
             )));
         }
-        if self.source() != SourceKind::default()
-            || self.on("audience")
-            || self.on("bind-secret")
-        {
+        if self.source() != SourceKind::default() || self.on("audience") || self.on("bind-secret") {
             return Err(Error::Usage(
                 "--source, --audience and --bind-secret are for ServiceAccount tokens, not --user"
                     .into(),

@@ -113,10 +113,14 @@ pub static FLAGS: &[GetFlag] = &[
         requires: None,
         default: no_default,
         write: |o| {
-            o.spec.kubeconfig.iter().map(|k| {
-                let abs = std::path::absolute(k).unwrap_or_else(|_| k.clone());
-                abs.display().to_string()
-            }).collect()
+            o.spec
+                .kubeconfig
+                .iter()
+                .map(|k| {
+                    let abs = std::path::absolute(k).unwrap_or_else(|_| k.clone());
+                    abs.display().to_string()
+                })
+                .collect()
         },
     },
     GetFlag {

@@ -161,7 +161,10 @@ impl Admin {
     }
 
     /// Maps a kube error of the call `a` made with the admin credentials.
-    pub(super) fn map<'a>(&'a self, a: Action<'a>) -> impl FnOnce(kube::Error) -> KubeApiError + 'a {
+    pub(super) fn map<'a>(
+        &'a self,
+        a: Action<'a>,
+    ) -> impl FnOnce(kube::Error) -> KubeApiError + 'a {
         move |e| map_error(e, &self.caller(), a)
     }
 

@@ -12,10 +12,10 @@ use k8s_openapi::api::certificates::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Api, DeleteParams, PostParams};
 
-use super::error::Action;
-use super::timed;
 use super::admin::Admin;
+use super::error::Action;
 use super::error::KubeApiError;
+use super::timed;
 
 /// The signer of client certificates the API server trusts.
 pub const SIGNER: &str = "kubernetes.io/kube-apiserver-client";

@@ -4,8 +4,8 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 
-use super::error::Action;
 use super::admin::Admin;
+use super::error::Action;
 use super::error::KubeApiError;
 
 impl Admin {

@@ -8,10 +8,10 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
-use super::error::Action;
-use super::token_request::missing_sa_hint;
 use super::admin::{Admin, Minted};
+use super::error::Action;
 use super::error::KubeApiError;
+use super::token_request::missing_sa_hint;
 use crate::credential::Credential;
 use crate::token::Token;
 

@@ -8,8 +8,8 @@ use k8s_openapi::api::authorization::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, PostParams};
 
-use super::error::Action;
 use super::admin::Admin;
+use super::error::Action;
 use super::error::KubeApiError;
 use crate::token::Token;
 

@@ -7,10 +7,10 @@ use kube::api::{Api, PostParams};
 use kube::config::AuthInfo;
 use kube::{Client, Config};
 
-use super::error::{Action, Caller, chain, map_error};
-use super::proxy::{self, ProxyEnv};
 use super::client_config::{apply_timeouts, pem_certs};
 use super::error::KubeApiError;
+use super::error::{Action, Caller, chain, map_error};
+use super::proxy::{self, ProxyEnv};
 use crate::cluster_identity::{ClusterIdentity, normalize_server};
 use base64::Engine;
 
@@ -169,4 +169,3 @@ pub(super) fn auth_info(credential: &Credential) -> AuthInfo {
         }
     }
 }
-

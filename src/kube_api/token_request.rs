@@ -6,10 +6,10 @@ use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, T
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::PostParams;
 
-use super::error::Action;
-use super::timed;
 use super::admin::{Admin, Minted};
+use super::error::Action;
 use super::error::KubeApiError;
+use super::timed;
 use crate::credential::Credential;
 use crate::token::Token;
 
