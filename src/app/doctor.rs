@@ -165,7 +165,7 @@ fn command_found(cmd: &str) -> bool {
     if cmd.contains('/') {
         return std::path::Path::new(cmd).is_file();
     }
-    super::find_on_path(cmd).is_some()
+    super::setup::find_on_path(cmd).is_some()
 }
 
 fn check_exec_entries(kc: &Kubeconfigs, parse_get: ParseGet, r: &mut Report) {

@@ -7,21 +7,20 @@
 
 use time::OffsetDateTime;
 
-use crate::cache::{Cache, CacheError, CacheKey, Entry, LockError, Served};
+use crate::cache::{CacheError, CacheKey, Entry, LockError, Served};
 use crate::clock::Clock;
-use crate::cluster_identity::{ClusterIdentity, read_ca};
+use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 use crate::error::Error;
-use crate::guard;
 use crate::options::GetOptions;
 use crate::parent::Parent;
-use crate::protocol::{ExecInfo, ProtocolError, exec_credential};
+use crate::protocol::ExecInfo;
 
-use super::admin_session::AdminSession;
-use super::background::{BACKGROUND_DEADLINE, SpawnSelf};
-use super::minter::KubeMinter;
-pub use super::ports::{Background, Minter, Review, TokenCache};
+use super::background::BACKGROUND_DEADLINE;
+use super::ports::{Background, Minter, Review, TokenCache, TryLock};
+use super::request::recursion_chain;
 use super::verdict::{Verdict, after, judge, still_valid_until};
+use super::{mint, refresh_ahead};
 
 /// How long a call waits for the lock held by a background refresh before it
 /// serves the still-valid credential or mints itself.
@@ -35,61 +34,6 @@ pub struct Issued {
     pub expires: OffsetDateTime,
     /// The cluster it was minted on (and so may be sent to).
     pub cluster: ClusterIdentity,
-}
-
-/// `kube-sa-token get`: the ExecCredential JSON for stdout.
-pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
-    let info = ExecInfo::from_env()?;
-    let admin = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
-    let issued = obtain(opts, &info, clock, &admin)?;
-    Ok(exec_credential(
-        info.api_version,
-        &issued.credential,
-        issued.expires,
-    ))
-}
-
-/// The token for `opts`, from the real cache, or minted through `admin`.
-pub fn obtain(
-    opts: &GetOptions,
-    info: &ExecInfo,
-    clock: &dyn Clock,
-    admin: &AdminSession<'_>,
-) -> Result<Issued, Error> {
-    let target = target_cluster(opts, info)?;
-    let key = super::entry_key(&opts.spec, &target);
-    let cache = Cache::open(opts.cache)?;
-    GetToken {
-        cache: &cache,
-        minter: &KubeMinter { session: admin },
-        clock,
-        parent: crate::parent::current(),
-        background: Some(&SpawnSelf),
-    }
-    .run(opts, info, &target, &key)
-}
-
-/// The cluster kubectl talks to: as the exec info describes it, else the
-/// admin context's (without `provideClusterInfo`, the plugin cannot know).
-pub(super) fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
-    let Some(c) = &info.cluster else {
-        return super::admin_cluster(&opts.spec);
-    };
-    let bad = |e: crate::cluster_identity::CaError| {
-        ProtocolError::Malformed(format!("spec.cluster: {e}"))
-    };
-    let ca = read_ca(
-        c.certificate_authority_data.as_deref(),
-        c.certificate_authority.as_deref(),
-    )
-    .map_err(bad)?;
-    Ok(ClusterIdentity::new(
-        &c.server,
-        ca.as_deref(),
-        c.tls_server_name.as_deref(),
-        c.insecure_skip_tls_verify,
-    )
-    .map_err(bad)?)
 }
 
 /// The `get` use case over its ports.
@@ -174,7 +118,15 @@ impl GetToken<'_> {
             tracing::warn!("could not drop the rejected token from the cache: {e}");
         }
 
-        let (entry, expires, now) = self.mint_and_keep(opts, target, key, &chain)?;
+        let (entry, expires, now) = mint::mint_and_keep(
+            self.cache,
+            self.minter,
+            self.clock,
+            opts,
+            target,
+            key,
+            &chain,
+        )?;
         if let Some(d) = &dead {
             // kubectl shows the plugin's stderr: say why its last command failed.
             tracing::warn!(
@@ -190,6 +142,49 @@ impl GetToken<'_> {
             expires,
             cluster: entry.cluster,
         })
+    }
+
+    /// The background refresh itself: mints the successor under the entry's
+    /// lock, unless another process holds it or the entry is not due any
+    /// more. `Ok(true)` when a token was minted.
+    pub fn refresh_now(
+        &self,
+        opts: &GetOptions,
+        target: &ClusterIdentity,
+        key: &CacheKey,
+        chain: &str,
+    ) -> Result<bool, Error> {
+        let _lock = match self.cache.try_lock(key) {
+            Ok(TryLock::Taken(lock)) => lock,
+            // Another process mints; or the entry was logged out since this
+            // refresh started: it must not come back.
+            Ok(TryLock::Busy) | Err(CacheError::ClearedMeanwhile) => return Ok(false),
+            Err(e) => return Err(e.into()),
+        };
+        let due = match self.cache.load(key) {
+            Ok(Some(entry)) => matches!(
+                judge(&entry, opts, target, self.clock.now())?,
+                Verdict::Serve {
+                    refresh_due: true,
+                    ..
+                } | Verdict::Mint(_)
+            ),
+            Ok(None) | Err(CacheError::Corrupt(_)) => true,
+            Err(e) => return Err(e.into()),
+        };
+        if !due {
+            return Ok(false);
+        }
+        mint::mint_and_keep(
+            self.cache,
+            self.minter,
+            self.clock,
+            opts,
+            target,
+            key,
+            chain,
+        )?;
+        Ok(true)
     }
 
     /// The cached entry's fate. With `first`, a caller that comes back
@@ -241,8 +236,12 @@ impl GetToken<'_> {
                     }
                 }
                 tracing::debug!("cache hit");
-                if first && refresh_due && opts.refresh_ahead {
-                    self.refresh_ahead(opts, key, now);
+                if first
+                    && refresh_due
+                    && opts.refresh_ahead
+                    && let Some(background) = self.background
+                {
+                    refresh_ahead::start(self.cache, background, opts, key, now.unix_timestamp());
                 }
                 self.note_served(key, now, until, check, last);
                 hit(entry.credential, until)
@@ -414,17 +413,6 @@ impl GetToken<'_> {
             },
         )
     }
-}
-
-/// The recursion chain for anything that may run the admin's credentials
-/// (see [`guard`]); a loop is refused here, before any lock is taken.
-pub(super) fn recursion_chain(opts: &GetOptions) -> Result<String, Error> {
-    let spec = &opts.spec;
-    let me = guard::identity(&spec.admin_context, &spec.label());
-    Ok(guard::enter(
-        std::env::var(guard::CHAIN_ENV).ok().as_deref(),
-        &me,
-    )?)
 }
 
 #[cfg(test)]

@@ -72,8 +72,8 @@ fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cached<'_>>), E
             (given(t.expose()), None)
         }
         InspectInput::Cached(opts) => {
-            let cluster = super::admin_cluster(&opts.spec)?;
-            let key = super::entry_key(&opts.spec, &cluster);
+            let cluster = super::request::admin_cluster(&opts.spec)?;
+            let key = super::request::entry_key(&opts.spec, &cluster);
             let server = &cluster.server;
             let cache = Cache::open(opts.cache)?;
             let kind = cache

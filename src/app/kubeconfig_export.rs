@@ -16,7 +16,7 @@ use crate::options::{GetOptions, SourceKind};
 use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
-use super::get_token::obtain;
+use super::get::obtain;
 use super::setup::{context_body, default_name, exec_user};
 
 /// Replaces the cluster's `certificate-authority` file (an absolute path:

@@ -15,8 +15,8 @@ use super::cache_cmd::expiry;
 /// `logout`: forget one SA's token; revoke it when it is bound to a Secret.
 pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
     let spec = &opts.spec;
-    let cluster = super::admin_cluster(spec)?;
-    let key = super::entry_key(spec, &cluster);
+    let cluster = super::request::admin_cluster(spec)?;
+    let key = super::request::entry_key(spec, &cluster);
     let server = &cluster.server;
     // Under the entry's lock: a mint in flight (a background refresh, another
     // kubectl) finishes first and its credential goes with the rest; one that

@@ -5,134 +5,136 @@
 use time::OffsetDateTime;
 
 use crate::cache::{CacheKey, Entry, Record};
+use crate::clock::Clock;
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
 use crate::jwt::{self, Fresh};
 use crate::options::{GetOptions, Principal, SourceKind};
 
-use super::get_token::GetToken;
+use super::ports::{Minter, TokenCache};
 use super::verdict::{MAX_OFFSET_SECS, after, judge_credential, shift};
 
-impl GetToken<'_> {
-    /// Mints a token for `opts` and keeps it; returns the entry, when the
-    /// client must come back (local time), and the time of the mint.
-    pub(super) fn mint_and_keep(
-        &self,
-        opts: &GetOptions,
-        target: &ClusterIdentity,
-        key: &CacheKey,
-        chain: &str,
-    ) -> Result<(Entry, OffsetDateTime, OffsetDateTime), Error> {
-        let spec = &opts.spec;
-        let minted = self.minter.mint(opts, target, key, chain)?;
-        let now = self.clock.now();
-        // The server's clock, from its answer (else from a token's own iat):
-        // the credential's times are in server time, kubectl compares in
-        // local time.
-        let iat = || {
-            let (_, claims) = jwt::decode(minted.credential.token()?).ok()?;
-            claims.iat
-        };
-        let offset = minted
-            .clock_offset
-            .or_else(|| iat().map(|iat| iat.saturating_sub(now.unix_timestamp())))
-            .unwrap_or(0)
-            .clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
-        if offset.abs() > jwt::SKEW_SECS {
-            tracing::info!(
-                "this machine's clock is {}s {} the API server's; credential times are judged in server time",
-                offset.abs(),
-                if offset > 0 { "behind" } else { "ahead of" }
-            );
-        }
-        let server_now = shift(now, offset);
-        let what = format!("new {}", minted.credential.kind());
-        // A credential the server has just issued is valid by the server's
-        // clock: its iat/nbf/NotBefore are not held against it.
-        let judged = match judge_credential(&minted.credential, spec, server_now, true) {
-            Ok(j) => j,
-            Err(why) => {
-                let check = if spec.is_user() {
-                    "check --user, --group and --duration"
-                } else {
-                    "check --service-account, --audience and --duration"
-                };
-                return Err(Error::CheckFailed(format!(
-                    "the server returned a {} that cannot be used: {}; {check}",
-                    minted.credential.kind(),
-                    why.describe(&format!("the {what}"))
-                )));
-            }
-        };
-        if let Some(exp) = judged.expires
-            && opts.asks_duration()
-            && exp.saturating_sub(server_now.unix_timestamp()) + 60 < opts.duration.as_secs() as i64
-        {
-            tracing::info!(
-                "the server shortened the {} lifetime to {}s (asked for {}s)",
-                minted.credential.kind(),
-                exp.saturating_sub(server_now.unix_timestamp()),
-                opts.duration.as_secs()
-            );
-        }
-        let expires = match judged.fresh {
-            Fresh::Until(t) => shift(t, -offset),
-            Fresh::NoExpiry => after(now, opts.revalidate),
-        };
-        let (namespace, service_account, user, groups) = match &spec.principal {
-            Principal::ServiceAccount(sa) => (spec.namespace.clone(), sa.clone(), None, Vec::new()),
-            Principal::User { name, groups } => (
-                String::new(),
-                String::new(),
-                Some(name.clone()),
-                groups.clone(),
-            ),
-        };
-        let entry = Entry {
-            credential: minted.credential,
-            cluster: target.clone(),
-            clock_offset: offset,
-            namespace,
-            service_account,
-            user,
-            groups,
-            minted_at: now.unix_timestamp(),
-            checked_at: now.unix_timestamp(),
-            secret: minted.secret,
-            asked_secs: opts.asks_duration().then_some(opts.duration.as_secs()),
-            revalidate_secs: Some(opts.revalidate.as_secs()),
-            cache_dir: crate::cache::dir_label(),
-        };
-        if self.cache.keeps() {
-            let record = |store| Record {
-                namespace: entry.namespace.clone(),
-                service_account: entry.service_account.clone(),
-                user: entry.user.clone(),
-                groups: entry.groups.clone(),
-                server: target.server.clone(),
-                admin_context: spec.admin_context.clone(),
-                kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
-                source: spec.source_name().into(),
-                audiences: spec.audiences.clone(),
-                store,
-                also_in: Vec::new(),
-                minted_at: entry.minted_at,
-                expires_at: judged.expires.map(|exp| exp.saturating_sub(offset)),
-                bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
-                token_secret: entry
-                    .secret
-                    .clone()
-                    .filter(|_| spec.source == SourceKind::Secret),
-            };
-            // The token is good whether or not it can be kept: a full disk, a
-            // key quota, a keyring locked since the read must not fail kubectl.
-            if let Err(e) = self.cache.put(key, &entry, &record) {
-                tracing::warn!(
-                    "the new {} works but could not be cached, so the next call mints again: {e}",
-                    entry.credential.kind()
-                );
-            }
-        }
-        Ok((entry, expires, now))
+/// Mints a token for `opts` with `minter` and keeps it in `cache`; returns
+/// the entry, when the client must come back (local time), and the time of
+/// the mint.
+pub(super) fn mint_and_keep(
+    cache: &dyn TokenCache,
+    minter: &dyn Minter,
+    clock: &dyn Clock,
+    opts: &GetOptions,
+    target: &ClusterIdentity,
+    key: &CacheKey,
+    chain: &str,
+) -> Result<(Entry, OffsetDateTime, OffsetDateTime), Error> {
+    let spec = &opts.spec;
+    let minted = minter.mint(opts, target, key, chain)?;
+    let now = clock.now();
+    // The server's clock, from its answer (else from a token's own iat):
+    // the credential's times are in server time, kubectl compares in
+    // local time.
+    let iat = || {
+        let (_, claims) = jwt::decode(minted.credential.token()?).ok()?;
+        claims.iat
+    };
+    let offset = minted
+        .clock_offset
+        .or_else(|| iat().map(|iat| iat.saturating_sub(now.unix_timestamp())))
+        .unwrap_or(0)
+        .clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
+    if offset.abs() > jwt::SKEW_SECS {
+        tracing::info!(
+            "this machine's clock is {}s {} the API server's; credential times are judged in server time",
+            offset.abs(),
+            if offset > 0 { "behind" } else { "ahead of" }
+        );
     }
+    let server_now = shift(now, offset);
+    let what = format!("new {}", minted.credential.kind());
+    // A credential the server has just issued is valid by the server's
+    // clock: its iat/nbf/NotBefore are not held against it.
+    let judged = match judge_credential(&minted.credential, spec, server_now, true) {
+        Ok(j) => j,
+        Err(why) => {
+            let check = if spec.is_user() {
+                "check --user, --group and --duration"
+            } else {
+                "check --service-account, --audience and --duration"
+            };
+            return Err(Error::CheckFailed(format!(
+                "the server returned a {} that cannot be used: {}; {check}",
+                minted.credential.kind(),
+                why.describe(&format!("the {what}"))
+            )));
+        }
+    };
+    if let Some(exp) = judged.expires
+        && opts.asks_duration()
+        && exp.saturating_sub(server_now.unix_timestamp()) + 60 < opts.duration.as_secs() as i64
+    {
+        tracing::info!(
+            "the server shortened the {} lifetime to {}s (asked for {}s)",
+            minted.credential.kind(),
+            exp.saturating_sub(server_now.unix_timestamp()),
+            opts.duration.as_secs()
+        );
+    }
+    let expires = match judged.fresh {
+        Fresh::Until(t) => shift(t, -offset),
+        Fresh::NoExpiry => after(now, opts.revalidate),
+    };
+    let (namespace, service_account, user, groups) = match &spec.principal {
+        Principal::ServiceAccount(sa) => (spec.namespace.clone(), sa.clone(), None, Vec::new()),
+        Principal::User { name, groups } => (
+            String::new(),
+            String::new(),
+            Some(name.clone()),
+            groups.clone(),
+        ),
+    };
+    let entry = Entry {
+        credential: minted.credential,
+        cluster: target.clone(),
+        clock_offset: offset,
+        namespace,
+        service_account,
+        user,
+        groups,
+        minted_at: now.unix_timestamp(),
+        checked_at: now.unix_timestamp(),
+        secret: minted.secret,
+        asked_secs: opts.asks_duration().then_some(opts.duration.as_secs()),
+        revalidate_secs: Some(opts.revalidate.as_secs()),
+        cache_dir: crate::cache::dir_label(),
+    };
+    if cache.keeps() {
+        let record = |store| Record {
+            namespace: entry.namespace.clone(),
+            service_account: entry.service_account.clone(),
+            user: entry.user.clone(),
+            groups: entry.groups.clone(),
+            server: target.server.clone(),
+            admin_context: spec.admin_context.clone(),
+            kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
+            source: spec.source_name().into(),
+            audiences: spec.audiences.clone(),
+            store,
+            also_in: Vec::new(),
+            minted_at: entry.minted_at,
+            expires_at: judged.expires.map(|exp| exp.saturating_sub(offset)),
+            bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
+            token_secret: entry
+                .secret
+                .clone()
+                .filter(|_| spec.source == SourceKind::Secret),
+        };
+        // The token is good whether or not it can be kept: a full disk, a
+        // key quota, a keyring locked since the read must not fail kubectl.
+        if let Err(e) = cache.put(key, &entry, &record) {
+            tracing::warn!(
+                "the new {} works but could not be cached, so the next call mints again: {e}",
+                entry.credential.kind()
+            );
+        }
+    }
+    Ok((entry, expires, now))
 }

@@ -24,7 +24,7 @@ fn exec_command() -> String {
     let me = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok());
-    let on_path = super::find_on_path(BIN).and_then(|p| p.canonicalize().ok());
+    let on_path = find_on_path(BIN).and_then(|p| p.canonicalize().ok());
     match (me, on_path) {
         (Some(me), Some(found)) if me == found => BIN.to_string(),
         (Some(me), _) => me.display().to_string(),
@@ -210,6 +210,14 @@ async fn validate(admin: &Admin, opts: &GetOptions) -> Result<(), Error> {
     }
     admin.service_account(ns, sa).await?;
     Ok(())
+}
+
+/// The first `name` on PATH, as client-go finds an exec command.
+pub(super) fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::options::{Format, GetOptions};
 use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
-use super::get_token::obtain;
+use super::get::obtain;
 
 pub fn whoami(
     opts: &GetOptions,

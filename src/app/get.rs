@@ -1,0 +1,107 @@
+//! The wiring of `get`: the real cache, minter (through the admin context)
+//! and background spawner put together for the use case ([`GetToken`]), for
+//! `get`, its background refresh and the commands that obtain a credential
+//! like it (`whoami`, `kubeconfig --embed-token`).
+
+use crate::cache::{self, Cache};
+use crate::clock::{Clock, rfc3339};
+use crate::error::Error;
+use crate::options::GetOptions;
+use crate::protocol::{ExecInfo, exec_credential};
+
+use super::admin_session::AdminSession;
+use super::background::{BACKGROUND_DEADLINE, SpawnSelf};
+use super::get_token::{GetToken, Issued};
+use super::minter::KubeMinter;
+use super::refresh_ahead::refreshable;
+use super::request::{entry_key, recursion_chain, target_cluster};
+
+/// `kube-sa-token get`: the ExecCredential JSON for stdout.
+pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
+    let info = ExecInfo::from_env()?;
+    let admin = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
+    let issued = obtain(opts, &info, clock, &admin)?;
+    Ok(exec_credential(
+        info.api_version,
+        &issued.credential,
+        issued.expires,
+    ))
+}
+
+/// The token for `opts`, from the real cache, or minted through `admin`.
+pub fn obtain(
+    opts: &GetOptions,
+    info: &ExecInfo,
+    clock: &dyn Clock,
+    admin: &AdminSession<'_>,
+) -> Result<Issued, Error> {
+    let target = target_cluster(opts, info)?;
+    let key = entry_key(&opts.spec, &target);
+    let cache = Cache::open(opts.cache)?;
+    GetToken {
+        cache: &cache,
+        minter: &KubeMinter { session: admin },
+        clock,
+        parent: crate::parent::current(),
+        background: Some(&SpawnSelf),
+    }
+    .run(opts, info, &target, &key)
+}
+
+/// Ends this background refresh and everything it started (the admin's exec
+/// plugin and its children: the refresh leads its own process group) once
+/// [`BACKGROUND_DEADLINE`] passes, after logging why.
+fn watchdog(line: String) {
+    std::thread::spawn(move || {
+        std::thread::sleep(BACKGROUND_DEADLINE);
+        let _ = cache::refresh::log_failure(&line);
+        #[cfg(unix)]
+        // SAFETY: getpgrp/getpid cannot fail; kill(0, ..) signals our own
+        // process group, which is ours alone when we lead it (setsid).
+        unsafe {
+            if libc::getpgrp() == libc::getpid() {
+                libc::kill(0, libc::SIGKILL);
+            }
+        }
+        std::process::exit(1);
+    });
+}
+
+/// `get --refresh-in-background`: no output; failures are logged for `doctor`.
+pub fn refresh(opts: &GetOptions, clock: &dyn Clock) -> Result<(), Error> {
+    let info = ExecInfo::from_env()?;
+    let target = target_cluster(opts, &info)?;
+    let key = entry_key(&opts.spec, &target);
+    let spec = &opts.spec;
+    if !refreshable(opts) {
+        return Ok(());
+    }
+    watchdog(format!(
+        "{} {} (entry {key}): the background refresh did not finish within {}s (a slow or stuck admin login?); it was ended, and the next mint runs in the foreground",
+        rfc3339(clock.now()),
+        spec.label(),
+        BACKGROUND_DEADLINE.as_secs()
+    ));
+    let result = (|| {
+        let chain = recursion_chain(opts)?;
+        let admin = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context).headless();
+        let cache = Cache::open(opts.cache)?;
+        GetToken {
+            cache: &cache,
+            minter: &KubeMinter { session: &admin },
+            clock,
+            parent: None,
+            background: None,
+        }
+        .refresh_now(opts, &target, &key, &chain)
+    })();
+    if let Err(e) = &result {
+        let line = format!(
+            "{} {} (entry {key}): {e}",
+            rfc3339(clock.now()),
+            spec.label()
+        );
+        let _ = cache::refresh::log_failure(&line);
+    }
+    result.map(drop)
+}

@@ -1,0 +1,67 @@
+//! What a credential request is about, worked out once for every command:
+//! the cluster kubectl talks to, the entry's cache key, and the recursion
+//! chain handed to the admin's exec plugins.
+
+use crate::cache::CacheKey;
+use crate::cluster_identity::{ClusterIdentity, read_ca};
+use crate::error::Error;
+use crate::guard;
+use crate::kubeconfig::Kubeconfigs;
+use crate::options::{GetOptions, TokenSpec};
+use crate::protocol::{ExecInfo, ProtocolError};
+
+/// The admin context's cluster from the kubeconfig (no client built).
+pub(super) fn admin_cluster(spec: &TokenSpec) -> Result<ClusterIdentity, Error> {
+    let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
+    Ok(kc.cluster_identity(&spec.admin_context)?)
+}
+
+/// The cache key of the token `spec` describes for `cluster`: the admin
+/// context is read from the kubeconfig files kubectl would read now.
+pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey {
+    let files: Vec<String> = crate::kubeconfig::paths(spec.kubeconfig.as_deref())
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.clone())
+                .display()
+                .to_string()
+        })
+        .collect();
+    CacheKey::for_token(spec, cluster, &files.join("\n"))
+}
+
+/// The cluster kubectl talks to: as the exec info describes it, else the
+/// admin context's (without `provideClusterInfo`, the plugin cannot know).
+pub(super) fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
+    let Some(c) = &info.cluster else {
+        return admin_cluster(&opts.spec);
+    };
+    let bad = |e: crate::cluster_identity::CaError| {
+        ProtocolError::Malformed(format!("spec.cluster: {e}"))
+    };
+    let ca = read_ca(
+        c.certificate_authority_data.as_deref(),
+        c.certificate_authority.as_deref(),
+    )
+    .map_err(bad)?;
+    Ok(ClusterIdentity::new(
+        &c.server,
+        ca.as_deref(),
+        c.tls_server_name.as_deref(),
+        c.insecure_skip_tls_verify,
+    )
+    .map_err(bad)?)
+}
+
+/// The recursion chain for anything that may run the admin's credentials
+/// (see [`guard`]); a loop is refused here, before any lock is taken.
+pub(super) fn recursion_chain(opts: &GetOptions) -> Result<String, Error> {
+    let spec = &opts.spec;
+    let me = guard::identity(&spec.admin_context, &spec.label());
+    Ok(guard::enter(
+        std::env::var(guard::CHAIN_ENV).ok().as_deref(),
+        &me,
+    )?)
+}
