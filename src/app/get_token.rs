@@ -7,7 +7,7 @@
 
 use time::OffsetDateTime;
 
-use crate::cache::{CacheError, CacheKey, Entry, LockError, Served};
+use crate::cache::{CacheKey, Entry, Served};
 use crate::clock::Clock;
 use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
@@ -17,7 +17,7 @@ use crate::parent::Parent;
 use crate::protocol::ExecInfo;
 
 use super::background::BACKGROUND_DEADLINE;
-use super::ports::{Background, Minter, Review, TokenCache, TryLock};
+use super::ports::{Background, Locked, Minter, Review, TokenCache, TryLock};
 use super::request::recursion_chain;
 use super::verdict::{Verdict, after, judge, still_valid_until};
 use super::{mint, refresh_ahead};
@@ -158,7 +158,7 @@ impl GetToken<'_> {
             Ok(TryLock::Taken(lock)) => lock,
             // Another process mints; or the entry was logged out since this
             // refresh started: it must not come back.
-            Ok(TryLock::Busy) | Err(CacheError::ClearedMeanwhile) => return Ok(false),
+            Ok(TryLock::Busy | TryLock::Cleared) => return Ok(false),
             Err(e) => return Err(e.into()),
         };
         let due = match self.cache.load(key) {
@@ -169,7 +169,7 @@ impl GetToken<'_> {
                     ..
                 } | Verdict::Mint(_)
             ),
-            Ok(None) | Err(CacheError::Corrupt(_)) => true,
+            Ok(None) => true,
             Err(e) => return Err(e.into()),
         };
         if !due {
@@ -201,10 +201,6 @@ impl GetToken<'_> {
         let entry = match self.cache.load(key) {
             Ok(Some(e)) => e,
             Ok(None) => return Ok(Lookup::Miss),
-            Err(CacheError::Corrupt(why)) => {
-                tracing::warn!("ignoring a corrupt cache entry ({why}); minting a new token");
-                return Ok(Lookup::Miss);
-            }
             Err(e) => return Err(e.into()),
         };
         let now = self.clock.now();
@@ -315,10 +311,10 @@ impl GetToken<'_> {
         } else {
             opts.lock_wait
         };
-        match self.cache.lock(key, wait) {
-            Ok(lock) => Ok(Some(lock)),
-            Err(CacheError::Lock(LockError::Timeout { .. })) if background => Ok(None),
-            Err(e) => Err(e.into()),
+        match self.cache.lock(key, wait)? {
+            Locked::Taken(lock) => Ok(Some(lock)),
+            Locked::TimedOut(_) if background => Ok(None),
+            Locked::TimedOut(e) => Err(e.into()),
         }
     }
 

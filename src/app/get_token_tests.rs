@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::*;
 use crate::app::ports::TryLock;
 use crate::app::verdict::{Verdict, judge};
-use crate::cache::{FileLock, Record, StoreKind};
+use crate::cache::{CacheError, Record, StoreKind};
 use crate::clock::FakeClock;
 use crate::kube_api::Minted;
 use crate::options::Principal;
@@ -90,15 +90,17 @@ impl TokenCache for MemoryCache {
         self.records.borrow_mut().remove(key);
         Ok(self.entries.borrow_mut().remove(key).is_some())
     }
-    fn lock(&self, _: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError> {
+    fn lock(&self, _: &CacheKey, wait: Duration) -> Result<Locked, CacheError> {
         self.waited.set(self.waited.get() + wait);
         if self.busy.get() {
-            return Err(CacheError::Lock(crate::cache::LockError::Timeout {
-                path: "test.lock".into(),
-                timeout: wait,
-            }));
+            return Ok(Locked::TimedOut(CacheError::Lock(
+                crate::cache::LockError::Timeout {
+                    path: "test.lock".into(),
+                    timeout: wait,
+                },
+            )));
         }
-        Ok(None)
+        Ok(Locked::Taken(None))
     }
     fn try_lock(&self, _: &CacheKey) -> Result<TryLock, CacheError> {
         Ok(if self.busy.get() {

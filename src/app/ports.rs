@@ -1,10 +1,12 @@
 //! The ports of the `get` use case ([`super::get_token::GetToken`]): where
-//! tokens are kept and where they come from. Production: the [`Cache`]
-//! facade and [`super::minter::KubeMinter`]; tests: in-memory fakes.
+//! tokens are kept and where they come from. Production: the cache facade
+//! ([`super::cache_adapter`]) and [`super::minter::KubeMinter`]; tests:
+//! in-memory fakes. The use case branches on what these answer, never on
+//! an adapter's error variants.
 
 use std::time::Duration;
 
-use crate::cache::{Cache, CacheError, CacheKey, Entry, FileLock, Record, Served, StoreKind};
+use crate::cache::{CacheError, CacheKey, Entry, FileLock, Record, Served, StoreKind};
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
 use crate::kube_api::{KubeApiError, Minted};
@@ -13,6 +15,8 @@ use crate::protocol::ExecInfo;
 
 /// Where tokens are kept, as `get` sees it ([`Cache`] in production).
 pub trait TokenCache {
+    /// The entry; a damaged one reads as none (the adapter says so on
+    /// stderr), so that it is minted again.
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError>;
     /// Whether anything is kept (not `--cache none`).
     fn keeps(&self) -> bool;
@@ -28,7 +32,7 @@ pub trait TokenCache {
     fn update(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError>;
     fn remove(&self, key: &CacheKey) -> Result<bool, CacheError>;
     /// The entry's lock, held through a mint; `None` where nothing is shared.
-    fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError>;
+    fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Locked, CacheError>;
     /// The entry's lock, without waiting.
     fn try_lock(&self, key: &CacheKey) -> Result<TryLock, CacheError>;
     /// When a background refresh of the entry was last started (unix secs).
@@ -66,56 +70,6 @@ pub trait Minter {
     fn why_rejected(&self, entry: &Entry, chain: &str) -> String;
 }
 
-impl TokenCache for Cache {
-    fn keeps(&self) -> bool {
-        Cache::keeps(self)
-    }
-    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
-        Cache::load(self, key)
-    }
-    fn put(
-        &self,
-        key: &CacheKey,
-        entry: &Entry,
-        record: &dyn Fn(StoreKind) -> Record,
-    ) -> Result<(), CacheError> {
-        Cache::put(self, key, entry, record)
-    }
-    fn update(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
-        Cache::update(self, key, entry)
-    }
-    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
-        Cache::remove(self, key)
-    }
-    fn lock(&self, key: &CacheKey, wait: Duration) -> Result<Option<FileLock>, CacheError> {
-        Cache::lock(key, wait).map(Some)
-    }
-    fn try_lock(&self, key: &CacheKey) -> Result<TryLock, CacheError> {
-        Ok(match Cache::try_lock(key)? {
-            Some(lock) => TryLock::Taken(Some(lock)),
-            None => TryLock::Busy,
-        })
-    }
-    fn last_refresh(&self, key: &CacheKey) -> Option<i64> {
-        crate::cache::refresh::last_started(key)
-    }
-    fn note_refresh(&self, key: &CacheKey, now: i64) -> bool {
-        match crate::cache::refresh::note_started(key, now) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!("no background refresh: its start cannot be recorded ({e})");
-                false
-            }
-        }
-    }
-    fn last_served(&self, key: &CacheKey) -> Option<Served> {
-        Cache::last_served(self, key)
-    }
-    fn record_served(&self, key: &CacheKey, served: &Served) {
-        Cache::record_served(self, key, served)
-    }
-}
-
 /// What the server said of a cached credential ([`Minter::review`]).
 pub enum Review {
     /// Accepted, as this user (`None`: the answer named nobody).
@@ -133,6 +87,18 @@ pub enum TryLock {
     Taken(Option<FileLock>),
     /// Another process holds it: it is minting.
     Busy,
+    /// The entry was cleared (logout, cache clear) after this process
+    /// started: nothing may be kept for it any more.
+    Cleared,
+}
+
+/// The outcome of [`TokenCache::lock`].
+pub enum Locked {
+    /// Taken (held until dropped; `None` where nothing is shared).
+    Taken(Option<FileLock>),
+    /// Still held by another process when the wait was over; the error to
+    /// report if the caller does not go on without it.
+    TimedOut(CacheError),
 }
 
 /// Starts a refresh of the entry `opts` names in the background, detached

@@ -43,7 +43,7 @@ pub(super) fn start(
     match cache.try_lock(key) {
         Ok(TryLock::Taken(lock)) => drop(lock),
         // Held: a mint is running; or the lock cannot be taken at all.
-        Ok(TryLock::Busy) | Err(_) => return,
+        Ok(TryLock::Busy | TryLock::Cleared) | Err(_) => return,
     }
     // No record, no start: without it every hit would start another.
     if !cache.note_refresh(key, now) {
