@@ -412,5 +412,5 @@ impl GetToken<'_> {
 }
 
 #[cfg(test)]
-#[path = "get_token_tests.rs"]
+#[path = "get_token_tests/mod.rs"]
 mod tests;
