@@ -1,0 +1,241 @@
+//! The properties that hold the two `get` parsers and `exec_args` together.
+
+/// The fast `get` parser gives what clap gives, for every argument list it
+/// takes; for the others, clap decides.
+mod fast_get_equals_clap {
+    use super::super::*;
+    use proptest::prelude::*;
+
+    /// Every flag of the table in each form clap takes, and values of
+    /// every kind, good and bad.
+    fn word() -> impl Strategy<Value = String> {
+        let mut words: Vec<String> = Vec::new();
+        for f in crate::get_flags::FLAGS {
+            words.push(format!("--{}", f.long));
+            if let Some(c) = f.short {
+                words.push(format!("-{c}"));
+                words.push(format!("-{c}=team"));
+            }
+            if let crate::get_flags::Takes::One(crate::get_flags::Kind::Choice(choices)) = f.takes {
+                words.extend(choices.iter().map(|c| format!("--{}={c}", f.long)));
+                words.extend(choices.iter().map(|c| c.to_string()));
+            }
+        }
+        words.extend(
+            [
+                "--group=dev",
+                "--duration=2h",
+                "alice",
+                "system:masters",
+                "-v",
+                "-vv",
+                "--verbose",
+                "--help",
+                "admin",
+                "team/viewer",
+                "viewer",
+                "team",
+                "bogus",
+                "1h",
+                "5m",
+                "90s",
+                "",
+                "-x",
+                "vault",
+            ]
+            .map(String::from),
+        );
+        prop_oneof![prop::sample::select(words), "[a-z/=-]{1,8}"]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn same_result(words in prop::collection::vec(word(), 0..10)) {
+            let mut argv: Vec<OsString> = vec!["kube-sa-token".into(), "get".into()];
+            argv.extend(words.iter().map(OsString::from));
+            if let Some(fast) = super::super::super::fast_get::parse(&argv) {
+                let slow = Cli::try_parse_from(&argv).map(invocation);
+                match (fast, slow) {
+                    (Ok(f), Ok(Ok(s))) => prop_assert_eq!(format!("{f:?}"), format!("{s:?}")),
+                    (Err(f), Ok(Err(s))) => prop_assert_eq!(f.to_string(), s.to_string()),
+                    (f, s) => prop_assert!(false, "fast {:?} vs clap {:?} for {:?}", f.map(|_| ()), s.map(|r| r.map(|_| ())), words),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_exec_entry_setup_writes_takes_the_fast_path() {
+        let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
+        let mut o = crate::testing::opts();
+        o.spec.audiences = vec!["vault".into()];
+        o.cache = CacheChoice::Keyutils;
+        argv.extend(exec_args(&o).into_iter().map(OsString::from));
+        assert!(super::super::super::fast_get::parse(&argv).is_some());
+        // A user's entry too, with every user flag.
+        let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
+        let mut o = crate::testing::opts();
+        o.spec.principal = crate::options::Principal::User {
+            name: "alice".into(),
+            groups: vec!["dev".into(), "ops".into()],
+        };
+        o.spec.namespace = "team".into();
+        o.approve = false;
+        o.csr_wait = std::time::Duration::from_secs(120);
+        argv.extend(exec_args(&o).into_iter().map(OsString::from));
+        let parsed = super::super::super::fast_get::parse(&argv)
+            .unwrap()
+            .unwrap();
+        let Command::Get(back) = parsed.command else {
+            panic!("not get")
+        };
+        assert_eq!(back.spec.principal, o.spec.principal);
+        assert_eq!(back.spec.namespace, "team");
+        assert!(!back.approve);
+        assert_eq!(back.csr_wait, o.csr_wait);
+    }
+}
+
+/// Issue 22: `parse(exec_args(o)) == o` for every option, through clap and
+/// the fast path. The destructuring below names every field: an option added
+/// without a generator here does not compile.
+mod every_option_round_trips {
+    use super::super::*;
+    use crate::options::{Principal, TokenSpec};
+    use proptest::prelude::*;
+
+    fn secs(min: u64) -> impl Strategy<Value = Duration> {
+        prop_oneof![
+            min..=7200u64,
+            (min.div_ceil(60)..=600u64).prop_map(|m| m * 60)
+        ]
+        .prop_map(Duration::from_secs)
+    }
+
+    fn label() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9.-]{0,6}[a-z0-9]"
+    }
+
+    fn options() -> impl Strategy<Value = GetOptions> {
+        let who = prop_oneof![
+            (
+                label(),
+                label(),
+                any::<bool>(),
+                any::<bool>(),
+                prop::collection::vec("-?[a-z]{1,5}", 0..3)
+            )
+                .prop_map(|(ns, sa, secret, bind, audiences)| (
+                    ns,
+                    Principal::ServiceAccount(sa),
+                    if secret {
+                        SourceKind::Secret
+                    } else {
+                        SourceKind::TokenRequest
+                    },
+                    audiences,
+                    bind && !secret
+                )),
+            (
+                label(),
+                "-?[a-zA-Z][a-zA-Z0-9:@ -]{0,6}",
+                prop::collection::vec("-?[a-z][a-z:]{0,5}", 0..3)
+            )
+                .prop_map(|(ns, name, groups)| (
+                    ns,
+                    Principal::User { name, groups },
+                    SourceKind::TokenRequest,
+                    Vec::new(),
+                    false
+                )),
+        ];
+        let spec = (
+            who,
+            "-?[a-z]{1,6}",
+            prop::option::of("/[a-z]{1,6}/[a-z]{1,6}"),
+        )
+            .prop_map(
+                |(
+                    (namespace, principal, source, audiences, bind_secret),
+                    admin_context,
+                    kubeconfig,
+                )| TokenSpec {
+                    kubeconfig: kubeconfig.map(Into::into),
+                    admin_context,
+                    namespace,
+                    principal,
+                    source,
+                    audiences,
+                    bind_secret,
+                },
+            );
+        let cache = prop::sample::select(vec![
+            CacheChoice::Auto,
+            CacheChoice::Keyring,
+            CacheChoice::Keyutils,
+            CacheChoice::File,
+            CacheChoice::None,
+        ]);
+        (
+            spec,
+            secs(600),
+            cache,
+            any::<bool>(),
+            (secs(1), secs(0), secs(0)),
+            (any::<bool>(), any::<bool>(), secs(0)),
+        )
+            .prop_map(
+                |(
+                    spec,
+                    duration,
+                    cache,
+                    create,
+                    (revalidate, secret_wait, lock_wait),
+                    (refresh_ahead, approve, csr_wait),
+                )| {
+                    let user = spec.is_user();
+                    let secret = spec.source == SourceKind::Secret;
+                    GetOptions {
+                        spec,
+                        duration,
+                        cache,
+                        create_secret: create && secret,
+                        revalidate,
+                        secret_wait,
+                        lock_wait,
+                        refresh_ahead,
+                        approve: approve || !user,
+                        csr_wait: if user {
+                            csr_wait
+                        } else {
+                            options::DEFAULT_CSR_WAIT
+                        },
+                    }
+                },
+            )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, failure_persistence: None, ..ProptestConfig::default() })]
+        #[test]
+        fn through_both_parsers(o in options()) {
+            // Every field, so that a new one fails to compile here.
+            let GetOptions { spec, duration: _, cache: _, create_secret: _, revalidate: _, secret_wait: _, lock_wait: _, refresh_ahead: _, approve: _, csr_wait: _ } = &o;
+            let TokenSpec { kubeconfig: _, admin_context: _, namespace: _, principal: _, source: _, audiences: _, bind_secret: _ } = spec;
+            if matches!(&spec.principal, Principal::User { name, groups } if name.starts_with("system:") || name.trim() != name || groups.iter().any(|g| g.starts_with("system:"))) {
+                return Ok(());
+            }
+            let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
+            argv.extend(exec_args(&o).into_iter().map(OsString::from));
+            let fast = super::super::super::fast_get::parse(&argv).expect("the fast path takes every exec entry");
+            let slow = Cli::try_parse_from(&argv).expect("clap takes every exec entry");
+            for back in [fast.map(|i| i.command), invocation(slow).map(|i| i.command)] {
+                match back {
+                    Ok(Command::Get(back)) => prop_assert_eq!(format!("{back:?}"), format!("{o:?}")),
+                    other => prop_assert!(false, "{:?} gave {:?}", exec_args(&o), other.map(|_| ())),
+                }
+            }
+        }
+    }
+}
