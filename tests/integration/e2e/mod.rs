@@ -95,3 +95,4 @@ mod refresh_ahead;
 mod self_heal;
 mod trust;
 mod users;
+mod users_commands;
