@@ -8,6 +8,10 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 export TEST_CLUSTER_DIR=${TEST_CLUSTER_DIR:-$repo/target/test-cluster}
 
+echo "== source layout (docs/architecture.md#rules): cycles, file sizes, layers"
+python3 tests/layout.py --self-test
+python3 tests/layout.py
+
 # A running cluster counts only when up.sh would keep it (same layout).
 layout=$(sed -n 's/^layout=//p' tests/cluster/up.sh)
 running() {

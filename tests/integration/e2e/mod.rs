@@ -93,6 +93,8 @@ mod legacy;
 mod ordinary_user;
 mod refresh_ahead;
 mod self_heal;
+mod stores;
 mod trust;
+mod trust_impostor;
 mod users;
 mod users_commands;
