@@ -11,6 +11,7 @@ use crate::options::{CacheChoice, ParseGet};
 use crate::protocol::{V1, V1BETA1};
 
 use super::admin_session::AdminSession;
+use super::rights::{self, Scope};
 
 #[derive(Default)]
 struct Report {
@@ -264,29 +265,20 @@ fn check_admin(
                 return;
             }
         }
-        for (verb, res, sub, what) in [
-            ("create", "serviceaccounts", Some("token"), "serviceaccounts/token (needed by --source token-request)"),
-            ("get", "serviceaccounts", None, "serviceaccounts (needed by setup and --source secret)"),
-            ("list", "secrets", None, "secrets (needed by --source secret)"),
-        ] {
-            match admin.can(verb, res, sub, ns).await {
-                Ok(true) => r.ok(format!("admin context {ctx:?} may {verb} {what} in {ns:?}")),
-                Ok(false) if res == "secrets" => r.warn(format!("admin context {ctx:?} may not {verb} {what} in {ns:?}")),
-                Ok(false) => r.fail(format!("admin context {ctx:?} may not {verb} {what} in {ns:?}; grant it with a Role and RoleBinding")),
-                Err(e) => r.fail(e.to_string()),
-            }
-        }
-        // X.509 users (--user): cluster-scoped rights on the CSR API. Not
-        // every admin context is meant for users: a warning, not a failure.
-        for (verb, res, sub, name) in super::setup::user_rights(true) {
-            let what = match (sub, name) {
-                (Some(s), _) => format!("{res}/{s}"),
-                (None, Some(n)) => format!("{res} {n:?}"),
-                (None, None) => res.to_string(),
+        // Rights for the defaults fail the check; the others (legacy
+        // Secrets, X.509 users: not every admin context is meant for them)
+        // warn.
+        for right in rights::ALL {
+            let (verb, what, by) = (right.verb, right.what(), right.needed_by);
+            let place = match right.scope {
+                Scope::Namespace => format!("in {ns:?}"),
+                Scope::Certificates => "(certificates.k8s.io)".into(),
             };
-            match admin.can_certificates(verb, res, sub, name).await {
-                Ok(true) => r.ok(format!("admin context {ctx:?} may {verb} {what} (certificates.k8s.io; needed by --user)")),
-                Ok(false) => r.warn(format!("admin context {ctx:?} may not {verb} {what} (certificates.k8s.io; needed by --user{}); grant it with a ClusterRole (see docs/users.md)", if verb == "create" { "" } else { " without --no-approve" })),
+            match right.held(admin, ns).await {
+                Ok(true) => r.ok(format!("admin context {ctx:?} may {verb} {what} {place} (needed by {by})")),
+                Ok(false) if right.default => r.fail(format!("admin context {ctx:?} may not {verb} {what} {place} (needed by {by}); grant it with a Role and RoleBinding")),
+                Ok(false) if right.scope == Scope::Certificates => r.warn(format!("admin context {ctx:?} may not {verb} {what} {place} (needed by {by}); grant it with a ClusterRole (see docs/users.md)")),
+                Ok(false) => r.warn(format!("admin context {ctx:?} may not {verb} {what} {place} (needed by {by})")),
                 Err(e) => r.fail(e.to_string()),
             }
         }

@@ -17,6 +17,7 @@ mod minter;
 mod ports;
 mod refresh_ahead;
 mod request;
+mod rights;
 mod setup;
 mod verdict;
 mod whoami;

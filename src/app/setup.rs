@@ -10,10 +10,11 @@ use crate::error::Error;
 use crate::get_flags::exec_args;
 use crate::kube_api::Admin;
 use crate::kubeconfig::{Editable, Kubeconfigs};
-use crate::options::{GetOptions, Principal, SourceKind};
+use crate::options::{GetOptions, Principal};
 use crate::protocol::V1;
 
 use super::admin_session::AdminSession;
+use super::rights;
 
 const BIN: &str = "kube-sa-token";
 const INSTALL_HINT: &str = "kube-sa-token is not installed or not on PATH. Install it with ./install.sh from the kube-sa-token repository (cargo install --locked --path .), then retry.";
@@ -63,36 +64,6 @@ pub(super) fn default_name(opts: &GetOptions, cluster: &str) -> String {
         Principal::ServiceAccount(sa) => format!("{}/{sa}@{cluster}", opts.spec.namespace),
         Principal::User { name, .. } => format!("user:{name}@{cluster}"),
     }
-}
-
-/// What the admin context needs for X.509 users: create, get and delete
-/// CSRs, and unless someone else approves, update their approval and
-/// `approve` on the signer (verb, resource, subresource, resource name).
-/// docs/users.md has the ClusterRole.
-pub(super) fn user_rights(
-    approve: bool,
-) -> Vec<(
-    &'static str,
-    &'static str,
-    Option<&'static str>,
-    Option<&'static str>,
-)> {
-    let mut v = vec![
-        ("create", "certificatesigningrequests", None, None),
-        // Waiting for the certificate, and removing the request after it.
-        ("get", "certificatesigningrequests", None, None),
-        ("delete", "certificatesigningrequests", None, None),
-    ];
-    if approve {
-        v.push((
-            "update",
-            "certificatesigningrequests",
-            Some("approval"),
-            None,
-        ));
-        v.push(("approve", "signers", None, Some(crate::kube_api::SIGNER)));
-    }
-    v
 }
 
 /// `setup`: validate, then write the user and context.
@@ -162,53 +133,14 @@ fn shell_word(s: &str) -> String {
 /// The checks `setup` makes before writing anything.
 async fn validate(admin: &Admin, opts: &GetOptions) -> Result<(), Error> {
     let spec = &opts.spec;
-    let ns = &spec.namespace;
-    let sa = match &spec.principal {
-        Principal::ServiceAccount(sa) => sa,
-        Principal::User { .. } => {
-            for (verb, resource, sub, name) in user_rights(opts.approve) {
-                if !admin.can_certificates(verb, resource, sub, name).await? {
-                    let what = match (sub, name) {
-                        (Some(s), _) => format!("{resource}/{s}"),
-                        (None, Some(n)) => format!("{resource} {n:?}"),
-                        (None, None) => resource.to_string(),
-                    };
-                    return Err(Error::Refused(format!(
-                        "admin context {:?} may not {verb} {what} (certificates.k8s.io; SelfSubjectAccessReview said no); grant it with a ClusterRole and ClusterRoleBinding (see docs/users.md), use --no-approve to have someone else approve, or use another --admin-context",
-                        spec.admin_context
-                    )));
-                }
-            }
-            return Ok(());
-        }
-    };
-    let mut needed: Vec<(&str, &str, Option<&str>)> = vec![("get", "serviceaccounts", None)];
-    match spec.source {
-        SourceKind::TokenRequest => needed.push(("create", "serviceaccounts", Some("token"))),
-        SourceKind::Secret => {
-            needed.push(("list", "secrets", None));
-            needed.push(("get", "secrets", None));
-            if opts.create_secret {
-                needed.push(("create", "secrets", None));
-            }
+    for right in rights::needed(opts) {
+        if !right.held(admin, &spec.namespace).await? {
+            return Err(right.refusal(&spec.admin_context, &spec.namespace));
         }
     }
-    if spec.bind_secret {
-        needed.push(("create", "secrets", None));
+    if let Principal::ServiceAccount(sa) = &spec.principal {
+        admin.service_account(&spec.namespace, sa).await?;
     }
-    for (verb, resource, sub) in needed {
-        if !admin.can(verb, resource, sub, ns).await? {
-            let res = match sub {
-                Some(s) => format!("{resource}/{s}"),
-                None => resource.to_string(),
-            };
-            return Err(Error::Refused(format!(
-                "admin context {:?} may not {verb} {res} in namespace {ns:?} (SelfSubjectAccessReview said no); grant it, e.g. `kubectl create role sa-token-minter -n {ns} --verb={verb} --resource={res}` plus a rolebinding, or use another --admin-context",
-                spec.admin_context
-            )));
-        }
-    }
-    admin.service_account(ns, sa).await?;
     Ok(())
 }
 
