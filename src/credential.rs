@@ -3,10 +3,9 @@
 //! whose `Debug` is redacted; the key's PEM is read only through
 //! [`PrivateKey::expose`].
 
-use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::token::Token;
+use crate::secret::{PrivateKey, Token};
 
 /// A credential kept and emitted by `get`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -24,41 +23,6 @@ pub enum Credential {
 pub struct ClientCertificate {
     pub certificate: String,
     pub key: PrivateKey,
-}
-
-/// A private key in PEM. Redacted in `Debug`; never `Display`.
-#[derive(Clone)]
-pub struct PrivateKey(SecretString);
-
-impl PrivateKey {
-    pub fn new(pem: impl Into<String>) -> Self {
-        PrivateKey(SecretString::from(pem.into()))
-    }
-
-    /// The key's PEM. Call sites are few and audited: the ExecCredential
-    /// writer, the stores, the embedded kubeconfig export and the TLS
-    /// client that presents it.
-    pub fn expose(&self) -> &str {
-        self.0.expose_secret()
-    }
-}
-
-impl std::fmt::Debug for PrivateKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PrivateKey([REDACTED])")
-    }
-}
-
-impl Serialize for PrivateKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.expose())
-    }
-}
-
-impl<'de> Deserialize<'de> for PrivateKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(PrivateKey::new)
-    }
 }
 
 impl Credential {

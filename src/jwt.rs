@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::options::TokenSpec;
-use crate::token::Token;
+use crate::secret::Token;
 
 /// Tolerated clock skew for `nbf`/`iat` in the future.
 pub const SKEW_SECS: i64 = 30;

@@ -24,9 +24,9 @@ mod parse_error;
 mod proptests;
 mod protocol;
 mod runtime;
+mod secret;
 #[cfg(test)]
 mod testing;
-mod token;
 mod x509;
 
 use std::ffi::OsString;

@@ -197,8 +197,8 @@ impl GetOptions {
 /// What `inspect` looks at.
 #[derive(Debug)]
 pub enum InspectInput {
-    /// A token given on the command line (a [`Token`](crate::token::Token): redacted in `Debug`).
-    Given(crate::token::Token),
+    /// A token given on the command line (a [`Token`](crate::secret::Token): redacted in `Debug`).
+    Given(crate::secret::Token),
     /// "-": read the token from stdin.
     Stdin,
     /// `--file PATH`: read the token (or certificate) from a file.

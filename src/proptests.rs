@@ -13,7 +13,7 @@ use crate::jwt::{self, Want};
 use crate::kube_api::{ProxyEnv, select_proxy as select};
 use crate::kubeconfig::Kubeconfigs;
 use crate::protocol::ExecInfo;
-use crate::token::Token;
+use crate::secret::Token;
 
 /// A token-shaped string: three base64url parts, the first two of `json`.
 fn jwt_like(header: &str, claims: &str) -> String {

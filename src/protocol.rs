@@ -5,8 +5,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::clock::rfc3339;
-use crate::credential::{Credential, PrivateKey};
-use crate::token::Token;
+use crate::credential::Credential;
+use crate::secret::PrivateKey;
+use crate::secret::Token;
 
 pub const EXEC_INFO_ENV: &str = "KUBERNETES_EXEC_INFO";
 pub const V1: &str = "client.authentication.k8s.io/v1";

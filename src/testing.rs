@@ -4,7 +4,7 @@
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 
 use crate::options::{GetOptions, Principal, SourceKind, TokenSpec};
-use crate::token::Token;
+use crate::secret::Token;
 
 const KEY: &[u8] = include_bytes!("../tests/fixtures/test-signing-key.pem");
 

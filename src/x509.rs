@@ -13,8 +13,8 @@ use x509_cert::der::asn1::SetOfVec;
 use x509_cert::der::{Any, DecodePem, Encode, EncodePem, Tag, Tagged};
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
-use crate::credential::PrivateKey;
 use crate::jwt::{Fresh, SKEW_SECS, Stale, margin_for_lifetime};
+use crate::secret::PrivateKey;
 
 const CN: x509_cert::der::oid::ObjectIdentifier =
     x509_cert::der::oid::ObjectIdentifier::new_unwrap("2.5.4.3");

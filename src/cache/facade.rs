@@ -212,7 +212,7 @@ impl Cache {
         // (a nearly full kernel key quota).
         let filler = "x".repeat(PROBE_TOKEN_BYTES);
         let probe = Entry::stand_in(
-            Credential::Token(crate::token::Token::new(format!("doctor-probe{filler}"))),
+            Credential::Token(crate::secret::Token::new(format!("doctor-probe{filler}"))),
             "doctor",
             "doctor",
         );
@@ -290,7 +290,7 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
 /// What a damaged entry is listed as.
 fn damaged_entry() -> Entry {
     Entry::stand_in(
-        Credential::Token(crate::token::Token::new(String::new())),
+        Credential::Token(crate::secret::Token::new(String::new())),
         "(damaged entry)",
         "?",
     )

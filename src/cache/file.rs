@@ -72,7 +72,7 @@ impl Store for FileStore {
 mod tests {
     use super::*;
     use crate::cluster_identity::ClusterIdentity;
-    use crate::token::Token;
+    use crate::secret::Token;
 
     fn entry(token: &str) -> Entry {
         Entry {

@@ -240,7 +240,7 @@ mod tests {
         assert_eq!(parse_key_users("garbage\n7: x y", 7), None);
     }
     use crate::cluster_identity::ClusterIdentity;
-    use crate::token::Token;
+    use crate::secret::Token;
 
     /// Runs against the real kernel key service (skips with a message where
     /// keyctl is blocked, e.g. by a container seccomp profile).

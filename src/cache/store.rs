@@ -163,7 +163,7 @@ mod tests {
     #[test]
     fn a_realistic_token_entry_fits_the_size_the_quota_figures_assume() {
         let e = Entry {
-            credential: Credential::Token(crate::token::Token::new("e".repeat(1_000))),
+            credential: Credential::Token(crate::secret::Token::new("e".repeat(1_000))),
             cluster: ClusterIdentity::new(
                 "https://api.prod-cluster.example.com:6443",
                 Some(include_str!("../../tests/fixtures/ca-a.pem").as_bytes()),
@@ -195,7 +195,7 @@ mod tests {
     #[test]
     fn entry_debug_is_redacted() {
         let e = Entry {
-            credential: Credential::Token(crate::token::Token::new("eyJsecret")),
+            credential: Credential::Token(crate::secret::Token::new("eyJsecret")),
             cluster: ClusterIdentity::new("https://a", None, None, false).unwrap(),
             clock_offset: 0,
             namespace: "n".into(),

@@ -196,7 +196,7 @@ mod tests {
 
     use super::*;
     use crate::cluster_identity::ClusterIdentity;
-    use crate::token::Token;
+    use crate::secret::Token;
 
     /// An OS keyring stand-in that counts reads and can be locked.
     #[derive(Default)]

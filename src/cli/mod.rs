@@ -10,7 +10,7 @@ use clap::Parser;
 
 use crate::error::{Error, ExitCode};
 use crate::options::{self, Command, GetOptions, InspectInput, Invocation};
-use crate::token::Token;
+use crate::secret::Token;
 
 mod args;
 mod fast_get;

@@ -13,7 +13,7 @@ use kube::config::{Cluster, ExecConfig, ExecInteractiveMode};
 use serde::Deserialize;
 
 use crate::protocol::{EXEC_INFO_ENV, V1, V1BETA1};
-use crate::token::Token;
+use crate::secret::Token;
 
 /// What an exec plugin authenticates with.
 pub(super) enum Credential {

@@ -13,7 +13,7 @@ use super::error::Action;
 use super::error::KubeApiError;
 use super::token_request::missing_sa_hint;
 use crate::credential::Credential;
-use crate::token::Token;
+use crate::secret::Token;
 
 const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
 const SA_NAME_ANNOTATION: &str = "kubernetes.io/service-account.name";

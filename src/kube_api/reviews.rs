@@ -11,7 +11,7 @@ use kube::api::{Api, PostParams};
 use super::admin::Admin;
 use super::error::Action;
 use super::error::KubeApiError;
-use crate::token::Token;
+use crate::secret::Token;
 
 /// What TokenReview said about a token.
 pub struct TokenReviewResult {

@@ -11,7 +11,7 @@ use super::error::Action;
 use super::error::KubeApiError;
 use super::timed;
 use crate::credential::Credential;
-use crate::token::Token;
+use crate::secret::Token;
 
 /// The hint for a ServiceAccount that does not exist.
 pub(super) fn missing_sa_hint(namespace: &str, name: &str) -> String {

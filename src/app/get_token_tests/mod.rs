@@ -256,7 +256,7 @@ fn run(cache: &MemoryCache, minter: &FakeMinter<'_>, opts: &GetOptions) -> Issue
     try_run(cache, minter, opts).unwrap()
 }
 
-fn entry(token: crate::token::Token, server: &str, checked_at: i64) -> Entry {
+fn entry(token: crate::secret::Token, server: &str, checked_at: i64) -> Entry {
     Entry {
         credential: Credential::Token(token),
         cluster: ClusterIdentity::new(server, None, None, false).unwrap(),

@@ -8,7 +8,7 @@ use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::options::{Format, GetOptions, InspectInput};
-use crate::token::Token;
+use crate::secret::Token;
 
 use super::super::request::{admin_cluster, entry_key};
 

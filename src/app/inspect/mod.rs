@@ -37,8 +37,8 @@ mod tests {
     use super::*;
     use crate::clock::FakeClock;
     use crate::options::{Format, InspectInput};
+    use crate::secret::Token;
     use crate::testing::{bound, mint};
-    use crate::token::Token;
     use serde_json::{Value, json};
 
     fn run(token: &Token, format: Format) -> String {

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::jwt::{Claims, Header, decode};
 use crate::kube_api::Admin;
 use crate::options::Format;
-use crate::token::Token;
+use crate::secret::Token;
 
 use super::super::admin_session::AdminSession;
 use super::input::{Cached, Request};
