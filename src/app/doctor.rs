@@ -113,7 +113,6 @@ fn check_store(choice: CacheChoice, r: &mut Report) {
             r.warn("keyctl is not available here (a container's seccomp profile?): every hit is a D-Bus round trip to the OS keyring, about 8x slower than a kernel-keyring hit (docs/performance.md)");
         }
     }
-    #[cfg(target_os = "linux")]
     if kind == crate::cache::StoreKind::Keyutils
         || (kind == crate::cache::StoreKind::Keyring && crate::cache::kernel_tier_available())
     {
@@ -131,7 +130,6 @@ fn check_store(choice: CacheChoice, r: &mut Report) {
 }
 
 /// The kernel key quota against what our entries take.
-#[cfg(target_os = "linux")]
 fn check_key_quota(kind: crate::cache::StoreKind, r: &mut Report) {
     let Some(q) = crate::cache::key_quota() else {
         return;

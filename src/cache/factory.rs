@@ -6,7 +6,6 @@
 use super::error::CacheError;
 use super::file::FileStore;
 use super::keyring::KeyringStore;
-#[cfg(target_os = "linux")]
 use super::keyutils::KeyutilsStore;
 use super::paths;
 use super::store::{Store, StoreKind};
@@ -15,10 +14,7 @@ use super::store::{Store, StoreKind};
 pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
     Ok(match kind {
         StoreKind::Keyring => Box::new(KeyringStore::new()?),
-        #[cfg(target_os = "linux")]
         StoreKind::Keyutils => Box::new(KeyutilsStore::new()?),
-        #[cfg(not(target_os = "linux"))]
-        StoreKind::Keyutils => return Err(CacheError::Unsupported("keyutils")),
         StoreKind::File => Box::new(FileStore::new(paths::cache_dir()?)),
     })
 }
@@ -46,28 +42,23 @@ pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
         }
         Err(e) => e.to_string(),
     };
-    #[cfg(target_os = "linux")]
-    {
-        match KeyutilsStore::new() {
-            Ok(s) => Ok((
-                Box::new(s),
-                AutoChoice {
-                    kind: StoreKind::Keyutils,
-                    why: format!(
-                        "no OS keyring ({}); using the kernel keyring",
-                        short(&keyring_problem)
-                    ),
-                },
-            )),
-            Err(e) => Err(CacheError::NoneAvailable(format!(
-                "OS keyring: {}; kernel keyring: {}",
-                short(&keyring_problem),
-                short(&e.to_string())
-            ))),
-        }
+    match KeyutilsStore::new() {
+        Ok(s) => Ok((
+            Box::new(s),
+            AutoChoice {
+                kind: StoreKind::Keyutils,
+                why: format!(
+                    "no OS keyring ({}); using the kernel keyring",
+                    short(&keyring_problem)
+                ),
+            },
+        )),
+        Err(e) => Err(CacheError::NoneAvailable(format!(
+            "OS keyring: {}; kernel keyring: {}",
+            short(&keyring_problem),
+            short(&e.to_string())
+        ))),
     }
-    #[cfg(not(target_os = "linux"))]
-    Err(CacheError::NoneAvailable(short(&keyring_problem)))
 }
 
 /// The first clause of an error message, for messages that nest another.

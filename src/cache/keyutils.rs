@@ -7,6 +7,7 @@ use linux_keyutils::{KeyError, KeyPermissionsBuilder, KeyRing, KeyRingIdentifier
 
 use super::error::CacheError;
 use super::key::CacheKey;
+use super::key_quota::{KeyQuota, parse_key_users};
 use super::store::{Entry, SERVICE, Store, StoreKind, decode, encode};
 
 pub struct KeyutilsStore {
@@ -30,67 +31,11 @@ fn err(op: &'static str) -> impl FnOnce(KeyError) -> CacheError {
     }
 }
 
-/// This user's kernel key quota and its use, from `/proc/key-users`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KeyQuota {
-    pub keys: u64,
-    pub max_keys: u64,
-    pub bytes: u64,
-    pub max_bytes: u64,
-}
-
-/// What one entry of ours costs the quota, about: a bound token's entry is
-/// 1,150-1,450 bytes (its token is about 70% of it), a user's certificate
-/// and key about 1,900.
-pub const ENTRY_BYTES: u64 = 1_450;
-
-impl KeyQuota {
-    /// How many more entries of [`ENTRY_BYTES`] fit.
-    pub fn room(&self) -> u64 {
-        let bytes = self.max_bytes.saturating_sub(self.bytes) / ENTRY_BYTES;
-        bytes.min(self.max_keys.saturating_sub(self.keys))
-    }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "{} of {} bytes and {} of {} keys used (/proc/key-users), room for about {} more entries",
-            self.bytes,
-            self.max_bytes,
-            self.keys,
-            self.max_keys,
-            self.room()
-        )
-    }
-}
-
 /// The effective user's line of `/proc/key-users`, if the kernel has one.
 pub fn quota() -> Option<KeyQuota> {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let uid = unsafe { libc::geteuid() };
     parse_key_users(&std::fs::read_to_string("/proc/key-users").ok()?, uid)
-}
-
-/// `  UID:  USAGE NKEYS/NIKEYS QNKEYS/MAXKEYS QNBYTES/MAXBYTES` per line.
-fn parse_key_users(text: &str, uid: u32) -> Option<KeyQuota> {
-    text.lines().find_map(|line| {
-        let (who, rest) = line.split_once(':')?;
-        if who.trim().parse::<u32>().ok()? != uid {
-            return None;
-        }
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let pair = |f: &str| -> Option<(u64, u64)> {
-            let (a, b) = f.split_once('/')?;
-            Some((a.parse().ok()?, b.parse().ok()?))
-        };
-        let (keys, max_keys) = pair(fields.get(2)?)?;
-        let (bytes, max_bytes) = pair(fields.get(3)?)?;
-        Some(KeyQuota {
-            keys,
-            max_keys,
-            bytes,
-            max_bytes,
-        })
-    })
 }
 
 /// A credential's remaining life by the server's clock: the kernel drops the
@@ -215,30 +160,6 @@ impl Store for KeyutilsStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn reads_the_quota_of_one_user() {
-        let text =
-            "    0:    11 10/10 5/1000000 2591/25000000\n 1000:     3 2/2 17/200 19871/20000\n";
-        assert_eq!(
-            parse_key_users(text, 1000),
-            Some(KeyQuota {
-                keys: 17,
-                max_keys: 200,
-                bytes: 19_871,
-                max_bytes: 20_000
-            })
-        );
-        let q = parse_key_users(text, 1000).unwrap();
-        assert_eq!(q.room(), 0);
-        assert!(
-            q.describe().contains("19871 of 20000 bytes"),
-            "{}",
-            q.describe()
-        );
-        assert_eq!(parse_key_users(text, 0).unwrap().room(), 17_239);
-        assert_eq!(parse_key_users(text, 5), None);
-        assert_eq!(parse_key_users("garbage\n7: x y", 7), None);
-    }
     use crate::cluster_identity::ClusterIdentity;
     use crate::secret::Token;
 

@@ -9,9 +9,20 @@ mod factory;
 mod file;
 pub mod index;
 mod key;
+mod key_quota;
 mod keyring;
+// The one platform gate of the stores: the kernel key service, or off Linux
+// a stand-in that never opens.
 #[cfg(target_os = "linux")]
 mod keyutils;
+#[cfg(not(target_os = "linux"))]
+#[path = "keyutils_off.rs"]
+mod keyutils;
+// Compiled and tested here too, so that the stand-in stays in step.
+#[cfg(all(test, target_os = "linux"))]
+#[allow(dead_code)]
+#[path = "keyutils_off.rs"]
+mod keyutils_off;
 mod lock;
 mod paths;
 pub mod refresh;
@@ -24,7 +35,6 @@ pub use facade::{Cache, in_kernel, kernel_tier_available, list, record, remove_u
 pub use index::Record;
 pub use key::CacheKey;
 /// This user's kernel key quota and its use (Linux), for `doctor`.
-#[cfg(target_os = "linux")]
 pub use keyutils::quota as key_quota;
 pub use lock::{FileLock, LockError};
 pub use paths::dir_label;

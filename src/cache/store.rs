@@ -159,7 +159,6 @@ mod tests {
     /// 1,000 characters with pod and node claims; the test cluster's are
     /// about 800) and everything kept beside it stay under the figure
     /// `doctor` and the quota message use.
-    #[cfg(target_os = "linux")]
     #[test]
     fn a_realistic_token_entry_fits_the_size_the_quota_figures_assume() {
         let e = Entry {
@@ -186,7 +185,7 @@ mod tests {
         let description = "kube-sa-token-tier:".len() + 32;
         let bytes = encode(&e).len() + description;
         assert!(
-            (bytes as u64) < super::super::keyutils::ENTRY_BYTES,
+            (bytes as u64) < super::super::key_quota::ENTRY_BYTES,
             "{bytes} bytes: {}",
             encode(&e).replace(&"e".repeat(1_000), "<token>")
         );

@@ -21,17 +21,14 @@ use std::cell::OnceCell;
 
 use super::error::CacheError;
 use super::key::CacheKey;
-#[cfg(target_os = "linux")]
 use super::keyutils::KeyutilsStore;
 use super::store::{Entry, Store, StoreKind};
 use crate::options::DEFAULT_REVALIDATE;
 
 /// Key descriptions of the kernel tier.
-#[cfg(target_os = "linux")]
 pub const TIER_PREFIX: &str = "kube-sa-token-tier";
 
 /// Seconds until `entry` stops being served: the kernel copy's lifetime.
-#[cfg(target_os = "linux")]
 fn serve_window(entry: &Entry) -> Option<i64> {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let left = match entry.validity() {
@@ -54,43 +51,28 @@ fn serve_window(entry: &Entry) -> Option<i64> {
     Some(left.max(1))
 }
 
-#[cfg(target_os = "linux")]
 fn kernel() -> Option<KeyutilsStore> {
     KeyutilsStore::with(TIER_PREFIX, serve_window).ok()
 }
 
 /// Is there a kernel copy of `key`?
 pub fn in_kernel(key: &CacheKey) -> bool {
-    #[cfg(target_os = "linux")]
-    return kernel().is_some_and(|k| k.holds(key));
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = key;
-        false
-    }
+    kernel().is_some_and(|k| k.holds(key))
 }
 
 /// Whether the kernel tier can be used here (keyctl not blocked).
 pub fn available() -> bool {
-    #[cfg(target_os = "linux")]
-    return kernel().is_some();
-    #[cfg(not(target_os = "linux"))]
-    false
+    kernel().is_some()
 }
 
 /// Drops the kernel copy of `key`, whichever store the entry is in.
 pub fn forget(key: &CacheKey) -> bool {
-    #[cfg(target_os = "linux")]
-    if let Some(k) = kernel() {
-        return k.remove(key).unwrap_or(false);
-    }
-    let _ = key;
-    false
+    kernel().is_some_and(|k| k.remove(key).unwrap_or(false))
 }
 
 /// A durable store behind a kernel copy.
 pub struct Tiered {
-    #[cfg(target_os = "linux")]
+    /// The kernel copy (`None` where keyctl is blocked, and off Linux).
     fast: Option<KeyutilsStore>,
     /// Resolves the durable store, on the first miss.
     resolve: fn() -> Result<Box<dyn Store>, CacheError>,
@@ -100,7 +82,6 @@ pub struct Tiered {
 impl Tiered {
     pub fn new(resolve: fn() -> Result<Box<dyn Store>, CacheError>) -> Tiered {
         Tiered {
-            #[cfg(target_os = "linux")]
             fast: kernel(),
             resolve,
             durable: OnceCell::new(),
@@ -126,7 +107,6 @@ impl Tiered {
     /// Writes the kernel copy; a failure (a full key quota) only costs speed,
     /// and is said once per mint (`loud`), not on every hit.
     fn copy(&self, key: &CacheKey, entry: &Entry, loud: bool) {
-        #[cfg(target_os = "linux")]
         if let Some(f) = &self.fast
             && let Err(e) = f.save(key, entry)
         {
@@ -138,7 +118,6 @@ impl Tiered {
                 tracing::debug!("no kernel copy of the entry: {e}");
             }
         }
-        let _ = (key, entry, loud);
     }
 }
 
@@ -154,7 +133,6 @@ impl Store for Tiered {
     }
 
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
-        #[cfg(target_os = "linux")]
         if let Some(f) = &self.fast {
             match f.load(key) {
                 Ok(Some(e)) => return Ok(Some(e)),
@@ -177,13 +155,10 @@ impl Store for Tiered {
 
     /// `Ok(true)` when either copy was there.
     fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
-        #[cfg(target_os = "linux")]
         let fast = self
             .fast
             .as_ref()
             .is_some_and(|f| f.remove(key).unwrap_or(false));
-        #[cfg(not(target_os = "linux"))]
-        let fast = false;
         Ok(self.durable()?.remove(key)? | fast)
     }
 }
