@@ -123,16 +123,10 @@ impl TokenSpec {
     /// Where the credential comes from, for records and logs:
     /// `token-request`, `secret`, or `csr` for a user.
     pub fn source_name(&self) -> &'static str {
-        if self.is_user() {
-            "csr"
-        } else {
-            self.source.as_str()
+        match self.principal {
+            Principal::User { .. } => "csr",
+            Principal::ServiceAccount(_) => self.source.as_str(),
         }
-    }
-
-    /// Whether this is an X.509 user.
-    pub fn is_user(&self) -> bool {
-        matches!(self.principal, Principal::User { .. })
     }
 
     /// The name of the Secret `--bind-secret` tokens are bound to, for the
@@ -173,7 +167,10 @@ impl GetOptions {
     /// Whether `--duration` says how long the credential lives: TokenRequest
     /// tokens and users' certificates (not legacy Secret tokens).
     pub fn asks_duration(&self) -> bool {
-        self.spec.source == SourceKind::TokenRequest || self.spec.is_user()
+        match self.spec.principal {
+            Principal::User { .. } => true,
+            Principal::ServiceAccount(_) => self.spec.source == SourceKind::TokenRequest,
+        }
     }
 
     /// `spec` with every other option at its default.

@@ -7,7 +7,7 @@ use std::io::Write;
 use crate::cache::{self, Cache};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::options::GetOptions;
+use crate::options::{GetOptions, Principal};
 
 use super::admin_session::AdminSession;
 use super::cache_cmd::expiry;
@@ -27,10 +27,9 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         Some(r) => Cache::of_kind(r.store)?.remove(&key)?,
         None => Cache::open(opts.cache)?.remove(&key)?,
     };
-    let what = if spec.is_user() {
-        "certificate"
-    } else {
-        "token"
+    let what = match spec.principal {
+        Principal::User { .. } => "certificate",
+        Principal::ServiceAccount(_) => "token",
     };
     if removed {
         writeln!(
@@ -50,7 +49,7 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         .as_ref()
         .map(|r| expiry(r, clock.now().unix_timestamp()))
         .unwrap_or_else(|| "its expiry".into());
-    if spec.is_user() {
+    if let Principal::User { .. } = spec.principal {
         writeln!(
             out,
             "note: Kubernetes cannot revoke a client certificate; it stays valid on the server until {until} (its key was only ever in the cache, now removed); to cut the user off sooner, remove the RBAC bindings of the user and its groups"

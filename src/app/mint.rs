@@ -55,10 +55,11 @@ pub(super) fn mint_and_keep(
     let judged = match judge_credential(&minted.credential, spec, server_now, true) {
         Ok(j) => j,
         Err(why) => {
-            let check = if spec.is_user() {
-                "check --user, --group and --duration"
-            } else {
-                "check --service-account, --audience and --duration"
+            let check = match spec.principal {
+                Principal::User { .. } => "check --user, --group and --duration",
+                Principal::ServiceAccount(_) => {
+                    "check --service-account, --audience and --duration"
+                }
             };
             return Err(Error::CheckFailed(format!(
                 "the server returned a {} that cannot be used: {}; {check}",

@@ -13,7 +13,7 @@
 //! foreground.
 
 use crate::cache::CacheKey;
-use crate::options::GetOptions;
+use crate::options::{GetOptions, Principal};
 
 use super::ports::{Background, TokenCache, TryLock};
 
@@ -59,5 +59,8 @@ pub(super) fn start(
 /// CSR someone else must approve (`--no-approve`): nobody would see the CSR's
 /// name, and it would wait until its timeout every minute.
 pub(super) fn refreshable(opts: &GetOptions) -> bool {
-    opts.approve || !opts.spec.is_user()
+    match opts.spec.principal {
+        Principal::User { .. } => opts.approve,
+        Principal::ServiceAccount(_) => true,
+    }
 }

@@ -115,7 +115,9 @@ impl Given {
                 duration::flag(options::MIN_DURATION)
             )));
         }
-        if !spec.is_user() && (no_approve || csr_wait != options::DEFAULT_CSR_WAIT) {
+        if matches!(spec.principal, Principal::ServiceAccount(_))
+            && (no_approve || csr_wait != options::DEFAULT_CSR_WAIT)
+        {
             return Err(Error::Usage(
                 "--no-approve and --csr-timeout work with --user only".into(),
             ));

@@ -194,7 +194,7 @@ mod every_option_round_trips {
                     (revalidate, secret_wait, lock_wait),
                     (refresh_ahead, approve, csr_wait),
                 )| {
-                    let user = spec.is_user();
+                    let user = matches!(spec.principal, Principal::User { .. });
                     let secret = spec.source == SourceKind::Secret;
                     GetOptions {
                         spec,
