@@ -9,7 +9,7 @@ use crate::clock::Clock;
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
 use crate::jwt::{self, Fresh};
-use crate::options::{GetOptions, Principal, SourceKind};
+use crate::options::{GetOptions, Principal};
 
 use super::ports::{Minter, TokenCache};
 use super::verdict::{MAX_OFFSET_SECS, after, judge_credential, shift};
@@ -108,26 +108,7 @@ pub(super) fn mint_and_keep(
         cache_dir: crate::cache::dir_label(),
     };
     if cache.keeps() {
-        let record = |store| Record {
-            namespace: entry.namespace.clone(),
-            service_account: entry.service_account.clone(),
-            user: entry.user.clone(),
-            groups: entry.groups.clone(),
-            server: target.server.clone(),
-            admin_context: spec.admin_context.clone(),
-            kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
-            source: spec.source_name().into(),
-            audiences: spec.audiences.clone(),
-            store,
-            also_in: Vec::new(),
-            minted_at: entry.minted_at,
-            expires_at: judged.expires.map(|exp| exp.saturating_sub(offset)),
-            bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
-            token_secret: entry
-                .secret
-                .clone()
-                .filter(|_| spec.source == SourceKind::Secret),
-        };
+        let record = |store| Record::new(&entry, spec, store);
         // The token is good whether or not it can be kept: a full disk, a
         // key quota, a keyring locked since the read must not fail kubectl.
         if let Err(e) = cache.put(key, &entry, &record) {

@@ -13,7 +13,8 @@ use super::error::CacheError;
 use super::key::CacheKey;
 use super::lock::FileLock;
 use super::paths::{self, cache_dir, private_dir, write_atomic};
-use super::store::StoreKind;
+use super::store::{Entry, StoreKind};
+use crate::options::{SourceKind, TokenSpec};
 
 /// Metadata of one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,10 +62,27 @@ impl Record {
         }
     }
 
+    /// The record of `entry`, just minted for `spec` into `store`: who and
+    /// when from the entry, how it was asked for from `spec`.
+    pub fn new(entry: &Entry, spec: &TokenSpec, store: StoreKind) -> Record {
+        Record {
+            admin_context: spec.admin_context.clone(),
+            kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
+            source: spec.source_name().into(),
+            audiences: spec.audiences.clone(),
+            bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
+            token_secret: entry
+                .secret
+                .clone()
+                .filter(|_| spec.source == SourceKind::Secret),
+            ..Record::recovered(entry, store)
+        }
+    }
+
     /// A record rebuilt from an entry found in `store` that the index does
     /// not know (the index was lost or damaged): what the entry says; the
     /// admin context it came through is not kept in entries.
-    pub fn recovered(entry: &super::Entry, store: StoreKind) -> Record {
+    pub fn recovered(entry: &Entry, store: StoreKind) -> Record {
         let expires_at = entry
             .validity()
             .map(|(exp, _)| exp.saturating_sub(entry.clock_offset));
