@@ -16,6 +16,23 @@ pub fn unix_nanos() -> i128 {
     OffsetDateTime::now_utc().unix_timestamp_nanos()
 }
 
+/// A clock offset is believed up to a year; more is a damaged entry.
+pub const MAX_OFFSET_SECS: i64 = 365 * 86_400;
+
+/// `t` moved by `secs` seconds (the server's time for a local one, or back).
+pub fn shift(t: OffsetDateTime, secs: i64) -> OffsetDateTime {
+    let secs = secs.clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
+    t.checked_add(time::Duration::seconds(secs)).unwrap_or(t)
+}
+
+/// `t` plus a configured interval (at most ten years: see the CLI).
+pub fn after(t: OffsetDateTime, d: std::time::Duration) -> OffsetDateTime {
+    t.checked_add(time::Duration::seconds(
+        d.as_secs().min(i64::MAX as u64) as i64
+    ))
+    .unwrap_or(t)
+}
+
 pub trait Clock {
     fn now(&self) -> OffsetDateTime;
 }

@@ -19,8 +19,9 @@ use crate::protocol::ExecInfo;
 use super::background::BACKGROUND_DEADLINE;
 use super::ports::{Background, Locked, Minter, Review, TokenCache, TryLock};
 use super::request::recursion_chain;
-use super::verdict::{Verdict, after, judge, still_valid_until};
+use super::verdict::{Verdict, judge, still_valid_until};
 use super::{mint, refresh_ahead};
+use crate::clock::after;
 
 /// How long a call waits for the lock held by a background refresh before it
 /// serves the still-valid credential or mints itself.

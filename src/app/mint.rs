@@ -12,7 +12,8 @@ use crate::jwt::{self, Fresh};
 use crate::options::{GetOptions, Principal};
 
 use super::ports::{Minter, TokenCache};
-use super::verdict::{MAX_OFFSET_SECS, after, judge_credential, shift};
+use super::verdict::judge_credential;
+use crate::clock::{MAX_OFFSET_SECS, after, shift};
 
 /// Mints a token for `opts` with `minter` and keeps it in `cache`; returns
 /// the entry, when the client must come back (local time), and the time of

@@ -2,11 +2,10 @@
 //! refresh ahead of time?), revalidate it (a legacy token), or mint anew.
 //! Judged in the server's time with the clock offset stored at the mint.
 
-use std::time::Duration;
-
 use time::OffsetDateTime;
 
 use crate::cache::Entry;
+use crate::clock::shift;
 use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 use crate::error::Error;
@@ -26,23 +25,6 @@ pub(super) enum Verdict {
     Revalidate,
     /// Mint a new one.
     Mint(String),
-}
-
-/// A clock offset is believed up to a year; more is a damaged entry.
-pub(super) const MAX_OFFSET_SECS: i64 = 365 * 86_400;
-
-/// `t` moved by `secs` seconds (the server's time for a local one, or back).
-pub(super) fn shift(t: OffsetDateTime, secs: i64) -> OffsetDateTime {
-    let secs = secs.clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
-    t.checked_add(time::Duration::seconds(secs)).unwrap_or(t)
-}
-
-/// `t` plus a configured interval (at most ten years: see the CLI).
-pub(super) fn after(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
-    t.checked_add(time::Duration::seconds(
-        d.as_secs().min(i64::MAX as u64) as i64
-    ))
-    .unwrap_or(t)
 }
 
 pub(super) fn judge(
