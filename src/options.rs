@@ -77,6 +77,27 @@ pub enum Principal {
     User { name: String, groups: Vec<String> },
 }
 
+impl Principal {
+    /// Who, for messages: `NS/NAME` of a ServiceAccount (in `namespace`),
+    /// `user NAME` of a user. Every label of an entry, options or record
+    /// comes from here.
+    pub fn label(&self, namespace: &str) -> String {
+        match self {
+            Principal::ServiceAccount(sa) => format!("{namespace}/{sa}"),
+            Principal::User { name, .. } => format!("user {name}"),
+        }
+    }
+
+    /// Who, in a listing's column (`cache list`): one word, `NS/NAME` or
+    /// `user:NAME`.
+    pub fn listed(&self, namespace: &str) -> String {
+        match self {
+            Principal::ServiceAccount(_) => self.label(namespace),
+            Principal::User { name, .. } => format!("user:{name}"),
+        }
+    }
+}
+
 /// Which credential: everything that identifies a cache entry except the
 /// server. (Named for tokens, the first kind; users have the same shape.)
 #[derive(Debug, Clone)]
@@ -112,12 +133,9 @@ impl TokenSpec {
         }
     }
 
-    /// Who, for messages: `NS/NAME` of a ServiceAccount, `user NAME` of a user.
+    /// Who, for messages ([`Principal::label`]).
     pub fn label(&self) -> String {
-        match &self.principal {
-            Principal::ServiceAccount(sa) => format!("{}/{sa}", self.namespace),
-            Principal::User { name, .. } => format!("user {name}"),
-        }
+        self.principal.label(&self.namespace)
     }
 
     /// Where the credential comes from, for records and logs:

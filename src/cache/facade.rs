@@ -202,7 +202,7 @@ impl Cache {
             kubeconfig: "doctor",
             admin_context: "doctor",
             namespace: "doctor",
-            service_account: &std::process::id().to_string(),
+            name: &std::process::id().to_string(),
             groups: None,
             source: "doctor",
             audiences: &[],

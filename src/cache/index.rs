@@ -13,7 +13,7 @@ use super::error::CacheError;
 use super::key::CacheKey;
 use super::lock::FileLock;
 use super::paths::{self, cache_dir, private_dir, write_atomic};
-use super::store::{Entry, StoreKind};
+use super::store::{Entry, StoreKind, principal_of};
 use crate::options::{SourceKind, TokenSpec};
 
 /// Metadata of one entry.
@@ -54,12 +54,10 @@ pub struct Record {
 }
 
 impl Record {
-    /// Who, for listings: `NS/NAME` of a ServiceAccount, `user:NAME` of a user.
+    /// Who, for listings ([`crate::options::Principal::listed`]).
     pub fn label(&self) -> String {
-        match &self.user {
-            Some(u) => format!("user:{u}"),
-            None => format!("{}/{}", self.namespace, self.service_account),
-        }
+        principal_of(&self.service_account, self.user.as_deref(), &self.groups)
+            .listed(&self.namespace)
     }
 
     /// The record of `entry`, just minted for `spec` into `store`: who and

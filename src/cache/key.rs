@@ -25,8 +25,8 @@ pub struct KeyParts<'a> {
     pub kubeconfig: &'a str,
     pub admin_context: &'a str,
     pub namespace: &'a str,
-    /// The ServiceAccount's name, or the user's.
-    pub service_account: &'a str,
+    /// Whose credential: the ServiceAccount's name, or the user's.
+    pub name: &'a str,
     /// A user's groups; `None` for a ServiceAccount.
     pub groups: Option<&'a [String]>,
     pub source: &'a str,
@@ -52,7 +52,7 @@ impl CacheKey {
             kubeconfig,
             admin_context: &spec.admin_context,
             namespace,
-            service_account: who,
+            name: who,
             groups,
             source: spec.source.as_str(),
             audiences: &spec.audiences,
@@ -84,7 +84,7 @@ impl CacheKey {
             p.kubeconfig,
             p.admin_context,
             p.namespace,
-            p.service_account,
+            p.name,
             p.source,
             if p.bind_secret {
                 "bound-secret"
@@ -133,7 +133,7 @@ mod tests {
             kubeconfig: "/home/u/.kube/config",
             admin_context: "admin",
             namespace: "team",
-            service_account: sa,
+            name: sa,
             groups: None,
             source: "token-request",
             audiences: aud,
@@ -208,12 +208,12 @@ mod tests {
         // Fields are length-prefixed: moving a character between fields changes the key.
         let k1 = CacheKey::new(&KeyParts {
             namespace: "ab",
-            service_account: "c",
+            name: "c",
             ..parts("s", "x", &[])
         });
         let k2 = CacheKey::new(&KeyParts {
             namespace: "a",
-            service_account: "bc",
+            name: "bc",
             ..parts("s", "x", &[])
         });
         assert_ne!(k1, k2);

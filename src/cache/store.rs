@@ -10,6 +10,7 @@ use super::error::CacheError;
 use super::key::CacheKey;
 use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
+use crate::options::Principal;
 
 /// Service name under which entries are kept in the keyrings.
 pub const SERVICE: &str = "kube-sa-token";
@@ -118,12 +119,30 @@ impl Entry {
         }
     }
 
-    /// Who, for messages: `NS/NAME` of a ServiceAccount, `user NAME` of a user.
+    /// Who the credential is for, from the entry's columns.
+    pub fn principal(&self) -> Principal {
+        principal_of(&self.service_account, self.user.as_deref(), &self.groups)
+    }
+
+    /// Who, for messages ([`Principal::label`]).
     pub fn label(&self) -> String {
-        match &self.user {
-            Some(u) => format!("user {u}"),
-            None => format!("{}/{}", self.namespace, self.service_account),
-        }
+        self.principal().label(&self.namespace)
+    }
+}
+
+/// The principal an entry's or a record's columns describe (a user when
+/// `user` is set).
+pub(super) fn principal_of(
+    service_account: &str,
+    user: Option<&str>,
+    groups: &[String],
+) -> Principal {
+    match user {
+        Some(name) => Principal::User {
+            name: name.to_string(),
+            groups: groups.to_vec(),
+        },
+        None => Principal::ServiceAccount(service_account.to_string()),
     }
 }
 
