@@ -9,7 +9,7 @@
 3. No use case (src/app/) importing the command line (src/cli/).
 4. No use-case code naming an adapter's error variant (`CacheError::X`,
    `KubeApiError::X`, ...): the use cases branch on their ports' answers.
-   The adapters that translate them (app/cache_adapter.rs, app/minter.rs)
+   The adapters that translate them (app/cache_adapter.rs, app/kube_minter.rs)
    and tests are exempt.
 
 Usage: tests/layout.py [REPO]   (exit 1 with one line per broken rule)
@@ -21,7 +21,7 @@ import sys
 import tempfile
 
 MAX_LINES = 450
-ADAPTERS = {"src/app/cache_adapter.rs", "src/app/minter.rs"}
+ADAPTERS = {"src/app/cache_adapter.rs", "src/app/kube_minter.rs"}
 ERROR_TYPES = r"(?:CacheError|KubeApiError|LockError|KubeconfigError)"
 TEST_MOD = re.compile(r"#\[cfg\([^\]]*\btest\b[^\]]*\)\]\s*(?:#\[path\s*=\s*\"([^\"]+)\"\]\s*)?(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*([;{])")
 

@@ -12,7 +12,7 @@ use crate::cache::{Cache, CacheKey, Record};
 use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
-use super::minter::KubeMinter;
+use super::kube_minter::KubeMinter;
 use super::ports::{Minter, Review};
 
 /// What the server said about one cached token.

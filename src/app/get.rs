@@ -12,7 +12,7 @@ use crate::protocol::{ExecInfo, exec_credential};
 use super::admin_session::AdminSession;
 use super::background::{BACKGROUND_DEADLINE, SpawnSelf};
 use super::get_token::{GetToken, Issued};
-use super::minter::KubeMinter;
+use super::kube_minter::KubeMinter;
 use super::refresh_ahead::refreshable;
 use super::request::{entry_key, recursion_chain, target_cluster};
 

@@ -1,6 +1,6 @@
 //! The ports of the `get` use case ([`super::get_token::GetToken`]): where
 //! tokens are kept and where they come from. Production: the cache facade
-//! ([`super::cache_adapter`]) and [`super::minter::KubeMinter`]; tests:
+//! ([`super::cache_adapter`]) and [`super::kube_minter::KubeMinter`]; tests:
 //! in-memory fakes. The use case branches on what these answer, never on
 //! an adapter's error variants.
 
