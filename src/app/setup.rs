@@ -9,7 +9,7 @@ use serde_yaml::{Mapping, Value};
 use crate::error::Error;
 use crate::get_flags::exec_args;
 use crate::kube_api::Admin;
-use crate::kubeconfig::{Editable, Kubeconfigs};
+use crate::kubeconfig::{Editable, Kubeconfigs, redacted_diff};
 use crate::options::{GetOptions, Principal};
 use crate::protocol::V1;
 
@@ -84,21 +84,25 @@ pub fn setup(
         .map(str::to_string)
         .unwrap_or_else(|| default_name(opts, &admin_ctx.cluster));
     let mut ed = Editable::open(spec.kubeconfig.as_deref())?;
-    ed.upsert("users", "user", &name, exec_user(opts));
-    ed.upsert(
+    let user = ed.upsert("users", "user", &name, exec_user(opts));
+    let context = ed.upsert(
         "contexts",
         "context",
         &name,
         context_body(&admin_ctx.cluster, &name, &spec.namespace),
     );
     if dry_run {
-        let changes = ed.render()?;
-        if changes.is_empty() {
-            writeln!(out, "# dry run: nothing would change")?;
-        }
-        for (path, content) in changes {
-            writeln!(out, "# dry run: {} would become:", path.display())?;
-            write!(out, "{content}")?;
+        // Only the two items, as a diff; nothing else of the files, and no
+        // credential of a replaced item (security.md: never printed).
+        writeln!(out, "# dry run: nothing was written")?;
+        for (what, u) in [("user", &user), ("context", &context)] {
+            let verb = match (&u.before, u.changes()) {
+                (None, _) => "would be added to",
+                (Some(_), true) => "would be replaced in",
+                (Some(_), false) => "stays as it is in",
+            };
+            writeln!(out, "# {what} {name:?} {verb} {}", u.file.display())?;
+            write!(out, "{}", redacted_diff(u.before.as_ref(), &u.after)?)?;
         }
         return Ok(());
     }

@@ -34,6 +34,21 @@ struct File {
     doc: Value,
 }
 
+/// What [`Editable::upsert`] did: the file, and the item before (none when
+/// it is new) and after.
+pub struct Upserted {
+    pub file: PathBuf,
+    pub before: Option<Value>,
+    pub after: Value,
+}
+
+impl Upserted {
+    /// Whether the item changes.
+    pub fn changes(&self) -> bool {
+        self.before.as_ref() != Some(&self.after)
+    }
+}
+
 /// The kubeconfig files of the list, opened for editing.
 pub struct Editable {
     files: Vec<File>,
@@ -76,8 +91,8 @@ impl Editable {
     /// Inserts or replaces the item `name` in the list `list` (`users`,
     /// `contexts`, `clusters`) of the file that defines it (else the file new
     /// entries go to), keeping its position and any unknown fields of the
-    /// item beside the body.
-    pub fn upsert(&mut self, list: &str, body_key: &str, name: &str, body: Value) {
+    /// item beside the body. Returns where, and the item before and after.
+    pub fn upsert(&mut self, list: &str, body_key: &str, name: &str, body: Value) -> Upserted {
         let i = self
             .files
             .iter()
@@ -99,21 +114,29 @@ impl Editable {
             *seq = Value::Sequence(vec![]);
         }
         let seq = seq.as_sequence_mut().expect("sequence");
-        match seq
+        let (before, after) = match seq
             .iter_mut()
             .find(|i| i.get("name").and_then(Value::as_str) == Some(name))
         {
             Some(item) => {
+                let before = item.clone();
                 if let Some(m) = item.as_mapping_mut() {
                     m.insert(Value::from(body_key), body);
                 }
+                (Some(before), item.clone())
             }
             None => {
                 let mut m = Mapping::new();
                 m.insert(Value::from("name"), Value::from(name));
                 m.insert(Value::from(body_key), body);
-                seq.push(Value::Mapping(m));
+                seq.push(Value::Mapping(m.clone()));
+                (None, Value::Mapping(m))
             }
+        };
+        Upserted {
+            file: self.files[i].path.clone(),
+            before,
+            after,
         }
     }
 
@@ -128,13 +151,6 @@ impl Editable {
     #[cfg(test)]
     fn changed(&self) -> Vec<PathBuf> {
         self.changed_files().map(|f| f.path.clone()).collect()
-    }
-
-    /// Each changed file with its new content, for `--dry-run`.
-    pub fn render(&self) -> Result<Vec<(PathBuf, String)>, KubeconfigError> {
-        self.changed_files()
-            .map(|f| Ok((f.path.clone(), to_yaml(&f.doc)?)))
-            .collect()
     }
 
     /// The full new content of `path` (one of the opened files).

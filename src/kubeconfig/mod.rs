@@ -9,11 +9,13 @@ mod edit;
 mod error;
 mod files;
 mod load;
+mod redact;
 
 pub use edit::Editable;
 pub use error::KubeconfigError;
 pub use files::{paths, to_yaml};
 pub use load::{Kubeconfigs, ResolvedContext};
+pub use redact::diff as redacted_diff;
 
 #[cfg(test)]
 pub(super) mod tests {

@@ -86,6 +86,7 @@ mod build;
 mod clearing;
 mod clients;
 mod commands;
+mod day_after;
 mod errors;
 mod keyring;
 mod kubectl;

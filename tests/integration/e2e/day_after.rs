@@ -1,0 +1,154 @@
+//! Issue 24, the day after setup: what `setup` shows before it writes.
+
+use base64::Engine;
+
+use super::*;
+
+/// The admin kubeconfig with its key inline (`client-key-data`) and other
+/// users' credentials beside it: a token, a basic-auth password, an exec
+/// plugin's secret environment and flag, an OIDC refresh token.
+fn kubeconfig_full_of_secrets(c: &Cluster) -> (String, Vec<String>) {
+    let b64 = |p: &str| {
+        base64::engine::general_purpose::STANDARD
+            .encode(std::fs::read(c.dir.join("pki").join(p)).unwrap())
+    };
+    let key = b64("admin.key");
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&c.admin_yaml()).unwrap();
+    let admin = &mut doc["users"][0]["user"];
+    *admin = serde_yaml::from_str(&format!(
+        "{{client-certificate-data: {}, client-key-data: {key}}}",
+        b64("admin.crt")
+    ))
+    .unwrap();
+    let others: serde_yaml::Value = serde_yaml::from_str(
+        r#"
+- name: robot
+  user: {token: robot-TOKEN-never-shown}
+- name: basic
+  user: {username: bob, password: basic-PASSWORD-never-shown}
+- name: vault
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: vault-k8s-login
+      args: [--token, vault-ARG-never-shown]
+      env: [{name: VAULT_TOKEN, value: vault-ENV-never-shown}]
+- name: oidc
+  user:
+    auth-provider: {name: oidc, config: {refresh-token: oidc-REFRESH-never-shown}}
+"#,
+    )
+    .unwrap();
+    doc["users"]
+        .as_sequence_mut()
+        .unwrap()
+        .extend(others.as_sequence().unwrap().iter().cloned());
+    let secrets = vec![
+        key,
+        "robot-TOKEN-never-shown".into(),
+        "basic-PASSWORD-never-shown".into(),
+        "vault-ARG-never-shown".into(),
+        "vault-ENV-never-shown".into(),
+        "oidc-REFRESH-never-shown".into(),
+    ];
+    (serde_yaml::to_string(&doc).unwrap(), secrets)
+}
+
+/// Item 3: `setup --dry-run` shows the user and context it would add or
+/// change, as a diff, and no line of any credential in the file, including
+/// a replaced user's own token.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn setup_dry_run_shows_only_its_change_and_no_credential() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-dry");
+    let (yaml, secrets) = kubeconfig_full_of_secrets(&c);
+    let env = TestEnv::builder().kubeconfig(yaml.clone()).build();
+    let name = format!("{ns}/viewer@test");
+    let setup = |extra: &[&str]| {
+        let mut args = vec!["setup", "--admin-context", "admin", "-n", &ns, "viewer"];
+        args.extend_from_slice(extra);
+        env.run(&args)
+    };
+    let no_secret = |out: &str| {
+        for s in &secrets {
+            // The key's base64 in whole, and any 40-character stretch of it.
+            let probe = &s[..s.len().min(40)];
+            assert!(!out.contains(probe), "{probe} shown:\n{out}");
+        }
+    };
+
+    let dry = setup(&["--dry-run"]);
+    dry.ok();
+    no_secret(&dry.stdout);
+    no_secret(&dry.stderr);
+    assert!(
+        dry.stdout
+            .contains(&format!("# user {name:?} would be added to")),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("+     provideClusterInfo: true"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        !dry.stdout.contains("name: robot") && !dry.stdout.contains("name: admin"),
+        "other entries are not shown:\n{}",
+        dry.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&env.kubeconfig).unwrap(), yaml);
+
+    // Written, then changed: a diff of the user entry only.
+    setup(&[]).ok();
+    let dry = setup(&["--duration", "2h", "--dry-run"]);
+    dry.ok();
+    no_secret(&dry.stdout);
+    assert!(
+        dry.stdout
+            .contains(&format!("# user {name:?} would be replaced in")),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains(&format!("# context {name:?} stays as it is in")),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("+       - --duration"),
+        "{}",
+        dry.stdout
+    );
+
+    // A user of that name holding a token: replaced, its token not shown.
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&yaml).unwrap();
+    doc["users"].as_sequence_mut().unwrap().push(
+        serde_yaml::from_str(&format!(
+            "{{name: {name:?}, user: {{token: squatter-TOKEN-never-shown}}}}"
+        ))
+        .unwrap(),
+    );
+    let env = TestEnv::builder()
+        .kubeconfig(serde_yaml::to_string(&doc).unwrap())
+        .build();
+    let dry = env.run(&[
+        "setup",
+        "--admin-context",
+        "admin",
+        "-n",
+        &ns,
+        "viewer",
+        "--dry-run",
+    ]);
+    dry.ok();
+    assert!(!dry.stdout.contains("squatter-TOKEN"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("-     token: REDACTED"),
+        "{}",
+        dry.stdout
+    );
+    no_secret(&dry.stdout);
+}
