@@ -89,7 +89,9 @@ fn setup_dry_run_shows_only_its_change_and_no_credential() {
         dry.stdout
     );
     assert!(
-        dry.stdout.contains("+     provideClusterInfo: true"),
+        dry.stdout
+            .lines()
+            .any(|l| l.starts_with("+ ") && l.ends_with("provideClusterInfo: true")),
         "{}",
         dry.stdout
     );
