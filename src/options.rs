@@ -237,6 +237,8 @@ pub enum Command {
         opts: GetOptions,
         embed_token: bool,
         context_name: Option<String>,
+        /// `--output FILE`: written 0600 instead of stdout.
+        output: Option<PathBuf>,
     },
     Inspect {
         input: InspectInput,

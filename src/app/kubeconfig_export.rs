@@ -3,6 +3,7 @@
 //! and key) and the cluster CA embedded.
 
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use base64::Engine;
@@ -38,15 +39,32 @@ fn embed_ca_file(cluster: &mut Mapping) -> Result<(), Error> {
     Ok(())
 }
 
-/// `kubeconfig`: a self-contained kubeconfig for the SA on stdout.
+/// `kubeconfig`: a self-contained kubeconfig for the SA on stdout, or in
+/// `output` (0600).
 pub fn export(
     opts: &GetOptions,
     embed_token: bool,
     context_name: Option<&str>,
+    output: Option<&Path>,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let spec = &opts.spec;
     let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
+    // The exec entry must find the admin context wherever the file is used
+    // (`KUBECONFIG=FILE kubectl`, k9s, CI): it names the admin kubeconfig.
+    let mut own = opts.clone();
+    if !embed_token && spec.kubeconfig.is_none() {
+        match kc.single_file_of(&spec.admin_context)? {
+            Some(file) => own.spec.kubeconfig = Some(file),
+            None => {
+                return Err(Error::Usage(format!(
+                    "the admin context {:?} and its cluster and user are in different kubeconfig files, and the exported exec entry can name only one: pass --kubeconfig FILE with a file that holds them all (`kubectl config view --flatten --minify --context {} > FILE`)",
+                    spec.admin_context, spec.admin_context
+                )));
+            }
+        }
+    }
+    let opts = &own;
     let admin_ctx = kc.context(&spec.admin_context)?;
     let mut cluster = kc
         .cluster(&admin_ctx.cluster)
@@ -128,7 +146,21 @@ pub fn export(
     } else {
         exec_user(opts)
     };
-    write_config(cluster, &name, &spec.namespace, user, out)
+    let mut text = Vec::new();
+    write_config(cluster, &name, &spec.namespace, user, &mut text)?;
+    match output {
+        None => out.write_all(&text)?,
+        Some(path) => {
+            crate::fsutil::write_atomic(path, &text, 0o600).map_err(|e| {
+                Error::CheckFailed(format!(
+                    "cannot write --output {}: {e}; pick a path in a directory you can write (nothing was written)",
+                    path.display()
+                ))
+            })?;
+            eprintln!("wrote {} (mode 0600)", path.display());
+        }
+    }
+    Ok(())
 }
 
 /// Writes the self-contained kubeconfig: one cluster, context and user, all

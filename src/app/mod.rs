@@ -46,7 +46,14 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             opts,
             embed_token,
             context_name,
-        } => kubeconfig_export::export(&opts, embed_token, context_name.as_deref(), out)?,
+            output,
+        } => kubeconfig_export::export(
+            &opts,
+            embed_token,
+            context_name.as_deref(),
+            output.as_deref(),
+            out,
+        )?,
         Command::Inspect {
             input,
             kubeconfig,

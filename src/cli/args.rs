@@ -91,6 +91,10 @@ pub(super) struct KubeconfigArgs {
     /// Name of the context in the output (default: <ns>/<sa>@<admin cluster>).
     #[arg(long, value_name = "NAME")]
     pub(super) context_name: Option<String>,
+    /// Write the kubeconfig to FILE (mode 0600, replaced atomically) instead
+    /// of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(super) output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

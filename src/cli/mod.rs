@@ -99,6 +99,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             opts: a.flags.given.options(a.sa)?,
             embed_token: a.embed_token,
             context_name: a.context_name,
+            output: a.output,
         },
         Cmd::Inspect(a) => {
             if a.verify && a.admin_context.is_none() {

@@ -254,6 +254,18 @@ impl Kubeconfigs {
             .map_err(bad)
     }
 
+    /// The one file that defines `context`, its cluster and its user (the
+    /// entries kubectl's merge picks), if one does: what an exported exec
+    /// entry can name with `--kubeconfig`, whatever KUBECONFIG says then.
+    pub fn single_file_of(&self, context: &str) -> Result<Option<PathBuf>, KubeconfigError> {
+        let r = self.resolve(context)?;
+        let Some((file, _)) = self.first("contexts", context) else {
+            return Ok(None);
+        };
+        let one = r.cluster_file == file && r.user_file.as_deref().is_none_or(|u| u == file);
+        Ok(one.then(|| file.to_path_buf()))
+    }
+
     /// A context with its cluster and user, for building a client.
     pub fn resolve(&self, context: &str) -> Result<ResolvedContext, KubeconfigError> {
         let ctx = self.context(context)?;

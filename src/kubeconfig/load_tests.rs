@@ -119,6 +119,22 @@ fn resolve_takes_each_entry_from_the_first_file_that_defines_it() {
     assert!(err.contains("user \"nobody\""), "{err}");
 }
 
+/// An exported exec entry names one file: the one holding the context, its
+/// cluster and its user, else none (issue 24, item 4).
+#[test]
+fn the_single_file_of_a_context_is_found_or_there_is_none() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = tmp.path().join("a");
+    let b = tmp.path().join("b");
+    std::fs::write(&a, "contexts:\n- name: x\n  context: {cluster: c, user: u}\nclusters:\n- name: c\n  cluster: {server: 'https://a'}\nusers:\n- name: u\n  user: {token: t}\n").unwrap();
+    std::fs::write(&b, "contexts:\n- name: y\n  context: {cluster: c, user: v}\nusers:\n- name: v\n  user: {token: t}\n").unwrap();
+    let kc = Kubeconfigs::load_list(&[a.clone(), b.clone()], false).unwrap();
+    assert_eq!(kc.single_file_of("x").unwrap(), Some(a));
+    // y's cluster is in a: spread over two files.
+    assert_eq!(kc.single_file_of("y").unwrap(), None);
+    assert!(kc.single_file_of("z").is_err());
+}
+
 #[test]
 fn a_broken_file_is_reported_without_its_content() {
     let tmp = tempfile::tempdir().unwrap();

@@ -154,3 +154,59 @@ fn setup_dry_run_shows_only_its_change_and_no_credential() {
     );
     no_secret(&dry.stdout);
 }
+
+/// Item 4: an exported exec kubeconfig works on its own (`KUBECONFIG=FILE
+/// kubectl`, from a directory with no other kubeconfig), and `--output`
+/// writes it (and the embedded variant, which holds a key or token) 0600.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn an_exported_kubeconfig_stands_alone_and_is_written_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-export");
+    let env = c.admin_env();
+    let elsewhere = env.root().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let kubectl_with = |file: &std::path::Path, args: &[&str]| {
+        let mut k = std::process::Command::new(c.kubectl_path());
+        k.args(args);
+        env.isolate(&mut k);
+        k.env("KUBECONFIG", file).current_dir(&elsewhere);
+        Out::from(k.output().unwrap())
+    };
+    for (variant, extra) in [("exec", None), ("embedded", Some("--embed-token"))] {
+        let file = env.root().join(format!("{variant}.kubeconfig"));
+        let file_arg = file.to_str().unwrap();
+        let mut args = vec![
+            "kubeconfig",
+            "--admin-context",
+            "admin",
+            "-n",
+            &ns,
+            "viewer",
+            "--output",
+            file_arg,
+        ];
+        args.extend(extra);
+        let out = env.run(&args);
+        out.ok();
+        assert!(out.stdout.is_empty(), "{variant}: {}", out.stdout);
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{variant}");
+        let who = kubectl_with(
+            &file,
+            &[
+                "auth",
+                "whoami",
+                "-o",
+                "jsonpath={.status.userInfo.username}",
+            ],
+        );
+        who.ok();
+        assert_eq!(
+            who.stdout,
+            format!("system:serviceaccount:{ns}:viewer"),
+            "{variant}"
+        );
+    }
+}
