@@ -209,6 +209,23 @@ impl GetOptions {
     }
 }
 
+/// Whose credential a command that shows or forgets one is about.
+#[derive(Debug)]
+pub enum Who {
+    /// Named on the command line (`--admin-context` and the ServiceAccount
+    /// or `--user`, with any option).
+    Options(Box<GetOptions>),
+    /// What a kubeconfig context's exec entry runs `get` for: `--context
+    /// NAME`, or (`None`) the current context.
+    Context {
+        name: Option<String>,
+        /// Where to find the context (`--kubeconfig`; else KUBECONFIG).
+        kubeconfig: Option<PathBuf>,
+        /// The CLI's `get` parser, to read the entry's arguments.
+        parse_get: ParseGet,
+    },
+}
+
 /// What `inspect` looks at.
 #[derive(Debug)]
 pub enum InspectInput {
@@ -218,8 +235,8 @@ pub enum InspectInput {
     Stdin,
     /// `--file PATH`: read the token (or certificate) from a file.
     File(PathBuf),
-    /// The cached credential of these options.
-    Cached(Box<GetOptions>),
+    /// The cached credential of this identity.
+    Cached(Who),
 }
 
 /// A parsed command with plain inputs.
@@ -234,7 +251,7 @@ pub enum Command {
         dry_run: bool,
     },
     Kubeconfig {
-        opts: GetOptions,
+        who: Who,
         embed_token: bool,
         context_name: Option<String>,
         /// `--output FILE`: written 0600 instead of stdout.
@@ -248,7 +265,7 @@ pub enum Command {
         format: Format,
     },
     Whoami {
-        opts: GetOptions,
+        who: Who,
         format: Format,
     },
     CacheList {
@@ -261,7 +278,7 @@ pub enum Command {
         key: Option<String>,
     },
     Logout {
-        opts: GetOptions,
+        who: Who,
     },
     Doctor {
         kubeconfig: Option<PathBuf>,

@@ -11,6 +11,7 @@ use crate::options::{CacheChoice, ParseGet};
 use crate::protocol::{V1, V1BETA1};
 
 use super::admin_session::AdminSession;
+use super::identity::{args_of, runs_us};
 use super::rights::{self, Scope};
 
 #[derive(Default)]
@@ -149,17 +150,6 @@ fn check_key_quota(kind: crate::cache::StoreKind, r: &mut Report) {
     }
 }
 
-fn args_of(exec: &Value) -> Vec<String> {
-    exec.get("args")
-        .and_then(Value::as_sequence)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn command_found(cmd: &str) -> bool {
     if cmd.contains('/') {
         return std::path::Path::new(cmd).is_file();
@@ -171,11 +161,7 @@ fn check_exec_entries(kc: &Kubeconfigs, parse_get: ParseGet, r: &mut Report) {
     let ours: Vec<(String, Value)> = kc
         .exec_users()
         .into_iter()
-        .filter(|(_, e)| {
-            e.get("command")
-                .and_then(Value::as_str)
-                .is_some_and(|c| c.ends_with("kube-sa-token") || c.ends_with("kubectl-sa_token"))
-        })
+        .filter(|(_, e)| runs_us(e))
         .collect();
     if ours.is_empty() {
         r.warn("no kubeconfig user runs kube-sa-token yet; create one with `kube-sa-token setup --admin-context ADMIN -n NS SA`");

@@ -42,6 +42,10 @@ pub(super) fn mint_and_keep(
         .or_else(|| iat().map(|iat| iat.saturating_sub(now.unix_timestamp())))
         .unwrap_or(0)
         .clamp(-MAX_OFFSET_SECS, MAX_OFFSET_SECS);
+    // Both sources count whole seconds of the server's clock: a second either
+    // way is their resolution, not a skew (and would move every expiry the
+    // client is given by a second, depending on when the request ran).
+    let offset = if offset.abs() <= 1 { 0 } else { offset };
     if offset.abs() > jwt::SKEW_SECS {
         tracing::info!(
             "this machine's clock is {}s {} the API server's; credential times are judged in server time",

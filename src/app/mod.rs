@@ -9,6 +9,7 @@ mod cache_cmd;
 mod doctor;
 mod get;
 mod get_token;
+mod identity;
 mod inspect;
 mod kube_minter;
 mod kubeconfig_export;
@@ -43,12 +44,12 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             dry_run,
         } => setup::setup(&opts, context_name.as_deref(), dry_run, out)?,
         Command::Kubeconfig {
-            opts,
+            who,
             embed_token,
             context_name,
             output,
         } => kubeconfig_export::export(
-            &opts,
+            &identity::options_of(&who)?,
             embed_token,
             context_name.as_deref(),
             output.as_deref(),
@@ -71,10 +72,10 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             &clock,
             out,
         )?,
-        Command::Whoami { opts, format } => whoami::whoami(&opts, format, &clock, out)?,
+        Command::Whoami { who, format } => whoami::whoami(&who, format, &clock, out)?,
         Command::CacheList { format, check } => cache_cmd::list(format, check, &clock, out)?,
         Command::CacheClear { key } => cache_cmd::clear(key.as_deref(), out)?,
-        Command::Logout { opts } => logout::logout(&opts, &clock, out)?,
+        Command::Logout { who } => logout::logout(&identity::options_of(&who)?, &clock, out)?,
         Command::Doctor {
             kubeconfig,
             admin_context,

@@ -6,20 +6,27 @@ use std::io::Write;
 
 use serde_json::json;
 
+use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::options::{Format, GetOptions};
+use crate::options::{Format, GetOptions, Who};
 use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
 use super::get::obtain;
+use super::identity::options_of;
+use super::request::{admin_cluster, entry_key};
 
 pub fn whoami(
-    opts: &GetOptions,
+    who: &Who,
     format: Format,
     clock: &dyn Clock,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
+    let opts = &options_of(who)?;
+    if let Who::Options(_) = who {
+        note_a_new_identity(opts);
+    }
     let info = ExecInfo {
         api_version: V1,
         interactive: false,
@@ -66,4 +73,21 @@ pub fn whoami(
         }
     }
     Ok(())
+}
+
+/// `whoami` shows an identity; named by flags that match nothing cached
+/// (a user whose groups were forgotten, a typo in an audience), it would
+/// mint a credential for an identity nobody configured: it says so first.
+fn note_a_new_identity(opts: &GetOptions) {
+    let Ok(cluster) = admin_cluster(&opts.spec) else {
+        return;
+    };
+    let key = entry_key(&opts.spec, &cluster);
+    let cached = Cache::open(opts.cache).is_ok_and(|c| matches!(c.load(&key), Ok(Some(_))));
+    if !cached {
+        eprintln!(
+            "note: nothing is cached for {} with these options, so a new credential is minted for it; to show the identity a kubeconfig context uses, run `kube-sa-token whoami --context NAME`",
+            opts.spec.label()
+        );
+    }
 }

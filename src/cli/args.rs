@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::table_args::{FINDS, GET, INSPECTS, MINTS, TableArgs};
+use super::table_args::{FINDS_OR_CONTEXT, GET, INSPECTS, MINTS, MINTS_OR_CONTEXT, TableArgs};
 use crate::options::{CacheChoice, Format};
 
 #[derive(Parser, Debug)]
@@ -80,8 +80,13 @@ pub(super) struct SetupArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct KubeconfigArgs {
+    /// The identity of this kubeconfig context's exec entry (one `setup`
+    /// wrote), with all its options; the default without --admin-context:
+    /// the current context.
+    #[arg(long, value_name = "NAME")]
+    pub(super) context: Option<String>,
     #[command(flatten)]
-    pub(super) flags: TableArgs<MINTS>,
+    pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
@@ -99,6 +104,11 @@ pub(super) struct KubeconfigArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct InspectArgs {
+    /// The identity of this kubeconfig context's exec entry (one `setup`
+    /// wrote), with all its options; the default without --admin-context:
+    /// the current context.
+    #[arg(long, value_name = "NAME")]
+    pub(super) context: Option<String>,
     /// "-": read a token or PEM certificate from stdin. A token given here
     /// works too, but other users see argv (`ps`) and it stays in the shell's
     /// history: use "-" or --file. Without it: the cached token of the SA
@@ -125,8 +135,13 @@ pub(super) struct InspectArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct WhoamiArgs {
+    /// The identity of this kubeconfig context's exec entry (one `setup`
+    /// wrote), with all its options; the default without --admin-context:
+    /// the current context.
+    #[arg(long, value_name = "NAME")]
+    pub(super) context: Option<String>,
     #[command(flatten)]
-    pub(super) flags: TableArgs<MINTS>,
+    pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
@@ -158,8 +173,13 @@ pub(super) enum CacheCmd {
 
 #[derive(Args, Debug)]
 pub(super) struct LogoutArgs {
+    /// The identity of this kubeconfig context's exec entry (one `setup`
+    /// wrote), with all its options; the default without --admin-context:
+    /// the current context.
+    #[arg(long, value_name = "NAME")]
+    pub(super) context: Option<String>,
     #[command(flatten)]
-    pub(super) flags: TableArgs<FINDS>,
+    pub(super) flags: TableArgs<FINDS_OR_CONTEXT>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,

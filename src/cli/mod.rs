@@ -9,7 +9,8 @@ use std::io::Write;
 use clap::Parser;
 
 use crate::error::{Error, ExitCode};
-use crate::options::{self, Command, GetOptions, InspectInput, Invocation};
+use crate::get_flags::Given;
+use crate::options::{self, Command, GetOptions, InspectInput, Invocation, Who};
 use crate::secret::Token;
 
 mod args;
@@ -80,6 +81,37 @@ fn invocation(cli: Cli) -> Result<Invocation, Error> {
     })
 }
 
+/// Whose credential a command that shows or forgets one is about: the
+/// identity of `--context` (without `--admin-context` and any identity flag:
+/// of the current context), else the one the flags name.
+fn who(context: Option<String>, given: Given, positional: Option<String>) -> Result<Who, Error> {
+    let admin = given.on("admin-context");
+    let named: Vec<&str> = given.names().filter(|n| *n != "kubeconfig").collect();
+    if context.is_some() || (!admin && named.is_empty() && positional.is_none()) {
+        if let Some(flag) = named.first() {
+            return Err(Error::Usage(format!(
+                "--{flag} with --context: the context's exec entry says whose credential and every option; give --context alone (--kubeconfig to find it), or --admin-context and the ServiceAccount (or --user) without it"
+            )));
+        }
+        if let Some(sa) = positional {
+            return Err(Error::Usage(format!(
+                "{sa:?} with --context: the context's exec entry says whose credential; give one of them"
+            )));
+        }
+        return Ok(Who::Context {
+            name: context,
+            kubeconfig: given.kubeconfig(),
+            parse_get: parse_get_args,
+        });
+    }
+    if !admin {
+        return Err(Error::Usage(
+            "--admin-context is needed with a ServiceAccount or --user (or name a context `setup` wrote with --context NAME)".into(),
+        ));
+    }
+    Ok(Who::Options(Box::new(given.options(positional)?)))
+}
+
 fn convert(cmd: Cmd) -> Result<Command, Error> {
     Ok(match cmd {
         Cmd::Get(a) => {
@@ -96,31 +128,34 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             dry_run: a.dry_run,
         },
         Cmd::Kubeconfig(a) => Command::Kubeconfig {
-            opts: a.flags.given.options(a.sa)?,
+            who: who(a.context, a.flags.given, a.sa)?,
             embed_token: a.embed_token,
             context_name: a.context_name,
             output: a.output,
         },
         Cmd::Inspect(a) => {
-            if a.verify && a.admin_context.is_none() {
+            let kubeconfig = a.flags.kubeconfig();
+            let outside = a.file.is_some() || a.token.is_some();
+            if outside && a.context.is_some() {
+                return Err(Error::Usage(
+                    "--context names a cached credential: give it, or a TOKEN (- for stdin) or --file, not both".into(),
+                ));
+            }
+            if a.verify && outside && a.admin_context.is_none() {
                 return Err(Error::Usage(
                     "--verify needs --admin-context to reach the cluster".into(),
                 ));
             }
-            let kubeconfig = a.flags.kubeconfig();
             let input = match (a.token, &a.admin_context) {
                 _ if a.file.is_some() => InspectInput::File(a.file.clone().unwrap_or_default()),
                 (Some(t), _) if t == "-" => InspectInput::Stdin,
                 (Some(t), _) => InspectInput::Given(Token::new(t)),
-                (None, Some(ctx)) => {
+                (None, admin) => {
                     let mut given = a.flags.given;
-                    given.set("admin-context", ctx);
-                    InspectInput::Cached(Box::new(given.options(None)?))
-                }
-                (None, None) => {
-                    return Err(Error::Usage(
-                        "inspect what? pass a TOKEN or a certificate (or - for stdin), or --admin-context and --service-account (or --user) for the cached one".into(),
-                    ));
+                    if let Some(ctx) = admin {
+                        given.set("admin-context", ctx);
+                    }
+                    InspectInput::Cached(who(a.context, given, None)?)
                 }
             };
             Command::Inspect {
@@ -132,7 +167,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             }
         }
         Cmd::Whoami(a) => Command::Whoami {
-            opts: a.flags.given.options(a.sa)?,
+            who: who(a.context, a.flags.given, a.sa)?,
             format: a.output.into(),
         },
         Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
@@ -143,7 +178,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             key: if all { None } else { key },
         },
         Cmd::Logout(a) => Command::Logout {
-            opts: a.flags.given.options(a.sa)?,
+            who: who(a.context, a.flags.given, a.sa)?,
         },
         Cmd::Doctor(a) => Command::Doctor {
             kubeconfig: a.kubeconfig.kubeconfig,

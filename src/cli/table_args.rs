@@ -21,12 +21,20 @@ const fn bit(g: Group) -> u8 {
     }
 }
 
+/// Not a group: `--admin-context` may be left out (the identity then
+/// comes from `--context`).
+const ADMIN_OPTIONAL: u8 = 32;
+
 /// `get`: every flag.
 pub(super) const GET: u8 = MINTS | bit(Group::Background);
+/// `whoami`, `kubeconfig`: every option of a mint, or `--context`.
+pub(super) const MINTS_OR_CONTEXT: u8 = MINTS | ADMIN_OPTIONAL;
+/// `logout`: which entry and where, or `--context`.
+pub(super) const FINDS_OR_CONTEXT: u8 = FINDS | ADMIN_OPTIONAL;
 /// `setup`, `kubeconfig`, `whoami`: every option of a mint.
 pub(super) const MINTS: u8 = FINDS | bit(Group::Mint);
-/// `logout`: which entry, and where it is kept.
-pub(super) const FINDS: u8 = bit(Group::Admin) | INSPECTS;
+/// Which entry, and where it is kept.
+const FINDS: u8 = bit(Group::Admin) | INSPECTS;
 /// `inspect`: which entry and where (its admin context is its own flag).
 pub(super) const INSPECTS: u8 = bit(Group::Who) | bit(Group::Store);
 
@@ -79,7 +87,7 @@ fn arg(f: &'static GetFlag, set: u8) -> Arg {
     if let Some(r) = f.requires {
         a = a.requires(r);
     }
-    a.required(f.group == Group::Admin)
+    a.required(f.group == Group::Admin && set & ADMIN_OPTIONAL == 0)
         .hide(f.group == Group::Background)
 }
 

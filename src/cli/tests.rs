@@ -265,7 +265,7 @@ fn inspect_takes_the_store_but_no_mint_option() {
         "file",
     ]) {
         Command::Inspect {
-            input: InspectInput::Cached(o),
+            input: InspectInput::Cached(crate::options::Who::Options(o)),
             ..
         } => assert_eq!(o.cache, CacheChoice::File),
         c => panic!("{c:?}"),
@@ -279,3 +279,59 @@ fn inspect_keeps_a_given_token_out_of_debug() {
 }
 
 mod properties;
+
+/// Issue 24, item 1: whoami, inspect, logout and kubeconfig name an identity
+/// by its kubeconfig context (by default the current one), alone.
+#[test]
+fn an_identity_by_its_context() {
+    use crate::options::Who;
+    let context = |c: &Command| -> Option<Option<String>> {
+        let who = match c {
+            Command::Whoami { who, .. }
+            | Command::Logout { who }
+            | Command::Kubeconfig { who, .. } => who,
+            Command::Inspect {
+                input: InspectInput::Cached(who),
+                ..
+            } => who,
+            c => panic!("{c:?}"),
+        };
+        match who {
+            Who::Context { name, .. } => Some(name.clone()),
+            Who::Options(_) => None,
+        }
+    };
+    for cmd in ["whoami", "inspect", "logout", "kubeconfig"] {
+        assert_eq!(
+            context(&parse_ok(&[cmd, "--context", "team/viewer@test"])),
+            Some(Some("team/viewer@test".into())),
+            "{cmd}"
+        );
+        assert_eq!(
+            context(&parse_ok(&[cmd])),
+            Some(None),
+            "{cmd}: the current context"
+        );
+        assert_eq!(
+            context(&parse_ok(&[cmd, "--kubeconfig", "/k"])),
+            Some(None),
+            "{cmd}"
+        );
+        // The identity is the context's: no flag of it besides.
+        let e = parse_err(&[cmd, "--context", "c", "--cache", "file"]);
+        assert!(e.contains("--cache with --context"), "{cmd}: {e}");
+        // Flags without the admin context say what is missing.
+        let e = parse_err(&[cmd, "--service-account", "team/viewer"]);
+        assert!(e.contains("--admin-context is needed"), "{cmd}: {e}");
+    }
+    for cmd in ["whoami", "logout", "kubeconfig"] {
+        let e = parse_err(&[cmd, "--context", "c", "team/viewer"]);
+        assert!(e.contains("with --context"), "{cmd}: {e}");
+        assert_eq!(
+            context(&parse_ok(&[cmd, "--admin-context", "a", "team/viewer"])),
+            None,
+            "{cmd}"
+        );
+    }
+    assert!(parse_err(&["inspect", "--context", "c", "-"]).contains("not both"));
+}

@@ -70,6 +70,15 @@ impl Given {
         self.raw("kubeconfig").map(PathBuf::from)
     }
 
+    /// The flags given, by name.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        FLAGS
+            .iter()
+            .zip(&self.values)
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(f, _)| f.long)
+    }
+
     /// Whether the switch `--long` is on.
     pub fn on(&self, long: &str) -> bool {
         self.has(index(long))

@@ -305,6 +305,17 @@ impl Kubeconfigs {
         })
     }
 
+    /// The current context, as kubectl picks it: the first file of the list
+    /// that sets a non-empty `current-context`.
+    pub fn current_context(&self) -> Option<String> {
+        self.files.iter().find_map(|(_, doc)| {
+            doc.get("current-context")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+        })
+    }
+
     /// Exec entries of every user, for `doctor`: (user name, exec body).
     pub fn exec_users(&self) -> Vec<(String, Value)> {
         let mut out: Vec<(String, Value)> = Vec::new();

@@ -189,6 +189,23 @@ fn a_clock_behind_or_ahead_of_the_server_mints_once() {
     }
 }
 
+/// A second either way is the resolution of the server's clock readings
+/// (the `Date` header, `iat`), not a skew: the expiry kubectl is given does
+/// not move with it (the fast CLI test that compared it to `exp` flaked).
+#[test]
+fn a_one_second_offset_is_read_as_none() {
+    for server_ahead in [-1, 1] {
+        let clock = FakeClock::at_unix(1_000_000);
+        let cache = MemoryCache::default();
+        let mut minter = FakeMinter::new(&clock);
+        minter.server_ahead = server_ahead;
+        let first = run(&cache, &minter, &opts());
+        let exp = 1_000_000 + server_ahead + 3600;
+        assert_eq!(first.expires.unix_timestamp(), exp - 720, "{server_ahead}");
+        assert_eq!(cache.only_entry().clock_offset, 0, "{server_ahead}");
+    }
+}
+
 #[test]
 fn a_store_that_fails_after_the_mint_still_answers() {
     let clock = FakeClock::at_unix(1_000_000);

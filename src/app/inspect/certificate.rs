@@ -21,7 +21,7 @@ pub(super) fn inspect_certificate(
     req: &Request<'_>,
     pem: &str,
     credential: Option<&Credential>,
-    cached: Option<&Cached<'_>>,
+    cached: Option<&Cached>,
     clock: &dyn Clock,
     out: &mut dyn Write,
 ) -> Result<(), Error> {

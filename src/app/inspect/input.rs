@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::options::{Format, GetOptions, InspectInput};
 use crate::secret::Token;
 
+use super::super::identity::options_of;
 use super::super::request::{admin_cluster, entry_key};
 
 /// `inspect`'s inputs.
@@ -32,13 +33,13 @@ pub(super) enum Inspected {
 }
 
 /// A cached credential's entry options and the cluster it is bound to.
-pub(super) struct Cached<'a> {
-    pub(super) opts: &'a GetOptions,
+pub(super) struct Cached {
+    pub(super) opts: GetOptions,
     pub(super) cluster: ClusterIdentity,
 }
 
 /// Reads what `input` names.
-pub(super) fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cached<'_>>), Error> {
+pub(super) fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cached>), Error> {
     let given = |text: &str| {
         let text = text.trim();
         if text.starts_with("-----BEGIN CERTIFICATE-----") {
@@ -74,7 +75,8 @@ pub(super) fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cach
             );
             (given(t.expose()), None)
         }
-        InspectInput::Cached(opts) => {
+        InspectInput::Cached(who) => {
+            let opts = options_of(who)?;
             let cluster = admin_cluster(&opts.spec)?;
             let key = entry_key(&opts.spec, &cluster);
             let server = &cluster.server;

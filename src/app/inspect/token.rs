@@ -122,16 +122,24 @@ async fn verify(
 pub(super) fn inspect_token(
     req: &Request<'_>,
     token: &Token,
-    cached: Option<&Cached<'_>>,
+    cached: Option<&Cached>,
     clock: &dyn Clock,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let (header, claims) = decode(token)?;
     let now = clock.now().unix_timestamp();
     let legacy = claims.is_legacy();
-    let verification = match (req.verify, req.admin_context) {
+    // The cluster to ask: --admin-context, else the cached entry's own.
+    let admin_context = req
+        .admin_context
+        .or(cached.map(|c| c.opts.spec.admin_context.as_str()));
+    let kubeconfig = match (req.admin_context, cached) {
+        (None, Some(c)) => c.opts.spec.kubeconfig.as_deref(),
+        _ => req.kubeconfig,
+    };
+    let verification = match (req.verify, admin_context) {
         (true, Some(ctx)) => {
-            let session = AdminSession::new(req.kubeconfig, ctx);
+            let session = AdminSession::new(kubeconfig, ctx);
             let admin = session.admin(None)?;
             // A cached token goes (in a TokenReview) only where it is bound.
             if let Some(c) = cached {

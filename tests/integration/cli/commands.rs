@@ -163,10 +163,14 @@ fn kubeconfig_export_has_an_exec_entry() {
         .iter()
         .map(|a| a.as_str().unwrap())
         .collect();
+    // The admin kubeconfig by absolute path (issue 24, item 4): the file
+    // works as KUBECONFIG on its own.
     assert_eq!(
         args,
         [
             "get",
+            "--kubeconfig",
+            env.kubeconfig.to_str().unwrap(),
             "--admin-context",
             "admin",
             "--service-account",

@@ -1,0 +1,73 @@
+//! Whose credential a command is about ([`Who`]): named on the command line,
+//! or read from a kubeconfig context's exec entry (`--context`, by default
+//! the current context), whose `get` arguments say everything: the admin
+//! context, the ServiceAccount or user, and every option.
+
+use serde_yaml::Value;
+
+use crate::error::Error;
+use crate::kubeconfig::Kubeconfigs;
+use crate::options::{GetOptions, ParseGet, Who};
+
+/// The names this program is installed under (a command, or kubectl's
+/// plugin name).
+const NAMES: [&str; 2] = ["kube-sa-token", "kubectl-sa_token"];
+
+/// Whether an exec entry runs this program.
+pub(super) fn runs_us(exec: &Value) -> bool {
+    exec.get("command")
+        .and_then(Value::as_str)
+        .is_some_and(|c| NAMES.iter().any(|n| c.ends_with(n)))
+}
+
+/// An exec entry's arguments.
+pub(super) fn args_of(exec: &Value) -> Vec<String> {
+    exec.get("args")
+        .and_then(Value::as_sequence)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The options `who` stands for.
+pub(super) fn options_of(who: &Who) -> Result<GetOptions, Error> {
+    match who {
+        Who::Options(opts) => Ok((**opts).clone()),
+        Who::Context {
+            name,
+            kubeconfig,
+            parse_get,
+        } => of_context(name.as_deref(), kubeconfig.as_deref(), *parse_get),
+    }
+}
+
+fn of_context(
+    name: Option<&str>,
+    kubeconfig: Option<&std::path::Path>,
+    parse_get: ParseGet,
+) -> Result<GetOptions, Error> {
+    let kc = Kubeconfigs::load(kubeconfig)?;
+    let name = match name {
+        Some(n) => n.to_string(),
+        None => kc.current_context().ok_or_else(|| {
+            Error::Usage(
+                "no current context to take the identity from: pass --context NAME (a context `setup` wrote), or --admin-context and the ServiceAccount (or --user)".into(),
+            )
+        })?,
+    };
+    let ctx = kc.resolve(&name)?;
+    let exec = ctx.user.get("exec").filter(|e| runs_us(e)).ok_or_else(|| {
+        Error::Usage(format!(
+            "context {name:?} does not run kube-sa-token (its user {:?} has no kube-sa-token exec entry): pass --context with a context `setup` wrote, or --admin-context and the ServiceAccount (or --user)",
+            ctx.user_name
+        ))
+    })?;
+    parse_get(&args_of(exec)).map_err(|why| {
+        Error::Usage(format!(
+            "the exec entry of context {name:?} does not parse as `get` ({why}); `kube-sa-token doctor` checks it, `setup` writes it again"
+        ))
+    })
+}
