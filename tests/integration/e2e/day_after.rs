@@ -301,3 +301,87 @@ fn after_setup_the_context_names_the_identity() {
         forgot.stderr
     );
 }
+
+/// Item 2: `logout` logs the identity out: every cached credential of the
+/// ServiceAccount on this cluster (other audiences, a bound token), each
+/// listed, the bound one revoked; nothing of it left in `cache list`.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn logout_removes_every_entry_of_the_identity_and_lists_them() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-logout-all");
+    let env = c.admin_env();
+    let sa = format!("{ns}/viewer");
+    let base = [
+        "get",
+        "--admin-context",
+        "admin",
+        "--service-account",
+        &sa,
+        "--cache",
+        "file",
+    ];
+    for extra in [&[][..], &["--audience", "vault"], &["--bind-secret"]] {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        env.run(&args).ok();
+    }
+    let secrets = |c: &Cluster| {
+        c.admin(&["-n", &ns, "get", "secrets", "-o", "name"])
+            .stdout
+            .lines()
+            .filter(|l| l.contains("kube-sa-token-viewer-"))
+            .count()
+    };
+    assert_eq!(secrets(&c), 1, "the bound token's Secret");
+
+    let out = env.run(&[
+        "logout",
+        "--admin-context",
+        "admin",
+        "-n",
+        &ns,
+        "viewer",
+        "--cache",
+        "file",
+    ]);
+    out.ok();
+    let removed: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.contains("removed the cached token of"))
+        .collect();
+    assert_eq!(removed.len(), 3, "{}", out.stdout);
+    assert!(
+        removed[0].starts_with("removed the cached token of"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("audience vault"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("revoked: deleted Secret"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(secrets(&c), 0, "revoked");
+    let list = env.run(&["cache", "list", "-o", "json"]);
+    list.ok();
+    assert!(!list.stdout.contains(&ns), "{}", list.stdout);
+    // Again: nothing left, said so.
+    let again = env.run(&[
+        "logout",
+        "--admin-context",
+        "admin",
+        "-n",
+        &ns,
+        "viewer",
+        "--cache",
+        "file",
+    ]);
+    again.ok();
+    assert!(
+        again.stdout.contains("nothing to remove"),
+        "{}",
+        again.stdout
+    );
+}
