@@ -275,7 +275,11 @@ pub enum Command {
     },
     /// `None`: every entry.
     CacheClear {
-        key: Option<String>,
+        /// A key or its first characters, `NS/SA`, `user:NAME`, or a
+        /// kubeconfig context that runs `get`.
+        target: Option<String>,
+        /// The CLI's `get` parser, for a context's exec entry.
+        parse_get: ParseGet,
     },
     Logout {
         who: Who,

@@ -8,9 +8,11 @@ use time::OffsetDateTime;
 use crate::cache::{self, Cache, CacheKey, Record};
 use crate::clock::{Clock, human, rfc3339};
 use crate::error::Error;
-use crate::options::{DEFAULT_LOCK_WAIT, Format};
+use crate::options::{DEFAULT_LOCK_WAIT, Format, ParseGet, Who};
 
 use super::cache_check::check_all;
+use super::identity::options_of;
+use super::request::{admin_cluster, entry_key};
 
 /// When the entry's token expires, for people.
 pub(super) fn expiry(r: &Record, now: i64) -> String {
@@ -135,22 +137,10 @@ fn store_column(k: &CacheKey, r: &Record) -> String {
 }
 
 /// `cache clear KEY` or `cache clear --all` (key `None`).
-pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
-    let targets: Vec<(CacheKey, Record)> = match key {
+pub fn clear(target: Option<&str>, parse_get: ParseGet, out: &mut dyn Write) -> Result<(), Error> {
+    let targets: Vec<(CacheKey, Record)> = match target {
         None => cache::list()?,
-        Some(k) => {
-            let key = CacheKey::parse(k).ok_or_else(|| {
-                Error::Usage(format!(
-                    "{k:?} is not a cache key; `kube-sa-token cache list` shows them"
-                ))
-            })?;
-            let found = cache::list()?.into_iter().find(|(k, _)| *k == key);
-            vec![found.ok_or_else(|| {
-                Error::Usage(format!(
-                    "no cache entry {key}; `kube-sa-token cache list` shows them"
-                ))
-            })?]
-        }
+        Some(t) => matching(t, parse_get)?,
     };
     let mut bound = Vec::new();
     let mut failed = Vec::new();
@@ -172,7 +162,7 @@ pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
             bound.push(format!("{}/{}", r.namespace, s));
         }
     }
-    if key.is_none() {
+    if target.is_none() {
         // Also entries the index lost track of, in the file store.
         cache::remove_untracked_files()?;
     }
@@ -197,4 +187,57 @@ pub fn clear(key: Option<&str>, out: &mut dyn Write) -> Result<(), Error> {
         )));
     }
     Ok(())
+}
+
+/// The entries `target` names: a key, or its first characters (at least 4,
+/// naming one entry); who they are for (`NS/SA`, `user:NAME`, as `cache
+/// list` shows them); or a kubeconfig context whose exec entry runs `get`.
+fn matching(target: &str, parse_get: ParseGet) -> Result<Vec<(CacheKey, Record)>, Error> {
+    let all = cache::list()?;
+    let hex = target.len() >= 4 && target.bytes().all(|b| b.is_ascii_hexdigit());
+    if hex {
+        let found: Vec<_> = all
+            .iter()
+            .filter(|(k, _)| k.as_str().starts_with(&target.to_ascii_lowercase()))
+            .cloned()
+            .collect();
+        match found.len() {
+            1 => return Ok(found),
+            0 => {}
+            n => {
+                return Err(Error::Usage(format!(
+                    "{target:?} starts {n} cache keys; give more of the key (`kube-sa-token cache list` shows them)"
+                )));
+            }
+        }
+    }
+    let by_who: Vec<_> = all
+        .iter()
+        .filter(|(_, r)| r.label() == target)
+        .cloned()
+        .collect();
+    if !by_who.is_empty() {
+        return Ok(by_who);
+    }
+    let context = Who::Context {
+        name: Some(target.to_string()),
+        kubeconfig: None,
+        parse_get,
+    };
+    if let Ok(opts) = options_of(&context)
+        && let Ok(cluster) = admin_cluster(&opts.spec)
+    {
+        let key = entry_key(&opts.spec, &cluster);
+        let found: Vec<_> = all.into_iter().filter(|(k, _)| *k == key).collect();
+        if !found.is_empty() {
+            return Ok(found);
+        }
+        return Err(Error::Usage(format!(
+            "nothing is cached for context {target:?} ({}); `kube-sa-token cache list` shows what is",
+            opts.spec.label()
+        )));
+    }
+    Err(Error::Usage(format!(
+        "no cache entry matches {target:?}: give a key (or its first characters), NS/SA, user:NAME or a context name; `kube-sa-token cache list` shows them"
+    )))
 }

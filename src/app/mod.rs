@@ -74,7 +74,9 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
         )?,
         Command::Whoami { who, format } => whoami::whoami(&who, format, &clock, out)?,
         Command::CacheList { format, check } => cache_cmd::list(format, check, &clock, out)?,
-        Command::CacheClear { key } => cache_cmd::clear(key.as_deref(), out)?,
+        Command::CacheClear { target, parse_get } => {
+            cache_cmd::clear(target.as_deref(), parse_get, out)?
+        }
         Command::Logout { who } => logout::logout(&identity::options_of(&who)?, &clock, out)?,
         Command::Doctor {
             kubeconfig,

@@ -162,10 +162,12 @@ pub(super) enum CacheCmd {
         #[arg(long)]
         check: bool,
     },
-    /// Remove one entry (by key from `cache list`) or all of them.
+    /// Remove entries: by key (or its first characters) from `cache list`,
+    /// by who (NS/SA, user:NAME), by kubeconfig context, or --all.
     Clear {
-        #[arg(value_name = "KEY", required_unless_present = "all")]
+        #[arg(value_name = "KEY|NS/SA|user:NAME|CONTEXT")]
         key: Option<String>,
+        /// Every entry.
         #[arg(long, conflicts_with = "key")]
         all: bool,
     },

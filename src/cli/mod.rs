@@ -175,7 +175,16 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             check,
         },
         Cmd::Cache(CacheCmd::Clear { key, all }) => Command::CacheClear {
-            key: if all { None } else { key },
+            target: match (key, all) {
+                (_, true) => None,
+                (Some(k), false) => Some(k),
+                (None, false) => {
+                    return Err(Error::Usage(
+                        "cache clear what? pass a KEY (or its first characters), NS/SA, user:NAME or a context name (`kube-sa-token cache list` shows them), or --all for every entry".into(),
+                    ));
+                }
+            },
+            parse_get: parse_get_args,
         },
         Cmd::Logout(a) => Command::Logout {
             who: who(a.context, a.flags.given, a.sa)?,

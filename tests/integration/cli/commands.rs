@@ -19,8 +19,21 @@ fn cache_list_and_clear() {
     let json = env.run(&["cache", "list", "-o", "json"]);
     let key = json.json()[0]["key"].as_str().unwrap().to_string();
     env.run(&["cache", "clear", "nonsense"])
-        .fails_with("not a cache key");
-    env.run(&["cache", "clear", &key]).ok();
+        .fails_with("no cache entry matches \"nonsense\"");
+    // Issue 24, item 2: without a target, what to give (and --all).
+    env.run(&["cache", "clear"])
+        .fails_with("or --all for every entry");
+    // A key's first characters name it, like git's short hashes.
+    let short = env.run(&["cache", "clear", &key[..8]]);
+    short.ok();
+    assert!(
+        short.stdout.contains("removed 1 cache entry"),
+        "{}",
+        short.stdout
+    );
+    env.get(None, SA).ok();
+    // And who it is for, as `cache list` shows it.
+    env.run(&["cache", "clear", "team/viewer"]).ok();
     assert!(
         env.run(&["cache", "list"])
             .stdout

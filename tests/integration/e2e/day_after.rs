@@ -300,6 +300,18 @@ fn after_setup_the_context_names_the_identity() {
         "{}",
         forgot.stderr
     );
+    // `cache clear` takes the context too: its entry only (the one minted
+    // without the group stays).
+    let clear = env.run(&["cache", "clear", "user:ctx-alice@test"]);
+    clear.ok();
+    assert!(
+        clear.stdout.contains("removed 1 cache entry"),
+        "{}",
+        clear.stdout
+    );
+    let list = env.run(&["cache", "list", "-o", "json"]);
+    assert!(!list.stdout.contains("ctx-dev"), "{}", list.stdout);
+    assert!(list.stdout.contains("ctx-alice"), "{}", list.stdout);
 }
 
 /// Item 2: `logout` logs the identity out: every cached credential of the
