@@ -50,9 +50,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A safety rule stopped the command (cluster binding, missing rights).
+    /// A safety rule stopped the command (cluster binding, recursion).
     #[error("{0}")]
     Refused(String),
+    /// The admin context lacks an RBAC right (checked before anything is
+    /// written): the API server's refusal, as when a mint meets a 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// A check that `doctor`/`inspect --verify` reports as failed.
     #[error("{0}")]
     CheckFailed(String),
@@ -89,7 +93,7 @@ impl Error {
                 ExitCode::Config
             }
             Error::KubeApi(KubeApiError::Unbound { .. }) => ExitCode::Refused,
-            Error::KubeApi(_) | Error::Unconfirmed { .. } => ExitCode::Api,
+            Error::KubeApi(_) | Error::Unconfirmed { .. } | Error::Forbidden(_) => ExitCode::Api,
             Error::Cache(_) => ExitCode::Cache,
             Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,
             Error::Claims(_)

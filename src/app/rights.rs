@@ -166,10 +166,11 @@ impl Right {
         }
     }
 
-    /// What to do without it, for `setup`'s refusal.
+    /// What to do without it, for `setup`'s refusal (exit code 4, as `get`
+    /// meeting the same missing right).
     pub(super) fn refusal(&self, admin_context: &str, ns: &str) -> Error {
         let (verb, what) = (self.verb, self.what());
-        Error::Refused(match self.scope {
+        Error::Forbidden(match self.scope {
             Scope::Namespace => format!(
                 "admin context {admin_context:?} may not {verb} {what} in namespace {ns:?} (SelfSubjectAccessReview said no); grant it, e.g. `kubectl create role sa-token-minter -n {ns} --verb={verb} --resource={what}` plus a rolebinding, or use another --admin-context"
             ),

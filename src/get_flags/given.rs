@@ -119,8 +119,8 @@ impl Given {
         let create_secret = self.on("create-secret");
         if duration < options::MIN_DURATION {
             return Err(Error::Usage(format!(
-                "--duration {}s is too short: the API server's minimum is {}",
-                duration.as_secs(),
+                "--duration {} is too short: the API server's minimum is {}",
+                duration::flag(duration),
                 duration::flag(options::MIN_DURATION)
             )));
         }

@@ -135,6 +135,45 @@ fn inspect_a_given_token_and_stdin() {
         .fails_with("not a decodable JWT");
 }
 
+/// Issue 24, item 10: `--help` lists the exit codes, as troubleshooting.md
+/// does; a too-short duration is said in the units it was given in.
+#[test]
+fn help_lists_the_exit_codes_and_durations_read_back() {
+    let env = TestEnv::builder().build();
+    let help = env.run(&["--help"]);
+    help.ok();
+    // Both wrap their lines: compare the words.
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let docs = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/troubleshooting.md"
+    ))
+    .unwrap();
+    let (help, docs) = (words(&help.stdout), words(&docs));
+    assert!(
+        help.contains("Exit codes: 0 ok, 1 other failure, 2 usage"),
+        "{help}"
+    );
+    for code in [
+        "2 usage or bad",
+        "3 kubeconfig or admin context",
+        "5 token store",
+        "6 refused for safety (cluster binding, recursion)",
+    ] {
+        assert!(docs.contains(code) && help.contains(code), "{code}");
+    }
+    env.run(&[
+        "get",
+        "--admin-context",
+        "a",
+        "--service-account",
+        "s",
+        "--duration",
+        "5m",
+    ])
+    .fails_with("--duration 5m is too short: the API server's minimum is 10m");
+}
+
 #[test]
 fn setup_validation_failure_leaves_kubeconfig_alone() {
     let api = FakeApi::start();

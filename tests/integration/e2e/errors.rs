@@ -52,6 +52,21 @@ fn errors_on_a_real_server_leave_the_cache_intact() {
     let forbidden = get(weak_kc.to_str().unwrap(), "weak", &sa(&ns));
     forbidden.fails_with("forbidden: admin context \"weak\" may not create serviceaccounts/token");
     assert!(!forbidden.stderr.contains(weak_token.stdout.trim()));
+    // setup meets the same missing right before writing: the same exit code
+    // (issue 24, item 10: it was 6 there, 4 here).
+    let setup = env.run(&[
+        "setup",
+        "--kubeconfig",
+        weak_kc.to_str().unwrap(),
+        "--admin-context",
+        "weak",
+        "-n",
+        &ns,
+        "viewer",
+        "--dry-run",
+    ]);
+    setup.fails_with("admin context \"weak\" may not");
+    assert_eq!((forbidden.code, setup.code), (4, 4));
     // doctor on that broken setup says what is missing.
     let doc = env.run(&[
         "doctor",
