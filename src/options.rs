@@ -268,6 +268,12 @@ pub enum Command {
         who: Who,
         format: Format,
     },
+    /// The raw token, for curl and scripts.
+    Token {
+        who: Who,
+        /// Also write the cluster's CA here.
+        ca_file: Option<PathBuf>,
+    },
     CacheList {
         format: Format,
         /// Ask the server about every cached token.

@@ -20,6 +20,7 @@ mod refresh_ahead;
 mod request;
 mod rights;
 mod setup;
+mod token_cmd;
 mod verdict;
 mod whoami;
 
@@ -72,6 +73,7 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             &clock,
             out,
         )?,
+        Command::Token { who, ca_file } => token_cmd::token(&who, ca_file.as_deref(), &clock, out)?,
         Command::Whoami { who, format } => whoami::whoami(&who, format, &clock, out)?,
         Command::CacheList { format, check } => cache_cmd::list(format, check, &clock, out)?,
         Command::CacheClear { target, parse_get } => {

@@ -40,6 +40,8 @@ pub(super) enum Cmd {
     Inspect(InspectArgs),
     /// Ask the server who the ServiceAccount token (or user certificate) is (SelfSubjectReview) and its version.
     Whoami(WhoamiArgs),
+    /// Print the raw token for curl and scripts (the cached one, else minted), and with --ca-file write the cluster's CA.
+    Token(TokenCmdArgs),
     /// List or clear cached entries.
     #[command(subcommand)]
     Cache(CacheCmd),
@@ -152,6 +154,23 @@ pub(super) struct WhoamiArgs {
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputArg::Text)]
     pub(super) output: OutputArg,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct TokenCmdArgs {
+    /// The identity of this kubeconfig context's exec entry (one `setup`
+    /// wrote), with all its options; the default without --admin-context:
+    /// the current context.
+    #[arg(long, value_name = "NAME")]
+    pub(super) context: Option<String>,
+    #[command(flatten)]
+    pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
+    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
+    #[arg(value_name = "SA")]
+    pub(super) sa: Option<String>,
+    /// Also write the cluster's CA certificate (PEM) to FILE, for `curl --cacert`.
+    #[arg(long, value_name = "FILE")]
+    pub(super) ca_file: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

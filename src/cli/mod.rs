@@ -166,6 +166,10 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                 format: a.output.into(),
             }
         }
+        Cmd::Token(a) => Command::Token {
+            who: who(a.context, a.flags.given, a.sa)?,
+            ca_file: a.ca_file,
+        },
         Cmd::Whoami(a) => Command::Whoami {
             who: who(a.context, a.flags.given, a.sa)?,
             format: a.output.into(),

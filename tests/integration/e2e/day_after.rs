@@ -397,3 +397,57 @@ fn logout_removes_every_entry_of_the_identity_and_lists_them() {
         again.stdout
     );
 }
+
+/// Item 9: the classic workflow in one command: `token --ca-file` gives curl
+/// what `kubectl get secret ... | base64 -d` gave it, from the cache.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn token_and_ca_file_are_what_curl_needs() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-token");
+    let env = c.admin_env();
+    env.run(&[
+        "setup",
+        "--admin-context",
+        "admin",
+        "-n",
+        &ns,
+        "viewer",
+        "--cache",
+        "file",
+    ])
+    .ok();
+    let ca = env.root().join("ca.crt");
+    let context = format!("{ns}/viewer@test");
+    let token = env.run(&[
+        "token",
+        "--context",
+        &context,
+        "--ca-file",
+        ca.to_str().unwrap(),
+    ]);
+    token.ok();
+    let token = token.stdout.trim().to_string();
+    assert_eq!(token.split('.').count(), 3, "a JWT");
+    assert_eq!(std::fs::read(&ca).unwrap(), std::fs::read(c.ca()).unwrap());
+    let curl = |auth: Option<&str>| {
+        let mut cmd = std::process::Command::new("curl");
+        cmd.args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "--cacert"])
+            .arg(&ca)
+            .arg(format!("{}/api/v1/namespaces/{ns}/pods", c.server));
+        if let Some(t) = auth {
+            cmd.args(["-H", &format!("Authorization: Bearer {t}")]);
+        }
+        String::from_utf8(cmd.output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(
+        curl(Some(&token)),
+        "200",
+        "the SA may list pods in its namespace"
+    );
+    assert_ne!(curl(None), "200");
+    // Served from the cache: the same token again.
+    let again = env.run(&["token", "--context", &context]);
+    again.ok();
+    assert_eq!(again.stdout.trim(), token);
+}
