@@ -119,15 +119,7 @@ impl GetToken<'_> {
             tracing::warn!("could not drop the rejected token from the cache: {e}");
         }
 
-        let (entry, expires, now) = mint::mint_and_keep(
-            self.cache,
-            self.minter,
-            self.clock,
-            opts,
-            target,
-            key,
-            &chain,
-        )?;
+        let (entry, expires, now) = self.mint_and_keep(opts, target, key, &chain)?;
         if let Some(d) = &dead {
             // kubectl shows the plugin's stderr: say why its last command failed.
             tracing::warn!(
@@ -176,6 +168,19 @@ impl GetToken<'_> {
         if !due {
             return Ok(false);
         }
+        self.mint_and_keep(opts, target, key, chain)?;
+        Ok(true)
+    }
+
+    /// Mints for `opts` and keeps the credential, through this use case's
+    /// ports ([`mint::mint_and_keep`]).
+    fn mint_and_keep(
+        &self,
+        opts: &GetOptions,
+        target: &ClusterIdentity,
+        key: &CacheKey,
+        chain: &str,
+    ) -> Result<(Entry, OffsetDateTime, OffsetDateTime), Error> {
         mint::mint_and_keep(
             self.cache,
             self.minter,
@@ -184,8 +189,7 @@ impl GetToken<'_> {
             target,
             key,
             chain,
-        )?;
-        Ok(true)
+        )
     }
 
     /// The cached entry's fate. With `first`, a caller that comes back

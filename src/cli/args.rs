@@ -56,6 +56,16 @@ pub(super) enum Cmd {
     },
 }
 
+/// `--context`: whose credential, by the kubeconfig context `setup` wrote.
+#[derive(Args, Debug, Clone)]
+pub(super) struct ContextArg {
+    /// The identity of this kubeconfig context's exec entry (one `setup`
+    /// wrote), with all its options; the default without --admin-context:
+    /// the current context.
+    #[arg(long, value_name = "NAME")]
+    pub(super) context: Option<String>,
+}
+
 #[derive(Args, Debug, Clone)]
 pub(super) struct KubeconfigArg {
     /// Admin kubeconfig (default: KUBECONFIG, then ~/.kube/config, merged like kubectl).
@@ -86,11 +96,8 @@ pub(super) struct SetupArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct KubeconfigArgs {
-    /// The identity of this kubeconfig context's exec entry (one `setup`
-    /// wrote), with all its options; the default without --admin-context:
-    /// the current context.
-    #[arg(long, value_name = "NAME")]
-    pub(super) context: Option<String>,
+    #[command(flatten)]
+    pub(super) context: ContextArg,
     #[command(flatten)]
     pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
@@ -110,11 +117,8 @@ pub(super) struct KubeconfigArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct InspectArgs {
-    /// The identity of this kubeconfig context's exec entry (one `setup`
-    /// wrote), with all its options; the default without --admin-context:
-    /// the current context.
-    #[arg(long, value_name = "NAME")]
-    pub(super) context: Option<String>,
+    #[command(flatten)]
+    pub(super) context: ContextArg,
     /// "-": read a token or PEM certificate from stdin. A token given here
     /// works too, but other users see argv (`ps`) and it stays in the shell's
     /// history: use "-" or --file. Without it: the cached token of the SA
@@ -141,11 +145,8 @@ pub(super) struct InspectArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct WhoamiArgs {
-    /// The identity of this kubeconfig context's exec entry (one `setup`
-    /// wrote), with all its options; the default without --admin-context:
-    /// the current context.
-    #[arg(long, value_name = "NAME")]
-    pub(super) context: Option<String>,
+    #[command(flatten)]
+    pub(super) context: ContextArg,
     #[command(flatten)]
     pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
@@ -158,11 +159,8 @@ pub(super) struct WhoamiArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct TokenCmdArgs {
-    /// The identity of this kubeconfig context's exec entry (one `setup`
-    /// wrote), with all its options; the default without --admin-context:
-    /// the current context.
-    #[arg(long, value_name = "NAME")]
-    pub(super) context: Option<String>,
+    #[command(flatten)]
+    pub(super) context: ContextArg,
     #[command(flatten)]
     pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
@@ -198,11 +196,8 @@ pub(super) enum CacheCmd {
 
 #[derive(Args, Debug)]
 pub(super) struct LogoutArgs {
-    /// The identity of this kubeconfig context's exec entry (one `setup`
-    /// wrote), with all its options; the default without --admin-context:
-    /// the current context.
-    #[arg(long, value_name = "NAME")]
-    pub(super) context: Option<String>,
+    #[command(flatten)]
+    pub(super) context: ContextArg,
     #[command(flatten)]
     pub(super) flags: TableArgs<FINDS_OR_CONTEXT>,
     /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.

@@ -128,7 +128,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             dry_run: a.dry_run,
         },
         Cmd::Kubeconfig(a) => Command::Kubeconfig {
-            who: who(a.context, a.flags.given, a.sa)?,
+            who: who(a.context.context, a.flags.given, a.sa)?,
             embed_token: a.embed_token,
             context_name: a.context_name,
             output: a.output,
@@ -136,7 +136,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
         Cmd::Inspect(a) => {
             let kubeconfig = a.flags.kubeconfig();
             let outside = a.file.is_some() || a.token.is_some();
-            if outside && a.context.is_some() {
+            if outside && a.context.context.is_some() {
                 return Err(Error::Usage(
                     "--context names a cached credential: give it, or a TOKEN (- for stdin) or --file, not both".into(),
                 ));
@@ -155,7 +155,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                     if let Some(ctx) = admin {
                         given.set("admin-context", ctx);
                     }
-                    InspectInput::Cached(who(a.context, given, None)?)
+                    InspectInput::Cached(who(a.context.context, given, None)?)
                 }
             };
             Command::Inspect {
@@ -167,11 +167,11 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             }
         }
         Cmd::Token(a) => Command::Token {
-            who: who(a.context, a.flags.given, a.sa)?,
+            who: who(a.context.context, a.flags.given, a.sa)?,
             ca_file: a.ca_file,
         },
         Cmd::Whoami(a) => Command::Whoami {
-            who: who(a.context, a.flags.given, a.sa)?,
+            who: who(a.context.context, a.flags.given, a.sa)?,
             format: a.output.into(),
         },
         Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
@@ -191,7 +191,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             parse_get: parse_get_args,
         },
         Cmd::Logout(a) => Command::Logout {
-            who: who(a.context, a.flags.given, a.sa)?,
+            who: who(a.context.context, a.flags.given, a.sa)?,
         },
         Cmd::Doctor(a) => Command::Doctor {
             kubeconfig: a.kubeconfig.kubeconfig,
