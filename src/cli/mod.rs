@@ -36,7 +36,26 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
     if let Some(get) = fast_get::parse(&args) {
         return get.map(|i| Parsed::Run(Box::new(i)));
     }
-    let cli = match Cli::try_parse_from(args) {
+    // Run as kubectl's plugin (`kubectl sa-token ...` execs
+    // `kubectl-sa_token`), usage lines and errors say so.
+    let plugin = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "kubectl-sa_token");
+    let command = {
+        use clap::CommandFactory;
+        let c = Cli::command();
+        if plugin {
+            c.bin_name("kubectl sa-token")
+        } else {
+            c
+        }
+    };
+    let parsed = command.try_get_matches_from(args).and_then(|m| {
+        use clap::FromArgMatches;
+        Cli::from_arg_matches(&m)
+    });
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -174,6 +174,31 @@ fn help_lists_the_exit_codes_and_durations_read_back() {
     .fails_with("--duration 5m is too short: the API server's minimum is 10m");
 }
 
+/// Issue 24, item 10: run as kubectl's plugin, the usage line says how it
+/// was called.
+#[test]
+fn as_the_kubectl_plugin_the_usage_says_kubectl_sa_token() {
+    let env = TestEnv::builder().build();
+    let plugin = env.root().join("kubectl-sa_token");
+    std::os::unix::fs::symlink(&*crate::support::BIN, &plugin).unwrap();
+    let mut cmd = std::process::Command::new(&plugin);
+    cmd.arg("whoami").arg("--help");
+    env.isolate(&mut cmd);
+    let out = crate::support::Out::from(cmd.output().unwrap());
+    out.ok();
+    assert!(
+        out.stdout.contains("Usage: kubectl sa-token whoami"),
+        "{}",
+        out.stdout
+    );
+    let help = env.run(&["whoami", "--help"]);
+    assert!(
+        help.stdout.contains("Usage: kube-sa-token whoami"),
+        "{}",
+        help.stdout
+    );
+}
+
 #[test]
 fn setup_validation_failure_leaves_kubeconfig_alone() {
     let api = FakeApi::start();
