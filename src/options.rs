@@ -249,6 +249,8 @@ pub enum Command {
         opts: GetOptions,
         context_name: Option<String>,
         dry_run: bool,
+        /// Print the RBAC objects the admin context lacks; write nothing.
+        print_rbac: bool,
     },
     Kubeconfig {
         who: Who,

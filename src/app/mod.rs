@@ -43,7 +43,8 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             opts,
             context_name,
             dry_run,
-        } => setup::setup(&opts, context_name.as_deref(), dry_run, out)?,
+            print_rbac,
+        } => setup::setup(&opts, context_name.as_deref(), dry_run, print_rbac, out)?,
         Command::Kubeconfig {
             who,
             embed_token,

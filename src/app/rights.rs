@@ -165,20 +165,125 @@ impl Right {
             }
         }
     }
+}
 
-    /// What to do without it, for `setup`'s refusal (exit code 4, as `get`
-    /// meeting the same missing right).
-    pub(super) fn refusal(&self, admin_context: &str, ns: &str) -> Error {
-        let (verb, what) = (self.verb, self.what());
-        Error::Forbidden(match self.scope {
-            Scope::Namespace => format!(
-                "admin context {admin_context:?} may not {verb} {what} in namespace {ns:?} (SelfSubjectAccessReview said no); grant it, e.g. `kubectl create role sa-token-minter -n {ns} --verb={verb} --resource={what}` plus a rolebinding, or use another --admin-context"
-            ),
-            Scope::Certificates => format!(
-                "admin context {admin_context:?} may not {verb} {what} (certificates.k8s.io; SelfSubjectAccessReview said no); grant it with a ClusterRole and ClusterRoleBinding (see docs/users.md), use --no-approve to have someone else approve, or use another --admin-context"
-            ),
+/// `setup`'s refusal when the admin context lacks `missing` (exit code 4, as
+/// `get` meeting a missing right): every one of them at once.
+pub(super) fn refusal(missing: &[Right], admin_context: &str, ns: &str) -> Error {
+    let list: Vec<String> = missing
+        .iter()
+        .map(|r| match r.scope {
+            Scope::Namespace => format!("{} {} in namespace {ns:?}", r.verb, r.what()),
+            Scope::Certificates => format!("{} {} (certificates.k8s.io)", r.verb, r.what()),
         })
+        .collect();
+    let fix = "the same setup command with --print-rbac prints the Role/ClusterRole and bindings that grant exactly these: pipe it to `kubectl apply -f -` as someone who may grant them";
+    let users = if missing.iter().any(|r| r.scope == Scope::Certificates) {
+        "; for a user, --no-approve leaves the approval to someone else"
+    } else {
+        ""
+    };
+    Error::Forbidden(format!(
+        "admin context {admin_context:?} may not {} (SelfSubjectAccessReview said no); {fix}, or use another --admin-context{users}",
+        list.join(", ")
+    ))
+}
+
+/// The RBAC objects that grant `missing` to `subject` (the admin context's
+/// username, as SelfSubjectReview gives it): a Role and RoleBinding in `ns`
+/// for its rights there, a ClusterRole and ClusterRoleBinding for the CSR
+/// API. One rule per right: nothing more is granted. `kubectl apply` takes
+/// them again unchanged.
+pub(super) fn manifest(missing: &[Right], ns: &str, subject: &str) -> String {
+    let subjects = match subject
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|s| s.split_once(':'))
+    {
+        Some((sa_ns, sa)) => {
+            format!("- kind: ServiceAccount\n  name: {sa}\n  namespace: {sa_ns}\n")
+        }
+        None => format!(
+            "- kind: User\n  apiGroup: rbac.authorization.k8s.io\n  name: {}\n",
+            yaml_str(subject)
+        ),
+    };
+    let rules = |scope: Scope| -> String {
+        missing
+            .iter()
+            .filter(|r| r.scope == scope)
+            .map(|r| {
+                let group = if scope == Scope::Namespace {
+                    "\"\""
+                } else {
+                    "certificates.k8s.io"
+                };
+                let resource = match r.sub {
+                    Some(s) => format!("{}/{s}", r.resource),
+                    None => r.resource.to_string(),
+                };
+                let names = r
+                    .name
+                    .map(|n| format!("  resourceNames: [{}]\n", yaml_str(n)))
+                    .unwrap_or_default();
+                format!(
+                    "- apiGroups: [{group}]\n  resources: [{resource}]\n  verbs: [{}]\n{names}",
+                    r.verb
+                )
+            })
+            .collect()
+    };
+    let of = |scope: Scope| {
+        missing
+            .iter()
+            .filter(|r| r.scope == scope)
+            .collect::<Vec<_>>()
+    };
+    let role = object_name("minter", subject, &of(Scope::Namespace));
+    let cluster_role = object_name("csr", subject, &of(Scope::Certificates));
+    let mut docs = Vec::new();
+    let namespaced = rules(Scope::Namespace);
+    if !namespaced.is_empty() {
+        docs.push(format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: {role}\n  namespace: {ns}\nrules:\n{namespaced}"
+        ));
+        docs.push(format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: {role}\n  namespace: {ns}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: {role}\nsubjects:\n{subjects}"
+        ));
     }
+    let cluster = rules(Scope::Certificates);
+    if !cluster.is_empty() {
+        docs.push(format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {cluster_role}\nrules:\n{cluster}"
+        ));
+        docs.push(format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {cluster_role}\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: {cluster_role}\nsubjects:\n{subjects}"
+        ));
+    }
+    docs.join("---\n")
+}
+
+/// The objects' name: what they are, then 8 hex digits of a hash over the
+/// subject and the rights they grant. Never the name of a role someone
+/// wrote (docs/users.md's `kube-sa-token-user-signer`), and never the name
+/// of an earlier grant with other rights, which `kubectl apply` would
+/// replace (taking rights away); the same grant again is the same object.
+fn object_name(what: &str, subject: &str, rights: &[&Right]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(subject.as_bytes());
+    for r in rights {
+        h.update(format!("\0{}\0{}\0{:?}\0{:?}", r.verb, r.resource, r.sub, r.name).as_bytes());
+    }
+    let hex: String = h.finalize()[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("kube-sa-token-{what}-{hex}")
+}
+
+/// `s` as a YAML double-quoted scalar.
+fn yaml_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -221,5 +326,56 @@ mod tests {
                 .filter(|r| r.default)
                 .all(|r| defaults.contains(r))
         );
+    }
+
+    /// The objects `setup` prints grant exactly the missing rights, to the
+    /// admin context's own identity (a ServiceAccount or a user).
+    #[test]
+    fn the_manifest_grants_exactly_what_is_missing() {
+        let missing = [CREATE_TOKEN, GET_SA, APPROVE_CSR, APPROVE_SIGNER];
+        for (subject, kind) in [
+            ("system:serviceaccount:ops:minter", "ServiceAccount"),
+            ("alice@example.com", "User"),
+        ] {
+            let text = manifest(&missing, "team", subject);
+            let docs: Vec<serde_yaml::Value> = text
+                .split("---\n")
+                .map(|d| serde_yaml::from_str(d).unwrap())
+                .collect();
+            let kinds: Vec<&str> = docs.iter().map(|d| d["kind"].as_str().unwrap()).collect();
+            assert_eq!(
+                kinds,
+                ["Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"]
+            );
+            assert_eq!(docs[0]["metadata"]["namespace"], "team");
+            let rules = |d: &serde_yaml::Value| d["rules"].as_sequence().unwrap().clone();
+            assert_eq!(rules(&docs[0]).len(), 2, "{text}");
+            assert_eq!(rules(&docs[0])[0]["resources"][0], "serviceaccounts/token");
+            assert_eq!(rules(&docs[0])[0]["verbs"][0], "create");
+            assert_eq!(rules(&docs[0])[0]["apiGroups"][0], "");
+            assert_eq!(rules(&docs[2]).len(), 2, "{text}");
+            assert_eq!(rules(&docs[2])[1]["resourceNames"][0], SIGNER);
+            for binding in [&docs[1], &docs[3]] {
+                assert_eq!(binding["subjects"][0]["kind"], kind, "{text}");
+            }
+        }
+        assert_eq!(
+            manifest(&[CREATE_TOKEN], "team", "u").split("---").count(),
+            2,
+            "no cluster objects for namespace rights"
+        );
+        // One object per grant: another set of rights never replaces an
+        // earlier grant (nor the documented ClusterRole); the same set is
+        // the same object.
+        let name = |m: &[Right]| {
+            let d: serde_yaml::Value =
+                serde_yaml::from_str(manifest(m, "team", "u").split("---\n").next().unwrap())
+                    .unwrap();
+            d["metadata"]["name"].as_str().unwrap().to_string()
+        };
+        assert_eq!(name(&[CREATE_TOKEN]), name(&[CREATE_TOKEN]));
+        assert_ne!(name(&[CREATE_TOKEN]), name(&[CREATE_SECRETS]));
+        assert!(name(&[CREATE_TOKEN]).starts_with("kube-sa-token-minter-"));
+        assert!(name(&[APPROVE_CSR]).starts_with("kube-sa-token-csr-"));
     }
 }

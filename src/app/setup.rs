@@ -71,6 +71,7 @@ pub fn setup(
     opts: &GetOptions,
     context_name: Option<&str>,
     dry_run: bool,
+    print_rbac_only: bool,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let spec = &opts.spec;
@@ -78,6 +79,9 @@ pub fn setup(
     let admin_ctx = kc.context(&spec.admin_context)?;
     let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
     let admin = session.admin(None)?;
+    if print_rbac_only {
+        return session.block_on(print_rbac(admin, opts, out))?;
+    }
     session.block_on(validate(admin, opts))??;
 
     let name = context_name
@@ -134,17 +138,58 @@ fn shell_word(s: &str) -> String {
     }
 }
 
-/// The checks `setup` makes before writing anything.
+/// The rights the options need that the admin context lacks.
+async fn missing_rights(admin: &Admin, opts: &GetOptions) -> Result<Vec<rights::Right>, Error> {
+    let mut missing = Vec::new();
+    for right in rights::needed(opts) {
+        if !right.held(admin, &opts.spec.namespace).await? {
+            missing.push(right);
+        }
+    }
+    Ok(missing)
+}
+
+/// The checks `setup` makes before writing anything: every right the
+/// options need (all missing ones said at once), then the ServiceAccount.
 async fn validate(admin: &Admin, opts: &GetOptions) -> Result<(), Error> {
     let spec = &opts.spec;
-    for right in rights::needed(opts) {
-        if !right.held(admin, &spec.namespace).await? {
-            return Err(right.refusal(&spec.admin_context, &spec.namespace));
-        }
+    let missing = missing_rights(admin, opts).await?;
+    if !missing.is_empty() {
+        return Err(rights::refusal(
+            &missing,
+            &spec.admin_context,
+            &spec.namespace,
+        ));
     }
     if let Principal::ServiceAccount(sa) = &spec.principal {
         admin.service_account(&spec.namespace, sa).await?;
     }
+    Ok(())
+}
+
+/// `setup --print-rbac`: the Role/ClusterRole and bindings that grant the
+/// admin context exactly the rights these options need and it lacks, for
+/// `kubectl apply -f -`. Writes no kubeconfig.
+async fn print_rbac(admin: &Admin, opts: &GetOptions, out: &mut dyn Write) -> Result<(), Error> {
+    let missing = missing_rights(admin, opts).await?;
+    if missing.is_empty() {
+        eprintln!(
+            "admin context {:?} already has every right these options need; nothing to grant",
+            opts.spec.admin_context
+        );
+        return Ok(());
+    }
+    // Whom to grant them to, as the server knows the admin context.
+    let subject = admin.whoami().await?.username.ok_or_else(|| {
+        Error::CheckFailed(
+            "the server did not say who the admin context is (SelfSubjectReview named no user); grant the rights by hand (docs/troubleshooting.md)".into(),
+        )
+    })?;
+    write!(
+        out,
+        "{}",
+        rights::manifest(&missing, &opts.spec.namespace, &subject)
+    )?;
     Ok(())
 }
 

@@ -92,6 +92,11 @@ pub(super) struct SetupArgs {
     /// Print the change instead of writing it.
     #[arg(long)]
     pub(super) dry_run: bool,
+    /// Print the Role/ClusterRole and bindings that grant the admin context
+    /// exactly the rights these options need and it lacks (for `kubectl
+    /// apply -f -`); write nothing.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub(super) print_rbac: bool,
 }
 
 #[derive(Args, Debug)]

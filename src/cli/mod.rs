@@ -145,6 +145,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             opts: a.flags.given.options(a.sa)?,
             context_name: a.context_name,
             dry_run: a.dry_run,
+            print_rbac: a.print_rbac,
         },
         Cmd::Kubeconfig(a) => Command::Kubeconfig {
             who: who(a.context.context, a.flags.given, a.sa)?,

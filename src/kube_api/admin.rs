@@ -201,6 +201,15 @@ impl Admin {
         })?;
         Ok(TokenClient::from_client(client, &self.server, who))
     }
+
+    /// Who the admin context is, by the server (SelfSubjectReview).
+    pub async fn whoami(
+        &self,
+    ) -> Result<k8s_openapi::api::authentication::v1::UserInfo, KubeApiError> {
+        TokenClient::from_client(self.client.clone(), &self.server, "the admin context")
+            .whoami()
+            .await
+    }
 }
 
 /// Deserializes a `cluster:` or `user:` body into kube's type. On a type

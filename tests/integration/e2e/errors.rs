@@ -67,6 +67,51 @@ fn errors_on_a_real_server_leave_the_cache_intact() {
     ]);
     setup.fails_with("admin context \"weak\" may not");
     assert_eq!((forbidden.code, setup.code), (4, 4));
+    // Every missing right in one line; `--print-rbac` prints the Role that
+    // grants exactly them; applied, setup passes (issue 24, item 6).
+    assert!(
+        setup
+            .stderr
+            .contains("create serviceaccounts/token in namespace")
+            && setup.stderr.contains("get serviceaccounts in namespace"),
+        "{}",
+        setup.stderr
+    );
+    assert!(setup.stderr.contains("--print-rbac"), "{}", setup.stderr);
+    let rbac = env.run(&[
+        "setup",
+        "--kubeconfig",
+        weak_kc.to_str().unwrap(),
+        "--admin-context",
+        "weak",
+        "-n",
+        &ns,
+        "viewer",
+        "--print-rbac",
+    ]);
+    rbac.ok();
+    assert_eq!(rbac.stdout.matches("verbs:").count(), 2, "{}", rbac.stdout);
+    let grant = env.root().join("grant.yaml");
+    std::fs::write(&grant, &rbac.stdout).unwrap();
+    c.admin(&["apply", "-f", grant.to_str().unwrap()]).ok();
+    // The authorizer sees new bindings through an informer: bounded wait.
+    let weak = weak_kc.to_str().unwrap();
+    let granted = eventually(Duration::from_secs(20), || {
+        let args = [
+            "setup",
+            "--kubeconfig",
+            weak,
+            "--admin-context",
+            "weak",
+            "-n",
+            &ns,
+            "viewer",
+            "--dry-run",
+        ];
+        env.run(&args).code == 0
+    });
+    assert!(granted, "setup passes once the printed Role is applied");
+    c.admin(&["delete", "-f", grant.to_str().unwrap()]).ok();
     // doctor on that broken setup says what is missing.
     let doc = env.run(&[
         "doctor",

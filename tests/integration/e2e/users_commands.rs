@@ -340,8 +340,48 @@ fn the_documented_cluster_role_is_enough_and_without_approval_rights_it_says_so(
     // Without the approval rules: setup refuses before writing, get says
     // what is missing and what to do, and leaves no CSR behind.
     let other = format!("{user}-2");
-    env.run(&["setup", "--admin-context", "creator", "--user", &other])
-        .fails_with("may not update certificatesigningrequests/approval");
+    let refused = env.run(&["setup", "--admin-context", "creator", "--user", &other]);
+    refused.fails_with("may not update certificatesigningrequests/approval");
+    // Both missing rights in one message (issue 24, item 6); `--print-rbac`
+    // prints the ClusterRole and binding that grant exactly them: applied by
+    // the cluster admin, they make the next setup pass.
+    assert!(
+        refused.stderr.contains("approve signers"),
+        "{}",
+        refused.stderr
+    );
+    let rbac = env.run(&[
+        "setup",
+        "--admin-context",
+        "creator",
+        "--user",
+        &other,
+        "--print-rbac",
+    ]);
+    rbac.ok();
+    assert!(
+        rbac.stdout.contains("kind: ClusterRoleBinding"),
+        "{}",
+        rbac.stdout
+    );
+    let grant = env.root().join("grant.yaml");
+    std::fs::write(&grant, &rbac.stdout).unwrap();
+    c.admin(&["apply", "-f", grant.to_str().unwrap()]).ok();
+    // The authorizer sees new bindings through an informer: bounded wait.
+    let granted = eventually(Duration::from_secs(20), || {
+        let args = [
+            "setup",
+            "--admin-context",
+            "creator",
+            "--user",
+            &other,
+            "--dry-run",
+        ];
+        env.run(&args).code == 0
+    });
+    assert!(granted, "setup passes once the printed roles are applied");
+    // Taken back, so that the rest of this test sees the role without approval.
+    c.admin(&["delete", "-f", grant.to_str().unwrap()]).ok();
     let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
     let out = env.get(
         Some(&info),
