@@ -124,8 +124,52 @@ pub fn setup(
             None => eprintln!("wrote user and context {name:?} to {}", path.display()),
         }
     }
+    // An entry of that name that said something else is gone now: said
+    // aloud, with what it was (no credential of it).
+    for (what, u) in [("user", &user), ("context", &context)] {
+        if let (Some(before), true) = (&u.before, u.changes()) {
+            eprintln!("replaced {what} {name:?} (was: {})", summary(before));
+        }
+    }
     writeln!(out, "kubectl --context {} auth whoami", shell_word(&name))?;
     Ok(())
+}
+
+/// What a kubeconfig user or context item was, in a few words and without
+/// its credentials: an exec entry's command and arguments (secret-looking
+/// flags redacted), what else a user carries, a context's cluster, user and
+/// namespace.
+fn summary(item: &Value) -> String {
+    let redacted = crate::kubeconfig::redacted(item);
+    if let Some(exec) = redacted.get("user").and_then(|u| u.get("exec")) {
+        let mut words = vec![
+            exec.get("command")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string(),
+        ];
+        words.extend(super::identity::args_of(exec));
+        return words.join(" ");
+    }
+    if let Some(user) = redacted.get("user").and_then(Value::as_mapping) {
+        let keys: Vec<&str> = user.keys().filter_map(Value::as_str).collect();
+        return format!("a user with {}", keys.join(", "));
+    }
+    if let Some(ctx) = redacted.get("context") {
+        let field = |k: &str| {
+            ctx.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+                .to_string()
+        };
+        return format!(
+            "cluster {}, user {}, namespace {}",
+            field("cluster"),
+            field("user"),
+            field("namespace")
+        );
+    }
+    "an entry of another shape".into()
 }
 
 fn shell_word(s: &str) -> String {

@@ -15,7 +15,7 @@ pub use edit::Editable;
 pub use error::KubeconfigError;
 pub use files::{paths, to_yaml};
 pub use load::{Kubeconfigs, ResolvedContext};
-pub use redact::diff as redacted_diff;
+pub use redact::{diff as redacted_diff, redacted};
 
 #[cfg(test)]
 pub(super) mod tests {

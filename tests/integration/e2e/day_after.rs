@@ -342,3 +342,61 @@ fn logout_removes_every_entry_of_the_identity_and_lists_them() {
         again.stdout
     );
 }
+
+/// Item 8, loud overwrites: `setup` that replaces a user or context of the
+/// same name says so, and what it was, without its credential.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn setup_says_what_it_replaced() {
+    let c = Cluster::get();
+    let env = c.admin_env();
+    let setup = |group: &str| {
+        env.run(&[
+            "setup",
+            "--admin-context",
+            "admin",
+            "--user",
+            "loud-alice",
+            "--group",
+            group,
+            "--cache",
+            "file",
+        ])
+    };
+    let first = setup("loud-dev");
+    first.ok();
+    assert!(!first.stderr.contains("replaced"), "{}", first.stderr);
+    let second = setup("loud-qa");
+    second.ok();
+    assert!(
+        second
+            .stderr
+            .contains("replaced user \"user:loud-alice@test\" (was: ")
+            && second.stderr.contains("--group loud-dev"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        !second.stderr.contains("replaced context"),
+        "{}",
+        second.stderr
+    );
+
+    // A user of that name with a token: replaced, said, the token not shown.
+    let mut doc: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&env.kubeconfig).unwrap()).unwrap();
+    for u in doc["users"].as_sequence_mut().unwrap() {
+        if u["name"] == "user:loud-alice@test" {
+            u["user"] = serde_yaml::from_str("{token: loud-TOKEN-never-shown}").unwrap();
+        }
+    }
+    std::fs::write(&env.kubeconfig, serde_yaml::to_string(&doc).unwrap()).unwrap();
+    let third = setup("loud-qa");
+    third.ok();
+    assert!(
+        third.stderr.contains("(was: a user with token)"),
+        "{}",
+        third.stderr
+    );
+    assert!(!third.stderr.contains("loud-TOKEN"), "{}", third.stderr);
+}
