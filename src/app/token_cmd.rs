@@ -8,7 +8,6 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::clock::Clock;
-use crate::cluster_identity::read_ca;
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfigs;
@@ -59,23 +58,10 @@ pub fn token(
 fn admin_ca(opts: &GetOptions) -> Result<Vec<u8>, Error> {
     let spec = &opts.spec;
     let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
-    let ctx = kc.context(&spec.admin_context)?;
-    let cluster = kc.cluster(&ctx.cluster);
-    let field = |k: &str| {
-        cluster
-            .and_then(|c| c.get(k))
-            .and_then(|v| v.as_str())
-            .map(String::from)
-    };
-    let ca = read_ca(
-        field("certificate-authority-data").as_deref(),
-        field("certificate-authority").as_deref(),
-    )
-    .map_err(|e| Error::Usage(format!("{e}; fix the admin context's cluster entry")))?;
-    ca.ok_or_else(|| {
+    kc.cluster_ca(&spec.admin_context)?.ok_or_else(|| {
         Error::Usage(format!(
-            "the admin context's cluster {:?} names no CA (the system's roots, or no verification): curl needs no --cacert for it, leave out --ca-file",
-            ctx.cluster
+            "the admin context {:?} names no cluster CA (the system's roots, or no verification): curl needs no --cacert for it, leave out --ca-file",
+            spec.admin_context
         ))
     })
 }

@@ -66,6 +66,19 @@ pub(super) struct ContextArg {
     pub(super) context: Option<String>,
 }
 
+/// Whose credential a command that shows or forgets one is about:
+/// `--context`, or `get`'s flags of `SET` and the ServiceAccount.
+#[derive(Args, Debug)]
+pub(super) struct IdentityArgs<const SET: u8> {
+    #[command(flatten)]
+    pub(super) context: ContextArg,
+    #[command(flatten)]
+    pub(super) flags: TableArgs<SET>,
+    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
+    #[arg(value_name = "SA")]
+    pub(super) sa: Option<String>,
+}
+
 #[derive(Args, Debug, Clone)]
 pub(super) struct KubeconfigArg {
     /// Admin kubeconfig (default: KUBECONFIG, then ~/.kube/config, merged like kubectl).
@@ -102,12 +115,7 @@ pub(super) struct SetupArgs {
 #[derive(Args, Debug)]
 pub(super) struct KubeconfigArgs {
     #[command(flatten)]
-    pub(super) context: ContextArg,
-    #[command(flatten)]
-    pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
-    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
-    #[arg(value_name = "SA")]
-    pub(super) sa: Option<String>,
+    pub(super) who: IdentityArgs<MINTS_OR_CONTEXT>,
     /// Embed the current token (or a user's certificate and key) and the cluster CA instead of an exec entry.
     #[arg(long)]
     pub(super) embed_token: bool,
@@ -151,12 +159,7 @@ pub(super) struct InspectArgs {
 #[derive(Args, Debug)]
 pub(super) struct WhoamiArgs {
     #[command(flatten)]
-    pub(super) context: ContextArg,
-    #[command(flatten)]
-    pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
-    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
-    #[arg(value_name = "SA")]
-    pub(super) sa: Option<String>,
+    pub(super) who: IdentityArgs<MINTS_OR_CONTEXT>,
     /// Output format.
     #[arg(short, long, value_enum, default_value_t = OutputArg::Text)]
     pub(super) output: OutputArg,
@@ -165,12 +168,7 @@ pub(super) struct WhoamiArgs {
 #[derive(Args, Debug)]
 pub(super) struct TokenCmdArgs {
     #[command(flatten)]
-    pub(super) context: ContextArg,
-    #[command(flatten)]
-    pub(super) flags: TableArgs<MINTS_OR_CONTEXT>,
-    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
-    #[arg(value_name = "SA")]
-    pub(super) sa: Option<String>,
+    pub(super) who: IdentityArgs<MINTS_OR_CONTEXT>,
     /// Also write the cluster's CA certificate (PEM) to FILE, for `curl --cacert`.
     #[arg(long, value_name = "FILE")]
     pub(super) ca_file: Option<PathBuf>,
@@ -202,12 +200,7 @@ pub(super) enum CacheCmd {
 #[derive(Args, Debug)]
 pub(super) struct LogoutArgs {
     #[command(flatten)]
-    pub(super) context: ContextArg,
-    #[command(flatten)]
-    pub(super) flags: TableArgs<FINDS_OR_CONTEXT>,
-    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
-    #[arg(value_name = "SA")]
-    pub(super) sa: Option<String>,
+    pub(super) who: IdentityArgs<FINDS_OR_CONTEXT>,
 }
 
 #[derive(Args, Debug)]

@@ -103,7 +103,16 @@ fn invocation(cli: Cli) -> Result<Invocation, Error> {
 /// Whose credential a command that shows or forgets one is about: the
 /// identity of `--context` (without `--admin-context` and any identity flag:
 /// of the current context), else the one the flags name.
-fn who(context: Option<String>, given: Given, positional: Option<String>) -> Result<Who, Error> {
+fn who<const SET: u8>(a: args::IdentityArgs<SET>) -> Result<Who, Error> {
+    identity(a.context.context, a.flags.given, a.sa)
+}
+
+/// [`who`] from its parts (`inspect` has its own admin context and no SA).
+fn identity(
+    context: Option<String>,
+    given: Given,
+    positional: Option<String>,
+) -> Result<Who, Error> {
     let admin = given.on("admin-context");
     let named: Vec<&str> = given.names().filter(|n| *n != "kubeconfig").collect();
     if context.is_some() || (!admin && named.is_empty() && positional.is_none()) {
@@ -148,7 +157,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             print_rbac: a.print_rbac,
         },
         Cmd::Kubeconfig(a) => Command::Kubeconfig {
-            who: who(a.context.context, a.flags.given, a.sa)?,
+            who: who(a.who)?,
             embed_token: a.embed_token,
             context_name: a.context_name,
             output: a.output,
@@ -175,7 +184,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
                     if let Some(ctx) = admin {
                         given.set("admin-context", ctx);
                     }
-                    InspectInput::Cached(who(a.context.context, given, None)?)
+                    InspectInput::Cached(identity(a.context.context, given, None)?)
                 }
             };
             Command::Inspect {
@@ -187,11 +196,11 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             }
         }
         Cmd::Token(a) => Command::Token {
-            who: who(a.context.context, a.flags.given, a.sa)?,
+            who: who(a.who)?,
             ca_file: a.ca_file,
         },
         Cmd::Whoami(a) => Command::Whoami {
-            who: who(a.context.context, a.flags.given, a.sa)?,
+            who: who(a.who)?,
             format: a.output.into(),
         },
         Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
@@ -210,9 +219,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             },
             parse_get: parse_get_args,
         },
-        Cmd::Logout(a) => Command::Logout {
-            who: who(a.context.context, a.flags.given, a.sa)?,
-        },
+        Cmd::Logout(a) => Command::Logout { who: who(a.who)? },
         Cmd::Doctor(a) => Command::Doctor {
             kubeconfig: a.kubeconfig.kubeconfig,
             admin_context: a.admin_context,

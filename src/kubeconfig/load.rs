@@ -241,17 +241,30 @@ impl Kubeconfigs {
             context: context.into(),
             detail: e.to_string(),
         };
-        let ca = read_ca(
-            field("certificate-authority-data"),
-            field("certificate-authority"),
-        )
-        .map_err(bad)?;
+        let ca = self.cluster_ca(context)?;
         let insecure = cluster
             .get("insecure-skip-tls-verify")
             .and_then(Value::as_bool)
             .unwrap_or(false);
         ClusterIdentity::new(&server, ca.as_deref(), field("tls-server-name"), insecure)
             .map_err(bad)
+    }
+
+    /// The CA certificates (PEM) a context's cluster names, from
+    /// `certificate-authority-data` or the `certificate-authority` file;
+    /// `None`: the system's roots (or no verification).
+    pub fn cluster_ca(&self, context: &str) -> Result<Option<Vec<u8>>, KubeconfigError> {
+        let ctx = self.context(context)?;
+        let cluster = self.cluster(&ctx.cluster);
+        let field = |k: &str| cluster.and_then(|c| c.get(k)).and_then(Value::as_str);
+        read_ca(
+            field("certificate-authority-data"),
+            field("certificate-authority"),
+        )
+        .map_err(|e| KubeconfigError::BadCa {
+            context: context.into(),
+            detail: e.to_string(),
+        })
     }
 
     /// The one file that defines `context`, its cluster and its user (the
