@@ -72,14 +72,9 @@ impl TestCa {
     /// (unix seconds); the certificate's PEM.
     pub fn sign_request(&self, csr: &str, not_before: i64, not_after: i64) -> String {
         use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-        use x509_cert::der::{DecodePem, EncodePem, asn1::UtcTime};
-        use x509_cert::time::{Time, Validity};
+        use x509_cert::der::{DecodePem, EncodePem};
+        use x509_cert::time::Validity;
         let req = x509_cert::request::CertReq::from_pem(csr.as_bytes()).unwrap();
-        let at = |s: i64| {
-            Time::UtcTime(
-                UtcTime::from_unix_duration(std::time::Duration::from_secs(s as u64)).unwrap(),
-            )
-        };
         let cert = CertificateBuilder::new(
             Profile::Leaf {
                 issuer: self.name.clone(),
@@ -100,6 +95,39 @@ impl TestCa {
         .unwrap();
         cert.to_pem(p256::pkcs8::LineEnding::LF).unwrap()
     }
+
+    /// This CA's own (self-signed) certificate, as a kubeconfig's
+    /// `certificate-authority-data` holds one.
+    pub fn certificate(&self) -> String {
+        use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+        use x509_cert::der::EncodePem;
+        use x509_cert::spki::SubjectPublicKeyInfoOwned;
+        use x509_cert::time::Validity;
+        let spki = SubjectPublicKeyInfoOwned::from_key(*self.key.verifying_key()).unwrap();
+        let cert = CertificateBuilder::new(
+            Profile::Root,
+            x509_cert::serial_number::SerialNumber::from(1_u32),
+            Validity {
+                not_before: at(1_000_000),
+                not_after: at(2_000_000_000),
+            },
+            self.name.clone(),
+            spki,
+            &self.key,
+        )
+        .unwrap()
+        .build::<p256::ecdsa::DerSignature>()
+        .unwrap();
+        cert.to_pem(p256::pkcs8::LineEnding::LF).unwrap()
+    }
+}
+
+/// `s` unix seconds as a certificate's time.
+fn at(s: i64) -> x509_cert::time::Time {
+    use x509_cert::der::asn1::UtcTime;
+    x509_cert::time::Time::UtcTime(
+        UtcTime::from_unix_duration(std::time::Duration::from_secs(s as u64)).unwrap(),
+    )
 }
 
 /// A client certificate and key for user `name` in `groups`, valid from

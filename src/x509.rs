@@ -11,6 +11,7 @@ use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::builder::{Builder, RequestBuilder};
 use x509_cert::der::asn1::SetOfVec;
 use x509_cert::der::{Any, DecodePem, Encode, EncodePem, Tag, Tagged};
+use x509_cert::ext::pkix::BasicConstraints;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
 use crate::jwt::{Fresh, SKEW_SECS, Stale, margin_for_lifetime};
@@ -94,6 +95,9 @@ pub struct CertInfo {
     pub issuer: String,
     /// The subject's distinguished name (RFC 4514).
     pub subject: String,
+    /// A CA certificate (basicConstraints cA): a cluster's or a signer's,
+    /// which authenticates nobody.
+    pub is_ca: bool,
     spki_der: Vec<u8>,
 }
 
@@ -158,6 +162,11 @@ pub fn parse(pem: &str) -> Result<CertInfo, X509Error> {
         },
         issuer: tbs.issuer.to_string(),
         subject: tbs.subject.to_string(),
+        is_ca: tbs
+            .get::<BasicConstraints>()
+            .ok()
+            .flatten()
+            .is_some_and(|(_, b)| b.ca),
         spki_der: tbs
             .subject_public_key_info
             .to_der()

@@ -74,7 +74,7 @@ pub(super) struct IdentityArgs<const SET: u8> {
     pub(super) context: ContextArg,
     #[command(flatten)]
     pub(super) flags: TableArgs<SET>,
-    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
+    /// The ServiceAccount (NAME or NS/NAME; NS:NAME too), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
 }
@@ -90,13 +90,16 @@ pub(super) struct KubeconfigArg {
 pub(super) struct GetArgs {
     #[command(flatten)]
     pub(super) flags: TableArgs<GET>,
+    /// The ServiceAccount (NAME or NS/NAME; NS:NAME too), if not given with --service-account.
+    #[arg(value_name = "SA")]
+    pub(super) sa: Option<String>,
 }
 
 #[derive(Args, Debug)]
 pub(super) struct SetupArgs {
     #[command(flatten)]
     pub(super) flags: TableArgs<MINTS>,
-    /// The ServiceAccount (NAME or NS/NAME), if not given with --service-account.
+    /// The ServiceAccount (NAME or NS/NAME; NS:NAME too), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
     /// Name of the context (and user) to write (default: <ns>/<sa>@<admin cluster>).
@@ -132,11 +135,13 @@ pub(super) struct KubeconfigArgs {
 pub(super) struct InspectArgs {
     #[command(flatten)]
     pub(super) context: ContextArg,
-    /// "-": read a token or PEM certificate from stdin. A token given here
-    /// works too, but other users see argv (`ps`) and it stays in the shell's
-    /// history: use "-" or --file. Without it: the cached token of the SA
-    /// (or certificate of the --user).
-    #[arg(value_name = "-|TOKEN", conflicts_with = "file")]
+    /// "-": read a token or PEM certificate from stdin. With --admin-context
+    /// (or -n, --user...): the ServiceAccount whose cached token to show, as
+    /// for `whoami`. Alone: a file holding a token or certificate. A token
+    /// given here works too, but other users see argv (`ps`) and it stays in
+    /// the shell's history: use "-" or --file. Without any: the cached
+    /// credential of --context (default: the current context).
+    #[arg(value_name = "-|FILE|SA|TOKEN", conflicts_with = "file")]
     pub(super) token: Option<String>,
     /// Read the token or PEM certificate from this file.
     #[arg(long, value_name = "PATH")]

@@ -140,10 +140,64 @@ fn identity(
     Ok(Who::Options(Box::new(given.options(positional)?)))
 }
 
+/// What `inspect` reads. Its argument is "-" (stdin), a token, a PEM
+/// certificate, or, when the words around it name an identity
+/// (--admin-context, -n, --user...), the ServiceAccount whose cached token
+/// to show, as for `whoami`; alone, an existing file.
+fn inspect_input(
+    word: Option<String>,
+    file: Option<std::path::PathBuf>,
+    context: Option<String>,
+    given: Given,
+) -> Result<InspectInput, Error> {
+    // --admin-context also serves --verify of a given token.
+    let names_who = given
+        .names()
+        .any(|n| !matches!(n, "kubeconfig" | "cache" | "admin-context"));
+    if let Some(path) = file {
+        if context.is_some() || names_who {
+            return Err(Error::Usage(
+                "--file is a token or certificate of its own: give it, or the identity of a cached one (--context, or --admin-context and the ServiceAccount), not both".into(),
+            ));
+        }
+        return Ok(InspectInput::File(path));
+    }
+    let Some(word) = word else {
+        return Ok(InspectInput::Cached(identity(context, given, None)?));
+    };
+    if word == "-" || looks_like_a_credential(&word) {
+        if context.is_some() {
+            return Err(Error::Usage(
+                "--context names a cached credential: give it, or a TOKEN (- for stdin) or --file, not both".into(),
+            ));
+        }
+        return Ok(if word == "-" {
+            InspectInput::Stdin
+        } else {
+            InspectInput::Given(Token::new(word))
+        });
+    }
+    if names_who || given.on("admin-context") || context.is_some() {
+        return Ok(InspectInput::Cached(identity(context, given, Some(word))?));
+    }
+    if std::path::Path::new(&word).is_file() {
+        return Ok(InspectInput::File(word.into()));
+    }
+    Err(Error::Usage(format!(
+        "{word:?} is not a token, a PEM certificate or a file: to inspect the cached token of ServiceAccount {word}, pass its context (`inspect --context CONTEXT`) or `inspect --admin-context ADMIN {word}` (did you mean --service-account {word}?); a token is read from stdin with \"-\""
+    )))
+}
+
+/// A JWT (its header is base64url JSON, so it starts with "eyJ", which no
+/// ServiceAccount name can) or a PEM block.
+fn looks_like_a_credential(word: &str) -> bool {
+    (word.starts_with("eyJ") && word.matches('.').count() == 2) || word.starts_with("-----BEGIN")
+}
+
 fn convert(cmd: Cmd) -> Result<Command, Error> {
     Ok(match cmd {
         Cmd::Get(a) => {
-            let opts = a.flags.given.options(None)?;
+            let opts = a.flags.given.options(a.sa)?;
             if a.flags.given.on("refresh-in-background") {
                 Command::Refresh(opts)
             } else {
@@ -164,29 +218,16 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
         },
         Cmd::Inspect(a) => {
             let kubeconfig = a.flags.kubeconfig();
-            let outside = a.file.is_some() || a.token.is_some();
-            if outside && a.context.context.is_some() {
-                return Err(Error::Usage(
-                    "--context names a cached credential: give it, or a TOKEN (- for stdin) or --file, not both".into(),
-                ));
+            let mut given = a.flags.given;
+            if let Some(ctx) = &a.admin_context {
+                given.set("admin-context", ctx);
             }
-            if a.verify && outside && a.admin_context.is_none() {
+            let input = inspect_input(a.token, a.file, a.context.context, given)?;
+            if a.verify && !matches!(input, InspectInput::Cached(_)) && a.admin_context.is_none() {
                 return Err(Error::Usage(
                     "--verify needs --admin-context to reach the cluster".into(),
                 ));
             }
-            let input = match (a.token, &a.admin_context) {
-                _ if a.file.is_some() => InspectInput::File(a.file.clone().unwrap_or_default()),
-                (Some(t), _) if t == "-" => InspectInput::Stdin,
-                (Some(t), _) => InspectInput::Given(Token::new(t)),
-                (None, admin) => {
-                    let mut given = a.flags.given;
-                    if let Some(ctx) = admin {
-                        given.set("admin-context", ctx);
-                    }
-                    InspectInput::Cached(identity(a.context.context, given, None)?)
-                }
-            };
             Command::Inspect {
                 input,
                 kubeconfig,

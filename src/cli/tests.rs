@@ -119,6 +119,114 @@ fn setup_takes_positional_sa() {
     }
 }
 
+/// The ServiceAccount is written the same way to every command that takes
+/// one: a positional NAME, NS/NAME, kubectl's NS:NAME or its user name.
+#[test]
+fn every_command_takes_the_service_account_in_every_spelling() {
+    let admin = ["--admin-context", "admin"];
+    for cmd in ["get", "setup", "whoami", "kubeconfig", "token", "logout"] {
+        for sa in [
+            vec!["-n", "team", "viewer"],
+            vec!["team/viewer"],
+            vec!["team:viewer"],
+            vec!["system:serviceaccount:team:viewer"],
+            vec!["--service-account", "team:viewer"],
+        ] {
+            let args: Vec<&str> = [cmd].iter().chain(&admin).chain(&sa).copied().collect();
+            let opts = match parse_ok(&args) {
+                Command::Get(o) | Command::Setup { opts: o, .. } => o,
+                Command::Whoami { who, .. }
+                | Command::Kubeconfig { who, .. }
+                | Command::Token { who, .. }
+                | Command::Logout { who } => match who {
+                    Who::Options(o) => *o,
+                    w => panic!("{args:?}: {w:?}"),
+                },
+                c => panic!("{args:?}: {c:?}"),
+            };
+            assert_eq!(
+                (opts.spec.namespace.as_str(), opts.spec.service_account()),
+                ("team", Some("viewer")),
+                "{args:?}"
+            );
+        }
+    }
+    for bad in ["team:viewer:x", "a/b/c", "system:serviceaccount:team"] {
+        assert!(
+            parse_err(&["get", "--admin-context", "a", bad]).contains("invalid"),
+            "{bad}"
+        );
+    }
+    assert!(
+        parse_err(&["get", "--admin-context", "a", "-n", "x", "team:viewer"])
+            .contains("contradicts")
+    );
+}
+
+/// `inspect`'s argument: what the words around it say it is.
+#[test]
+fn inspect_reads_its_argument_as_the_words_around_it_say() {
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+    let input = |args: &[&str]| match parse_ok(args) {
+        Command::Inspect { input, .. } => input,
+        c => panic!("{c:?}"),
+    };
+    match input(&[
+        "inspect",
+        "--admin-context",
+        "admin",
+        "-n",
+        "team",
+        "viewer",
+    ]) {
+        InspectInput::Cached(Who::Options(o)) => {
+            assert_eq!(o.spec.label(), "team/viewer");
+            assert_eq!(o.spec.admin_context, "admin");
+        }
+        i => panic!("{i:?}"),
+    }
+    assert!(matches!(
+        input(&["inspect", "--admin-context", "admin", "team:viewer"]),
+        InspectInput::Cached(Who::Options(_))
+    ));
+    assert!(matches!(input(&["inspect", "-"]), InspectInput::Stdin));
+    assert!(matches!(input(&["inspect", jwt]), InspectInput::Given(_)));
+    assert!(matches!(
+        input(&["inspect", "--admin-context", "admin", "--verify", jwt]),
+        InspectInput::Given(_)
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("viewer");
+    std::fs::write(&file, jwt).unwrap();
+    let path = file.to_str().unwrap();
+    assert!(matches!(input(&["inspect", path]), InspectInput::File(_)));
+    assert!(matches!(
+        input(&[
+            "inspect",
+            "--admin-context",
+            "admin",
+            "--verify",
+            "--file",
+            path
+        ]),
+        InspectInput::File(_)
+    ));
+    assert!(matches!(
+        input(&["inspect", "--context", "team/viewer@test"]),
+        InspectInput::Cached(Who::Context { .. })
+    ));
+    let missing = dir.path().join("nope");
+    let err = parse_err(&["inspect", "viewer"]);
+    assert!(
+        err.contains("did you mean --service-account viewer?"),
+        "{err}"
+    );
+    assert!(parse_err(&["inspect", missing.to_str().unwrap()]).contains("not a token"));
+    assert!(parse_err(&["inspect", "--context", "c", jwt]).contains("not both"));
+    assert!(parse_err(&["inspect", "-n", "team", "--file", path]).contains("not both"));
+    assert!(parse_err(&["inspect", "--verify", jwt]).contains("--admin-context"));
+}
+
 fn export_opts() -> GetOptions {
     let mut o = crate::testing::opts();
     o.spec.audiences = vec!["vault".into()];

@@ -178,7 +178,7 @@ impl Given {
                 ));
             }
         };
-        let (ns, name) = match sa.split_once('/') {
+        let (ns, name) = match split_sa(&sa) {
             Some((ns, name)) => {
                 if let Some(flag) = namespace.as_ref().filter(|f| f.as_str() != ns) {
                     return Err(Error::Usage(format!(
@@ -277,6 +277,15 @@ impl Given {
             bind_secret: false,
         })
     }
+}
+
+/// A ServiceAccount as people write it: `NAME`, `NS/NAME`, kubectl's
+/// `NS:NAME` (`create rolebinding --serviceaccount`) or its user name
+/// `system:serviceaccount:NS:NAME` (`auth can-i --as`). Names and
+/// namespaces hold neither '/' nor ':', so no spelling is ambiguous.
+fn split_sa(sa: &str) -> Option<(&str, &str)> {
+    let sa = sa.strip_prefix("system:serviceaccount:").unwrap_or(sa);
+    sa.split_once('/').or_else(|| sa.split_once(':'))
 }
 
 fn is_dns_label(s: &str) -> bool {

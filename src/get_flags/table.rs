@@ -140,7 +140,7 @@ pub static FLAGS: &[GetFlag] = &[
         short: None,
         takes: Takes::One(Kind::Text),
         value_name: "NAME",
-        help: "The ServiceAccount, NAME or NS/NAME",
+        help: "The ServiceAccount: NAME or NS/NAME (NS:NAME and system:serviceaccount:NS:NAME too)",
         group: Group::Who,
         conflicts: &[],
         requires: None,

@@ -44,7 +44,7 @@ pub(super) fn inspect_certificate(
         ),
     };
     let report = json!({
-        "kind": "certificate",
+        "kind": if info.is_ca { "caCertificate" } else { "certificate" },
         "subject": info.subject,
         "user": info.user,
         "groups": info.groups,
@@ -58,10 +58,12 @@ pub(super) fn inspect_certificate(
     match req.format {
         Format::Json => write_json(&report, out)?,
         Format::Text => {
-            writeln!(
-                out,
-                "Type:             X.509 client certificate (CertificateSigningRequest)"
-            )?;
+            let kind = if info.is_ca {
+                "X.509 CA certificate (a cluster's or a signer's: it authenticates no one)"
+            } else {
+                "X.509 client certificate (CertificateSigningRequest)"
+            };
+            writeln!(out, "Type:             {kind}")?;
             writeln!(out, "Subject:          {}", s(&report["subject"]))?;
             writeln!(out, "User:             {}", s(&report["user"]))?;
             let groups = if info.groups.is_empty() {
@@ -83,10 +85,12 @@ pub(super) fn inspect_certificate(
                 "Expires:          {}{expired}",
                 time_line(&report["expires"])
             )?;
-            writeln!(
-                out,
-                "Revocation:       none possible (Kubernetes cannot revoke client certificates; they die at expiry)"
-            )?;
+            if !info.is_ca {
+                writeln!(
+                    out,
+                    "Revocation:       none possible (Kubernetes cannot revoke client certificates; they die at expiry)"
+                )?;
+            }
             match &report["verification"] {
                 Value::Null => writeln!(
                     out,

@@ -93,6 +93,21 @@ mod tests {
         assert_eq!(v["expired"], false);
     }
 
+    /// `inspect - < ca.crt`: the cluster's CA is not called a client
+    /// certificate (issue 24).
+    #[test]
+    fn a_ca_certificate_is_called_one() {
+        let ca = crate::testing::TestCa::new().certificate();
+        let text = run(&Token::new(ca.clone()), Format::Text);
+        assert!(text.contains("X.509 CA certificate"), "{text}");
+        assert!(!text.contains("client certificate"), "{text}");
+        assert!(!text.contains("Revocation"), "{text}");
+        let v: Value = serde_json::from_str(&run(&Token::new(ca), Format::Json)).unwrap();
+        assert_eq!(v["kind"], "caCertificate");
+        let leaf = crate::testing::user_cert("alice", &[], 1_000_000, 1_003_600);
+        assert!(!crate::x509::parse(&leaf.certificate).unwrap().is_ca);
+    }
+
     #[test]
     fn legacy_token_json() {
         let t = mint(
