@@ -28,26 +28,77 @@ pub(super) struct Cli {
     pub(super) command: Cmd,
 }
 
+/// The mint options `whoami`, `kubeconfig` and `token` accept without
+/// listing them (with --context they come from its exec entry); a test
+/// holds the list to the table's Mint group.
+macro_rules! mint_options {
+    () => {
+        "Also accepted, as `get --help` lists them: --duration, --csr-timeout, --revalidate-interval, --secret-timeout, --lock-timeout, --create-secret, --no-refresh-ahead, --no-approve. With --context they come from its exec entry, written by `setup`."
+    };
+}
+#[cfg(test)]
+pub(super) const MINT_OPTIONS: &str = mint_options!();
+
 #[derive(Subcommand, Debug)]
 pub(super) enum Cmd {
     /// Print an ExecCredential for kubectl (what a kubeconfig exec entry runs).
+    #[command(after_help = "Examples:
+  kube-sa-token get --admin-context admin team/viewer | jq .status.expirationTimestamp
+  kube-sa-token get --admin-context admin --user alice --group dev -n team")]
     Get(GetArgs),
     /// Write a kubeconfig user and context that run `get` for a ServiceAccount (or --user).
+    #[command(after_help = "Examples:
+  kube-sa-token setup --admin-context admin team/viewer
+  kube-sa-token setup --admin-context admin --user alice --group dev -n team
+  kube-sa-token setup --admin-context admin team/viewer --dry-run      # the change, credentials redacted
+  kube-sa-token setup --admin-context admin team/viewer --print-rbac | kubectl --context admin apply -f -")]
     Setup(SetupArgs),
     /// Print a self-contained kubeconfig for a ServiceAccount (or --user).
+    #[command(after_help = concat!("Examples:
+  kube-sa-token kubeconfig --context team/viewer@test --output viewer.kubeconfig
+  KUBECONFIG=viewer.kubeconfig kubectl get pods
+  kube-sa-token kubeconfig --context team/viewer@test --embed-token --output ci.kubeconfig
+
+", mint_options!()))]
     Kubeconfig(KubeconfigArgs),
     /// Show the header and claims of a token, or a user's certificate (given, or the cached one).
+    #[command(after_help = "Examples:
+  kube-sa-token inspect                                   # the current context's cached credential
+  kube-sa-token inspect --context team/viewer@test --verify
+  kube-sa-token inspect --admin-context admin team/viewer -o json
+  kube-sa-token inspect - < token.jwt")]
     Inspect(InspectArgs),
     /// Ask the server who the ServiceAccount token (or user certificate) is (SelfSubjectReview) and its version.
+    #[command(after_help = concat!("Examples:
+  kube-sa-token whoami                                    # the current context's identity
+  kube-sa-token whoami --context team/viewer@test -o json
+
+", mint_options!()))]
     Whoami(WhoamiArgs),
     /// Print the raw token for curl and scripts (the cached one, else minted), and with --ca-file write the cluster's CA.
+    #[command(after_help = concat!("Examples:
+  TOKEN=$(kube-sa-token token --context team/viewer@test --ca-file ca.crt)
+  curl --cacert ca.crt -H \"Authorization: Bearer $TOKEN\" \"$SERVER/version\"
+
+", mint_options!()))]
     Token(TokenCmdArgs),
     /// List or clear cached entries.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:
+  kube-sa-token cache list --check
+  kube-sa-token cache clear team/viewer                   # or a key prefix, user:NAME, a context, --all"
+    )]
     Cache(CacheCmd),
     /// Forget a ServiceAccount's cached token (revoked if bound to a Secret) or a user's certificate.
+    #[command(after_help = "Examples:
+  kube-sa-token logout --context team/viewer@test         # every entry of that identity
+  kube-sa-token logout --admin-context admin team/viewer")]
     Logout(LogoutArgs),
     /// Check the cache store, the admin context, the clock and the exec entries.
+    #[command(after_help = "Examples:
+  kube-sa-token doctor
+  kube-sa-token doctor --admin-context admin -n team --cache keyring")]
     Doctor(DoctorArgs),
     /// Print shell completions.
     Completions {

@@ -87,8 +87,11 @@ fn arg(f: &'static GetFlag, set: u8) -> Arg {
     if let Some(r) = f.requires {
         a = a.requires(r);
     }
+    // Mint options are accepted where an identity may come from --context
+    // instead, but not listed (the command's help names them).
+    let unlisted = f.group == Group::Mint && set & ADMIN_OPTIONAL != 0;
     a.required(f.group == Group::Admin && set & ADMIN_OPTIONAL == 0)
-        .hide(f.group == Group::Background)
+        .hide(f.group == Group::Background || unlisted)
 }
 
 impl<const SET: u8> Args for TableArgs<SET> {

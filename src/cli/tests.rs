@@ -227,6 +227,54 @@ fn inspect_reads_its_argument_as_the_words_around_it_say() {
     assert!(parse_err(&["inspect", "--verify", jwt]).contains("--admin-context"));
 }
 
+/// `whoami`, `kubeconfig` and `token` list only which identity and store;
+/// the mint options are accepted, and named in one line of their help
+/// that names exactly the table's mint flags.
+#[test]
+fn mint_options_are_accepted_but_not_listed_where_a_context_can_say_them() {
+    use crate::get_flags::{FLAGS, Group};
+    let mint: Vec<String> = FLAGS
+        .iter()
+        .filter(|f| f.group == Group::Mint)
+        .map(|f| format!("--{}", f.long))
+        .collect();
+    let named: Vec<String> = args::MINT_OPTIONS
+        .split([' ', ','])
+        .filter(|w| w.starts_with("--") && !["--context", "--help`"].contains(w))
+        .map(|w| w.trim_end_matches('.').to_string())
+        .collect();
+    assert_eq!(named, mint);
+    for cmd in ["whoami", "kubeconfig", "token"] {
+        use clap::CommandFactory;
+        let mut c = Cli::command();
+        let sub = c.find_subcommand_mut(cmd).unwrap();
+        let help = sub.render_help().to_string();
+        for flag in &mint {
+            assert!(!help.contains(&format!("{flag} ")), "{cmd}: {flag} listed");
+        }
+        assert!(help.contains("Also accepted"), "{help}");
+        assert!(help.contains("Examples:"), "{help}");
+        assert!(help.contains("--admin-context"), "{help}");
+        match parse_ok(&[cmd, "--admin-context", "a", "viewer", "--duration", "2h"]) {
+            Command::Whoami {
+                who: Who::Options(o),
+                ..
+            }
+            | Command::Kubeconfig {
+                who: Who::Options(o),
+                ..
+            }
+            | Command::Token {
+                who: Who::Options(o),
+                ..
+            } => {
+                assert_eq!(o.duration, Duration::from_secs(7200))
+            }
+            c => panic!("{c:?}"),
+        }
+    }
+}
+
 fn export_opts() -> GetOptions {
     let mut o = crate::testing::opts();
     o.spec.audiences = vec!["vault".into()];
