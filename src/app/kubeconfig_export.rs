@@ -112,11 +112,17 @@ pub fn export(
         let mut u = Mapping::new();
         match &issued.credential {
             Credential::Certificate(c) => {
+                // The certificate's own NotAfter: the file works until then,
+                // past the cache's serve window (`issued.expires`).
+                let not_after = crate::x509::parse(&c.certificate)?.not_after;
                 eprintln!(
                     "note: the embedded certificate of {} expires at {} (in {}); it cannot be revoked before then: keep the file private, run this command again for a new one",
                     spec.label(),
-                    crate::clock::rfc3339(issued.expires),
-                    crate::clock::human(issued.expires.unix_timestamp() - now)
+                    crate::clock::rfc3339(
+                        time::OffsetDateTime::from_unix_timestamp(not_after)
+                            .unwrap_or(issued.expires)
+                    ),
+                    crate::clock::human(not_after - now)
                 );
                 u.insert(
                     "client-certificate-data".into(),

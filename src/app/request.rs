@@ -29,6 +29,12 @@ pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey
                 .to_string()
         })
         .collect();
+    tracing::info!(
+        "admin context {:?} from {}; server {}",
+        spec.admin_context,
+        files.join(", "),
+        cluster.server
+    );
     CacheKey::for_token(spec, cluster, &files.join("\n"))
 }
 

@@ -24,7 +24,7 @@ pub struct Cache {
 
 fn resolve_auto() -> Result<Box<dyn Store>, CacheError> {
     let (store, why) = factory::auto()?;
-    tracing::debug!(store = %why.kind, "cache auto: {}", why.why);
+    tracing::info!("store: {} (--cache auto: {})", why.kind, why.why);
     Ok(store)
 }
 
@@ -44,6 +44,9 @@ impl Cache {
             CacheChoice::Keyutils => factory::open(StoreKind::Keyutils)?,
             CacheChoice::File => factory::open(StoreKind::File)?,
         };
+        if !matches!(choice, CacheChoice::Auto) {
+            tracing::info!("store: {}, as --cache says", store.kind());
+        }
         Ok(Cache { store: Some(store) })
     }
 

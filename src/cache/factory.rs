@@ -40,6 +40,8 @@ pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
                 },
             ));
         }
+        // The reason itself, not the store's "OS keyring open failed".
+        Err(CacheError::Keyring { detail, .. }) => detail,
         Err(e) => e.to_string(),
     };
     match KeyutilsStore::new() {
@@ -48,7 +50,7 @@ pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
             AutoChoice {
                 kind: StoreKind::Keyutils,
                 why: format!(
-                    "no OS keyring ({}); using the kernel keyring",
+                    "OS keyring unavailable: {}; using the kernel keyring",
                     short(&keyring_problem)
                 ),
             },

@@ -26,7 +26,30 @@ fn describe(e: &keyring::Error) -> String {
             }
             _ => "no keyring service is available".into(),
         },
+        keyring::Error::PlatformFailure(inner) => plain(&inner.to_string()),
         other => other.to_string(),
+    }
+}
+
+/// A platform failure in words a user can act on. The library's own chain
+/// (zbus: addresses, D-Bus error names) goes to -vv only.
+fn plain(raw: &str) -> String {
+    tracing::debug!("keyring platform failure: {raw}");
+    if raw.contains("Failed to connect to address")
+        || raw.contains("DBUS_SESSION_BUS_ADDRESS")
+        || raw.contains("autolaunch")
+    {
+        "no D-Bus session bus (no desktop session: DBUS_SESSION_BUS_ADDRESS is unset or its socket is gone)".into()
+    } else if raw.contains("org.freedesktop.secrets") || raw.contains("ServiceUnknown") {
+        "no Secret Service on the session bus (gnome-keyring, KWallet or KeePassXC is not running)"
+            .into()
+    } else {
+        // The first clause, without the libraries' prefixes.
+        let first = raw
+            .split(": ")
+            .find(|c| !c.ends_with(" error"))
+            .unwrap_or(raw);
+        format!("the keyring service failed: {first}")
     }
 }
 

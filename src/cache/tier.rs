@@ -135,7 +135,10 @@ impl Store for Tiered {
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         if let Some(f) = &self.fast {
             match f.load(key) {
-                Ok(Some(e)) => return Ok(Some(e)),
+                Ok(Some(e)) => {
+                    tracing::info!("store: the kernel keyring's copy (@u) of the entry");
+                    return Ok(Some(e));
+                }
                 Ok(None) => {}
                 Err(e) => tracing::debug!("kernel tier unreadable, reading the keyring: {e}"),
             }

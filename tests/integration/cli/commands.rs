@@ -116,18 +116,7 @@ fn inspect_a_given_token_and_stdin() {
     let out = env.run(&["inspect", "--file", file.to_str().unwrap(), "-o", "json"]);
     assert_eq!(out.json()["subject"], "system:serviceaccount:a:b");
     assert!(out.stderr.is_empty(), "{}", out.stderr);
-    let mut c = env.cmd(&["inspect", "-", "-o", "json"]);
-    c.stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped());
-    let mut child = c.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(token.as_bytes())
-        .unwrap();
-    let out = support::Out::from(child.wait_with_output().unwrap());
+    let out = env.run_with_stdin(&["inspect", "-", "-o", "json"], token.as_bytes());
     assert_eq!(out.json()["subject"], "system:serviceaccount:a:b");
     assert!(out.stderr.is_empty(), "{}", out.stderr);
     std::fs::write(&file, "not-a-jwt").unwrap();
@@ -338,4 +327,28 @@ fn doctor_reads_exec_args_as_get_parses_them() {
         typo.contains("its args do not parse as `get`: unexpected argument '--service-acount'"),
         "{typo}"
     );
+}
+
+/// Issue 24 item 10: doctor's lines say why the OS keyring is out in words
+/// a user acts on; the libraries' error chains (zbus, socket addresses)
+/// stay out of them.
+#[test]
+fn doctor_names_a_missing_session_bus_without_the_library_chain() {
+    let env = TestEnv::builder().build();
+    let mut c = env.cmd(&["doctor"]);
+    let bus = env.root().join("no-bus");
+    c.env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", bus.display()),
+    );
+    let out = support::Out::from(c.output().unwrap());
+    let first = out.stdout.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("--cache auto") && first.contains("no D-Bus session bus"),
+        "{}",
+        out.stdout
+    );
+    for chain in ["zbus", "Failed to connect", "os error", "no-bus"] {
+        assert!(!out.stdout.contains(chain), "{chain}: {}", out.stdout);
+    }
 }

@@ -133,6 +133,27 @@ fn verbose_logs_never_show_the_token() {
     assert!(!again.stderr.contains(sig));
 }
 
+/// Issue 24 item 10: `-v` says which kubeconfig files the admin context
+/// came from, which server, and which store was used.
+#[test]
+fn verbose_names_the_kubeconfig_files_and_the_store() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    let mut args = SA.to_vec();
+    args.push("-v");
+    let out = env.get(Some(&exec_info("v1", Some(&api.server))), &args);
+    out.ok();
+    let files = &env.kubeconfig;
+    for needle in [
+        format!("admin context \"admin\" from {}", files.display()),
+        format!("server {}", api.server),
+        "store: file, as --cache says".to_string(),
+    ] {
+        assert!(out.stderr.contains(&needle), "{needle}: {}", out.stderr);
+    }
+    assert!(!out.stderr.contains("cache lookup"), "-v is not -vv");
+}
+
 #[test]
 fn legacy_tokens_are_revalidated_with_v1beta1_on_an_old_server() {
     let api = FakeApi::start_old();

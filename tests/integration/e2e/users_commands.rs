@@ -139,6 +139,28 @@ fn setup_kubeconfig_inspect_whoami_and_doctor_cover_users() {
         "{}",
         export.stderr
     );
+    // The note gives the certificate's own NotAfter, not the end of the
+    // window the cache serves it in (issue 24 item 10).
+    let cert_b64 = export
+        .stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-certificate-data: "))
+        .unwrap()
+        .trim_matches(['"', '\'']);
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(cert_b64)
+        .unwrap();
+    let shown = env.run_with_stdin(&["inspect", "-", "-o", "json"], &pem);
+    let not_after = shown.json()["expires"]["time"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        export.stderr.contains(&format!("expires at {not_after} ")),
+        "{not_after}: {}",
+        export.stderr
+    );
     let file = env.root().join("embedded.yaml");
     std::fs::write(&file, &export.stdout).unwrap();
     let mut k = Command::new(c.kubectl_path());

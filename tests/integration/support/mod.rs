@@ -125,6 +125,18 @@ impl TestEnv {
         Out::from(self.cmd(args).output().unwrap())
     }
 
+    /// [`TestEnv::run`] with `input` on stdin.
+    pub fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Out {
+        use std::io::Write;
+        let mut c = self.cmd(args);
+        c.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        Out::from(child.wait_with_output().unwrap())
+    }
+
     /// `get` with a KUBERNETES_EXEC_INFO value (None: variable unset).
     pub fn get(&self, exec_info: Option<&str>, args: &[&str]) -> Out {
         let mut full = vec!["get"];
