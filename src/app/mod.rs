@@ -6,6 +6,7 @@ mod background;
 mod cache_adapter;
 mod cache_check;
 mod cache_cmd;
+mod defaults;
 mod doctor;
 mod get;
 mod get_token;
@@ -25,6 +26,8 @@ mod verdict;
 mod whoami;
 
 use std::io::Write;
+
+pub use defaults::FromKubeconfig;
 
 use crate::clock::SystemClock;
 use crate::error::Error;

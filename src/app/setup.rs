@@ -58,11 +58,16 @@ pub(super) fn context_body(cluster: &str, user: &str, namespace: &str) -> Value 
     Value::Mapping(m)
 }
 
-/// `NS/SA@cluster`, or `user:NAME@cluster` for an X.509 user.
+/// `NS/SA@cluster`, or `user:NAME@cluster` for an X.509 user, with its
+/// groups when it has some (`user:alice+dev+qa@cluster`), so alice in dev
+/// and alice in qa get a context each. '+' needs no quoting in any shell.
 pub(super) fn default_name(opts: &GetOptions, cluster: &str) -> String {
     match &opts.spec.principal {
         Principal::ServiceAccount(sa) => format!("{}/{sa}@{cluster}", opts.spec.namespace),
-        Principal::User { name, .. } => format!("user:{name}@{cluster}"),
+        Principal::User { name, groups } => {
+            let groups: String = groups.iter().map(|g| format!("+{g}")).collect();
+            format!("user:{name}{groups}@{cluster}")
+        }
     }
 }
 
@@ -174,7 +179,7 @@ fn summary(item: &Value) -> String {
 
 fn shell_word(s: &str) -> String {
     if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_./@:".contains(&b))
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./@:+".contains(&b))
     {
         s.to_string()
     } else {
@@ -258,5 +263,23 @@ mod tests {
         assert_eq!(e.get("provideClusterInfo").unwrap().as_bool(), Some(true));
         assert!(e.get("installHint").is_some());
         assert!(!e.get("command").unwrap().as_str().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_users_default_context_name_carries_its_groups() {
+        let mut o = crate::testing::opts();
+        assert_eq!(default_name(&o, "test"), "team/viewer@test");
+        o.spec.principal = Principal::User {
+            name: "alice".into(),
+            groups: vec![],
+        };
+        assert_eq!(default_name(&o, "test"), "user:alice@test");
+        o.spec.principal = Principal::User {
+            name: "alice".into(),
+            groups: vec!["dev".into(), "qa".into()],
+        };
+        let name = default_name(&o, "test");
+        assert_eq!(name, "user:alice+dev+qa@test");
+        assert_eq!(shell_word(&name), name, "no quoting needed");
     }
 }

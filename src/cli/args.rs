@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::table_args::{FINDS_OR_CONTEXT, GET, INSPECTS, MINTS, MINTS_OR_CONTEXT, TableArgs};
+use super::table_args::{FINDS_OR_CONTEXT, GET, INSPECTS, MINTS_OR_CONTEXT, SETUP, TableArgs};
 use crate::options::{CacheChoice, Format};
 
 /// The exit codes (`error::ExitCode`), as docs/troubleshooting.md lists them.
@@ -149,7 +149,7 @@ pub(super) struct GetArgs {
 #[derive(Args, Debug)]
 pub(super) struct SetupArgs {
     #[command(flatten)]
-    pub(super) flags: TableArgs<MINTS>,
+    pub(super) flags: TableArgs<SETUP>,
     /// The ServiceAccount (NAME or NS/NAME; NS:NAME too), if not given with --service-account.
     #[arg(value_name = "SA")]
     pub(super) sa: Option<String>,
@@ -197,7 +197,9 @@ pub(super) struct InspectArgs {
     /// Read the token or PEM certificate from this file.
     #[arg(long, value_name = "PATH")]
     pub(super) file: Option<PathBuf>,
-    /// Admin context: needed for the cached token and for --verify.
+    /// Admin context of a cached credential named by flags (default:
+    /// $KUBE_SA_TOKEN_ADMIN_CONTEXT, else the current context), and the
+    /// cluster --verify asks about a given token.
     #[arg(long, value_name = "NAME")]
     pub(super) admin_context: Option<String>,
     /// Which credential and its store (inspecting mints nothing, so no

@@ -9,7 +9,7 @@ use std::io::Write;
 use clap::Parser;
 
 use crate::error::{Error, ExitCode};
-use crate::get_flags::Given;
+use crate::get_flags::{Defaults, Fixed, Given};
 use crate::options::{self, Command, GetOptions, InspectInput, Invocation, Who};
 use crate::secret::Token;
 
@@ -74,7 +74,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
         out.flush()?;
         return Ok(Parsed::Exit(ExitCode::Success));
     }
-    invocation(cli).map(|i| Parsed::Run(Box::new(i)))
+    invocation(cli, &crate::app::FromKubeconfig).map(|i| Parsed::Run(Box::new(i)))
 }
 
 /// An exec entry's `args` parsed exactly as `kube-sa-token` parses them
@@ -87,24 +87,25 @@ fn parse_get_args(args: &[String]) -> Result<GetOptions, String> {
         let first = text.lines().next().unwrap_or_default();
         first.strip_prefix("error: ").unwrap_or(first).to_string()
     })?;
-    match invocation(cli).map_err(|e| e.to_string())?.command {
+    match invocation(cli, &Fixed).map_err(|e| e.to_string())?.command {
         Command::Get(opts) | Command::Refresh(opts) => Ok(opts),
         _ => Err("they are not a `get` command (the first argument must be \"get\")".into()),
     }
 }
 
-fn invocation(cli: Cli) -> Result<Invocation, Error> {
+/// `defaults`: what a typed command leaves out ([`Defaults`]).
+fn invocation(cli: Cli, defaults: &dyn Defaults) -> Result<Invocation, Error> {
     Ok(Invocation {
         verbose: cli.verbose,
-        command: convert(cli.command)?,
+        command: convert(cli.command, defaults)?,
     })
 }
 
 /// Whose credential a command that shows or forgets one is about: the
 /// identity of `--context` (without `--admin-context` and any identity flag:
 /// of the current context), else the one the flags name.
-fn who<const SET: u8>(a: args::IdentityArgs<SET>) -> Result<Who, Error> {
-    identity(a.context.context, a.flags.given, a.sa)
+fn who<const SET: u8>(a: args::IdentityArgs<SET>, defaults: &dyn Defaults) -> Result<Who, Error> {
+    identity(a.context.context, a.flags.given, a.sa, defaults)
 }
 
 /// [`who`] from its parts (`inspect` has its own admin context and no SA).
@@ -112,6 +113,7 @@ fn identity(
     context: Option<String>,
     given: Given,
     positional: Option<String>,
+    defaults: &dyn Defaults,
 ) -> Result<Who, Error> {
     let admin = given.on("admin-context");
     let named: Vec<&str> = given.names().filter(|n| *n != "kubeconfig").collect();
@@ -132,12 +134,9 @@ fn identity(
             parse_get: parse_get_args,
         });
     }
-    if !admin {
-        return Err(Error::Usage(
-            "--admin-context is needed with a ServiceAccount or --user (or name a context `setup` wrote with --context NAME)".into(),
-        ));
-    }
-    Ok(Who::Options(Box::new(given.options(positional)?)))
+    Ok(Who::Options(Box::new(
+        given.options_with(positional, defaults)?,
+    )))
 }
 
 /// What `inspect` reads. Its argument is "-" (stdin), a token, a PEM
@@ -149,6 +148,7 @@ fn inspect_input(
     file: Option<std::path::PathBuf>,
     context: Option<String>,
     given: Given,
+    defaults: &dyn Defaults,
 ) -> Result<InspectInput, Error> {
     // --admin-context also serves --verify of a given token.
     let names_who = given
@@ -163,7 +163,9 @@ fn inspect_input(
         return Ok(InspectInput::File(path));
     }
     let Some(word) = word else {
-        return Ok(InspectInput::Cached(identity(context, given, None)?));
+        return Ok(InspectInput::Cached(identity(
+            context, given, None, defaults,
+        )?));
     };
     if word == "-" || looks_like_a_credential(&word) {
         if context.is_some() {
@@ -178,7 +180,12 @@ fn inspect_input(
         });
     }
     if names_who || given.on("admin-context") || context.is_some() {
-        return Ok(InspectInput::Cached(identity(context, given, Some(word))?));
+        return Ok(InspectInput::Cached(identity(
+            context,
+            given,
+            Some(word),
+            defaults,
+        )?));
     }
     if std::path::Path::new(&word).is_file() {
         return Ok(InspectInput::File(word.into()));
@@ -194,7 +201,7 @@ fn looks_like_a_credential(word: &str) -> bool {
     (word.starts_with("eyJ") && word.matches('.').count() == 2) || word.starts_with("-----BEGIN")
 }
 
-fn convert(cmd: Cmd) -> Result<Command, Error> {
+fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
     Ok(match cmd {
         Cmd::Get(a) => {
             let opts = a.flags.given.options(a.sa)?;
@@ -205,13 +212,13 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             }
         }
         Cmd::Setup(a) => Command::Setup {
-            opts: a.flags.given.options(a.sa)?,
+            opts: a.flags.given.options_with(a.sa, defaults)?,
             context_name: a.context_name,
             dry_run: a.dry_run,
             print_rbac: a.print_rbac,
         },
         Cmd::Kubeconfig(a) => Command::Kubeconfig {
-            who: who(a.who)?,
+            who: who(a.who, defaults)?,
             embed_token: a.embed_token,
             context_name: a.context_name,
             output: a.output,
@@ -222,7 +229,7 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             if let Some(ctx) = &a.admin_context {
                 given.set("admin-context", ctx);
             }
-            let input = inspect_input(a.token, a.file, a.context.context, given)?;
+            let input = inspect_input(a.token, a.file, a.context.context, given, defaults)?;
             if a.verify && !matches!(input, InspectInput::Cached(_)) && a.admin_context.is_none() {
                 return Err(Error::Usage(
                     "--verify needs --admin-context to reach the cluster".into(),
@@ -237,11 +244,11 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             }
         }
         Cmd::Token(a) => Command::Token {
-            who: who(a.who)?,
+            who: who(a.who, defaults)?,
             ca_file: a.ca_file,
         },
         Cmd::Whoami(a) => Command::Whoami {
-            who: who(a.who)?,
+            who: who(a.who, defaults)?,
             format: a.output.into(),
         },
         Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
@@ -260,7 +267,9 @@ fn convert(cmd: Cmd) -> Result<Command, Error> {
             },
             parse_get: parse_get_args,
         },
-        Cmd::Logout(a) => Command::Logout { who: who(a.who)? },
+        Cmd::Logout(a) => Command::Logout {
+            who: who(a.who, defaults)?,
+        },
         Cmd::Doctor(a) => Command::Doctor {
             kubeconfig: a.kubeconfig.kubeconfig,
             admin_context: a.admin_context,

@@ -21,22 +21,25 @@ const fn bit(g: Group) -> u8 {
     }
 }
 
-/// Not a group: `--admin-context` may be left out (the identity then
-/// comes from `--context`).
-const ADMIN_OPTIONAL: u8 = 32;
+/// Not a group: a typed command, where `--admin-context` and `-n` may be
+/// left out (kubectl's defaults, or the identity of `--context`).
+const TYPED: u8 = 32;
+/// Not a group: the mint options are accepted but not listed.
+const MINT_UNLISTED: u8 = 64;
 
-/// `get`: every flag.
+/// `get`: every flag; what exec entries say, so nothing is defaulted.
 pub(super) const GET: u8 = MINTS | bit(Group::Background);
-/// `whoami`, `kubeconfig`: every option of a mint, or `--context`.
-pub(super) const MINTS_OR_CONTEXT: u8 = MINTS | ADMIN_OPTIONAL;
+/// `setup`: every option of a mint.
+pub(super) const SETUP: u8 = MINTS | TYPED;
+/// `whoami`, `kubeconfig`, `token`: every option of a mint, or `--context`.
+pub(super) const MINTS_OR_CONTEXT: u8 = MINTS | TYPED | MINT_UNLISTED;
 /// `logout`: which entry and where, or `--context`.
-pub(super) const FINDS_OR_CONTEXT: u8 = FINDS | ADMIN_OPTIONAL;
-/// `setup`, `kubeconfig`, `whoami`: every option of a mint.
-pub(super) const MINTS: u8 = FINDS | bit(Group::Mint);
+pub(super) const FINDS_OR_CONTEXT: u8 = FINDS | TYPED;
+const MINTS: u8 = FINDS | bit(Group::Mint);
 /// Which entry, and where it is kept.
-const FINDS: u8 = bit(Group::Admin) | INSPECTS;
+const FINDS: u8 = bit(Group::Admin) | bit(Group::Who) | bit(Group::Store);
 /// `inspect`: which entry and where (its admin context is its own flag).
-pub(super) const INSPECTS: u8 = bit(Group::Who) | bit(Group::Store);
+pub(super) const INSPECTS: u8 = bit(Group::Who) | bit(Group::Store) | TYPED;
 
 /// The flags of the table in the groups of `SET`.
 #[derive(Debug, Clone)]
@@ -60,8 +63,28 @@ fn parser(kind: Kind) -> ValueParser {
     }
 }
 
+/// The defaults a typed command takes (see `app::FromKubeconfig`).
+fn typed_help(f: &GetFlag) -> String {
+    match f.long {
+        "admin-context" => format!(
+            "{} (default: $KUBE_SA_TOKEN_ADMIN_CONTEXT, else the current context)",
+            f.help
+        ),
+        "namespace" => {
+            "Namespace of the ServiceAccount (default: the admin context's, else \"default\")"
+                .into()
+        }
+        _ => f.help.into(),
+    }
+}
+
 fn arg(f: &'static GetFlag, set: u8) -> Arg {
-    let mut a = Arg::new(f.long).long(f.long).help(f.help);
+    let help = if set & TYPED != 0 {
+        typed_help(f)
+    } else {
+        f.help.into()
+    };
+    let mut a = Arg::new(f.long).long(f.long).help(help);
     if let Some(c) = f.short {
         a = a.short(c);
     }
@@ -89,8 +112,8 @@ fn arg(f: &'static GetFlag, set: u8) -> Arg {
     }
     // Mint options are accepted where an identity may come from --context
     // instead, but not listed (the command's help names them).
-    let unlisted = f.group == Group::Mint && set & ADMIN_OPTIONAL != 0;
-    a.required(f.group == Group::Admin && set & ADMIN_OPTIONAL == 0)
+    let unlisted = f.group == Group::Mint && set & MINT_UNLISTED != 0;
+    a.required(f.group == Group::Admin && set & TYPED == 0)
         .hide(f.group == Group::Background || unlisted)
 }
 

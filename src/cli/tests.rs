@@ -8,7 +8,84 @@ use std::time::Duration;
 fn try_parse(args: &[&str]) -> Result<Result<Invocation, Error>, clap::Error> {
     let mut v = vec!["kube-sa-token"];
     v.extend_from_slice(args);
-    Cli::try_parse_from(v.into_iter().map(OsString::from)).map(invocation)
+    Cli::try_parse_from(v.into_iter().map(OsString::from)).map(|c| invocation(c, &Fixed))
+}
+
+/// kubectl's defaults as a kubeconfig with current context "adm" in
+/// namespace "team" gives them.
+struct Kubectlish;
+
+impl Defaults for Kubectlish {
+    fn admin_context(&self, _: Option<&std::path::Path>) -> Result<String, Error> {
+        Ok("adm".into())
+    }
+    fn namespace(&self, _: Option<&std::path::Path>, admin: &str) -> Option<String> {
+        (admin == "adm").then(|| "team".into())
+    }
+}
+
+/// Issue 24 item 8: the commands a person types take the admin context
+/// and the namespace as kubectl would; `get` (exec entries) takes neither.
+#[test]
+fn typed_commands_default_the_admin_context_and_namespace_as_kubectl_does() {
+    let parse = |args: &[&str]| {
+        let v = std::iter::once("kube-sa-token").chain(args.iter().copied());
+        invocation(Cli::try_parse_from(v).unwrap(), &Kubectlish).map(|i| i.command)
+    };
+    let spec_of = |args: &[&str]| match parse(args).unwrap() {
+        Command::Setup { opts, .. } => opts.spec,
+        Command::Whoami {
+            who: Who::Options(o),
+            ..
+        } => o.spec,
+        c => panic!("{c:?}"),
+    };
+    for cmd in ["setup", "whoami"] {
+        let s = spec_of(&[cmd, "viewer"]);
+        assert_eq!(
+            (s.admin_context.as_str(), s.label()),
+            ("adm", "team/viewer".into())
+        );
+        let s = spec_of(&[cmd, "--user", "alice"]);
+        assert_eq!(
+            (s.admin_context.as_str(), s.namespace.as_str()),
+            ("adm", "team")
+        );
+        // What the command line says wins.
+        let s = spec_of(&[cmd, "-n", "other", "viewer"]);
+        assert_eq!(s.label(), "other/viewer");
+        let s = spec_of(&[cmd, "prod/viewer"]);
+        assert_eq!(s.label(), "prod/viewer");
+        let s = spec_of(&[cmd, "--admin-context", "root", "viewer"]);
+        assert_eq!(
+            (s.admin_context.as_str(), s.label()),
+            ("root", "default/viewer".into())
+        );
+    }
+    // Without any identity, whoami still takes the current context's own.
+    assert!(matches!(
+        parse(&["whoami"]).unwrap(),
+        Command::Whoami {
+            who: Who::Context { .. },
+            ..
+        }
+    ));
+    // get guesses nothing.
+    let v = ["kube-sa-token", "get", "viewer"];
+    assert!(
+        Cli::try_parse_from(v).is_err(),
+        "clap requires --admin-context"
+    );
+    match invocation(
+        Cli::try_parse_from(["kube-sa-token", "get", "--admin-context", "adm", "viewer"]).unwrap(),
+        &Kubectlish,
+    )
+    .unwrap()
+    .command
+    {
+        Command::Get(o) => assert_eq!(o.spec.label(), "default/viewer"),
+        c => panic!("{c:?}"),
+    }
 }
 
 fn parse_ok(args: &[&str]) -> Command {

@@ -110,9 +110,20 @@ impl Given {
 
     /// The options these values give, with `positional`, the ServiceAccount
     /// some commands take as an argument. Flags a command does not take are
-    /// absent, so their options are the defaults.
+    /// absent, so their options are the defaults. `get` guesses nothing:
+    /// no admin context, namespace "default" ([`Fixed`]).
     pub fn options(&self, positional: Option<String>) -> Result<GetOptions, Error> {
-        let spec = self.spec(positional)?;
+        self.options_with(positional, &Fixed)
+    }
+
+    /// [`Given::options`], with `defaults` for what the command line left
+    /// out, as kubectl would take it (the commands a person types).
+    pub fn options_with(
+        &self,
+        positional: Option<String>,
+        defaults: &dyn Defaults,
+    ) -> Result<GetOptions, Error> {
+        let spec = self.spec(positional, defaults)?;
         let no_approve = self.on("no-approve");
         let csr_wait = self.duration("csr-timeout", options::DEFAULT_CSR_WAIT)?;
         let duration = self.duration("duration", options::DEFAULT_DURATION)?;
@@ -154,16 +165,29 @@ impl Given {
 
     /// Resolves `--namespace`, `--service-account NS/NAME` and a positional
     /// SA, or `--user` and its groups.
-    fn spec(&self, positional: Option<String>) -> Result<TokenSpec, Error> {
-        let admin_context = self.one("admin-context").unwrap_or_default();
+    fn spec(
+        &self,
+        positional: Option<String>,
+        defaults: &dyn Defaults,
+    ) -> Result<TokenSpec, Error> {
+        let kubeconfig = self.raw("kubeconfig").map(PathBuf::from);
+        let admin_context = match self.one("admin-context") {
+            Some(a) => a,
+            None => defaults.admin_context(kubeconfig.as_deref())?,
+        };
         if admin_context.is_empty() {
             return Err(Error::Usage("--admin-context must not be empty".into()));
         }
-        let kubeconfig = self.raw("kubeconfig").map(PathBuf::from);
-        if let Some(name) = self.one("user") {
-            return self.user_spec(admin_context, kubeconfig, name, positional);
-        }
+        let default_namespace = || {
+            defaults
+                .namespace(kubeconfig.as_deref(), &admin_context)
+                .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into())
+        };
         let namespace = self.one("namespace");
+        if let Some(name) = self.one("user") {
+            let namespace = namespace.unwrap_or_else(default_namespace);
+            return self.user_spec(admin_context, kubeconfig, name, namespace, positional);
+        }
         let sa = match (self.one("service-account"), positional) {
             (Some(_), Some(_)) => {
                 return Err(Error::Usage(
@@ -187,10 +211,7 @@ impl Given {
                 }
                 (ns.to_string(), name.to_string())
             }
-            None => (
-                namespace.unwrap_or_else(|| options::DEFAULT_NAMESPACE.into()),
-                sa,
-            ),
+            None => (namespace.unwrap_or_else(default_namespace), sa),
         };
         for (what, v) in [("namespace", &ns), ("ServiceAccount name", &name)] {
             if !is_dns_label(v) {
@@ -224,6 +245,7 @@ impl Given {
         admin_context: String,
         kubeconfig: Option<PathBuf>,
         name: String,
+        namespace: String,
         positional: Option<String>,
     ) -> Result<TokenSpec, Error> {
         let groups = self.many("group");
@@ -259,9 +281,6 @@ impl Given {
                     .into(),
             ));
         }
-        let namespace = self
-            .one("namespace")
-            .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into());
         if !is_dns_label(&namespace) {
             return Err(Error::Usage(format!(
                 "invalid namespace {namespace:?}: use lowercase letters, digits, '-' and '.'"
@@ -276,6 +295,38 @@ impl Given {
             audiences: Vec::new(),
             bind_secret: false,
         })
+    }
+}
+
+/// What a command line may leave out and kubectl would take from the
+/// kubeconfig: the admin context (the current context) and the namespace
+/// (the admin context's).
+pub trait Defaults {
+    /// The admin context when --admin-context is not given.
+    fn admin_context(&self, kubeconfig: Option<&std::path::Path>) -> Result<String, Error>;
+    /// The namespace when neither -n nor NS/NAME says one (`None`:
+    /// "default").
+    fn namespace(
+        &self,
+        kubeconfig: Option<&std::path::Path>,
+        admin_context: &str,
+    ) -> Option<String>;
+}
+
+/// No defaults from the kubeconfig: what `get` takes. An exec entry says
+/// everything, and kubectl's current context is not the context it runs
+/// the entry for, so guessing could mint for the wrong cluster or namespace.
+pub struct Fixed;
+
+impl Defaults for Fixed {
+    fn admin_context(&self, _: Option<&std::path::Path>) -> Result<String, Error> {
+        Err(Error::Usage(
+            "--admin-context is needed: the more privileged context that mints the credential"
+                .into(),
+        ))
+    }
+    fn namespace(&self, _: Option<&std::path::Path>, _: &str) -> Option<String> {
+        None
     }
 }
 

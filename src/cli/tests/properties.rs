@@ -55,7 +55,7 @@ mod fast_get_equals_clap {
             let mut argv: Vec<OsString> = vec!["kube-sa-token".into(), "get".into()];
             argv.extend(words.iter().map(OsString::from));
             if let Some(fast) = super::super::super::fast_get::parse(&argv) {
-                let slow = Cli::try_parse_from(&argv).map(invocation);
+                let slow = Cli::try_parse_from(&argv).map(|c| invocation(c, &Fixed));
                 match (fast, slow) {
                     (Ok(f), Ok(Ok(s))) => prop_assert_eq!(format!("{f:?}"), format!("{s:?}")),
                     (Err(f), Ok(Err(s))) => prop_assert_eq!(f.to_string(), s.to_string()),
@@ -230,7 +230,7 @@ mod every_option_round_trips {
             argv.extend(exec_args(&o).into_iter().map(OsString::from));
             let fast = super::super::super::fast_get::parse(&argv).expect("the fast path takes every exec entry");
             let slow = Cli::try_parse_from(&argv).expect("clap takes every exec entry");
-            for back in [fast.map(|i| i.command), invocation(slow).map(|i| i.command)] {
+            for back in [fast.map(|i| i.command), invocation(slow, &Fixed).map(|i| i.command)] {
                 match back {
                     Ok(Command::Get(back)) => prop_assert_eq!(format!("{back:?}"), format!("{o:?}")),
                     other => prop_assert!(false, "{:?} gave {:?}", exec_args(&o), other.map(|_| ())),

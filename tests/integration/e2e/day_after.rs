@@ -225,7 +225,13 @@ fn after_setup_the_context_names_the_identity() {
         "file",
     ])
     .ok();
-    let who = env.run(&["whoami", "--context", "user:ctx-alice@test", "-o", "json"]);
+    let who = env.run(&[
+        "whoami",
+        "--context",
+        "user:ctx-alice+ctx-dev@test",
+        "-o",
+        "json",
+    ]);
     who.ok();
     assert!(who.stdout.contains("ctx-dev"), "{}", who.stdout);
     let forgot = env.run(&[
@@ -247,7 +253,7 @@ fn after_setup_the_context_names_the_identity() {
     );
     // `cache clear` takes the context too: its entry only (the one minted
     // without the group stays).
-    let clear = env.run(&["cache", "clear", "user:ctx-alice@test"]);
+    let clear = env.run(&["cache", "clear", "user:ctx-alice+ctx-dev@test"]);
     clear.ok();
     assert!(
         clear.stdout.contains("removed 1 cache entry"),
@@ -343,15 +349,17 @@ fn logout_removes_every_entry_of_the_identity_and_lists_them() {
     );
 }
 
-/// Item 8, loud overwrites: `setup` that replaces a user or context of the
-/// same name says so, and what it was, without its credential.
+/// Item 8, loud overwrites: a user's default context name carries its
+/// groups, so alice in one group and alice in another get a context each;
+/// `setup` that replaces a user or context of the same name says so, and
+/// what it was, without its credential.
 #[test]
 #[ignore = "needs the test control plane (tests/run.sh)"]
 fn setup_says_what_it_replaced() {
     let c = Cluster::get();
     let env = c.admin_env();
-    let setup = |group: &str| {
-        env.run(&[
+    let setup = |group: &str, name: Option<&str>| {
+        let mut args = vec![
             "setup",
             "--admin-context",
             "admin",
@@ -361,17 +369,28 @@ fn setup_says_what_it_replaced() {
             group,
             "--cache",
             "file",
-        ])
+        ];
+        args.extend(name.iter().flat_map(|n| ["--context-name", n]));
+        env.run(&args)
     };
-    let first = setup("loud-dev");
+    for group in ["loud-dev", "loud-qa"] {
+        let out = setup(group, None);
+        out.ok();
+        assert!(
+            out.stderr.contains(&format!(
+                "wrote user and context \"user:loud-alice+{group}@test\""
+            )),
+            "{}",
+            out.stderr
+        );
+        assert!(!out.stderr.contains("replaced"), "{}", out.stderr);
+    }
+    let first = setup("loud-dev", Some("loud"));
     first.ok();
-    assert!(!first.stderr.contains("replaced"), "{}", first.stderr);
-    let second = setup("loud-qa");
+    let second = setup("loud-qa", Some("loud"));
     second.ok();
     assert!(
-        second
-            .stderr
-            .contains("replaced user \"user:loud-alice@test\" (was: ")
+        second.stderr.contains("replaced user \"loud\" (was: ")
             && second.stderr.contains("--group loud-dev"),
         "{}",
         second.stderr
@@ -386,12 +405,12 @@ fn setup_says_what_it_replaced() {
     let mut doc: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(&env.kubeconfig).unwrap()).unwrap();
     for u in doc["users"].as_sequence_mut().unwrap() {
-        if u["name"] == "user:loud-alice@test" {
+        if u["name"] == "loud" {
             u["user"] = serde_yaml::from_str("{token: loud-TOKEN-never-shown}").unwrap();
         }
     }
     std::fs::write(&env.kubeconfig, serde_yaml::to_string(&doc).unwrap()).unwrap();
-    let third = setup("loud-qa");
+    let third = setup("loud-qa", Some("loud"));
     third.ok();
     assert!(
         third.stderr.contains("(was: a user with token)"),

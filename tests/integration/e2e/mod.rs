@@ -87,6 +87,7 @@ mod clearing;
 mod clients;
 mod commands;
 mod day_after;
+mod day_after_defaults;
 mod day_after_export;
 mod errors;
 mod keyring;

@@ -94,7 +94,7 @@ fn setup_kubeconfig_inspect_whoami_and_doctor_cover_users() {
         "file",
     ]);
     setup.ok();
-    let context = format!("user:{user}@test");
+    let context = format!("user:{user}+{group}@test");
     assert!(setup.stdout.contains(&context), "{}", setup.stdout);
     let who = c.kubectl(
         &env,
@@ -141,12 +141,10 @@ fn setup_kubeconfig_inspect_whoami_and_doctor_cover_users() {
     );
     // The note gives the certificate's own NotAfter, not the end of the
     // window the cache serves it in (issue 24 item 10).
-    let cert_b64 = export
-        .stdout
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("client-certificate-data: "))
-        .unwrap()
-        .trim_matches(['"', '\'']);
+    let exported: serde_yaml::Value = serde_yaml::from_str(&export.stdout).unwrap();
+    let cert_b64 = exported["users"][0]["user"]["client-certificate-data"]
+        .as_str()
+        .unwrap();
     use base64::Engine;
     let pem = base64::engine::general_purpose::STANDARD
         .decode(cert_b64)
@@ -351,7 +349,7 @@ fn the_documented_cluster_role_is_enough_and_without_approval_rights_it_says_so(
         &env,
         &[
             "--context",
-            &format!("user:{user}@test"),
+            &format!("user:{user}+{group}@test"),
             "auth",
             "whoami",
             "-ojsonpath={.status.userInfo.username}",
