@@ -57,6 +57,10 @@ pub enum Error {
     /// written): the API server's refusal, as when a mint meets a 403.
     #[error("{0}")]
     Forbidden(String),
+    /// The store an entry would use does not work here (checked by `setup`
+    /// before anything is written).
+    #[error("{0}")]
+    StoreUnusable(String),
     /// A check that `doctor`/`inspect --verify` reports as failed.
     #[error("{0}")]
     CheckFailed(String),
@@ -94,7 +98,7 @@ impl Error {
             }
             Error::KubeApi(KubeApiError::Unbound { .. }) => ExitCode::Refused,
             Error::KubeApi(_) | Error::Unconfirmed { .. } | Error::Forbidden(_) => ExitCode::Api,
-            Error::Cache(_) => ExitCode::Cache,
+            Error::Cache(_) | Error::StoreUnusable(_) => ExitCode::Cache,
             Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,
             Error::Claims(_)
             | Error::X509(_)

@@ -153,6 +153,15 @@ impl Right {
         }
     }
 
+    /// `verb what in namespace "ns"`, or `(certificates.k8s.io)` for the
+    /// CSR API.
+    pub(super) fn phrase(&self, ns: &str) -> String {
+        match self.scope {
+            Scope::Namespace => format!("{} {} in namespace {ns:?}", self.verb, self.what()),
+            Scope::Certificates => format!("{} {} (certificates.k8s.io)", self.verb, self.what()),
+        }
+    }
+
     /// Whether the admin context has it (in namespace `ns` where it
     /// applies there): a SelfSubjectAccessReview.
     pub(super) async fn held(&self, admin: &Admin, ns: &str) -> Result<bool, KubeApiError> {
@@ -170,13 +179,7 @@ impl Right {
 /// `setup`'s refusal when the admin context lacks `missing` (exit code 4, as
 /// `get` meeting a missing right): every one of them at once.
 pub(super) fn refusal(missing: &[Right], admin_context: &str, ns: &str) -> Error {
-    let list: Vec<String> = missing
-        .iter()
-        .map(|r| match r.scope {
-            Scope::Namespace => format!("{} {} in namespace {ns:?}", r.verb, r.what()),
-            Scope::Certificates => format!("{} {} (certificates.k8s.io)", r.verb, r.what()),
-        })
-        .collect();
+    let list: Vec<String> = missing.iter().map(|r| r.phrase(ns)).collect();
     let fix = "the same setup command with --print-rbac prints the Role/ClusterRole and bindings that grant exactly these: pipe it to `kubectl apply -f -` as someone who may grant them";
     let users = if missing.iter().any(|r| r.scope == Scope::Certificates) {
         "; for a user, --no-approve leaves the approval to someone else"

@@ -6,11 +6,12 @@ use std::io::Write;
 
 use serde_yaml::{Mapping, Value};
 
+use crate::cache::Cache;
 use crate::error::Error;
 use crate::get_flags::exec_args;
 use crate::kube_api::Admin;
 use crate::kubeconfig::{Editable, Kubeconfigs, redacted_diff};
-use crate::options::{GetOptions, Principal};
+use crate::options::{CacheChoice, GetOptions, Principal, SourceKind};
 use crate::protocol::V1;
 
 use super::admin_session::AdminSession;
@@ -88,6 +89,7 @@ pub fn setup(
         return session.block_on(print_rbac(admin, opts, out))?;
     }
     session.block_on(validate(admin, opts))??;
+    check_store(opts.cache)?;
 
     let name = context_name
         .map(str::to_string)
@@ -212,8 +214,30 @@ async fn validate(admin: &Admin, opts: &GetOptions) -> Result<(), Error> {
     }
     if let Principal::ServiceAccount(sa) = &spec.principal {
         admin.service_account(&spec.namespace, sa).await?;
+        // The classic source needs a token Secret, unless get may make one.
+        if spec.source == SourceKind::Secret && !opts.create_secret {
+            admin.require_token_secret(&spec.namespace, sa).await?;
+        }
     }
     Ok(())
+}
+
+/// The store the entry names must work here, or every kubectl call with
+/// it would fail (`--cache keyring` without a Secret Service, say): one
+/// entry of a real entry's size written, read and deleted.
+fn check_store(choice: CacheChoice) -> Result<(), Error> {
+    let unusable = |why: String| {
+        Error::StoreUnusable(format!(
+            "the store --cache {} names does not work here ({why}), so kubectl would fail on every call with this entry; nothing was written: pick another --cache (`kube-sa-token doctor --cache NAME` checks one)",
+            choice.as_str()
+        ))
+    };
+    let cache = Cache::open(choice).map_err(|e| unusable(e.to_string()))?;
+    match cache.self_test() {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(unusable("it did not return what was written".into())),
+        Err(e) => Err(unusable(e.to_string())),
+    }
 }
 
 /// `setup --print-rbac`: the Role/ClusterRole and bindings that grant the

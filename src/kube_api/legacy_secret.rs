@@ -95,6 +95,47 @@ impl Admin {
         create: bool,
         wait: Duration,
     ) -> Result<Minted, KubeApiError> {
+        let candidates = self.token_secrets(namespace, name).await?;
+        if let Some(m) = candidates.iter().find_map(minted_from_secret) {
+            return Ok(m);
+        }
+        let secret_name = match candidates.first().and_then(|s| s.metadata.name.clone()) {
+            Some(pending) => pending,
+            None if create => self.create_token_secret(namespace, name).await?,
+            None => {
+                return Err(KubeApiError::NoTokenSecret {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                });
+            }
+        };
+        self.wait_for_token(namespace, &secret_name, wait).await
+    }
+
+    /// Fails as `get --source secret` (without `--create-secret`) would
+    /// when the ServiceAccount has no token Secret, filled in or pending:
+    /// `setup` checks it before writing.
+    pub async fn require_token_secret(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<(), KubeApiError> {
+        if self.token_secrets(namespace, name).await?.is_empty() {
+            return Err(KubeApiError::NoTokenSecret {
+                namespace: namespace.into(),
+                name: name.into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The ServiceAccount's token Secrets, oldest first (like
+    /// `.secrets[0]`): those `.secrets[]` names and those annotated with it.
+    async fn token_secrets(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<Secret>, KubeApiError> {
         let sa = self.service_account(namespace, name).await?;
         let api = self.secrets(namespace);
         let mut candidates: Vec<Secret> = Vec::new();
@@ -123,22 +164,8 @@ impl Admin {
                 candidates.push(s);
             }
         }
-        // Oldest first, like `.secrets[0]`; only Secrets already filled in.
         candidates.sort_by_key(|s| s.metadata.creation_timestamp.as_ref().map(|t| t.0));
-        if let Some(m) = candidates.iter().find_map(minted_from_secret) {
-            return Ok(m);
-        }
-        let secret_name = match candidates.first().and_then(|s| s.metadata.name.clone()) {
-            Some(pending) => pending,
-            None if create => self.create_token_secret(namespace, name).await?,
-            None => {
-                return Err(KubeApiError::NoTokenSecret {
-                    namespace: namespace.into(),
-                    name: name.into(),
-                });
-            }
-        };
-        self.wait_for_token(namespace, &secret_name, wait).await
+        Ok(candidates)
     }
 
     /// Creates a token Secret for `sa` with a generated name (a legacy token

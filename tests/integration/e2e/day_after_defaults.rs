@@ -11,8 +11,11 @@ fn typed_commands_take_the_admin_context_and_namespace_as_kubectl_does() {
     let c = Cluster::get();
     let ns = c.namespace("e2e-defaults");
     let env = c.admin_env();
-    c.kubectl(&env, &["config", "set-context", "admin", "--namespace", &ns])
-        .ok();
+    c.kubectl(
+        &env,
+        &["config", "set-context", "admin", "--namespace", &ns],
+    )
+    .ok();
 
     // setup with only the ServiceAccount's name.
     let setup = env.run(&["setup", "viewer", "--cache", "file"]);

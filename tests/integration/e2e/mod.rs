@@ -96,6 +96,7 @@ mod legacy;
 mod ordinary_user;
 mod refresh_ahead;
 mod self_heal;
+mod setup_checks;
 mod stores;
 mod trust;
 mod trust_impostor;

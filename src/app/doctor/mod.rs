@@ -1,0 +1,9 @@
+//! `doctor`: one line per finding, each with a fix.
+
+mod admin;
+mod entries;
+mod report;
+mod run;
+mod store;
+
+pub use run::{Request, doctor};

@@ -1,0 +1,62 @@
+//! `doctor`: the store, the kubeconfig's exec entries (each with its admin
+//! context and store), and an admin context named on the command line.
+
+use std::io::Write;
+
+use crate::error::Error;
+use crate::kubeconfig::Kubeconfigs;
+use crate::options::{CacheChoice, ParseGet};
+
+use super::admin::{check_admin, check_entry_admins};
+use super::entries::check_exec_entries;
+use super::report::Report;
+use super::store::{check_entry_stores, check_store};
+
+pub struct Request<'a> {
+    pub kubeconfig: Option<&'a std::path::Path>,
+    pub admin_context: Option<&'a str>,
+    pub namespace: &'a str,
+    pub cache: CacheChoice,
+    /// How `get` parses its arguments: exec entries are checked with it.
+    pub parse_get: ParseGet,
+}
+
+pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
+    let mut r = Report::default();
+    check_store(req.cache, &mut r);
+    // The newest failures of refresh-ahead: nobody saw them happen.
+    for line in crate::cache::refresh::failures().iter().rev().take(3).rev() {
+        r.warn(format!(
+            "a background refresh failed: {line} (the next kubectl call that needs a token mints it; check the admin context)"
+        ));
+    }
+    match Kubeconfigs::load(req.kubeconfig) {
+        Ok(kc) => {
+            r.ok(format!(
+                "kubeconfig loads ({} contexts)",
+                kc.context_names().len()
+            ));
+            let entries = check_exec_entries(&kc, req.parse_get, &mut r);
+            check_entry_stores(&entries, req.cache, &mut r);
+            check_entry_admins(&entries, &mut r)?;
+            if let Some(ctx) = req.admin_context {
+                match kc.context(ctx) {
+                    Ok(_) => check_admin(req.kubeconfig, ctx, req.namespace, &mut r)?,
+                    Err(e) => r.fail(e.to_string()),
+                }
+            }
+        }
+        Err(e) => r.fail(e.to_string()),
+    }
+    for l in &r.lines {
+        writeln!(out, "{l}")?;
+    }
+    if r.failed > 0 {
+        return Err(Error::CheckFailed(format!(
+            "doctor found {} problem{}",
+            r.failed,
+            if r.failed == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! Issue 24 item 6: everything an entry needs is checked before kubectl
+//! meets it. `setup` refuses a store that does not work here and a
+//! `--source secret` ServiceAccount without a token Secret, writing
+//! nothing; `doctor` checks each exec entry's admin context (its rights for
+//! that entry's options, in its namespace) and its store.
+
+use super::*;
+
+/// `args` with the value after `flag` set to `value`.
+fn set_arg(args: &mut serde_yaml::Value, flag: &str, value: &str) {
+    let args = args.as_sequence_mut().unwrap();
+    let at = args.iter().position(|a| a.as_str() == Some(flag)).unwrap();
+    args[at + 1] = value.into();
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn setup_and_doctor_check_what_an_entry_needs_before_kubectl_meets_it() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-checks");
+    let env = c.admin_env();
+    let no_bus = format!("unix:path={}", env.root().join("no-bus").display());
+    let without_bus = |args: &[&str]| {
+        let mut cmd = env.cmd(args);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &no_bus);
+        Out::from(cmd.output().unwrap())
+    };
+    let config = || std::fs::read(&env.kubeconfig).unwrap();
+    let before = config();
+    let setup = ["setup", "--admin-context", "admin", "-n", &ns, "viewer"];
+
+    // A store that does not work here: exit 5, nothing written.
+    let out = without_bus(&[&setup[..], &["--cache", "keyring"]].concat());
+    out.fails_with("the store --cache keyring names does not work here");
+    assert_eq!(out.code, 5);
+    assert!(
+        out.stderr.contains("no D-Bus session bus"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(config(), before);
+
+    // --source secret for a ServiceAccount without a token Secret (none
+    // since Kubernetes 1.24): exit 4, nothing written; with
+    // --create-secret, get may make one, so setup passes.
+    let secret = [&setup[..], &["--source", "secret", "--cache", "file"]].concat();
+    let out = env.run(&secret);
+    out.fails_with(&format!(
+        "ServiceAccount {ns}/viewer has no token Secret; add --create-secret"
+    ));
+    assert_eq!(out.code, 4);
+    assert_eq!(config(), before);
+    env.run(&[&secret[..], &["--create-secret", "--dry-run"]].concat())
+        .ok();
+
+    // Two entries setup wrote, then changed behind its back: one to a store
+    // that does not work here, one to an admin context without rights.
+    for name in ["via-keyring", "via-weak"] {
+        env.run(&[&setup[..], &["--cache", "file", "--context-name", name]].concat())
+            .ok();
+    }
+    c.admin(&["-n", &ns, "create", "serviceaccount", "weak"])
+        .ok();
+    let weak_token = c.admin(&["-n", &ns, "create", "token", "weak"]);
+    weak_token.ok();
+    let weak_token = weak_token.stdout.trim();
+    c.kubectl(
+        &env,
+        &["config", "set-credentials", "weak", "--token", weak_token],
+    )
+    .ok();
+    c.kubectl(
+        &env,
+        &[
+            "config",
+            "set-context",
+            "weak",
+            "--cluster",
+            "test",
+            "--user",
+            "weak",
+        ],
+    )
+    .ok();
+    let mut doc: serde_yaml::Value = serde_yaml::from_slice(&config()).unwrap();
+    for u in doc["users"].as_sequence_mut().unwrap() {
+        // (Indexing a YAML mapping mutably adds what is missing: only ours.)
+        let (flag, value) = match u["name"].as_str() {
+            Some("via-keyring") => ("--cache", "keyring"),
+            Some("via-weak") => ("--admin-context", "weak"),
+            _ => continue,
+        };
+        set_arg(&mut u["user"]["exec"]["args"], flag, value);
+    }
+    std::fs::write(&env.kubeconfig, serde_yaml::to_string(&doc).unwrap()).unwrap();
+
+    let doctor = without_bus(&["doctor", "--cache", "file"]);
+    assert_ne!(doctor.code, 0, "{}", doctor.stdout);
+    for line in [
+        "FAIL  user \"via-keyring\" (contexts: via-keyring) uses --cache keyring, which does not work here (".to_string(),
+        format!(
+            "FAIL  admin context \"weak\" may not get serviceaccounts in namespace \"{ns}\", create serviceaccounts/token in namespace \"{ns}\", so kubectl with user \"via-weak\" (contexts: via-weak) gets no new credential"
+        ),
+        "ok    admin context \"admin\" may mint for user \"via-keyring\" (contexts: via-keyring)".to_string(),
+    ] {
+        assert!(doctor.stdout.contains(&line), "{line}\n{}", doctor.stdout);
+    }
+    assert!(
+        doctor.stdout.contains("no D-Bus session bus"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(!doctor.stdout.contains(weak_token), "the token never shows");
+    // And kubectl meets what doctor said.
+    let kubectl = c.kubectl(&env, &["--context", "via-weak", "-n", &ns, "get", "pods"]);
+    assert_ne!(kubectl.code, 0);
+    assert!(
+        kubectl
+            .stderr
+            .contains("may not create serviceaccounts/token"),
+        "{}",
+        kubectl.stderr
+    );
+}
