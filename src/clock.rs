@@ -71,6 +71,19 @@ impl Clock for FakeClock {
 }
 
 /// RFC 3339 in UTC with whole seconds, as client-go and kube-rs parse it.
+/// A time as every JSON output writes one: RFC 3339, unix seconds, and
+/// relative to `now` ("in 5m", "3m ago"); `null` for none.
+pub fn time_json(t: Option<i64>, now: i64) -> serde_json::Value {
+    match t {
+        Some(t) => serde_json::json!({
+            "time": OffsetDateTime::from_unix_timestamp(t).map(rfc3339).unwrap_or_default(),
+            "unix": t,
+            "relative": if t > now { format!("in {}", human(t - now)) } else { format!("{} ago", human(now - t)) },
+        }),
+        None => serde_json::Value::Null,
+    }
+}
+
 pub fn rfc3339(t: OffsetDateTime) -> String {
     let t = t.replace_nanosecond(0).unwrap_or(t);
     t.format(&time::format_description::well_known::Rfc3339)

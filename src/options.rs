@@ -280,6 +280,9 @@ pub enum Command {
         format: Format,
         /// Ask the server about every cached token.
         check: bool,
+        /// How `get` parses its arguments: the contexts that use an entry
+        /// are found by parsing their exec entries.
+        parse_get: ParseGet,
     },
     /// `None`: every entry.
     CacheClear {
@@ -301,6 +304,7 @@ pub enum Command {
         /// entry's `args`), handed down so that `doctor` checks entries
         /// exactly as `get` will read them, without importing the CLI.
         parse_get: ParseGet,
+        format: Format,
     },
 }
 

@@ -31,7 +31,7 @@ impl Check {
     }
 
     /// The CHECK column.
-    pub fn text(&self, key: &CacheKey) -> String {
+    pub fn text(&self, key: &str) -> String {
         match self {
             Check::Ok(user) => format!("ok ({user})"),
             Check::Dead(why) => format!(

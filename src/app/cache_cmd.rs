@@ -1,16 +1,14 @@
-//! `cache list` and `cache clear`: the index of entries, never a token or key.
+//! `cache clear`, and the expiry column `cache list` and `logout` show.
 
 use std::io::Write;
 
-use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::cache::{self, Cache, CacheKey, Record};
-use crate::clock::{Clock, human, rfc3339};
+use crate::clock::{human, rfc3339};
 use crate::error::Error;
-use crate::options::{DEFAULT_LOCK_WAIT, Format, ParseGet, Who};
+use crate::options::{DEFAULT_LOCK_WAIT, ParseGet, Who};
 
-use super::cache_check::check_all;
 use super::identity::options_of;
 use super::request::{admin_cluster, entry_key};
 
@@ -27,113 +25,6 @@ pub(super) fn expiry(r: &Record, now: i64) -> String {
             human(t - now)
         ),
     }
-}
-
-/// `cache list [--check]`.
-pub fn list(
-    format: Format,
-    check: bool,
-    clock: &dyn Clock,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    let entries = cache::list()?;
-    let now = clock.now().unix_timestamp();
-    let checks = check.then(|| check_all(&entries));
-    if format == Format::Json {
-        let v: Vec<_> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, (k, r))| {
-                let mut v = json!({"key": k, "identity": r.label(), "record": r, "kernelCopy": cache::in_kernel(k)});
-                if r.user.is_none() {
-                    v["serviceAccount"] = json!(r.label());
-                }
-                if let Some(c) = &checks {
-                    v["check"] = c[i].json();
-                }
-                v
-            })
-            .collect();
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
-    } else if entries.is_empty() {
-        writeln!(out, "no cached entries")?;
-    } else {
-        let mut header = vec![
-            "KEY",
-            "IDENTITY",
-            "SERVER",
-            "ADMIN CONTEXT",
-            "STORE",
-            "EXPIRES",
-        ];
-        if checks.is_some() {
-            header.push("CHECK");
-        }
-        let rows: Vec<Vec<String>> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, (k, r))| {
-                let mut row = vec![
-                    k.to_string(),
-                    identity_column(r),
-                    r.server.clone(),
-                    r.admin_context.clone(),
-                    store_column(k, r),
-                    expiry(r, now),
-                ];
-                if let Some(c) = &checks {
-                    row.push(c[i].text(k));
-                }
-                row
-            })
-            .collect();
-        let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-        for row in &rows {
-            for (w, c) in widths.iter_mut().zip(row) {
-                *w = (*w).max(c.len());
-            }
-        }
-        let header: Vec<String> = header.into_iter().map(String::from).collect();
-        for row in std::iter::once(header).chain(rows) {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            writeln!(out, "{}", line.join("  ").trim_end())?;
-        }
-    }
-    let dead = checks.iter().flatten().filter(|c| c.is_dead()).count();
-    if dead > 0 {
-        return Err(Error::CheckFailed(format!(
-            "{dead} cached credential{} rejected by the server (see CHECK); clear {} with `kube-sa-token cache clear KEY`",
-            if dead == 1 { " is" } else { "s are" },
-            if dead == 1 { "it" } else { "them" }
-        )));
-    }
-    Ok(())
-}
-
-/// `NS/SA`, or `user:NAME [GROUP,...]`.
-fn identity_column(r: &Record) -> String {
-    if r.groups.is_empty() {
-        r.label()
-    } else {
-        format!("{} [{}]", r.label(), r.groups.join(","))
-    }
-}
-
-/// Where the entry is: its store, the kernel copy in front of it, and other
-/// stores holding a copy under the same key.
-fn store_column(k: &CacheKey, r: &Record) -> String {
-    let mut s = r.store.to_string();
-    if r.store != cache::StoreKind::Keyutils && cache::in_kernel(k) {
-        s.push_str(" + kernel copy");
-    }
-    for other in &r.also_in {
-        s.push_str(&format!(", also {other}"));
-    }
-    s
 }
 
 /// `cache clear KEY` or `cache clear --all` (key `None`).

@@ -5,9 +5,12 @@
 
 use serde_yaml::Value;
 
+use crate::cache::CacheKey;
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfigs;
 use crate::options::{GetOptions, ParseGet, Who};
+
+use super::request::{admin_cluster, entry_key};
 
 /// The names this program is installed under (a command, or kubectl's
 /// plugin name).
@@ -70,4 +73,24 @@ fn of_context(
             "the exec entry of context {name:?} does not parse as `get` ({why}); `kube-sa-token doctor` checks it, `setup` writes it again"
         ))
     })
+}
+
+/// The contexts of the kubeconfig (KUBECONFIG, else ~/.kube/config) whose
+/// user runs us, each with the cache key its credential is kept under, as
+/// [`crate::app`]'s `get` computes it. Entries that do not parse, or whose
+/// admin context is gone, are left out (`doctor` reports them).
+pub(super) fn context_keys(parse_get: ParseGet) -> Vec<(String, CacheKey)> {
+    let Ok(kc) = Kubeconfigs::load(None) else {
+        return Vec::new();
+    };
+    kc.context_names()
+        .into_iter()
+        .filter_map(|name| {
+            let ctx = kc.resolve(&name).ok()?;
+            let exec = ctx.user.get("exec").filter(|e| runs_us(e))?;
+            let opts = parse_get(&args_of(exec)).ok()?;
+            let cluster = admin_cluster(&opts.spec).ok()?;
+            Some((name, entry_key(&opts.spec, &cluster)))
+        })
+        .collect()
 }

@@ -152,8 +152,26 @@ impl KubeMinter<'_> {
             {
                 "the Secret it was bound to was deleted and recreated".into()
             }
+            // A bound token the server rejects although its ServiceAccount
+            // stands: asked for another audience than the server's own (its
+            // issuer, unless --api-audiences says more), it was never meant
+            // for this server.
+            _ if !claims.is_legacy() && !foreign_audience(&claims).is_empty() => format!(
+                "it is for audience {} (minted with --audience), which this API server does not accept: it authenticates to the service that asked for it, not to kubectl",
+                foreign_audience(&claims).join(", ")
+            ),
             _ => return None,
         })
+    }
+}
+
+/// The audiences of a bound token when none of them is its issuer (the
+/// API server's own audience by default); empty when one is.
+fn foreign_audience(claims: &crate::jwt::Claims) -> Vec<String> {
+    let aud = claims.aud.to_vec();
+    match &claims.iss {
+        Some(iss) if !aud.contains(iss) => aud,
+        _ => Vec::new(),
     }
 }
 
@@ -253,4 +271,28 @@ async fn sign_user(
         ca_crt: None,
         clock_offset: signed.clock_offset,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn claims(v: serde_json::Value) -> crate::jwt::Claims {
+        serde_json::from_value(v).unwrap()
+    }
+
+    /// `cache list --check` on a token asked for another audience names
+    /// the audience, not rotated keys (issue 24 item 7).
+    #[test]
+    fn a_token_for_another_audience_is_named_as_such() {
+        let iss = "https://kubernetes.default.svc";
+        assert_eq!(
+            foreign_audience(&claims(json!({"iss": iss, "aud": ["vault"]}))),
+            ["vault"]
+        );
+        assert!(foreign_audience(&claims(json!({"iss": iss, "aud": ["vault", iss]}))).is_empty());
+        assert!(foreign_audience(&claims(json!({"iss": iss, "aud": iss}))).is_empty());
+        assert!(foreign_audience(&claims(json!({"aud": ["vault"]}))).is_empty());
+    }
 }

@@ -6,6 +6,7 @@ mod background;
 mod cache_adapter;
 mod cache_check;
 mod cache_cmd;
+mod cache_list;
 mod defaults;
 mod doctor;
 mod get;
@@ -79,7 +80,11 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
         )?,
         Command::Token { who, ca_file } => token_cmd::token(&who, ca_file.as_deref(), &clock, out)?,
         Command::Whoami { who, format } => whoami::whoami(&who, format, &clock, out)?,
-        Command::CacheList { format, check } => cache_cmd::list(format, check, &clock, out)?,
+        Command::CacheList {
+            format,
+            check,
+            parse_get,
+        } => cache_list::list(format, check, parse_get, &clock, out)?,
         Command::CacheClear { target, parse_get } => {
             cache_cmd::clear(target.as_deref(), parse_get, out)?
         }
@@ -90,6 +95,7 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             namespace,
             cache,
             parse_get,
+            format,
         } => doctor::doctor(
             doctor::Request {
                 kubeconfig: kubeconfig.as_deref(),
@@ -97,6 +103,7 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
                 namespace: &namespace,
                 cache,
                 parse_get,
+                format,
             },
             out,
         )?,

@@ -274,6 +274,9 @@ pub(super) struct DoctorArgs {
     /// The store to test.
     #[arg(long, value_enum, default_value_t = CacheArg::Auto)]
     pub(super) cache: CacheArg,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputArg::Text)]
+    pub(super) output: OutputArg,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy)]

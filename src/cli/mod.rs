@@ -254,6 +254,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
         Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
             format: output.into(),
             check,
+            parse_get: parse_get_args,
         },
         Cmd::Cache(CacheCmd::Clear { key, all }) => Command::CacheClear {
             target: match (key, all) {
@@ -278,6 +279,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
                 .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into()),
             cache: a.cache.into(),
             parse_get: parse_get_args,
+            format: a.output.into(),
         },
         Cmd::Completions { .. } => unreachable!("handled in parse"),
     })

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfigs;
-use crate::options::{CacheChoice, ParseGet};
+use crate::options::{CacheChoice, Format, ParseGet};
 
 use super::admin::{check_admin, check_entry_admins};
 use super::entries::check_exec_entries;
@@ -19,6 +19,7 @@ pub struct Request<'a> {
     pub cache: CacheChoice,
     /// How `get` parses its arguments: exec entries are checked with it.
     pub parse_get: ParseGet,
+    pub format: Format,
 }
 
 pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
@@ -48,9 +49,7 @@ pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
         }
         Err(e) => r.fail(e.to_string()),
     }
-    for l in &r.lines {
-        writeln!(out, "{l}")?;
-    }
+    r.write(req.format, out)?;
     if r.failed > 0 {
         return Err(Error::CheckFailed(format!(
             "doctor found {} problem{}",

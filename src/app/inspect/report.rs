@@ -2,22 +2,9 @@
 
 use std::io::Write;
 
-use serde_json::{Value, json};
-use time::OffsetDateTime;
+use serde_json::Value;
 
-use crate::clock::{human, rfc3339};
-
-/// A time for the report: RFC 3339, unix, and relative to `now`.
-pub(super) fn when(t: Option<i64>, now: i64) -> Value {
-    match t {
-        Some(t) => json!({
-            "time": OffsetDateTime::from_unix_timestamp(t).map(rfc3339).unwrap_or_default(),
-            "unix": t,
-            "relative": if t > now { format!("in {}", human(t - now)) } else { format!("{} ago", human(now - t)) },
-        }),
-        None => Value::Null,
-    }
-}
+pub(super) use crate::clock::time_json as when;
 
 pub(super) fn write_json(report: &Value, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(

@@ -62,6 +62,7 @@ pub(crate) fn with_intact_cache(api: &FakeApi, env: &TestEnv, test: impl FnOnce(
     );
 }
 
+mod cache_list;
 mod commands;
 mod errors;
 mod get;

@@ -70,7 +70,7 @@ fn legacy_secret_source_is_revalidated_and_never_serves_a_dead_token() {
     // Delete the Secret: after the revalidation interval the dead token is
     // dropped and, with --create-secret, a new one is minted.
     let token_secret = |env: &TestEnv| {
-        env.run(&["cache", "list", "-o", "json"]).json()[0]["record"]["token_secret"]
+        env.run(&["cache", "list", "-o", "json"]).json()[0]["tokenSecret"]
             .as_str()
             .unwrap()
             .to_string()

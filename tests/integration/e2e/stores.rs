@@ -80,7 +80,7 @@ get "$NS/viewer" keyutils
 get "$NS/other" file
 echo "--- lost"
 rm "$XDG_CACHE_HOME/kube-sa-token/index.json"
-mine() { python3 -c 'import json,os,sys; print(sorted((e["identity"], e["record"]["store"], e["record"].get("also_in", []), e["record"]["admin_context"]) for e in json.load(sys.stdin) if e["identity"].startswith(os.environ["NS"] + "/")))'; }
+mine() { python3 -c 'import json,os,sys; print(sorted((e["identity"], e["store"], e["alsoIn"], e["adminContext"]) for e in json.load(sys.stdin) if e["identity"].startswith(os.environ["NS"] + "/")))'; }
 KEY=$("$BIN" cache list -o json | python3 -c 'import json,os,sys; print([e["key"] for e in json.load(sys.stdin) if e["identity"] == os.environ["NS"] + "/viewer"][0])')
 "$BIN" cache list -o json | mine
 echo "--- damaged"

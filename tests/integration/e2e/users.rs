@@ -120,8 +120,8 @@ fn kubectl_as_a_user_in_a_group_with_rbac_one_csr_and_the_entry_in_keyutils() {
     assert_eq!(check["state"], "ok", "{check}");
     assert_eq!(check["username"], user.as_str(), "{check}");
     let json = env.run(&["cache", "list", "-o", "json"]).json();
-    assert_eq!(json[0]["record"]["source"], "csr");
-    assert_eq!(json[0]["record"]["user"], user.as_str());
+    assert_eq!(json[0]["source"], "csr");
+    assert_eq!(json[0]["user"], user.as_str());
 
     // Third-party clients take the certificate from the plugin too.
     let py = python_client(&env, &ns);
@@ -256,7 +256,7 @@ fn with_no_approve_someone_else_approves_and_a_denied_csr_is_a_clear_error() {
         .as_array()
         .unwrap()
         .iter()
-        .filter_map(|e| e["record"]["user"].as_str())
+        .filter_map(|e| e["user"].as_str())
         .collect();
     assert_eq!(
         users,

@@ -1,0 +1,120 @@
+//! `cache list` people can read (issue 24 item 7): the contexts that use
+//! an entry, how it was asked for, short keys, and JSON in the schema of
+//! `inspect` and `whoami`.
+
+use super::*;
+
+/// The fake server's kubeconfig with context `viewer-ctx`, whose user runs
+/// `get` with `args`.
+fn with_context(api: &FakeApi, args: &[&str]) -> String {
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(&api.kubeconfig()).unwrap();
+    let exec: serde_yaml::Value = serde_yaml::from_str(&format!(
+        "{{apiVersion: client.authentication.k8s.io/v1, command: kube-sa-token, interactiveMode: Never, args: [get, {}]}}",
+        args.join(", ")
+    ))
+    .unwrap();
+    let user: serde_yaml::Value = serde_yaml::from_str("{name: viewer-user, user: {}}").unwrap();
+    doc["users"].as_sequence_mut().unwrap().push(user);
+    let users = doc["users"].as_sequence_mut().unwrap();
+    users.last_mut().unwrap()["user"]["exec"] = exec;
+    let ctx: serde_yaml::Value =
+        serde_yaml::from_str("{name: viewer-ctx, context: {cluster: test, user: viewer-user}}")
+            .unwrap();
+    let cluster = doc["contexts"][0]["context"]["cluster"].clone();
+    doc["contexts"].as_sequence_mut().unwrap().push(ctx);
+    doc["contexts"]
+        .as_sequence_mut()
+        .unwrap()
+        .last_mut()
+        .unwrap()["context"]["cluster"] = cluster;
+    serde_yaml::to_string(&doc).unwrap()
+}
+
+#[test]
+fn cache_list_names_the_contexts_the_source_and_short_keys() {
+    let api = FakeApi::start();
+    let env = TestEnv::builder()
+        .kubeconfig(with_context(&api, SA))
+        .build();
+    env.get(None, SA).ok();
+    // The same SA for another audience: a second entry, told apart.
+    let mut vault = SA.to_vec();
+    vault.extend(["--audience", "vault"]);
+    env.get(None, &vault).ok();
+
+    let list = env.run(&["cache", "list"]);
+    list.ok();
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", list.stdout);
+    for column in ["KEY", "IDENTITY", "CONTEXTS", "SOURCE", "STORE", "EXPIRES"] {
+        assert!(lines[0].contains(column), "{}", lines[0]);
+    }
+    let used = lines.iter().find(|l| l.contains("viewer-ctx")).unwrap();
+    assert!(
+        used.contains("token-request") && !used.contains("aud="),
+        "{used}"
+    );
+    let other = lines.iter().find(|l| l.contains("aud=vault")).unwrap();
+    assert!(!other.contains("viewer-ctx"), "{other}");
+    // Short keys: the first column is a unique prefix of 8 characters.
+    let json = env.run(&["cache", "list", "-o", "json"]).json();
+    let entries = json.as_array().unwrap();
+    for e in entries {
+        let (key, short) = (e["key"].as_str().unwrap(), e["shortKey"].as_str().unwrap());
+        assert!(key.starts_with(short) && short.len() == 8, "{e}");
+        assert!(
+            list.stdout
+                .lines()
+                .any(|l| l.starts_with(&format!("{short} ")))
+        );
+    }
+
+    // JSON: camelCase, times as inspect writes them, who as inspect says it.
+    let e = entries
+        .iter()
+        .find(|e| e["contexts"] == serde_json::json!(["viewer-ctx"]))
+        .unwrap();
+    assert_eq!(
+        e["serviceAccount"],
+        serde_json::json!({"namespace": "team", "name": "viewer"})
+    );
+    assert_eq!(
+        (e["kind"].as_str(), e["identity"].as_str()),
+        (Some("token"), Some("team/viewer"))
+    );
+    assert_eq!(e["adminContext"], "admin");
+    assert_eq!(e["store"], "file");
+    for time in ["mintedAt", "expires"] {
+        assert!(e[time]["time"].as_str().unwrap().ends_with('Z'), "{e}");
+        assert!(e[time]["unix"].is_i64(), "{e}");
+    }
+    assert_eq!(e["expired"], false);
+    let names =
+        |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    for name in names(e) {
+        assert!(!name.contains('_'), "snake_case {name} in {e}");
+    }
+    let vault = entries
+        .iter()
+        .find(|e| e["audiences"] == serde_json::json!(["vault"]));
+    assert!(vault.is_some(), "{json}");
+}
+
+#[test]
+fn doctor_writes_its_findings_as_json() {
+    let env = TestEnv::builder().build();
+    let out = env.run(&["doctor", "--cache", "file", "-o", "json"]);
+    let v = out.json();
+    assert!(v["problems"].as_u64().unwrap() >= 1, "{v}");
+    assert_ne!(out.code, 0);
+    let findings = v["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["result"] == "ok"
+            && f["message"]
+                .as_str()
+                .unwrap()
+                .contains("the file store can write")),
+        "{v}"
+    );
+    assert!(findings.iter().any(|f| f["result"] == "fail"), "{v}");
+}
