@@ -190,9 +190,23 @@ fn inspect_input(
     if std::path::Path::new(&word).is_file() {
         return Ok(InspectInput::File(word.into()));
     }
-    Err(Error::Usage(format!(
-        "{word:?} is not a token, a PEM certificate or a file: to inspect the cached token of ServiceAccount {word}, pass its context (`inspect --context CONTEXT`) or `inspect --admin-context ADMIN {word}` (did you mean --service-account {word}?); a token is read from stdin with \"-\""
-    )))
+    // Echoed only when it may be a ServiceAccount's name (a DNS label):
+    // never a secret pasted in the wrong place.
+    let sa_like = !word.is_empty()
+        && word.len() <= 63
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    Err(Error::Usage(if sa_like {
+        format!(
+            "{word:?} is not a token, a PEM certificate or a file: to inspect the cached token of ServiceAccount {word}, pass its context (`inspect --context CONTEXT`) or `inspect --admin-context ADMIN {word}` (did you mean --service-account {word}?); a token is read from stdin with \"-\""
+        )
+    } else {
+        format!(
+            "the argument {} is not a token, a PEM certificate, a file or a ServiceAccount name; a token is read from stdin with \"-\"",
+            crate::get_flags::quoted(&word)
+        )
+    }))
 }
 
 /// A JWT (its header is base64url JSON, so it starts with "eyJ", which no

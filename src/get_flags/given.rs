@@ -216,7 +216,8 @@ impl Given {
         for (what, v) in [("namespace", &ns), ("ServiceAccount name", &name)] {
             if !is_dns_label(v) {
                 return Err(Error::Usage(format!(
-                    "invalid {what} {v:?}: use lowercase letters, digits, '-' and '.'"
+                    "invalid {what} {}: use lowercase letters, digits, '-' and '.'",
+                    quoted(v)
                 )));
             }
         }
@@ -259,7 +260,8 @@ impl Given {
         {
             if !crate::x509::valid_name(v) {
                 return Err(Error::Usage(format!(
-                    "invalid {what} {v:?}: it must not be empty, longer than 256 characters or hold control characters"
+                    "invalid {what} {}: it must not be empty, longer than 256 characters or hold control characters",
+                    quoted(v)
                 )));
             }
         }
@@ -283,7 +285,8 @@ impl Given {
         }
         if !is_dns_label(&namespace) {
             return Err(Error::Usage(format!(
-                "invalid namespace {namespace:?}: use lowercase letters, digits, '-' and '.'"
+                "invalid namespace {}: use lowercase letters, digits, '-' and '.'",
+                quoted(&namespace)
             )));
         }
         Ok(TokenSpec {
@@ -327,6 +330,17 @@ impl Defaults for Fixed {
     }
     fn namespace(&self, _: Option<&std::path::Path>, _: &str) -> Option<String> {
         None
+    }
+}
+
+/// A refused value, quoted for the error, unless it may be a credential
+/// pasted in the wrong place (a JWT, or longer than any name): errors never
+/// show one.
+pub fn quoted(v: &str) -> String {
+    if v.starts_with("eyJ") || v.starts_with("-----BEGIN") || v.len() > 63 {
+        "(not shown: it looks like a token or key)".into()
+    } else {
+        format!("{v:?}")
     }
 }
 

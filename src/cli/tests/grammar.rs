@@ -236,3 +236,32 @@ fn mint_options_are_accepted_but_not_listed_where_a_context_can_say_them() {
         }
     }
 }
+
+/// A token pasted where a name goes is never echoed in the error.
+#[test]
+fn a_token_in_the_wrong_place_is_not_echoed() {
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln";
+    let opaque = "Zm9vYmFyYmF6cXV4cXV1eHF1dXhxdXV4cXV1eHF1dXhxdXV4cXV1eHF1dXhxdXV4cXV1eA";
+    for args in [
+        vec!["whoami", "--admin-context", "a", jwt],
+        vec!["setup", "--admin-context", "a", "-n", jwt, "viewer"],
+        vec![
+            "get",
+            "--admin-context",
+            "a",
+            "--user",
+            "alice",
+            "--group",
+            "g\u{7}",
+        ],
+        vec!["inspect", opaque],
+        vec!["inspect", "--admin-context", "a", opaque],
+    ] {
+        let err = parse_err(&args);
+        for secret in [jwt, opaque] {
+            assert!(!err.contains(secret), "{args:?}: {err}");
+        }
+        assert!(!err.is_empty());
+    }
+    assert!(parse_err(&["whoami", "--admin-context", "a", jwt]).contains("not shown"));
+}
