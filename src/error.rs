@@ -61,6 +61,20 @@ pub enum Error {
     /// before anything is written).
     #[error("{0}")]
     StoreUnusable(String),
+    /// Minting this entry failed moments ago ([`crate::cache::backoff`]):
+    /// the same answer, without running the admin login or the request
+    /// again.
+    #[error(
+        "{reason} [not tried again: {failures} failed attempt{} in a row; the next in {retry_in}, or at once after the admin kubeconfig changes or with KUBE_SA_TOKEN_RETRY_NOW=1]",
+        if *failures == 1 { "" } else { "s" }
+    )]
+    BackedOff {
+        reason: String,
+        /// The failure's exit code.
+        code: ExitCode,
+        failures: u32,
+        retry_in: String,
+    },
     /// A check that `doctor`/`inspect --verify` reports as failed.
     #[error("{0}")]
     CheckFailed(String),
@@ -88,9 +102,41 @@ pub enum ExitCode {
     Refused = 6,
 }
 
+impl ExitCode {
+    /// The code `code` names (as a failure record keeps it); `Failure` for
+    /// any other number.
+    pub fn from_code(code: u8) -> ExitCode {
+        [
+            ExitCode::Usage,
+            ExitCode::Config,
+            ExitCode::Api,
+            ExitCode::Cache,
+            ExitCode::Refused,
+        ]
+        .into_iter()
+        .find(|c| *c as i32 == i32::from(code))
+        .unwrap_or(ExitCode::Failure)
+    }
+}
+
 impl Error {
+    /// Whether a failed mint with this error is backed off: the admin
+    /// side's failures (its login, the API server, RBAC, a missing
+    /// ServiceAccount), not the caller's own (arguments, the cluster
+    /// binding, a signal) nor the local store's.
+    pub fn backs_off(&self) -> bool {
+        match self {
+            Error::KubeApi(KubeApiError::Unbound { .. } | KubeApiError::CsrInterrupted { .. }) => {
+                false
+            }
+            Error::KubeApi(_) | Error::Unconfirmed { .. } | Error::Forbidden(_) => true,
+            _ => false,
+        }
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         match self {
+            Error::BackedOff { code, .. } => *code,
             Error::Usage(_) | Error::Protocol(_) => ExitCode::Usage,
             Error::Kubeconfig(_)
             | Error::KubeApi(KubeApiError::Config { .. } | KubeApiError::AuthProvider { .. }) => {

@@ -5,9 +5,71 @@
 
 use std::time::Duration;
 
-use crate::cache::{Cache, CacheError, CacheKey, Entry, LockError, Record, Served, StoreKind};
+use std::cell::OnceCell;
 
-use super::ports::{Locked, TokenCache, TryLock};
+use crate::cache::backoff::{self, Failure};
+use crate::cache::{Cache, CacheError, CacheKey, Entry, LockError, Record, Served, StoreKind};
+use crate::error::Error;
+use crate::options::TokenSpec;
+
+use super::ports::{FailedMints, Locked, TokenCache, TryLock};
+
+/// Set (non-empty): a mint is tried even inside a failure's window.
+pub const RETRY_NOW_ENV: &str = "KUBE_SA_TOKEN_RETRY_NOW";
+
+/// The failure records ([`backoff`]) as the [`FailedMints`] port, for the
+/// admin kubeconfig files as they are now.
+pub struct FailureRecords<'a> {
+    spec: &'a TokenSpec,
+    /// [`crate::kubeconfig::fingerprint`], taken on the first question (a
+    /// cache hit asks none).
+    config: OnceCell<String>,
+}
+
+impl<'a> FailureRecords<'a> {
+    pub fn new(spec: &'a TokenSpec) -> FailureRecords<'a> {
+        FailureRecords {
+            spec,
+            config: OnceCell::new(),
+        }
+    }
+
+    fn config(&self) -> &str {
+        self.config
+            .get_or_init(|| crate::kubeconfig::fingerprint(self.spec.kubeconfig.as_deref()))
+    }
+}
+
+impl FailedMints for FailureRecords<'_> {
+    fn get(&self, key: &CacheKey) -> Option<Failure> {
+        if std::env::var_os(RETRY_NOW_ENV).is_some_and(|v| !v.is_empty()) {
+            return None;
+        }
+        backoff::load(key).filter(|f| f.config == self.config())
+    }
+    fn failed(
+        &self,
+        key: &CacheKey,
+        previous: Option<&Failure>,
+        now: i64,
+        error: &Error,
+    ) -> Failure {
+        let f = Failure::after(
+            previous,
+            now,
+            error.to_string(),
+            error.exit_code() as u8,
+            self.config().to_string(),
+        );
+        if let Err(e) = backoff::save(key, &f) {
+            tracing::debug!("could not record the failed mint: {e}");
+        }
+        f
+    }
+    fn clear(&self, key: &CacheKey) {
+        backoff::forget(Some(key));
+    }
+}
 
 impl TokenCache for Cache {
     fn keeps(&self) -> bool {

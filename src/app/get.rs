@@ -11,6 +11,7 @@ use crate::protocol::{ExecInfo, exec_credential};
 
 use super::admin_session::AdminSession;
 use super::background::{BACKGROUND_DEADLINE, SpawnSelf};
+use super::cache_adapter::FailureRecords;
 use super::get_token::{GetToken, Issued};
 use super::kube_minter::KubeMinter;
 use super::refresh_ahead::refreshable;
@@ -44,6 +45,7 @@ pub fn obtain(
         clock,
         parent: crate::parent::current(),
         background: Some(&SpawnSelf),
+        failures: &FailureRecords::new(&opts.spec),
     }
     .run(opts, info, &target, &key)
 }
@@ -92,6 +94,7 @@ pub fn refresh(opts: &GetOptions, clock: &dyn Clock) -> Result<(), Error> {
             clock,
             parent: None,
             background: None,
+            failures: &FailureRecords::new(&opts.spec),
         }
         .refresh_now(opts, &target, &key, &chain)
     })();

@@ -17,10 +17,10 @@ use crate::parent::Parent;
 use crate::protocol::ExecInfo;
 
 use super::background::BACKGROUND_DEADLINE;
-use super::ports::{Background, Locked, Minter, Review, TokenCache, TryLock};
+use super::ports::{Background, FailedMints, Locked, Minter, Review, TokenCache, TryLock};
 use super::request::recursion_chain;
 use super::verdict::{Verdict, judge, still_valid_until};
-use super::{mint, refresh_ahead};
+use super::{backoff, mint, refresh_ahead};
 use crate::clock::after;
 
 /// How long a call waits for the lock held by a background refresh before it
@@ -46,6 +46,8 @@ pub struct GetToken<'a> {
     pub parent: Option<Parent>,
     /// Starts refresh-ahead; `None` in the background refresh itself.
     pub background: Option<&'a dyn Background>,
+    /// Failed mints, so a storm of callers does not repeat one.
+    pub failures: &'a dyn FailedMints,
 }
 
 enum Lookup {
@@ -83,8 +85,10 @@ impl GetToken<'_> {
             Lookup::Miss => None,
         };
 
-        // Minting from here on. Refuse loops before waiting on our own lock.
+        // Minting from here on. Refuse loops before waiting on our own
+        // lock, and answer at once while a failure's window runs.
         let chain = recursion_chain(opts)?;
+        backoff::backed_off(self.failures, self.clock, key)?;
         let _lock = match self.lock_for_mint(key, opts)? {
             Some(lock) => lock,
             // A background refresh holds the entry for longer than kubectl
@@ -113,13 +117,22 @@ impl GetToken<'_> {
                 Lookup::Miss => dead = None,
             }
         }
+        // A caller that waited for the lock while another's mint failed
+        // takes that failure: concurrent callers share one attempt.
+        let previous = backoff::backed_off(self.failures, self.clock, key)?;
         if dead.is_some()
             && let Err(e) = self.cache.remove(key)
         {
             tracing::warn!("could not drop the rejected token from the cache: {e}");
         }
 
-        let (entry, expires, now) = self.mint_and_keep(opts, target, key, &chain)?;
+        let (entry, expires, now) = match self.mint_and_keep(opts, target, key, &chain) {
+            Ok(minted) => minted,
+            Err(e) => return Err(backoff::failed(self.failures, self.clock, key, previous, e)),
+        };
+        if previous.is_some() {
+            self.failures.clear(key);
+        }
         if let Some(d) = &dead {
             // kubectl shows the plugin's stderr: say why its last command failed.
             tracing::warn!(

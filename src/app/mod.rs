@@ -3,6 +3,7 @@
 
 mod admin_session;
 mod background;
+mod backoff;
 mod cache_adapter;
 mod cache_check;
 mod cache_cmd;

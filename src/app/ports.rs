@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use crate::cache::backoff::Failure;
 use crate::cache::{CacheError, CacheKey, Entry, FileLock, Record, Served, StoreKind};
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
@@ -103,6 +104,25 @@ pub enum Locked {
 
 /// Starts a refresh of the entry `opts` names in the background, detached
 /// from the caller.
+/// The failed mints of entries (see [`crate::cache::backoff`]): a caller
+/// inside a failure's window answers with it instead of trying again.
+pub trait FailedMints {
+    /// The record of `key`, if one applies: none when the admin kubeconfig
+    /// changed since it was written, or the user asked to retry now.
+    fn get(&self, key: &CacheKey) -> Option<Failure>;
+    /// Records that minting `key` failed at `now` (one more in a row than
+    /// `previous`); the record written.
+    fn failed(
+        &self,
+        key: &CacheKey,
+        previous: Option<&Failure>,
+        now: i64,
+        error: &Error,
+    ) -> Failure;
+    /// Forgets the failures of `key` (a mint succeeded).
+    fn clear(&self, key: &CacheKey);
+}
+
 pub trait Background {
     fn start(&self, opts: &GetOptions) -> Result<(), String>;
 }

@@ -13,7 +13,7 @@ use super::lock::{FileLock, LockError};
 use super::paths::{self, dir_label};
 use super::served::{self, Served};
 use super::store::{Entry, Store, StoreKind};
-use super::{refresh, tier};
+use super::{backoff, refresh, tier};
 use crate::credential::Credential;
 use crate::options::CacheChoice;
 
@@ -133,6 +133,7 @@ impl Cache {
         Index::open()?.remove(key)?;
         served::forget(Some(key));
         refresh::forget(Some(key));
+        backoff::forget(Some(key));
         Ok(removed)
     }
 
@@ -319,6 +320,7 @@ pub fn record(key: &CacheKey) -> Result<Option<Record>, CacheError> {
 pub fn remove_untracked_files() -> Result<(), CacheError> {
     served::forget(None);
     refresh::forget(None);
+    backoff::forget(None);
     let dir = paths::tokens_dir(&paths::cache_dir()?);
     if let Ok(rd) = std::fs::read_dir(&dir) {
         for e in rd.flatten() {

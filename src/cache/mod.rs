@@ -3,6 +3,7 @@
 //! the per-entry locks in step, so callers never update one without the
 //! other. This file only names the parts; each lives in its own file.
 
+pub mod backoff;
 mod error;
 mod facade;
 mod factory;

@@ -23,6 +23,33 @@ pub fn paths(explicit: Option<&Path>) -> Result<Vec<PathBuf>, KubeconfigError> {
     Ok(vec![home.join(".kube").join("config")])
 }
 
+/// What the kubeconfig files look like now: each one's path, size and
+/// modification time, hashed. A failure backoff holds only while this is
+/// unchanged, so editing the admin kubeconfig (a new token, another user)
+/// is tried at once.
+pub fn fingerprint(explicit: Option<&Path>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in paths(explicit).unwrap_or_default() {
+        h.update(p.as_os_str().as_encoded_bytes());
+        match std::fs::metadata(&p) {
+            Ok(m) => {
+                let mtime = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                h.update(format!("\t{}\t{mtime}\n", m.len()));
+            }
+            Err(_) => h.update("\tmissing\n"),
+        }
+    }
+    h.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// A kubeconfig as YAML that kubectl reads back the same: kubectl reads YAML
 /// 1.1, where `on`, `yes`, `n`, `1_000`, `2001-12-14`, `0o17` and friends
 /// are not strings, so every such string is quoted (serde-saphyr's default);

@@ -13,7 +13,7 @@ mod redact;
 
 pub use edit::Editable;
 pub use error::KubeconfigError;
-pub use files::{paths, to_yaml};
+pub use files::{fingerprint, paths, to_yaml};
 pub use load::{Kubeconfigs, ResolvedContext};
 pub use redact::{diff as redacted_diff, redacted};
 

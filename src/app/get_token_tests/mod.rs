@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::*;
-use crate::app::ports::TryLock;
+use crate::app::ports::{FailedMints, TryLock};
 use crate::app::verdict::{Verdict, judge};
+use crate::cache::backoff::Failure;
 use crate::cache::{CacheError, Record, StoreKind};
 use crate::clock::FakeClock;
 use crate::kube_api::Minted;
@@ -24,6 +25,19 @@ fn cluster() -> ClusterIdentity {
 
 fn key() -> CacheKey {
     CacheKey::for_token(&opts().spec, &cluster(), "/home/u/.kube/config")
+}
+
+/// No failure is ever recorded (the tests not about backoff).
+struct NoFailures;
+
+impl FailedMints for NoFailures {
+    fn get(&self, _: &CacheKey) -> Option<Failure> {
+        None
+    }
+    fn failed(&self, _: &CacheKey, _: Option<&Failure>, now: i64, e: &Error) -> Failure {
+        Failure::after(None, now, e.to_string(), e.exit_code() as u8, String::new())
+    }
+    fn clear(&self, _: &CacheKey) {}
 }
 
 #[derive(Default)]
@@ -233,6 +247,7 @@ fn try_run_as(
         clock: minter.clock,
         parent: Some(parent),
         background: None,
+        failures: &NoFailures,
     }
     .run(opts, &info(), &cluster(), &key())
 }
@@ -285,6 +300,7 @@ impl Background for Starts {
     }
 }
 
+mod backoff;
 mod refresh;
 mod revalidation;
 mod tokens;

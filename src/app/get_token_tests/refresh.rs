@@ -16,6 +16,7 @@ fn past_the_middle_of_its_window_a_hit_starts_one_background_refresh() {
             clock: &clock,
             parent: Some(parent),
             background: Some(&starts),
+            failures: &NoFailures,
         }
         .run(&opts, &info(), &cluster(), &key())
         .unwrap()
@@ -75,6 +76,7 @@ fn past_the_middle_of_its_window_a_hit_starts_one_background_refresh() {
         clock: &clock,
         parent: None,
         background: Some(&starts),
+        failures: &NoFailures,
     }
     .run(&off, &info(), &cluster(), &key())
     .unwrap();
@@ -93,6 +95,7 @@ fn the_background_refresh_mints_once_and_only_when_due() {
         clock: &clock,
         parent: None,
         background: None,
+        failures: &NoFailures,
     };
     run(&cache, &minter, &opts);
     // Not due yet: nothing.
@@ -217,6 +220,7 @@ fn background_refreshes_start_only_where_they_are_gated_and_can_finish() {
             clock: &clock,
             parent: None,
             background: Some(&starts),
+            failures: &NoFailures,
         }
         .run(opts, &info(), &cluster(), &key())
         .unwrap()
@@ -248,6 +252,7 @@ fn background_refreshes_start_only_where_they_are_gated_and_can_finish() {
             clock: &clock,
             parent: None,
             background: Some(&starts),
+            failures: &NoFailures,
         }
         .run(&user, &info(), &cluster(), &key())
         .unwrap()

@@ -23,6 +23,7 @@ fn run_user(
         clock: minter.clock,
         parent: None,
         background: None,
+        failures: &NoFailures,
     }
     .run(opts, &info(), &cluster(), &key)
 }
@@ -117,6 +118,7 @@ fn a_user_certificate_past_the_middle_of_its_window_is_refreshed_ahead_too() {
             clock: &clock,
             parent: None,
             background: Some(&starts),
+            failures: &NoFailures,
         }
         .run(&opts, &info(), &cluster(), &key)
         .unwrap()

@@ -82,6 +82,7 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
 }
 
 mod admin_contexts;
+mod backoff;
 mod build;
 mod clearing;
 mod clients;
