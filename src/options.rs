@@ -278,6 +278,8 @@ pub enum Command {
     },
     CacheList {
         format: Format,
+        /// `-o wide`: with the credential ids.
+        wide: bool,
         /// Ask the server about every cached token.
         check: bool,
         /// How `get` parses its arguments: the contexts that use an entry

@@ -98,6 +98,9 @@ pub struct CertInfo {
     /// A CA certificate (basicConstraints cA): a cluster's or a signer's,
     /// which authenticates nobody.
     pub is_ca: bool,
+    /// SHA-256 of the certificate's DER, lowercase hex (the API server's
+    /// audit log names a client certificate `X509SHA256=` this).
+    pub sha256: String,
     spki_der: Vec<u8>,
 }
 
@@ -162,6 +165,16 @@ pub fn parse(pem: &str) -> Result<CertInfo, X509Error> {
         },
         issuer: tbs.issuer.to_string(),
         subject: tbs.subject.to_string(),
+        sha256: {
+            use sha2::{Digest, Sha256};
+            let der = cert
+                .to_der()
+                .map_err(|e| X509Error::Certificate(e.to_string()))?;
+            Sha256::digest(&der)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect()
+        },
         is_ca: tbs
             .get::<BasicConstraints>()
             .ok()

@@ -1,4 +1,4 @@
-//! `cache list [--check]`: the entries people can tell apart, never a token
+//! `cache list [-o wide] [--check]`: the entries people can tell apart, never a token
 //! or key. Each row says who, for which kubeconfig contexts, on which
 //! server through which admin context, how it was asked for (source,
 //! audience, bound Secret), where it is kept and until when. Keys are
@@ -38,9 +38,11 @@ struct Row<'a> {
     check: Option<&'a Check>,
 }
 
-/// `cache list [--check]`.
+/// `cache list [--check]`; `wide`: with each credential's id in the API
+/// server's audit log.
 pub fn list(
     format: Format,
+    wide: bool,
     check: bool,
     parse_get: ParseGet,
     clock: &dyn Clock,
@@ -71,7 +73,7 @@ pub fn list(
             writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
         }
         Format::Text if rows.is_empty() => writeln!(out, "no cached entries")?,
-        Format::Text => write_table(&rows, short, checks.is_some(), now, out)?,
+        Format::Text => write_table(&rows, short, checks.is_some(), wide, now, out)?,
     }
     let dead = checks.iter().flatten().filter(|c| c.is_dead()).count();
     if dead > 0 {
@@ -99,6 +101,7 @@ fn row_json(row: &Row<'_>, short: usize, now: i64) -> Value {
         "audiences": r.audiences,
         "boundSecret": r.bound_secret,
         "tokenSecret": r.token_secret,
+        "credentialId": r.credential_id,
         "store": r.store,
         "alsoIn": r.also_in,
         "kernelCopy": cache::in_kernel(row.key),
@@ -125,6 +128,7 @@ fn write_table(
     rows: &[Row<'_>],
     short: usize,
     checked: bool,
+    wide: bool,
     now: i64,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
@@ -138,6 +142,9 @@ fn write_table(
         "STORE",
         "EXPIRES",
     ];
+    if wide {
+        header.push("CREDENTIAL ID");
+    }
     if checked {
         header.push("CHECK");
     }
@@ -163,6 +170,9 @@ fn write_table(
                 store_column(row.key, r),
                 expiry(r, now),
             ];
+            if wide {
+                cells.push(r.credential_id.clone().unwrap_or_else(|| "-".into()));
+            }
             if let Some(c) = row.check {
                 cells.push(c.text(key));
             }

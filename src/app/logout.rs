@@ -73,9 +73,15 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
             Some(r) if i > 0 => format!(" (entry {}: {})", &k.as_str()[..12], describe(r)),
             _ => String::new(),
         };
+        // The id the audit log knows its requests by, to look them up.
+        let id = record
+            .as_ref()
+            .and_then(|r| r.credential_id.as_deref())
+            .map(|id| format!(" [credential id {id}]"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{} the cached {what} of {} on {server}{which}",
+            "{} the cached {what} of {} on {server}{which}{id}",
             if i == 0 { "removed" } else { "also removed" },
             spec.label()
         )?;

@@ -84,6 +84,13 @@ pub(super) fn mint_and_keep(
             opts.duration.as_secs()
         );
     }
+    if let Some(id) = crate::credential_id::of(&minted.credential) {
+        tracing::info!(
+            "minted a {} for {}: credential id {id} (the API server's audit log names its requests with it)",
+            minted.credential.kind(),
+            spec.label()
+        );
+    }
     let expires = match judged.fresh {
         Fresh::Until(t) => shift(t, -offset),
         Fresh::NoExpiry => after(now, opts.revalidate),

@@ -83,9 +83,10 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
         Command::Whoami { who, format } => whoami::whoami(&who, format, &clock, out)?,
         Command::CacheList {
             format,
+            wide,
             check,
             parse_get,
-        } => cache_list::list(format, check, parse_get, &clock, out)?,
+        } => cache_list::list(format, wide, check, parse_get, &clock, out)?,
         Command::CacheClear { target, parse_get } => {
             cache_cmd::clear(target.as_deref(), parse_get, out)?
         }

@@ -115,6 +115,7 @@ pub fn setup(
             writeln!(out, "# {what} {name:?} {verb} {}", u.file.display())?;
             write!(out, "{}", redacted_diff(u.before.as_ref(), &u.after)?)?;
         }
+        check_kuberc(&exec_command());
         return Ok(());
     }
     let saved = ed.save()?;
@@ -138,8 +139,26 @@ pub fn setup(
             eprintln!("replaced {what} {name:?} (was: {})", summary(before));
         }
     }
+    check_kuberc(&exec_command());
     writeln!(out, "kubectl --context {} auth whoami", shell_word(&name))?;
     Ok(())
+}
+
+/// Says so when kubectl's credential plugin policy (kuberc) would refuse
+/// to run the entry's `command`, and what to add.
+pub(super) fn check_kuberc(command: &str) {
+    match crate::kuberc::load() {
+        Ok(Some(k)) => {
+            if let Err(why) = k.check(command) {
+                eprintln!(
+                    "warning: kubectl will not run this exec entry: {why}; {}",
+                    k.fix_for(command)
+                );
+            }
+        }
+        Ok(None) => {}
+        Err(e) => eprintln!("warning: {e}"),
+    }
 }
 
 /// What a kubeconfig user or context item was, in a few words and without

@@ -51,6 +51,10 @@ pub struct Record {
     /// The legacy token Secret the token was read from (`--source secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_secret: Option<String>,
+    /// The id the API server's audit log gives its requests
+    /// ([`crate::credential::Credential::id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_id: Option<String>,
 }
 
 impl Record {
@@ -100,6 +104,7 @@ impl Record {
             expires_at,
             bound_secret: None,
             token_secret: None,
+            credential_id: crate::credential_id::of(&entry.credential),
         }
     }
 
@@ -209,6 +214,7 @@ mod tests {
             expires_at: Some(3601),
             bound_secret: None,
             token_secret: None,
+            credential_id: None,
         }
     }
 

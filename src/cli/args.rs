@@ -236,9 +236,10 @@ pub(super) struct TokenCmdArgs {
 pub(super) enum CacheCmd {
     /// List cached entries (never the token).
     List {
-        /// Output format.
-        #[arg(short, long, value_enum, default_value_t = OutputArg::Text)]
-        output: OutputArg,
+        /// Output format (wide: with each credential's id in the API
+        /// server's audit log).
+        #[arg(short, long, value_enum, default_value_t = ListOutputArg::Text)]
+        output: ListOutputArg,
         /// Ask the server whether each cached token still works (a
         /// SelfSubjectReview made with it), and why not.
         #[arg(long)]
@@ -298,6 +299,14 @@ impl From<CacheArg> for CacheChoice {
             CacheArg::None => CacheChoice::None,
         }
     }
+}
+
+/// `cache list`'s formats.
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ListOutputArg {
+    Text,
+    Wide,
+    Json,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]

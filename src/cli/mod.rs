@@ -266,7 +266,11 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             format: a.output.into(),
         },
         Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
-            format: output.into(),
+            format: match output {
+                args::ListOutputArg::Json => options::Format::Json,
+                _ => options::Format::Text,
+            },
+            wide: output == args::ListOutputArg::Wide,
             check,
             parse_get: parse_get_args,
         },

@@ -79,6 +79,11 @@ pub(super) fn run(
         .as_deref()
         .filter(|c| !c.is_empty())
         .ok_or("its exec entry has no command")?;
+    // kubectl's credential plugin policy: a plugin kubectl would not run,
+    // we do not run either (refused in kubectl's words).
+    if let Some(policy) = crate::kuberc::load().map_err(|e| e.to_string())? {
+        policy.check(command)?;
+    }
     let api_version = match exec.api_version.as_deref() {
         Some(v @ (V1 | V1BETA1)) => v,
         other => {

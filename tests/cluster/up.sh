@@ -129,6 +129,18 @@ wait_for() { # what, seconds, command...
 }
 wait_for etcd 60 sh -c "curl -fsS http://127.0.0.1:$etcd_port/health | grep -q '\"health\":\"true\"'"
 
+# An audit log at Metadata level (issue 20): tests find a credential's
+# requests by the id `cache list -o wide` prints
+# (authentication.kubernetes.io/credential-id).
+cat > "$state/audit-policy.yaml" <<'POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+POLICY
+: > "$state/audit.log"
+
 start kube-apiserver "$bin/kube-apiserver" \
   --etcd-servers "http://127.0.0.1:$etcd_port" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
@@ -142,6 +154,8 @@ start kube-apiserver "$bin/kube-apiserver" \
   --endpoint-reconciler-type none \
   --enable-priority-and-fairness=false \
   --disable-admission-plugins ServiceAccount \
+  --audit-policy-file "$state/audit-policy.yaml" \
+  --audit-log-path "$state/audit.log" --audit-log-maxsize 200 --audit-log-maxbackup 1 \
   --cert-dir "$pki"
 
 cat > "$state/admin.kubeconfig" <<KC

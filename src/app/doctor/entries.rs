@@ -47,6 +47,27 @@ pub(super) fn check_exec_entries(
     r: &mut Report,
 ) -> Vec<Entry> {
     let mut good = Vec::new();
+    // kubectl's credential plugin policy, which every entry answers to.
+    let kuberc = match crate::kuberc::load() {
+        Ok(Some(k)) => {
+            r.ok(format!(
+                "kubectl's credential plugin policy in {}: {}",
+                k.path.display(),
+                match &k.policy {
+                    crate::kuberc::Policy::AllowAll => "AllowAll".to_string(),
+                    crate::kuberc::Policy::DenyAll => "DenyAll".to_string(),
+                    crate::kuberc::Policy::Allowlist(v) => format!("Allowlist ({})", v.join(", ")),
+                }
+            ));
+            Some(k)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            r.fail(e.to_string());
+            None
+        }
+    };
+    let kuberc = kuberc.as_ref();
     let ours: Vec<(String, Value)> = kc
         .exec_users()
         .into_iter()
@@ -75,6 +96,10 @@ pub(super) fn check_exec_entries(
             problems.push(format!(
                 "command {cmd:?} is not found; install kube-sa-token or use its absolute path"
             ));
+        } else if let Some(Err(why)) =
+            kuberc.map(|k| k.check(cmd).map_err(|why| (why, k.fix_for(cmd))))
+        {
+            problems.push(format!("kubectl will not run it: {}; {}", why.0, why.1));
         }
         // The args as `get` will read them: the real parser, every form
         // clap accepts (`--admin-context=NAME` too), every check.

@@ -49,6 +49,7 @@ pub(super) fn inspect_certificate(
         "user": info.user,
         "groups": info.groups,
         "serial": info.serial,
+        "credentialId": crate::credential_id::of_certificate(&info),
         "issuer": info.issuer,
         "notBefore": when(Some(info.not_before), now),
         "expires": when(Some(info.not_after), now),
@@ -74,6 +75,9 @@ pub(super) fn inspect_certificate(
             writeln!(out, "Groups:           {groups}")?;
             writeln!(out, "Serial:           {}", s(&report["serial"]))?;
             writeln!(out, "Issuer:           {}", s(&report["issuer"]))?;
+            if let Some(id) = report["credentialId"].as_str() {
+                writeln!(out, "Credential ID:    {id}")?;
+            }
             writeln!(out, "Not before:       {}", time_line(&report["notBefore"]))?;
             let expired = if info.not_after <= now {
                 "  EXPIRED"

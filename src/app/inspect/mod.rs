@@ -93,6 +93,47 @@ mod tests {
         assert_eq!(v["expired"], false);
     }
 
+    /// The id the API server's audit log gives a credential's requests
+    /// (issue 20 item 4): JTI= of a bound token, X509SHA256= of a
+    /// certificate's DER; none for a legacy token or a CA.
+    #[test]
+    fn the_credential_id_is_the_audit_logs() {
+        let t = bound("team", "viewer", &["api"], 1_000_000, 1_003_600);
+        let jti = "JTI=6f0c9f5e-1c2d-4a8e-9d3b-000000000001";
+        assert!(run(&t, Format::Text).contains(&format!("Credential ID:    {jti}")));
+        let v: Value = serde_json::from_str(&run(&t, Format::Json)).unwrap();
+        assert_eq!(v["credentialId"], jti);
+        let legacy = crate::testing::legacy("team", "viewer");
+        let v: Value = serde_json::from_str(&run(&legacy, Format::Json)).unwrap();
+        assert_eq!(v["credentialId"], Value::Null);
+
+        let c = crate::testing::user_cert("alice", &["dev"], 1_000_000, 1_003_600);
+        use base64::Engine;
+        let body: String = c
+            .certificate
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect();
+        let der = base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap();
+        use sha2::Digest;
+        let hex: String = sha2::Sha256::digest(&der)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let v: Value =
+            serde_json::from_str(&run(&Token::new(c.certificate.clone()), Format::Json)).unwrap();
+        assert_eq!(v["credentialId"], format!("X509SHA256={hex}"));
+        assert_eq!(
+            crate::credential_id::of(&crate::credential::Credential::Certificate(c)),
+            Some(format!("X509SHA256={hex}"))
+        );
+        let ca = crate::testing::TestCa::new().certificate();
+        let v: Value = serde_json::from_str(&run(&Token::new(ca), Format::Json)).unwrap();
+        assert_eq!(v["credentialId"], Value::Null);
+    }
+
     /// `inspect - < ca.crt`: the cluster's CA is not called a client
     /// certificate (issue 24).
     #[test]

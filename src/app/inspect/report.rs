@@ -90,6 +90,13 @@ pub(super) fn write_text(r: &Value, out: &mut dyn Write) -> std::io::Result<()> 
     };
     writeln!(out, "Bound to:         {bound}")?;
     writeln!(out, "JWT ID:           {}", s(&r["jti"]))?;
+    writeln!(
+        out,
+        "Credential ID:    {}",
+        r["credentialId"]
+            .as_str()
+            .unwrap_or("- (a legacy token has none)")
+    )?;
     match r["verification"].as_object() {
         None => writeln!(
             out,

@@ -163,6 +163,8 @@ pub(super) fn inspect_token(
         "serviceAccount": service_account(&claims),
         "boundObject": bound_object(&claims),
         "jti": claims.jti,
+        // What the API server's audit log calls requests made with it.
+        "credentialId": crate::credential_id::of_token(&claims),
         "claims": serde_json::to_value(&claims).unwrap_or(Value::Null),
         "verification": verification,
     });

@@ -82,6 +82,7 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
 }
 
 mod admin_contexts;
+mod audit;
 mod backoff;
 mod build;
 mod clearing;
@@ -93,6 +94,7 @@ mod day_after_export;
 mod errors;
 mod keyring;
 mod kubectl;
+mod kuberc;
 mod legacy;
 mod ordinary_user;
 mod refresh_ahead;

@@ -166,6 +166,11 @@ impl TestEnv {
             let Ok(rd) = std::fs::read_dir(d) else { return };
             for e in rd.flatten() {
                 let p = e.path();
+                // Failure records (backoff) are bookkeeping of failed
+                // calls, not cache content: left out, like locks.
+                if p.is_dir() && p.file_name().is_some_and(|n| n == "failed") {
+                    continue;
+                }
                 if p.is_dir() {
                     walk(&p, out);
                 } else if p.extension().is_none_or(|x| x != "lock") {
