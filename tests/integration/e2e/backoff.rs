@@ -179,3 +179,73 @@ fn a_login_that_needs_a_terminal_is_refused_at_once_saying_how_to_log_in() {
     );
     assert_eq!(runs(&count), 0, "the login never ran unseen");
 }
+
+/// `interactiveMode: IfAvailable`: the admin login is told
+/// `spec.interactive: true`, and gets our stdin, only when a terminal is
+/// really there (a pseudo-terminal from `script`); under kubectl, none.
+/// Its stderr (a device-code prompt) is the user's either way.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn an_if_available_login_is_interactive_only_on_a_terminal() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-ifavailable");
+    let token = c.minter_token(&ns);
+    let sa = sa(&ns);
+    let args = entry(&sa, "file");
+    let env = TestEnv::builder().build();
+    let info_file = env.root().join("exec-info");
+    let script = env.root().join("admin-login");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$KUBERNETES_EXEC_INFO\" > '{info}'\nif [ -t 0 ]; then echo stdin-tty >> '{info}.stdin'; else echo stdin-none >> '{info}.stdin'; fi\necho 'To sign in, open https://login.example/device and enter CODE-1234' >&2\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+            info = info_file.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let user = format!(
+        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: IfAvailable}}}}",
+        script.display()
+    );
+    let cluster = cluster_body(&c.server, &ca(&c));
+    std::fs::write(
+        &env.kubeconfig,
+        kubeconfig(&cluster, &user, &cluster, "v1", &args),
+    )
+    .unwrap();
+    let interactive = || -> serde_json::Value {
+        let text = std::fs::read_to_string(&info_file).unwrap();
+        serde_json::from_str::<serde_json::Value>(&text).unwrap()["spec"]["interactive"].clone()
+    };
+
+    // Under kubectl: no terminal, so not interactive; the prompt is seen.
+    let out = c.kubectl(&env, &whoami_args());
+    out.ok();
+    assert!(
+        out.stderr.contains("CODE-1234"),
+        "the prompt passes through: {}",
+        out.stderr
+    );
+    assert_eq!(interactive(), false);
+
+    // On a terminal (a pseudo-terminal from script(1)): interactive.
+    env.run(&["cache", "clear", "--all"]).ok();
+    let get: Vec<String> = std::iter::once(support::BIN.to_string())
+        .chain(["get".to_string()])
+        .chain(args.iter().map(|a| a.to_string()))
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let mut tty = Command::new("script");
+    tty.args(["-qec", &get.join(" "), "/dev/null"]);
+    env.isolate(&mut tty);
+    let out = Out::from(tty.output().unwrap());
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(interactive(), true);
+    let stdin = std::fs::read_to_string(format!("{}.stdin", info_file.display())).unwrap();
+    assert_eq!(
+        stdin, "stdin-none\nstdin-tty\n",
+        "our stdin, only on a terminal"
+    );
+}
