@@ -46,6 +46,8 @@ pub enum CacheChoice {
     Keyring,
     Keyutils,
     File,
+    /// Files in a memory-backed directory of the user's (never a disk).
+    Tmpfs,
     None,
 }
 
@@ -56,6 +58,7 @@ impl CacheChoice {
             CacheChoice::Keyring => "keyring",
             CacheChoice::Keyutils => "keyutils",
             CacheChoice::File => "file",
+            CacheChoice::Tmpfs => "tmpfs",
             CacheChoice::None => "none",
         }
     }

@@ -12,7 +12,7 @@ pub enum CacheError {
     Keyring { op: &'static str, detail: String },
     /// `--cache auto` found no store.
     #[error(
-        "no secure token store is available ({0}); choose one explicitly: --cache keyutils (Linux), --cache file (0600 file under the user cache dir) or --cache none"
+        "no secure token store is available ({0}); choose one explicitly: --cache tmpfs (with XDG_RUNTIME_DIR set to a 0700 tmpfs directory of yours), --cache keyutils (Linux), --cache file (a 0600 file under the user cache dir, on the disk) or --cache none"
     )]
     NoneAvailable(String),
     /// The Linux kernel key service failed.
@@ -44,6 +44,11 @@ pub enum CacheError {
     /// No directory for the cache could be found.
     #[error("cannot find a cache directory: set HOME (or XDG_CACHE_HOME)")]
     NoCacheDir,
+    /// No memory-backed directory for the tmpfs store.
+    #[error(
+        "no memory-backed directory for the tmpfs store ({0}); set XDG_RUNTIME_DIR to a 0700 tmpfs directory of yours, or pick another --cache"
+    )]
+    NoRuntimeDir(String),
     /// A directory of the cache belongs to another user (a `sudo -E` run).
     #[error(
         "cache directory {path} belongs to uid {owner}, not to you (uid {me}); an earlier run as another user (sudo -E?) left it: give it back with `sudo chown -R {me} {path}` or remove it"

@@ -43,6 +43,7 @@ impl Cache {
             CacheChoice::Keyring => Box::new(tier::Tiered::new(open_keyring)),
             CacheChoice::Keyutils => factory::open(StoreKind::Keyutils)?,
             CacheChoice::File => factory::open(StoreKind::File)?,
+            CacheChoice::Tmpfs => factory::open(StoreKind::Tmpfs)?,
         };
         if !matches!(choice, CacheChoice::Auto) {
             tracing::info!("store: {}, as --cache says", store.kind());
@@ -241,7 +242,12 @@ pub fn list() -> Result<Vec<(CacheKey, Record)>, CacheError> {
         entries.iter().map(|(k, _)| k.clone()).collect();
     let here = dir_label();
     // A store that cannot be opened here (keyutils off Linux) is skipped.
-    for kind in [StoreKind::File, StoreKind::Keyutils, StoreKind::Keyring] {
+    for kind in [
+        StoreKind::File,
+        StoreKind::Tmpfs,
+        StoreKind::Keyutils,
+        StoreKind::Keyring,
+    ] {
         let store = match factory::open(kind) {
             Ok(s) => s,
             Err(e) => {

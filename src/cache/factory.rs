@@ -8,6 +8,7 @@ use super::file::FileStore;
 use super::keyring::KeyringStore;
 use super::keyutils::KeyutilsStore;
 use super::paths;
+use super::runtime_dir::runtime_dir;
 use super::store::{Store, StoreKind};
 
 /// Opens the store of a concrete kind.
@@ -16,6 +17,7 @@ pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
         StoreKind::Keyring => Box::new(KeyringStore::new()?),
         StoreKind::Keyutils => Box::new(KeyutilsStore::new()?),
         StoreKind::File => Box::new(FileStore::new(paths::cache_dir()?)),
+        StoreKind::Tmpfs => Box::new(FileStore::in_memory(runtime_dir()?.dir)),
     })
 }
 
@@ -27,7 +29,8 @@ pub struct AutoChoice {
 }
 
 /// Resolves `--cache auto`: the OS keyring when a Secret Service/Keychain
-/// answers, else the kernel keyring on Linux, else an error naming the choices.
+/// answers, else memory-backed files (a tmpfs of the user's), else the
+/// kernel keyring alone, else an error naming the choices.
 /// Never the file store: plaintext on disk is only ever an explicit choice.
 pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
     let keyring_problem = match KeyringStore::new().and_then(|s| s.probe().map(|()| s)) {
@@ -44,20 +47,48 @@ pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
         Err(CacheError::Keyring { detail, .. }) => detail,
         Err(e) => e.to_string(),
     };
+    // Memory-backed files: room for hundreds of entries, never on a disk;
+    // the kernel keyring keeps a copy in front where it has room (see
+    // `tier`), which an ordinary user's quota gives about 16 entries.
+    let runtime_problem = match runtime_dir() {
+        Ok(r) => {
+            let copy = if super::tier::available() {
+                "with a kernel-keyring copy in front of each entry where the key quota has room"
+            } else {
+                "the kernel keyring is not available here (keyctl blocked?)"
+            };
+            return Ok((
+                Box::new(FileStore::in_memory(r.dir.clone())),
+                AutoChoice {
+                    kind: StoreKind::Tmpfs,
+                    why: format!(
+                        "OS keyring unavailable: {}; using memory-backed files in {} ({}; gone at reboot), {copy}",
+                        short(&keyring_problem),
+                        r.dir.display(),
+                        r.why
+                    ),
+                },
+            ));
+        }
+        Err(CacheError::NoRuntimeDir(why)) => why,
+        Err(e) => short(&e.to_string()),
+    };
     match KeyutilsStore::new() {
         Ok(s) => Ok((
             Box::new(s),
             AutoChoice {
                 kind: StoreKind::Keyutils,
                 why: format!(
-                    "OS keyring unavailable: {}; using the kernel keyring",
-                    short(&keyring_problem)
+                    "OS keyring unavailable: {}; no memory-backed directory either ({}); using the kernel keyring alone (its key quota bounds the entries)",
+                    short(&keyring_problem),
+                    runtime_problem
                 ),
             },
         )),
         Err(e) => Err(CacheError::NoneAvailable(format!(
-            "OS keyring: {}; kernel keyring: {}",
+            "OS keyring: {}; memory-backed directory: {}; kernel keyring: {}",
             short(&keyring_problem),
+            runtime_problem,
             short(&e.to_string())
         ))),
     }

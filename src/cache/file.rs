@@ -1,5 +1,7 @@
 //! `--cache file`: one JSON file per entry under the user cache dir, 0600 in a
-//! 0700 directory, written atomically. Plaintext on disk: only by explicit choice.
+//! 0700 directory, written atomically. Plaintext on disk: only by explicit
+//! choice. `--cache tmpfs` keeps the same files in a memory-backed
+//! directory instead ([`super::runtime_dir`]): never on a disk.
 
 use std::fs;
 use std::path::PathBuf;
@@ -11,12 +13,22 @@ use super::store::{Entry, Store, StoreKind, decode, encode};
 
 pub struct FileStore {
     dir: PathBuf,
+    kind: StoreKind,
 }
 
 impl FileStore {
     pub fn new(cache_dir: PathBuf) -> FileStore {
         FileStore {
             dir: super::paths::tokens_dir(&cache_dir),
+            kind: StoreKind::File,
+        }
+    }
+
+    /// The same files in the memory-backed directory (`--cache tmpfs`).
+    pub fn in_memory(runtime_dir: PathBuf) -> FileStore {
+        FileStore {
+            dir: super::paths::tokens_dir(&runtime_dir),
+            kind: StoreKind::Tmpfs,
         }
     }
 
@@ -27,7 +39,7 @@ impl FileStore {
 
 impl Store for FileStore {
     fn kind(&self) -> StoreKind {
-        StoreKind::File
+        self.kind
     }
 
     /// The `<key>.json` files of the tokens directory.

@@ -27,6 +27,7 @@ mod keyutils_off;
 mod lock;
 mod paths;
 pub mod refresh;
+mod runtime_dir;
 mod served;
 mod store;
 mod tier;
@@ -39,6 +40,7 @@ pub use key::CacheKey;
 pub use keyutils::quota as key_quota;
 pub use lock::{FileLock, LockError};
 pub use paths::dir_label;
+pub use runtime_dir::runtime_dir;
 pub use served::Served;
 pub use store::{Entry, StoreKind};
 

@@ -22,6 +22,8 @@ pub enum StoreKind {
     Keyring,
     Keyutils,
     File,
+    /// Files in a memory-backed directory ([`super::runtime_dir`]).
+    Tmpfs,
 }
 
 impl fmt::Display for StoreKind {
@@ -30,6 +32,7 @@ impl fmt::Display for StoreKind {
             StoreKind::Keyring => "keyring",
             StoreKind::Keyutils => "keyutils",
             StoreKind::File => "file",
+            StoreKind::Tmpfs => "tmpfs",
         })
     }
 }

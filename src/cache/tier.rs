@@ -110,7 +110,11 @@ impl Tiered {
         if let Some(f) = &self.fast
             && let Err(e) = f.save(key, entry)
         {
-            if loud && matches!(e, CacheError::KeyQuota(_)) {
+            // Said aloud only where it costs: hits then go to the OS
+            // keyring over D-Bus. Memory-backed files are read about as
+            // fast as the kernel copy.
+            let durable = self.durable.get().map(|d| d.kind());
+            if loud && matches!(e, CacheError::KeyQuota(_)) && durable == Some(StoreKind::Keyring) {
                 tracing::warn!(
                     "no kernel-keyring copy of the new credential, so each kubectl call reads the OS keyring (slower): {e}"
                 );

@@ -285,6 +285,7 @@ pub(super) enum CacheArg {
     Auto,
     Keyring,
     Keyutils,
+    Tmpfs,
     File,
     None,
 }
@@ -296,6 +297,7 @@ impl From<CacheArg> for CacheChoice {
             CacheArg::Keyring => CacheChoice::Keyring,
             CacheArg::Keyutils => CacheChoice::Keyutils,
             CacheArg::File => CacheChoice::File,
+            CacheArg::Tmpfs => CacheChoice::Tmpfs,
             CacheArg::None => CacheChoice::None,
         }
     }

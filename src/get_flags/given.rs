@@ -103,6 +103,7 @@ impl Given {
             Some("keyring") => CacheChoice::Keyring,
             Some("keyutils") => CacheChoice::Keyutils,
             Some("file") => CacheChoice::File,
+            Some("tmpfs") => CacheChoice::Tmpfs,
             Some("none") => CacheChoice::None,
             _ => CacheChoice::Auto,
         }

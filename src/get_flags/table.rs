@@ -81,7 +81,7 @@ pub struct GetFlag {
 }
 
 const SOURCES: &[&str] = &["token-request", "secret"];
-const CACHES: &[&str] = &["auto", "keyring", "keyutils", "file", "none"];
+const CACHES: &[&str] = &["auto", "keyring", "keyutils", "tmpfs", "file", "none"];
 
 fn no_default() -> Option<String> {
     None
@@ -245,7 +245,7 @@ pub static FLAGS: &[GetFlag] = &[
         short: None,
         takes: Takes::One(Kind::Choice(CACHES)),
         value_name: "CACHE",
-        help: "Token store",
+        help: "Token store (auto: the OS keyring, else memory-backed files in a tmpfs of yours with a kernel-keyring copy in front, else the kernel keyring; never plaintext on a disk)",
         group: Group::Store,
         conflicts: &[],
         requires: None,

@@ -8,6 +8,13 @@ use super::entries::Entry;
 use super::report::Report;
 
 pub(super) fn check_store(choice: CacheChoice, r: &mut Report) {
+    check_store_itself(choice, r);
+    if matches!(choice, CacheChoice::Auto | CacheChoice::Tmpfs) {
+        check_runtime_dir(r);
+    }
+}
+
+fn check_store_itself(choice: CacheChoice, r: &mut Report) {
     let opened = if choice == CacheChoice::Auto {
         Cache::auto().map(|(c, why)| {
             r.ok(format!("--cache auto picks {}: {}", why.kind, why.why));
@@ -54,6 +61,21 @@ pub(super) fn check_store(choice: CacheChoice, r: &mut Report) {
             "the {kind} store did not return what was written; pick another --cache"
         )),
         Err(e) => r.fail(e.to_string()),
+    }
+}
+
+/// The memory-backed directory of the tmpfs store: which, and why the
+/// others were not taken (XDG_RUNTIME_DIR unset, not a tmpfs, another's).
+fn check_runtime_dir(r: &mut Report) {
+    match crate::cache::runtime_dir() {
+        Ok(d) => r.ok(format!(
+            "memory-backed directory for the tmpfs store: {} ({})",
+            d.dir.display(),
+            d.why
+        )),
+        // `--cache tmpfs` fails above already; for `auto`, why it is not
+        // the choice.
+        Err(e) => r.warn(e.to_string()),
     }
 }
 

@@ -174,6 +174,7 @@ mod every_option_round_trips {
             CacheChoice::Auto,
             CacheChoice::Keyring,
             CacheChoice::Keyutils,
+            CacheChoice::Tmpfs,
             CacheChoice::File,
             CacheChoice::None,
         ]);

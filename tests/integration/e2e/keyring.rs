@@ -261,28 +261,60 @@ echo "--- keyutils"
         "the second call was a hit from the keyring"
     );
 
-    // No OS keyring (no session bus) and no kernel keyring: an error that
-    // names the choices, and no file was written.
-    let mut get = Command::new(support::NO_KEYCTL);
-    get.args([
-        &*support::BIN,
-        "get",
-        "--admin-context",
-        "admin",
-        "--service-account",
-        &sa,
-    ]);
-    env.isolate(&mut get);
-    get.env(
-        "KUBERNETES_EXEC_INFO",
-        support::exec_info_with_ca("v1", &c.server, &c.ca()),
+    // No OS keyring (no session bus) and no kernel keyring (issue 18): the
+    // token is cached in memory-backed files, never in the cache directory
+    // on the disk.
+    let get = |wrap: &[&str]| {
+        let mut get = Command::new(wrap[0]);
+        get.args(&wrap[1..]).args([
+            support::NO_KEYCTL,
+            &*support::BIN,
+            "get",
+            "--admin-context",
+            "admin",
+            "--service-account",
+            &sa,
+        ]);
+        env.isolate(&mut get);
+        get.env(
+            "KUBERNETES_EXEC_INFO",
+            support::exec_info_with_ca("v1", &c.server, &c.ca()),
+        );
+        Out::from(get.output().unwrap())
+    };
+    let before = c.token_requests_settled();
+    for _ in 0..2 {
+        get(&["env"]).ok();
+    }
+    assert_eq!(c.token_requests_settled() - before, 1, "cached: one mint");
+    let list = env.run(&["cache", "list", "-o", "json"]).json();
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["store"] == "tmpfs"),
+        "{list}"
     );
-    let out = Out::from(get.output().unwrap());
-    out.fails_with("no secure token store is available");
-    assert!(out.stderr.contains("--cache file"), "{}", out.stderr);
-    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
-    assert!(out.stdout.is_empty());
     let tokens = env.cache_dir().join("tokens");
+    assert!(
+        std::fs::read_dir(&tokens).map_or(true, |mut d| d.next().is_none()),
+        "nothing written to {}",
+        tokens.display()
+    );
+    // And without a memory-backed directory either (/dev/shm covered by a
+    // disk directory, in a private mount namespace): an error naming the
+    // choices, never a plaintext file.
+    let disk = env.root().join("not-shm");
+    std::fs::create_dir(&disk).unwrap();
+    let cover = format!("mount --bind '{}' /dev/shm && exec \"$@\"", disk.display());
+    let out = get(&["unshare", "-m", "sh", "-c", &cover, "sh"]);
+    out.fails_with("no secure token store is available");
+    assert!(
+        out.stderr.contains("--cache file") && out.stderr.contains("/dev/shm is not a tmpfs"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
     assert!(
         std::fs::read_dir(&tokens).map_or(true, |mut d| d.next().is_none()),
         "nothing written to {}",

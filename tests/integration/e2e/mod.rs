@@ -96,6 +96,7 @@ mod keyring;
 mod kubectl;
 mod kuberc;
 mod legacy;
+mod many_entries;
 mod ordinary_user;
 mod refresh_ahead;
 mod self_heal;
