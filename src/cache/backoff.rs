@@ -71,7 +71,7 @@ impl Failure {
 }
 
 fn dir() -> Result<PathBuf, CacheError> {
-    Ok(paths::cache_dir()?.join("failed"))
+    Ok(super::state::bookkeeping_dir()?.join("failed"))
 }
 
 /// The failure record of `key`, if any (a damaged one reads as none).

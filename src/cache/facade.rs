@@ -182,14 +182,14 @@ impl Cache {
     /// before it never mint or keep this entry afterwards.
     pub fn lock_to_clear(key: &CacheKey, wait: Duration) -> Result<FileLock, CacheError> {
         let lock = Cache::raw_lock(key, wait)?;
-        let path = paths::locks_dir()?.join(format!("{key}.lock"));
+        let path = super::state::locks_dir()?.join(format!("{key}.lock"));
         lock.mark_cleared(crate::clock::unix_nanos())
             .map_err(paths::io_err(&path))?;
         Ok(lock)
     }
 
     fn raw_lock(key: &CacheKey, wait: Duration) -> Result<FileLock, CacheError> {
-        let locks = paths::locks_dir()?;
+        let locks = super::state::locks_dir()?;
         Ok(FileLock::acquire(&locks.join(format!("{key}.lock")), wait)?)
     }
 

@@ -17,7 +17,7 @@ pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
         StoreKind::Keyring => Box::new(KeyringStore::new()?),
         StoreKind::Keyutils => Box::new(KeyutilsStore::new()?),
         StoreKind::File => Box::new(FileStore::new(paths::cache_dir()?)),
-        StoreKind::Tmpfs => Box::new(FileStore::in_memory(runtime_dir()?.dir)),
+        StoreKind::Tmpfs => Box::new(FileStore::in_memory(super::state::state_dir()?)),
     })
 }
 
@@ -58,7 +58,7 @@ pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
                 "the kernel keyring is not available here (keyctl blocked?)"
             };
             return Ok((
-                Box::new(FileStore::in_memory(r.dir.clone())),
+                Box::new(FileStore::in_memory(super::state::state_dir()?)),
                 AutoChoice {
                     kind: StoreKind::Tmpfs,
                     why: format!(

@@ -29,6 +29,7 @@ mod paths;
 pub mod refresh;
 mod runtime_dir;
 mod served;
+mod state;
 mod store;
 mod tier;
 

@@ -18,57 +18,6 @@ pub fn tokens_dir(cache_dir: &Path) -> PathBuf {
     cache_dir.join("tokens")
 }
 
-/// The per-entry lock files' directory, created private: `locks/` in the
-/// cache directory; where that cannot be written (a read-only or missing
-/// HOME) and the store needs no file of its own (`keyutils`, `keyring`,
-/// `none`), the per-user runtime directory (`$XDG_RUNTIME_DIR`), else a
-/// per-user directory in the system's temporary directory, owned and
-/// checked like the cache directory. A cache directory that is there but
-/// another user's, or a link, is refused as everywhere (a `sudo -E` run's
-/// leftovers are reported, not worked around). The first error says what
-/// to fix.
-pub fn locks_dir() -> Result<PathBuf, CacheError> {
-    let first = match cache_dir() {
-        Ok(dir) => match private_dir(&dir).and_then(|()| {
-            let locks = dir.join("locks");
-            private_dir(&locks).map(|()| locks)
-        }) {
-            Ok(locks) => return Ok(locks),
-            Err(e @ (CacheError::NotOwned { .. } | CacheError::NotADirectory { .. })) => {
-                return Err(e);
-            }
-            Err(e) => e,
-        },
-        Err(e) => e,
-    };
-    for base in fallback_bases() {
-        let locks = base.join("locks");
-        if private_dir(&base)
-            .and_then(|()| private_dir(&locks))
-            .is_ok()
-        {
-            tracing::debug!(dir = %locks.display(), "the cache directory cannot hold locks ({first}); using another");
-            return Ok(locks);
-        }
-    }
-    Err(first)
-}
-
-/// Per-user places for locks besides the cache directory.
-fn fallback_bases() -> Vec<PathBuf> {
-    let mut bases = Vec::new();
-    if let Some(run) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        bases.push(PathBuf::from(run).join("kube-sa-token"));
-    }
-    #[cfg(unix)]
-    {
-        // SAFETY: geteuid has no preconditions and cannot fail.
-        let me = unsafe { libc::geteuid() };
-        bases.push(std::env::temp_dir().join(format!("kube-sa-token-{me}")));
-    }
-    bases
-}
-
 /// Wraps an I/O error on `path` into the cache's error.
 pub fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CacheError + '_ {
     move |source| CacheError::Io {

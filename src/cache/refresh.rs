@@ -12,7 +12,7 @@ use super::paths::{self, private_dir};
 const LOG_LINES: usize = 50;
 
 fn dir() -> Result<PathBuf, CacheError> {
-    Ok(paths::cache_dir()?.join("refresh"))
+    Ok(super::state::bookkeeping_dir()?.join("refresh"))
 }
 
 fn log_path() -> Result<PathBuf, CacheError> {

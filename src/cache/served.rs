@@ -23,7 +23,7 @@ pub struct Served {
 }
 
 fn dir() -> Result<PathBuf, CacheError> {
-    Ok(paths::cache_dir()?.join("served"))
+    Ok(super::state::bookkeeping_dir()?.join("served"))
 }
 
 fn parse(text: &str) -> Option<Served> {

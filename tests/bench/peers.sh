@@ -2,11 +2,14 @@
 # Peer benchmark (a benchmark, never a timed test): kube-sa-token side by side
 # with what users would otherwise run, on the test cluster, as ratios.
 #  1. a cache hit per store (default = OS keyring behind its kernel copy,
-#     keyutils, file) vs spawning `true`, `secret-tool lookup`,
+#     keyutils, tmpfs, file) vs spawning `true`, `secret-tool lookup`,
 #     gke-gcloud-auth-plugin (token from CLOUDSDK_AUTH_ACCESS_TOKEN, no
 #     network) and aws-iam-authenticator (offline presigning, dummy keys);
 #  2. the same with keyctl blocked (seccomp, as in containers): the OS keyring
-#     alone;
+#     alone, and memory-backed files (what `auto` picks there without an OS
+#     keyring); and hits with the cache directory read-only (a home whose
+#     writes fail, as an NFS home that hangs would make them wait): the
+#     bookkeeping goes to the memory-backed directory;
 #  3. a cold `get` (empty cache, one TokenRequest) vs `kubectl create token`;
 #  4. `kubectl get --raw /version` through the exec entry vs a static token
 #     (paired runs, alternating, tests/bench/paired.py);
@@ -116,7 +119,7 @@ export GET_ARGS="${get_args[*]}"
 "$repo/tests/integration/support/secret-service.sh" -- bash -c '
 set -euo pipefail
 get="$BIN_PATH get $GET_ARGS"
-for c in "" "--cache keyutils" "--cache file"; do $get $c >/dev/null; done   # warm
+for c in "" "--cache keyutils" "--cache tmpfs" "--cache file"; do $get $c >/dev/null; done   # warm
 key=$($BIN_PATH cache list -o json | python3 -c "import json,sys; print(json.load(sys.stdin)[0][\"key\"])")   # one entry: the key does not depend on the store
 peers=()
 if [ -n "$GKE" ]; then
@@ -132,6 +135,7 @@ hyperfine -N --warmup 30 --runs "$RUNS" --export-json "$OUT_DIR/1-hits.json" \
   -n "true" "true" \
   -n "get hit, default store (OS keyring + kernel copy)" "$get" \
   -n "get hit, keyutils" "$get --cache keyutils" \
+  -n "get hit, tmpfs" "$get --cache tmpfs" \
   -n "get hit, file" "$get --cache file" \
   -n "secret-tool lookup (one Secret Service read)" "secret-tool lookup service kube-sa-token username $key" \
   "${peers[@]}" >&2
@@ -139,7 +143,10 @@ echo "== 2. keyctl blocked (seccomp): the OS keyring alone" >&2
 "$NOKEYCTL" hyperfine -N --warmup 10 --runs "$RUNS" --export-json "$OUT_DIR/2-nokeyctl.json" \
   -n "true" "true" \
   -n "get hit, default store, keyctl blocked (OS keyring alone)" "$get" \
+  -n "get hit, tmpfs, keyctl blocked" "$get --cache tmpfs" \
   -n "get hit, file" "$get --cache file" >&2
+echo "== 2b. the cache directory read-only (writes fail there)" >&2
+unshare -m bash -c "mount --bind \"\$XDG_CACHE_HOME\" \"\$XDG_CACHE_HOME\" && mount -o remount,bind,ro \"\$XDG_CACHE_HOME\" && hyperfine -N --warmup 10 --runs \"\$RUNS\" --export-json \"\$OUT_DIR/2b-readonly.json\" -n true true -n \"get hit, tmpfs, cache dir read-only\" \"$get --cache tmpfs\" -n \"get hit, keyutils, cache dir read-only\" \"$get --cache keyutils\"" >&2
 echo "== 3. cold get vs kubectl create token" >&2
 hyperfine -N --warmup 3 --runs 30 --export-json "$OUT_DIR/3-cold.json" \
   --prepare "$BIN_PATH cache clear --all" \
@@ -185,6 +192,11 @@ if peer:
 nk = load("2-nokeyctl.json")
 for r in nk[1:]:
     print(f"| {r['command']} (run 2) | {fmt(r)} | {r['mean']/nk[0]['mean']:.2f}× true (run 2: {fmt(nk[0])}) |")
+ro = load("2b-readonly.json")
+for r in ro[1:]:
+    print(f"| {r['command']} (run 2b) | {fmt(r)} | {r['mean']/ro[0]['mean']:.2f}× true (run 2b: {fmt(ro[0])}) |")
+tmpfs = next(r for r in hits if r["command"] == "get hit, tmpfs")["mean"]
+print(f"| tmpfs hit / keyutils hit (run 1) | | {tmpfs/keyutils:.2f}× |")
 cold = load("3-cold.json")
 print(f"| {cold[0]['command']} | {fmt(cold[0])} | {cold[0]['mean']/cold[1]['mean']:.2f}× kubectl create token |")
 print(f"| {cold[1]['command']} | {fmt(cold[1])} | |")

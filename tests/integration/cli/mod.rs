@@ -52,7 +52,7 @@ pub(crate) fn with_intact_cache(api: &FakeApi, env: &TestEnv, test: impl FnOnce(
     assert_eq!(
         before.len(),
         3,
-        "one token file, the index, and the record of who was served"
+        "one token file and the index (cache dir), the record of who was served (runtime dir)"
     );
     test();
     assert_eq!(

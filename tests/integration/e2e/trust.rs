@@ -383,8 +383,9 @@ fn a_cache_directory_of_another_user_is_refused_in_one_line() {
     let sa = sa(&ns);
     let args = entry(&sa, "file");
     let env = c.env("v1", &args);
-    // What `sudo -E kube-sa-token ...` used to leave behind.
-    let locks = env.cache_dir().join("locks");
+    // What `sudo -E kube-sa-token ...` used to leave behind: the file
+    // store's directory. (Locks live in the memory-backed directory now.)
+    let locks = env.cache_dir().join("tokens");
     std::fs::create_dir_all(&locks).unwrap();
     std::os::unix::fs::chown(&locks, Some(65534), Some(65534)).unwrap();
     let out = env.get(

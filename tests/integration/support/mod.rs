@@ -37,6 +37,10 @@ const SCRUBBED: &[&str] = &[
 
 pub struct TestEnv {
     dir: tempfile::TempDir,
+    /// The env's own memory-backed runtime directory (its
+    /// XDG_RUNTIME_DIR): a private tmpfs directory, as logind gives a
+    /// session, so that envs do not share their stores' bookkeeping.
+    runtime: tempfile::TempDir,
     pub home: PathBuf,
     pub kubeconfig: PathBuf,
     /// Extra environment for every command run in this env.
@@ -67,8 +71,18 @@ impl TestEnvBuilder {
         if let Some(k) = self.kubeconfig {
             std::fs::write(&kubeconfig, k).unwrap();
         }
+        let runtime = tempfile::Builder::new()
+            .prefix("kst-run-")
+            .tempdir_in("/dev/shm")
+            .unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(runtime.path(), std::fs::Permissions::from_mode(0o700))
+                .unwrap();
+        }
         TestEnv {
             dir,
+            runtime,
             home,
             kubeconfig,
             env: Vec::new(),
@@ -95,6 +109,7 @@ impl TestEnv {
             .env("XDG_CONFIG_HOME", self.home.join(".config"))
             .env("XDG_DATA_HOME", self.home.join(".local/share"))
             .env("KUBECONFIG", &self.kubeconfig)
+            .env("XDG_RUNTIME_DIR", self.runtime.path())
             .env("NO_COLOR", "1");
         for (k, v) in &self.env {
             cmd.env(k, v);
@@ -159,7 +174,14 @@ impl TestEnv {
         self.home.join(".cache/kube-sa-token")
     }
 
-    /// Every file under the cache dir with its content, for "left intact" checks.
+    /// The env's memory-backed directory (`--cache tmpfs`, and the
+    /// bookkeeping of every store).
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.runtime.path().join("kube-sa-token")
+    }
+
+    /// Every file under the cache dir and the runtime dir with its content,
+    /// for "left intact" checks.
     pub fn cache_snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
         let mut out = Vec::new();
         fn walk(d: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
@@ -179,6 +201,7 @@ impl TestEnv {
             }
         }
         walk(&self.cache_dir(), &mut out);
+        walk(&self.runtime_dir(), &mut out);
         out.sort();
         out
     }
