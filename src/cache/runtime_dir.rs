@@ -23,6 +23,23 @@ pub struct RuntimeDir {
     pub why: String,
 }
 
+impl RuntimeDir {
+    /// Bytes an unprivileged user may still write there (`statvfs`), for
+    /// `doctor`'s capacity line.
+    pub fn free_bytes(&self) -> Option<u64> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(self.dir.as_os_str().as_bytes()).ok()?;
+        // SAFETY: `c` is a NUL-terminated path and `buf` a zeroed statvfs
+        // that the call fills in.
+        let mut buf: libc::statvfs = unsafe { std::mem::zeroed() };
+        if unsafe { libc::statvfs(c.as_ptr(), &mut buf) } != 0 {
+            return None;
+        }
+        #[allow(clippy::unnecessary_cast)]
+        Some((buf.f_bavail as u64).saturating_mul(buf.f_frsize as u64))
+    }
+}
+
 /// Whether `path` is on a memory file system (tmpfs, ramfs).
 #[cfg(target_os = "linux")]
 fn in_memory(path: &Path) -> bool {

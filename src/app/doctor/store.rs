@@ -68,11 +68,19 @@ fn check_store_itself(choice: CacheChoice, r: &mut Report) {
 /// others were not taken (XDG_RUNTIME_DIR unset, not a tmpfs, another's).
 fn check_runtime_dir(r: &mut Report) {
     match crate::cache::runtime_dir() {
-        Ok(d) => r.ok(format!(
-            "memory-backed directory for the tmpfs store: {} ({})",
-            d.dir.display(),
-            d.why
-        )),
+        Ok(d) => {
+            // An entry is a 1.4 KB file (a user's certificate and key 2 KB),
+            // taking a 4 KB page of the tmpfs.
+            let room = d
+                .free_bytes()
+                .map(|b| format!("; {} MB free, room for about {} entries", b >> 20, b / 4096))
+                .unwrap_or_default();
+            r.ok(format!(
+                "memory-backed directory for the tmpfs store: {} ({}{room})",
+                d.dir.display(),
+                d.why
+            ))
+        }
         // `--cache tmpfs` fails above already; for `auto`, why it is not
         // the choice.
         Err(e) => r.warn(e.to_string()),

@@ -198,3 +198,116 @@ keyctl clear @u
         "none and the first keyutils call mint, the second is a hit, file mints and cannot keep it"
     );
 }
+
+/// Issue 18: where the memory-backed directory goes when the session's
+/// runtime directory is missing, on a disk, or another user's; and the
+/// message when there is none at all.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn the_memory_backed_directory_follows_the_rules_for_every_runtime_directory() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-rundir");
+    let user = ordinary_user();
+    let dir = user.workdir("rundir");
+    let admin = admin_kubeconfig_for(&c, &user, &dir);
+    // A runtime directory of root's, which the user must not take.
+    let theirs = tempfile::Builder::new()
+        .prefix("kst-theirs-")
+        .tempdir_in("/dev/shm")
+        .unwrap();
+    let shm_own = format!("/dev/shm/kube-sa-token-{}", user.uid);
+    let out = user.run(
+        &dir,
+        &[
+            ("BIN", user.binary_in(&dir).to_str().unwrap()),
+            ("ADMIN", admin.to_str().unwrap()),
+            ("SA", &sa(&ns)),
+            ("THEIRS", theirs.path().to_str().unwrap()),
+        ],
+        r#"
+get() { "$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" --cache tmpfs "$@" >/dev/null; }
+where() { "$BIN" doctor --cache tmpfs 2>&1 | grep -o 'memory-backed directory for the tmpfs store: [^ ]*' || "$BIN" doctor --cache tmpfs 2>&1 | head -n 1; }
+echo "--- unset"; unset XDG_RUNTIME_DIR; get && echo ok; where
+mkdir -p -m 700 "$HOME/run-on-disk"
+echo "--- disk"; XDG_RUNTIME_DIR=$HOME/run-on-disk where
+echo "--- theirs"; XDG_RUNTIME_DIR=$THEIRS where
+mkdir -p -m 700 /dev/shm/kst-mine-$$
+echo "--- mine"; XDG_RUNTIME_DIR=/dev/shm/kst-mine-$$ where
+rm -rf /dev/shm/kst-mine-$$
+"#,
+    );
+    out.ok();
+    let section = |name: &str| -> String {
+        let text = out
+            .stdout
+            .split(&format!("--- {name}\n"))
+            .nth(1)
+            .unwrap_or_default();
+        text.split("---").next().unwrap_or_default().to_string()
+    };
+    assert!(
+        section("unset").contains("ok"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    for name in ["unset", "disk", "theirs"] {
+        assert!(
+            section(name).contains(&format!("tmpfs store: {shm_own}\n")),
+            "{name}: /dev/shm is the fallback: {}",
+            out.stdout
+        );
+    }
+    assert!(
+        section("mine").contains("tmpfs store: /dev/shm/kst-mine-"),
+        "a runtime directory of the user's on tmpfs is taken: {}",
+        out.stdout
+    );
+    // Why the others were not taken, in doctor's words (-v says the same).
+    let doctor = user.run(
+        &dir,
+        &[
+            ("BIN", user.binary_in(&dir).to_str().unwrap()),
+            ("THEIRS", theirs.path().to_str().unwrap()),
+        ],
+        r#"XDG_RUNTIME_DIR=$THEIRS "$BIN" doctor --cache auto 2>&1 | grep -- '--cache auto picks' || true"#,
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("memory-backed files in /dev/shm/kube-sa-token-"),
+        "{}",
+        doctor.stdout
+    );
+
+    // No memory-backed directory at all (the user's /dev/shm directory
+    // squatted by another user): --cache tmpfs says why, every candidate.
+    let squat = std::path::Path::new(&shm_own);
+    let _ = std::fs::remove_dir_all(squat);
+    std::fs::create_dir(squat).unwrap();
+    let out = user.run(
+        &dir,
+        &[
+            ("BIN", user.binary_in(&dir).to_str().unwrap()),
+            ("ADMIN", admin.to_str().unwrap()),
+            ("SA", &sa(&ns)),
+        ],
+        r#"unset XDG_RUNTIME_DIR; "$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$SA" --cache tmpfs >/dev/null; echo "code=$?""#,
+    );
+    std::fs::remove_dir_all(squat).unwrap();
+    assert!(
+        out.stdout.contains("code=5"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("no memory-backed directory for the tmpfs store (XDG_RUNTIME_DIR is unset")
+            && out
+                .stderr
+                .contains(&format!("cache directory {shm_own} belongs to uid 0")),
+        "{}",
+        out.stderr
+    );
+}
