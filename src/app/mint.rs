@@ -125,7 +125,7 @@ pub(super) fn mint_and_keep(
         // key quota, a keyring locked since the read must not fail kubectl.
         if let Err(e) = cache.put(key, &entry, &record) {
             tracing::warn!(
-                "the new {} works but could not be cached, so the next call mints again: {e}",
+                "the new {} works but could not be cached, so the next call mints again: {e}; `kube-sa-token doctor` checks the store (free space, key quota), `kube-sa-token cache clear` removes entries no longer used",
                 entry.credential.kind()
             );
         }
