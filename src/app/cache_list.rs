@@ -93,6 +93,8 @@ fn row_json(row: &Row<'_>, short: usize, now: i64) -> Value {
         "shortKey": &row.key.as_str()[..short.min(row.key.as_str().len())],
         "kind": if r.user.is_some() { "certificate" } else { "token" },
         "identity": r.label(),
+        // The OS keyring item's label (Seahorse, KWallet show it).
+        "label": cache::item_label_for(&identity_column(r), &r.server),
         "contexts": row.contexts,
         "server": r.server,
         "adminContext": r.admin_context,

@@ -138,6 +138,15 @@ impl Cache {
         Ok(removed)
     }
 
+    /// How many entries of ours the store itself holds (not the index),
+    /// for `doctor`.
+    pub fn item_count(&self) -> Result<usize, CacheError> {
+        match &self.store {
+            Some(s) => Ok(s.keys()?.len()),
+            None => Ok(0),
+        }
+    }
+
     /// Who was last served the entry `key` (see [`served`]).
     pub fn last_served(&self, key: &CacheKey) -> Option<Served> {
         self.store.as_ref().and_then(|_| served::load(key))

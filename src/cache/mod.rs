@@ -12,6 +12,7 @@ pub mod index;
 mod key;
 mod key_quota;
 mod keyring;
+pub use keyring::label_for as item_label_for;
 // The one platform gate of the stores: the kernel key service, or off Linux
 // a stand-in that never opens.
 #[cfg(target_os = "linux")]

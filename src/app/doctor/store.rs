@@ -42,6 +42,20 @@ fn check_store_itself(choice: CacheChoice, r: &mut Report) {
     let test = cache.self_test();
     let kind = cache.kind().unwrap_or(crate::cache::StoreKind::Keyring);
     if kind == crate::cache::StoreKind::Keyring {
+        match cache.item_count() {
+            Ok(n) => r.ok(format!(
+                "the OS keyring ({}) holds {n} item{} of ours",
+                if cfg!(target_os = "macos") {
+                    "Keychain, through apple-native-keyring-store"
+                } else if cfg!(windows) {
+                    "Credential Manager, through windows-native-keyring-store"
+                } else {
+                    "Secret Service, through zbus-secret-service-keyring-store"
+                },
+                if n == 1 { "" } else { "s" }
+            )),
+            Err(e) => r.warn(format!("cannot count the OS keyring's items: {e}")),
+        }
         if crate::cache::kernel_tier_available() {
             r.ok("hits are read from a kernel-keyring copy of the OS keyring's entries (no D-Bus round trip)");
         } else {

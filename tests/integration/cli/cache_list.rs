@@ -83,6 +83,11 @@ fn cache_list_names_the_contexts_the_source_and_short_keys() {
         (Some("token"), Some("team/viewer"))
     );
     assert_eq!(e["adminContext"], "admin");
+    // The same label as the OS keyring's item (issue 21).
+    assert_eq!(
+        e["label"],
+        format!("kube-sa-token: team/viewer @ {}", api.server).as_str()
+    );
     assert_eq!(e["store"], "file");
     for time in ["mintedAt", "expires"] {
         assert!(e[time]["time"].as_str().unwrap().ends_with('Z'), "{e}");

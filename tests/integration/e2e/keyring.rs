@@ -16,19 +16,86 @@ set -e
 "$KUBECTL" --context sa auth whoami -ojsonpath='{.status.userInfo.username}'; echo
 "$KUBECTL" --context sa -n "$NS" get serviceaccounts -o name >/dev/null
 echo "--- secret-tool"
-# Only the attribute lines: the secret itself is never printed.
-secret-tool search --all service kube-sa-token 2>&1 | grep '^attribute\.' || true
+# Only the label and attribute lines: the secret itself is never printed.
+secret-tool search --all service kube-sa-token 2>&1 | grep '^label = \|^schema = \|^attribute\.' || true
 echo "--- auto"
 "$BIN" doctor --cache auto | head -n 1
+# An item as the previous release wrote it (the store's default label, no
+# attributes of ours): read on a hit without a kernel copy, relabelled by
+# the next write (a mint for a shorter --duration replaces it).
+KEY=$("$BIN" cache list -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["key"])')
+secret-tool lookup service kube-sa-token username "$KEY" > "$HOME/old-item"
+secret-tool clear service kube-sa-token username "$KEY"
+secret-tool store --label="keyring:$KEY@kube-sa-token" service kube-sa-token username "$KEY" < "$HOME/old-item"
+rm "$HOME/old-item"
+keyctl invalidate "$(keyctl search @u user "kube-sa-token-tier:$KEY")"
+echo "--- old"
+"$KUBECTL" --context sa auth whoami -ojsonpath='{.status.userInfo.username}'; echo
+secret-tool search --all service kube-sa-token username "$KEY" 2>&1 | grep '^label = '
+"$BIN" get --kubeconfig "$ADMIN" --admin-context admin --service-account "$NS/viewer" --cache keyring --duration 20m >/dev/null
+echo "--- relabelled"
+secret-tool search --all service kube-sa-token username "$KEY" 2>&1 | grep '^label = \|^attribute\.kind'
+secret-tool lookup service kube-sa-token username "$KEY" >/dev/null && echo "found by its key"
+echo "--- user"
+"$BIN" get --kubeconfig "$ADMIN" --admin-context admin --user "kr-$NS" --group kr-dev --cache keyring >/dev/null
+secret-tool search --all service kube-sa-token principal "user:kr-$NS [kr-dev]" 2>&1 | grep '^label = \|^attribute\.kind'
 "#;
     let mut cmd = support::secret_service(false);
     cmd.args(["sh", "-c", script]);
     env.isolate(&mut cmd);
     cmd.env("KUBECTL", c.kubectl_path())
         .env("NS", &ns)
+        .env("ADMIN", &c.admin_kubeconfig)
         .env("BIN", &*support::BIN);
     let out = Out::from(cmd.output().unwrap());
     out.ok();
+    // Issue 21: items a person recognises, found by what they are for.
+    let server = &c.server;
+    let section = |name: &str| -> String {
+        let text = out
+            .stdout
+            .split(&format!("--- {name}\n"))
+            .nth(1)
+            .unwrap_or_default();
+        text.split("---").next().unwrap_or_default().to_string()
+    };
+    let first = section("secret-tool");
+    for line in [
+        format!("label = kube-sa-token: {ns}/viewer @ {server}"),
+        format!("attribute.principal = {ns}/viewer"),
+        format!("attribute.server = {server}"),
+        "attribute.kind = token".to_string(),
+        // secret-tool shows xdg:schema as the item's schema.
+        "schema = io.github.kube_sa_token.Credential".to_string(),
+    ] {
+        assert!(
+            first.contains(&line),
+            "{line}: {}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    let old = section("old");
+    assert!(
+        old.starts_with(&format!("system:serviceaccount:{ns}:viewer"))
+            && old.contains("label = keyring:"),
+        "an old item is read, and a hit writes nothing: {old}"
+    );
+    let relabelled = section("relabelled");
+    assert!(
+        relabelled.contains(&format!("label = kube-sa-token: {ns}/viewer @ {server}"))
+            && relabelled.contains("attribute.kind = token")
+            && relabelled.contains("found by its key"),
+        "{relabelled}"
+    );
+    let user = section("user");
+    assert!(
+        user.contains(&format!(
+            "label = kube-sa-token: user:kr-{ns} [kr-dev] @ {server}"
+        )) && user.contains("attribute.kind = certificate"),
+        "{user}\n{}",
+        out.stderr
+    );
     assert!(
         out.stdout
             .starts_with(&format!("system:serviceaccount:{ns}:viewer")),
@@ -36,7 +103,16 @@ echo "--- auto"
         out.stdout,
         out.stderr
     );
-    let key = only_key(&env);
+    let list = env.run(&["cache", "list", "-o", "json"]).json();
+    let key = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["identity"] == format!("{ns}/viewer").as_str())
+        .unwrap_or_else(|| panic!("{list}"))["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(
         out.stdout.contains("attribute.service = kube-sa-token"),
         "{}",
@@ -54,8 +130,8 @@ echo "--- auto"
     );
     assert_eq!(
         c.token_requests_settled() - before,
-        1,
-        "one TokenRequest for two kubectl calls"
+        2,
+        "one TokenRequest for the kubectl calls, one for the shorter --duration"
     );
 }
 
