@@ -12,10 +12,23 @@ use crate::options::{CacheChoice, Format};
 /// The exit codes (`error::ExitCode`), as docs/troubleshooting.md lists them.
 pub(super) const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other failure, 2 usage or bad KUBERNETES_EXEC_INFO, 3 kubeconfig or admin context, 4 API server (refused, missing RBAC rights included, or unreachable), 5 token store, 6 refused for safety (cluster binding, recursion).";
 
+/// The version, and the commit it was built from where the build knew it
+/// (`build.rs`).
+const VERSION: &str = if env!("KUBE_SA_TOKEN_COMMIT").is_empty() {
+    env!("CARGO_PKG_VERSION")
+} else {
+    concat!(
+        env!("CARGO_PKG_VERSION"),
+        " (commit ",
+        env!("KUBE_SA_TOKEN_COMMIT"),
+        ")"
+    )
+};
+
 #[derive(Parser, Debug)]
 #[command(
     name = "kube-sa-token",
-    version,
+    version = VERSION,
     after_help = EXIT_CODES,
     about = "kubectl as a Kubernetes ServiceAccount (or an X.509 user): a client-go exec credential plugin that mints the SA's token (or the user's client certificate) through an admin context and keeps it in the OS keyring",
     propagate_version = true

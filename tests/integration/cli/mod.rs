@@ -66,3 +66,4 @@ mod cache_list;
 mod commands;
 mod errors;
 mod get;
+mod version;
