@@ -47,6 +47,17 @@ struct Flaky<'c> {
     attempts: Cell<usize>,
 }
 
+impl<'c> Flaky<'c> {
+    fn new(clock: &'c FakeClock, down: bool, unbound: bool) -> Self {
+        Flaky {
+            inner: FakeMinter::new(clock),
+            down: Cell::new(down),
+            unbound: Cell::new(unbound),
+            attempts: Cell::new(0),
+        }
+    }
+}
+
 impl Minter for Flaky<'_> {
     fn mint(
         &self,
@@ -107,12 +118,7 @@ fn failed(r: Result<Issued, Error>) -> Error {
 #[test]
 fn a_failed_mint_is_answered_at_once_until_its_window_passes() {
     let clock = FakeClock::at_unix(1_000_000);
-    let minter = Flaky {
-        inner: FakeMinter::new(&clock),
-        down: Cell::new(true),
-        unbound: Cell::new(false),
-        attempts: Cell::new(0),
-    };
+    let minter = Flaky::new(&clock, true, false);
     let (cache, failures) = (MemoryCache::default(), MemoryFailures::default());
     let first = failed(run(&cache, &minter, &failures));
     assert!(matches!(first, Error::KubeApi(_)), "{first}");
@@ -149,12 +155,7 @@ fn a_failed_mint_is_answered_at_once_until_its_window_passes() {
 #[test]
 fn a_caller_waiting_for_the_lock_takes_the_failure_of_the_mint_it_waited_for() {
     let clock = FakeClock::at_unix(1_000_000);
-    let minter = Flaky {
-        inner: FakeMinter::new(&clock),
-        down: Cell::new(true),
-        unbound: Cell::new(false),
-        attempts: Cell::new(0),
-    };
+    let minter = Flaky::new(&clock, true, false);
     let (cache, failures) = (MemoryCache::default(), MemoryFailures::default());
     failed(run(&cache, &minter, &failures));
     // This caller found no record before the lock; under it, there is one.
@@ -167,12 +168,7 @@ fn a_caller_waiting_for_the_lock_takes_the_failure_of_the_mint_it_waited_for() {
 #[test]
 fn the_callers_own_failures_are_not_backed_off() {
     let clock = FakeClock::at_unix(1_000_000);
-    let minter = Flaky {
-        inner: FakeMinter::new(&clock),
-        down: Cell::new(false),
-        unbound: Cell::new(true),
-        attempts: Cell::new(0),
-    };
+    let minter = Flaky::new(&clock, false, true);
     let (cache, failures) = (MemoryCache::default(), MemoryFailures::default());
     for _ in 0..3 {
         let e = failed(run(&cache, &minter, &failures));

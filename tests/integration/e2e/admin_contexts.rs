@@ -234,15 +234,23 @@ fn an_empty_tls_server_name_is_unset_as_kubectl_reads_it() {
     );
 }
 
-/// An exec plugin for the admin context that counts its runs in `runs` and
-/// prints an ExecCredential with `token`, like a cloud login would.
-fn counting_plugin(env: &TestEnv, token: &str) -> (PathBuf, String) {
-    let runs = env.root().join("plugin-runs");
+/// An admin login for the tests: an exec plugin script that counts its runs
+/// in `runs`, runs the shell lines `before` (which may fail it, or look at
+/// its input), then prints an ExecCredential with `token`, like a cloud
+/// login would. `user` is its kubeconfig user (flow mapping).
+pub(crate) struct AdminLogin {
+    pub(crate) runs: PathBuf,
+    pub(crate) script: PathBuf,
+    pub(crate) user: String,
+}
+
+pub(crate) fn admin_login(env: &TestEnv, token: &str, mode: &str, before: &str) -> AdminLogin {
+    let runs = env.root().join("login-runs");
     let script = env.root().join("admin-login");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\necho run >> '{}'\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+            "#!/bin/sh\necho run >> '{}'\n{before}\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
             runs.display()
         ),
     )
@@ -250,13 +258,14 @@ fn counting_plugin(env: &TestEnv, token: &str) -> (PathBuf, String) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
     let user = format!(
-        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: Never}}}}",
+        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: {mode}}}}}",
         script.display()
     );
-    (runs, user)
+    AdminLogin { runs, script, user }
 }
 
-fn runs(path: &Path) -> usize {
+/// How many times the login at `path`'s runs file ran.
+pub(crate) fn runs(path: &Path) -> usize {
     std::fs::read_to_string(path)
         .map(|s| s.lines().count())
         .unwrap_or(0)
@@ -278,7 +287,9 @@ fn an_admin_exec_plugin_runs_once_per_cold_get_and_never_on_a_hit() {
         let mut args = entry(&sa, "file").to_vec();
         args.extend_from_slice(source);
         let env = TestEnv::builder().build();
-        let (count, user) = counting_plugin(&env, &token);
+        let AdminLogin {
+            runs: count, user, ..
+        } = admin_login(&env, &token, "Never", "");
         std::fs::write(
             &env.kubeconfig,
             kubeconfig(&cluster, &user, &cluster, "v1", &args),

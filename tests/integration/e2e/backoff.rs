@@ -3,33 +3,25 @@
 //! a storm of calls, not once per call; a login that needs a terminal is
 //! refused at once, saying how to log in.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use super::admin_contexts::{ca, cluster_body, kubeconfig};
+use super::admin_contexts::{admin_login, ca, cluster_body, kubeconfig, runs};
 use super::*;
 
-/// An admin login that counts its runs in `runs`, fails (like an expired
-/// SSO session) while `broken` exists, and else prints `token`.
+/// An admin login that fails (like an expired SSO session) while
+/// `broken` exists; see [`admin_login`].
 fn flaky_login(env: &TestEnv, token: &str, mode: &str) -> (PathBuf, PathBuf, String) {
-    let runs = env.root().join("login-runs");
     let broken = env.root().join("login-broken");
-    let script = env.root().join("admin-login");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho run >> '{runs}'\nif [ -e '{broken}' ]; then echo 'admin-login: the session expired' >&2; exit 1; fi\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
-            runs = runs.display(),
-            broken = broken.display()
+    let login = admin_login(
+        env,
+        token,
+        mode,
+        &format!(
+            "if [ -e '{}' ]; then echo 'admin-login: the session expired' >&2; exit 1; fi",
+            broken.display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let user = format!(
-        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: {mode}}}}}",
-        script.display()
     );
-    (runs, broken, user)
+    (login.runs, broken, login.user)
 }
 
 /// A failed call that says `needle`; the admin login's own stderr passes
@@ -38,12 +30,6 @@ fn fails(out: Out, needle: &str) {
     assert_ne!(out.code, 0);
     assert!(out.stdout.is_empty());
     assert!(out.stderr.contains(needle), "{needle}: {}", out.stderr);
-}
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(path)
-        .map(|s| s.lines().count())
-        .unwrap_or(0)
 }
 
 #[test]
@@ -194,21 +180,16 @@ fn an_if_available_login_is_interactive_only_on_a_terminal() {
     let args = entry(&sa, "file");
     let env = TestEnv::builder().build();
     let info_file = env.root().join("exec-info");
-    let script = env.root().join("admin-login");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s' \"$KUBERNETES_EXEC_INFO\" > '{info}'\nif [ -t 0 ]; then echo stdin-tty >> '{info}.stdin'; else echo stdin-none >> '{info}.stdin'; fi\necho 'To sign in, open https://login.example/device and enter CODE-1234' >&2\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
+    let user = admin_login(
+        &env,
+        &token,
+        "IfAvailable",
+        &format!(
+            "printf '%s' \"$KUBERNETES_EXEC_INFO\" > '{info}'\nif [ -t 0 ]; then echo stdin-tty >> '{info}.stdin'; else echo stdin-none >> '{info}.stdin'; fi\necho 'To sign in, open https://login.example/device and enter CODE-1234' >&2",
             info = info_file.display()
         ),
     )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let user = format!(
-        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: IfAvailable}}}}",
-        script.display()
-    );
+    .user;
     let cluster = cluster_body(&c.server, &ca(&c));
     std::fs::write(
         &env.kubeconfig,

@@ -4,7 +4,7 @@
 //! allowlist entry that lets it run; the admin context's exec plugin is
 //! run only where kubectl would run it.
 
-use super::admin_contexts::{ca, cluster_body, kubeconfig};
+use super::admin_contexts::{AdminLogin, admin_login, ca, cluster_body, kubeconfig};
 use super::*;
 
 const HEAD: &str = "apiVersion: kubectl.config.k8s.io/v1beta1\nkind: Preference\n";
@@ -153,22 +153,7 @@ fn an_admin_plugin_kubectl_would_refuse_is_refused_in_its_words() {
     let sa = sa(&ns);
     let args = entry(&sa, "file");
     let env = TestEnv::builder().build();
-    let runs = env.root().join("login-runs");
-    let script = env.root().join("admin-login");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\necho run >> '{}'\nprintf '%s' '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n",
-            runs.display()
-        ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let user = format!(
-        "{{exec: {{apiVersion: client.authentication.k8s.io/v1, command: \"{}\", interactiveMode: Never}}}}",
-        script.display()
-    );
+    let AdminLogin { runs, script, user } = admin_login(&env, &token, "Never", "");
     let cluster = cluster_body(&c.server, &ca(&c));
     std::fs::write(
         &env.kubeconfig,

@@ -5,8 +5,9 @@
 //! container's seccomp profile), in those files alone. Never a secret in a
 //! file under $HOME.
 
+use super::ordinary_user::admin_kubeconfig_for;
 use super::*;
-use crate::support::user::{OrdinaryUser, ordinary_user};
+use crate::support::user::ordinary_user;
 
 const COUNT: usize = 100;
 
@@ -18,20 +19,6 @@ fn many_service_accounts(c: &Cluster, ns: &str, dir: &Path) {
     let file = dir.join("sas.yaml");
     std::fs::write(&file, list).unwrap();
     c.admin(&["apply", "-f", file.to_str().unwrap()]).ok();
-}
-
-/// The admin kubeconfig and its certificates, where the user owns them.
-fn admin_for(c: &Cluster, user: &OrdinaryUser, dir: &Path) -> PathBuf {
-    for f in ["ca.crt", "admin.crt", "admin.key"] {
-        user.copy_in(&c.pki().join(f), dir);
-    }
-    let yaml = c
-        .admin_yaml()
-        .replace(c.pki().to_str().unwrap(), dir.to_str().unwrap());
-    let file = dir.join("admin.kubeconfig");
-    std::fs::write(&file, yaml).unwrap();
-    user.give(&file);
-    file
 }
 
 /// One round of `get` for every ServiceAccount, as the user, through
@@ -54,7 +41,7 @@ fn hundred_entries_stay_cached(wrap: &str) {
         "many-nokeyctl"
     });
     many_service_accounts(&c, &ns, &dir);
-    let admin = admin_for(&c, &user, &dir);
+    let admin = admin_kubeconfig_for(&c, &user, &dir);
     let blocker = if wrap.is_empty() {
         String::new()
     } else {

@@ -5,7 +5,7 @@ use super::*;
 use crate::support::user::{OrdinaryUser, ordinary_user};
 
 /// The admin kubeconfig and its certificates, copied where the user owns them.
-fn admin_kubeconfig_for(c: &Cluster, user: &OrdinaryUser, dir: &Path) -> PathBuf {
+pub(super) fn admin_kubeconfig_for(c: &Cluster, user: &OrdinaryUser, dir: &Path) -> PathBuf {
     for f in ["ca.crt", "admin.crt", "admin.key"] {
         user.copy_in(&c.pki().join(f), dir);
     }
