@@ -216,19 +216,51 @@ fn clean(p: &str) -> String {
 /// '/' as it is, else the first PATH directory (absolute ones only, as Go
 /// refuses the others) that holds an executable file of that name.
 pub fn look_path(name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
-    if name.contains('/') {
+    if name.contains('/') || name.contains(std::path::MAIN_SEPARATOR) {
         let p = PathBuf::from(name);
         return executable(&p).then_some(p);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .filter(|d| d.is_absolute())
-        .map(|d| d.join(name))
+        .flat_map(|d| candidates(&d, name))
         .find(|p| executable(p))
+}
+
+#[cfg(unix)]
+fn executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(unix)]
+fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
+    vec![dir.join(name)]
+}
+
+/// Windows has no executable bit: a file is a program by its extension.
+#[cfg(not(unix))]
+fn executable(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file())
+}
+
+/// As Go on Windows: the name as given when it has an extension of
+/// `PATHEXT`, else the name with each of them.
+#[cfg(not(unix))]
+fn candidates(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let exts = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
+    let exts: Vec<String> = exts
+        .split(';')
+        .filter(|e| !e.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let lower = name.to_ascii_lowercase();
+    if exts.iter().any(|e| lower.ends_with(e.as_str())) {
+        return vec![dir.join(name)];
+    }
+    exts.iter()
+        .map(|e| dir.join(format!("{name}{e}")))
+        .collect()
 }
 
 #[cfg(test)]
@@ -248,11 +280,17 @@ mod tests {
             policy(&format!("{head}credentialPluginPolicy: DenyAll\n")),
             Ok(Policy::DenyAll)
         );
+        // An absolute, normalized path (filepath.Clean leaves it alone).
+        let x = if cfg!(windows) {
+            r"C:\bin\x"
+        } else {
+            "/usr/bin/x"
+        };
         assert_eq!(
             policy(&format!(
-                "{head}credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist:\n- name: /usr/bin/x\n- name: y\n"
+                "{head}credentialPluginPolicy: Allowlist\ncredentialPluginAllowlist:\n- name: {x}\n- name: y\n"
             )),
-            Ok(Policy::Allowlist(vec!["/usr/bin/x".into(), "y".into()]))
+            Ok(Policy::Allowlist(vec![x.into(), "y".into()]))
         );
         for bad in [
             "credentialPluginPolicy: Allowlist\n",
@@ -266,6 +304,7 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
     #[test]
     fn an_allowlist_permits_by_full_path_or_by_a_name_on_path() {
         let dir = tempfile::tempdir().unwrap();

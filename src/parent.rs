@@ -54,6 +54,7 @@ fn holds_our_stdout(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+#[cfg(unix)]
 /// Field 22 of `/proc/<pid>/stat` (after the command name, which may hold
 /// spaces and parentheses).
 fn start_time(pid: u32) -> Option<u64> {
@@ -64,6 +65,7 @@ fn start_time(pid: u32) -> Option<u64> {
     parse_start(std::str::from_utf8(&buf[..n]).ok()?)
 }
 
+#[cfg(any(unix, test))]
 fn parse_start(stat: &str) -> Option<u64> {
     let after_name = &stat[stat.rfind(')')? + 1..];
     after_name.split_whitespace().nth(19)?.parse().ok()
@@ -80,6 +82,8 @@ mod tests {
         assert_eq!(parse_start("garbage"), None);
     }
 
+    // Off Unix the parent is not looked up (see `current`).
+    #[cfg(unix)]
     #[test]
     fn the_parent_of_a_test_is_known() {
         let p = current().expect("the test runner");

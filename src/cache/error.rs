@@ -16,11 +16,13 @@ pub enum CacheError {
     )]
     NoneAvailable(String),
     /// The Linux kernel key service failed.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     #[error(
         "kernel keyring (keyutils) {op} failed: {detail}; keyctl may be blocked here (containers often block it): use --cache file or --cache keyring"
     )]
     Keyutils { op: &'static str, detail: String },
     /// The kernel key quota of this user is full.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     #[error(
         "the kernel key quota is full ({0}): each entry takes about 1.2-1.5 KB of an ordinary user's 20,000 bytes (/proc/sys/kernel/keys/maxbytes); remove entries you no longer use (kube-sa-token cache list, cache clear KEY), have an admin raise kernel.keys.maxbytes (sysctl), or use --cache keyring"
     )]
@@ -53,6 +55,7 @@ pub enum CacheError {
     #[error(
         "cache directory {path} belongs to uid {owner}, not to you (uid {me}); an earlier run as another user (sudo -E?) left it: give it back with `sudo chown -R {me} {path}` or remove it"
     )]
+    #[cfg_attr(not(unix), allow(dead_code))]
     NotOwned { path: String, owner: u32, me: u32 },
     /// A directory of the cache is a link or a file.
     #[error(

@@ -35,6 +35,7 @@ impl KeyQuota {
 }
 
 /// `  UID:  USAGE NKEYS/NIKEYS QNKEYS/MAXKEYS QNBYTES/MAXBYTES` per line.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(super) fn parse_key_users(text: &str, uid: u32) -> Option<KeyQuota> {
     text.lines().find_map(|line| {
         let (who, rest) = line.split_once(':')?;

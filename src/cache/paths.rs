@@ -93,10 +93,11 @@ pub fn dir_label() -> Option<String> {
     Some(hash[..8].iter().map(|b| format!("{b:02x}")).collect())
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn a_link_or_another_users_directory_is_refused() {
         let tmp = tempfile::tempdir().unwrap();

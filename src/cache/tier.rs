@@ -88,6 +88,7 @@ impl Tiered {
         }
     }
 
+    #[cfg(target_os = "linux")]
     /// A tier in front of a store already opened.
     #[cfg(test)]
     fn resolved(durable: Box<dyn Store>) -> Tiered {

@@ -312,6 +312,7 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     #[test]
     fn exec_failures_keep_only_status_and_stderr() {
         use std::os::unix::process::ExitStatusExt;

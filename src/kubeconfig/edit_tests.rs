@@ -91,6 +91,7 @@ fn entries_go_where_kubectl_puts_them() {
     assert!(!x.exists() && y.exists());
 }
 
+#[cfg(unix)]
 #[test]
 fn a_symlinked_file_is_written_through_and_stays_a_link() {
     let tmp = tempfile::tempdir().unwrap();

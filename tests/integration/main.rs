@@ -6,5 +6,8 @@
 //! [`support`] gives every test its own HOME, XDG dirs and KUBECONFIG.
 
 mod cli;
+// The real control plane, real users, gnome-keyring and keyutils: Linux
+// (tests/run.sh).
+#[cfg(target_os = "linux")]
 mod e2e;
 mod support;

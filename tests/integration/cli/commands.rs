@@ -163,6 +163,7 @@ fn help_lists_the_exit_codes_and_durations_read_back() {
     .fails_with("--duration 5m is too short: the API server's minimum is 10m");
 }
 
+#[cfg(unix)]
 /// Issue 24, item 10: run as kubectl's plugin, the usage line says how it
 /// was called.
 #[test]

@@ -285,6 +285,7 @@ fn an_auth_provider_admin_context_names_the_plugin_that_replaced_it() {
     assert_eq!(api.token_requests(), 0);
 }
 
+#[cfg(unix)]
 /// An admin kubeconfig whose user is an exec plugin running `script`.
 fn exec_admin(api: &FakeApi, env: &TestEnv, script: &str) -> String {
     let path = env.root().join("plugin");
@@ -300,6 +301,7 @@ fn exec_admin(api: &FakeApi, env: &TestEnv, script: &str) -> String {
     )
 }
 
+#[cfg(unix)]
 #[test]
 fn admin_exec_plugin_failures_never_quote_what_it_printed() {
     let api = FakeApi::start();

@@ -86,6 +86,7 @@ fn duration_and_audiences_reach_the_token_request() {
     assert_eq!(api.token_requests(), 2);
 }
 
+#[cfg(unix)]
 #[test]
 fn cache_file_is_private_and_holds_no_token_in_the_index() {
     let api = FakeApi::start();

@@ -2,9 +2,13 @@
 //! directories and KUBECONFIG, and removes this tool's environment variables,
 //! so no test sees the developer's keyring, cache or clusters.
 
+// Used by the end-to-end tests (Linux) only.
+#[cfg(target_os = "linux")]
 pub mod cluster;
 pub mod fake_api;
+#[cfg(target_os = "linux")]
 pub mod proxy;
+#[cfg(target_os = "linux")]
 pub mod user;
 
 use std::path::{Path, PathBuf};
@@ -71,10 +75,14 @@ impl TestEnvBuilder {
         if let Some(k) = self.kubeconfig {
             std::fs::write(&kubeconfig, k).unwrap();
         }
+        #[cfg(target_os = "linux")]
         let runtime = tempfile::Builder::new()
             .prefix("kst-run-")
             .tempdir_in("/dev/shm")
             .unwrap();
+        #[cfg(not(target_os = "linux"))]
+        let runtime = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(runtime.path(), std::fs::Permissions::from_mode(0o700))
@@ -334,6 +342,7 @@ pub fn now() -> i64 {
 /// A command prefix that runs its arguments on a private session bus where
 /// gnome-keyring is ready (tests/integration/support/secret-service.sh): its login
 /// collection unlocked, or locked with `locked`. Isolate it with a TestEnv.
+#[cfg(target_os = "linux")]
 pub fn secret_service(locked: bool) -> Command {
     let mut c = Command::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -348,6 +357,7 @@ pub fn secret_service(locked: bool) -> Command {
 
 /// Runs its arguments with keyctl blocked by seccomp, as containers do
 /// (`no-keyctl.py [--errno ENOSYS] COMMAND...`).
+#[cfg(target_os = "linux")]
 pub const NO_KEYCTL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/integration/support/no-keyctl.py"
@@ -355,6 +365,7 @@ pub const NO_KEYCTL: &str = concat!(
 
 /// KUBERNETES_EXEC_INFO for `server` with the CA in `ca` (a PEM file), as
 /// kubectl sends it with `provideClusterInfo: true`.
+#[cfg(target_os = "linux")]
 pub fn exec_info_with_ca(version: &str, server: &str, ca: &Path) -> String {
     use base64::Engine;
     let data = base64::engine::general_purpose::STANDARD.encode(std::fs::read(ca).unwrap());
