@@ -4,15 +4,29 @@
 //! other. This file only names the parts; each lives in its own file.
 
 pub mod backoff;
+mod blob_parts;
 mod error;
 mod facade;
 mod factory;
 mod file;
 pub mod index;
+mod item_label;
 mod key;
 mod key_quota;
 mod keyring;
-pub use keyring::label_for as item_label_for;
+mod keyring_error;
+// The one platform gate of the OS keyring's items: how the platform's store
+// names, labels, splits and finds them.
+#[cfg(all(unix, not(target_os = "macos")))]
+#[path = "keyring_secret_service.rs"]
+mod keyring_items;
+#[cfg(windows)]
+#[path = "keyring_windows.rs"]
+mod keyring_items;
+#[cfg(target_os = "macos")]
+#[path = "keyring_macos.rs"]
+mod keyring_items;
+pub use item_label::label_for as item_label_for;
 // The one platform gate of the stores: the kernel key service, or off Linux
 // a stand-in that never opens.
 #[cfg(target_os = "linux")]
