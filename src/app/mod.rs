@@ -10,6 +10,7 @@ mod cache_cmd;
 mod cache_list;
 mod defaults;
 mod doctor;
+mod exec_command;
 mod get;
 mod get_token;
 mod identity;

@@ -15,30 +15,20 @@ use crate::options::{CacheChoice, GetOptions, Principal, SourceKind};
 use crate::protocol::V1;
 
 use super::admin_session::AdminSession;
+use super::exec_command;
 use super::rights;
 
-const BIN: &str = "kube-sa-token";
-const INSTALL_HINT: &str = "kube-sa-token is not installed or not on PATH. Install it with ./install.sh from the kube-sa-token repository (cargo install --locked --path .), then retry.";
-
-/// The command for the exec entry: the bare name when PATH finds this very
-/// binary, else its absolute path.
-fn exec_command() -> String {
-    let me = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.canonicalize().ok());
-    let on_path = find_on_path(BIN).and_then(|p| p.canonicalize().ok());
-    match (me, on_path) {
-        (Some(me), Some(found)) if me == found => BIN.to_string(),
-        (Some(me), _) => me.display().to_string(),
-        (None, _) => BIN.to_string(),
-    }
-}
+const INSTALL_HINT: &str = "kube-sa-token is not installed or not on PATH. Install it (kubectl krew install sa-token, a release archive, or ./install.sh from its repository), then retry.";
 
 /// The `user:` body with the exec entry.
 pub(super) fn exec_user(opts: &GetOptions) -> Value {
     let mut exec = Mapping::new();
     exec.insert("apiVersion".into(), V1.into());
-    exec.insert("command".into(), exec_command().into());
+    let chosen = exec_command::for_this_binary();
+    if let Some(w) = chosen.warning {
+        tracing::warn!("{w}");
+    }
+    exec.insert("command".into(), chosen.command.into());
     exec.insert(
         "args".into(),
         Value::Sequence(exec_args(opts).into_iter().map(Value::from).collect()),
@@ -115,7 +105,7 @@ pub fn setup(
             writeln!(out, "# {what} {name:?} {verb} {}", u.file.display())?;
             write!(out, "{}", redacted_diff(u.before.as_ref(), &u.after)?)?;
         }
-        check_kuberc(&exec_command());
+        check_kuberc(&exec_command::for_this_binary().command);
         return Ok(());
     }
     let saved = ed.save()?;
@@ -139,7 +129,7 @@ pub fn setup(
             eprintln!("replaced {what} {name:?} (was: {})", summary(before));
         }
     }
-    check_kuberc(&exec_command());
+    check_kuberc(&exec_command::for_this_binary().command);
     writeln!(out, "kubectl --context {} auth whoami", shell_word(&name))?;
     Ok(())
 }
@@ -286,13 +276,6 @@ async fn print_rbac(admin: &Admin, opts: &GetOptions, out: &mut dyn Write) -> Re
 }
 
 /// The first `name` on PATH, as client-go finds an exec command.
-pub(super) fn find_on_path(name: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

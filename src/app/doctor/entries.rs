@@ -6,15 +6,9 @@ use crate::kubeconfig::Kubeconfigs;
 use crate::options::{GetOptions, ParseGet};
 use crate::protocol::{V1, V1BETA1};
 
+use super::super::exec_command;
 use super::super::identity::{args_of, runs_us};
 use super::report::Report;
-
-fn command_found(cmd: &str) -> bool {
-    if cmd.contains('/') {
-        return std::path::Path::new(cmd).is_file();
-    }
-    super::super::setup::find_on_path(cmd).is_some()
-}
 
 /// A well-formed exec entry: its kubeconfig user, the contexts that use
 /// it, and the options its `get` runs with.
@@ -92,10 +86,8 @@ pub(super) fn check_exec_entries(
             );
         }
         let cmd = exec.get("command").and_then(Value::as_str).unwrap_or("");
-        if !command_found(cmd) {
-            problems.push(format!(
-                "command {cmd:?} is not found; install kube-sa-token or use its absolute path"
-            ));
+        if let Some(why) = exec_command::problem(cmd) {
+            problems.push(why);
         } else if let Some(Err(why)) =
             kuberc.map(|k| k.check(cmd).map_err(|why| (why, k.fix_for(cmd))))
         {

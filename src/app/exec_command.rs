@@ -1,0 +1,146 @@
+//! The command an exec entry runs (`setup`, `kubeconfig`), and `doctor`'s
+//! judgement of one: a name or path that stays valid when kube-sa-token is
+//! upgraded. krew installs into `~/.krew/store/sa-token/vX.Y.Z/` and
+//! Homebrew into `Cellar/kube-sa-token/X.Y.Z/`: versioned directories the
+//! next upgrade deletes, while the names on PATH (`kube-sa-token`, krew's
+//! `kubectl-sa_token` link) are moved to the new version.
+
+use std::path::{Path, PathBuf};
+
+use crate::kuberc::look_path;
+
+/// The binary's own name, and the one kubectl runs it by as a plugin.
+pub const BIN: &str = "kube-sa-token";
+pub const PLUGIN: &str = "kubectl-sa_token";
+
+/// The command to write, and why it may break later (`setup` says so).
+pub struct Chosen {
+    pub command: String,
+    pub warning: Option<String>,
+}
+
+/// A name on PATH that runs this very binary (`kube-sa-token`, else krew's
+/// `kubectl-sa_token`), else the binary's absolute path, with a warning
+/// when that path is in a versioned store.
+pub fn for_this_binary() -> Chosen {
+    let me = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.canonicalize().ok());
+    let Some(me) = me else {
+        return Chosen {
+            command: BIN.into(),
+            warning: None,
+        };
+    };
+    for name in [BIN, PLUGIN] {
+        if look_path(name).and_then(|p| p.canonicalize().ok()).as_ref() == Some(&me) {
+            return Chosen {
+                command: name.into(),
+                warning: None,
+            };
+        }
+    }
+    let warning = versioned_store(&me).map(|store| {
+        format!(
+            "the exec entry runs {} in {store}, which the next upgrade removes; put {BIN} or {PLUGIN} on PATH (krew: ~/.krew/bin) and run setup again",
+            me.display()
+        )
+    });
+    Chosen {
+        command: me.display().to_string(),
+        warning,
+    }
+}
+
+/// The package manager's versioned directory `path` lies in, if any.
+pub fn versioned_store(path: &Path) -> Option<String> {
+    let krew_root = std::env::var_os("KREW_ROOT").map(PathBuf::from);
+    if let Some(root) = krew_root
+        && path.starts_with(root.join("store"))
+    {
+        return Some("krew's versioned store (KREW_ROOT/store)".into());
+    }
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let has = |a: &str, b: &str| parts.windows(2).any(|w| w[0] == a && w[1] == b);
+    if has(".krew", "store") {
+        Some("krew's versioned store (~/.krew/store)".into())
+    } else if parts.iter().any(|p| p == "Cellar") {
+        Some("Homebrew's versioned Cellar".into())
+    } else if has("nix", "store") {
+        Some("the Nix store".into())
+    } else {
+        None
+    }
+}
+
+/// `doctor`: why an exec entry's `command` will not run us, now or after
+/// the next upgrade.
+pub fn problem(command: &str) -> Option<String> {
+    if look_path(command).is_none() {
+        return Some(format!(
+            "command {command:?} is not found; install kube-sa-token or use its absolute path"
+        ));
+    }
+    // The path as written: a link outside the store (krew's ~/.krew/bin)
+    // is moved to the new version at an upgrade.
+    let path = Path::new(command);
+    let store = versioned_store(path).filter(|_| path.is_absolute())?;
+    Some(format!(
+        "command {command:?} is in {store}, which the next upgrade removes; run setup again with {BIN} or {PLUGIN} on PATH, or write `command: {PLUGIN}`"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versioned_stores_are_recognised() {
+        for (p, store) in [
+            (
+                "/home/a/.krew/store/sa-token/v0.1.0/kube-sa-token",
+                Some("krew"),
+            ),
+            (
+                "/opt/homebrew/Cellar/kube-sa-token/0.1.0/bin/kube-sa-token",
+                Some("Homebrew"),
+            ),
+            (
+                "/nix/store/abc-kube-sa-token-0.1.0/bin/kube-sa-token",
+                Some("Nix"),
+            ),
+            ("/home/a/.local/bin/kube-sa-token", None),
+            ("/home/a/.krew/bin/kubectl-sa_token", None),
+        ] {
+            let found = versioned_store(Path::new(p));
+            match store {
+                Some(s) => assert!(found.as_deref().is_some_and(|f| f.contains(s)), "{p}"),
+                None => assert_eq!(found, None, "{p}"),
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn doctor_flags_a_command_in_a_versioned_store() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join(".krew/store/sa-token/v0.1.0");
+        std::fs::create_dir_all(&dir).unwrap();
+        let bin = dir.join(BIN);
+        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let why = problem(&bin.display().to_string()).unwrap();
+        assert!(why.contains("krew") && why.contains(PLUGIN), "{why}");
+        // Through krew's link: what krew moves to the new version.
+        let links = tmp.path().join(".krew/bin");
+        std::fs::create_dir_all(&links).unwrap();
+        std::os::unix::fs::symlink(&bin, links.join(PLUGIN)).unwrap();
+        assert_eq!(problem(&links.join(PLUGIN).display().to_string()), None);
+        let missing = problem(&tmp.path().join("missing").display().to_string()).unwrap();
+        assert!(missing.contains("not found"), "{missing}");
+    }
+}
