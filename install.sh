@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds kube-sa-token from this checkout and installs it (and the kubectl
-# plugin name kubectl-sa_token). Safe to re-run, also while kubectl runs it.
+# plugin name kubectl-sa_token), with shell completions and man pages under
+# $PREFIX/share where bash, fish and man look. Safe to re-run, also while
+# kubectl runs it.
 #   PREFIX        install root (default ~/.local; binaries go to $PREFIX/bin)
 #   --dynamic     link the system's C library dynamically (see below)
 #   --build-only  build the release binary as installed, print its path,
@@ -25,7 +27,7 @@ for arg in "$@"; do
   case "$arg" in
     --dynamic) link=dynamic ;;
     --build-only) mode=build ;;
-    -h|--help) sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -75,6 +77,7 @@ has_interp() {
 }
 
 cd "$here"
+[ "$mode" = build ] || echo "install.sh: building the release binary ($link); the first build takes about 5 minutes on 2 cores, later ones seconds" >&2
 # Where cargo puts it (CARGO_TARGET_DIR or a cargo config may move target/).
 target_dir=$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 target_dir=${target_dir:-$here/target}
@@ -110,10 +113,24 @@ trap 'rm -f "$tmp"' EXIT
 cp "$built" "$tmp"
 chmod 0755 "$tmp"
 mv -f "$tmp" "$bin/kube-sa-token"
-# `kubectl sa-token ...` runs kubectl-sa_token from PATH.
+# `kubectl sa-token ...` runs kubectl-sa_token from PATH, and kubectl 1.26+
+# completes `kubectl sa-token <TAB>` with kubectl_complete-sa_token.
 ln -sf kube-sa-token "$bin/kubectl-sa_token"
+ln -sf kube-sa-token "$bin/kubectl_complete-sa_token"
+
+# Completions and man pages where the shells and man find them: bash-completion
+# and fish read <data dir>/..., man-db maps $PREFIX/bin on PATH to
+# $PREFIX/share/man. zsh reads only its fpath: say where the file is.
+share="$prefix/share"
+mkdir -p "$share/bash-completion/completions" "$share/fish/vendor_completions.d" \
+  "$share/zsh/site-functions" "$share/man/man1"
+"$bin/kube-sa-token" completions bash >"$share/bash-completion/completions/kube-sa-token"
+"$bin/kube-sa-token" completions fish >"$share/fish/vendor_completions.d/kube-sa-token.fish"
+"$bin/kube-sa-token" completions zsh >"$share/zsh/site-functions/_kube-sa-token"
+"$bin/kube-sa-token" man --dir "$share/man/man1"
 
 echo "installed $bin/kube-sa-token ($link) and $bin/kubectl-sa_token ($("$bin/kube-sa-token" --version))"
+echo "installed completions for bash and fish, and man pages (man kube-sa-token), under $share; zsh: add $share/zsh/site-functions to fpath"
 case ":$PATH:" in
   *":$bin:"*) ;;
   *) echo "note: $bin is not on your PATH; add it, e.g.: echo 'export PATH=\"$bin:\$PATH\"' >> ~/.bashrc" ;;

@@ -50,6 +50,12 @@ rm -rf "$scratch"
 PREFIX="$scratch" ./install.sh >/dev/null
 cmp "$scratch/bin/kube-sa-token" "$KUBE_SA_TOKEN_TEST_BIN"
 [ "$(readlink "$scratch/bin/kubectl-sa_token")" = kube-sa-token ]
+# with completions and man pages where bash, fish and man look.
+grep -q kube-sa-token "$scratch/share/bash-completion/completions/kube-sa-token"
+grep -q kube-sa-token "$scratch/share/fish/vendor_completions.d/kube-sa-token.fish"
+MANPATH="$scratch/share/man" man -w kube-sa-token-get >/dev/null
+# kubectl completes the plugin's words through kubectl_complete-sa_token.
+PATH="$scratch/bin:$TEST_CLUSTER_BIN:$PATH" kubectl __complete sa-token se 2>/dev/null | grep -q "^setup"
 
 echo "== unit and fast integration tests"
 cargo test --locked --lib --bins

@@ -118,6 +118,13 @@ pub(super) enum Cmd {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the man page (roff): `kube-sa-token man | man -l -`.
+    Man {
+        /// Write the pages of every command into DIR instead
+        /// (kube-sa-token.1, kube-sa-token-get.1, ...).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+    },
 }
 
 /// `--context`: whose credential, by the kubeconfig context `setup` wrote.

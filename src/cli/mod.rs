@@ -15,6 +15,7 @@ use crate::secret::Token;
 
 mod args;
 mod fast_get;
+mod plugin_complete;
 mod table_args;
 
 #[cfg(test)]
@@ -33,6 +34,22 @@ pub enum Parsed {
 /// errors are printed here; our checks of the values come back as `Err`.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
     let args: Vec<OsString> = args.into_iter().collect();
+    // `kubectl sa-token <TAB>` runs `kubectl_complete-sa_token WORDS...`.
+    if args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .is_some_and(|n| n == "kubectl_complete-sa_token")
+    {
+        use clap::CommandFactory;
+        let words: Vec<String> = args[1..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let mut out = std::io::stdout().lock();
+        out.write_all(plugin_complete::answer(&Cli::command(), &words).as_bytes())?;
+        out.flush()?;
+        return Ok(Parsed::Exit(ExitCode::Success));
+    }
     if let Some(get) = fast_get::parse(&args) {
         return get.map(|i| Parsed::Run(Box::new(i)));
     }
@@ -72,6 +89,18 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
         let mut out = std::io::stdout().lock();
         clap_complete::generate(shell, &mut cmd, "kube-sa-token", &mut out);
         out.flush()?;
+        return Ok(Parsed::Exit(ExitCode::Success));
+    }
+    if let Cmd::Man { dir } = &cli.command {
+        use clap::CommandFactory;
+        match dir {
+            Some(dir) => clap_mangen::generate_to(Cli::command(), dir)?,
+            None => {
+                let mut out = std::io::stdout().lock();
+                clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+                out.flush()?;
+            }
+        }
         return Ok(Parsed::Exit(ExitCode::Success));
     }
     invocation(cli, &crate::app::FromKubeconfig).map(|i| Parsed::Run(Box::new(i)))
@@ -299,7 +328,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             parse_get: parse_get_args,
             format: a.output.into(),
         },
-        Cmd::Completions { .. } => unreachable!("handled in parse"),
+        Cmd::Completions { .. } | Cmd::Man { .. } => unreachable!("handled in parse"),
     })
 }
 

@@ -1,0 +1,91 @@
+//! `kubectl sa-token <TAB>`: kubectl 1.26+ completes a plugin's arguments by
+//! running `kubectl_complete-sa_token` from PATH with the words typed after
+//! the plugin's name (the last one being completed, maybe empty), and reads
+//! Cobra's `__complete` answer: one candidate per line (`word<TAB>help`),
+//! then `:DIRECTIVE`. install.sh links that name to the binary.
+
+use clap::Command;
+
+/// Cobra's ShellCompDirectiveNoFileComp and ShellCompDirectiveDefault.
+const NO_FILES: u8 = 4;
+const DEFAULT: u8 = 0;
+
+/// The answer for the words `args` (the last one is being completed).
+pub fn answer(cmd: &Command, args: &[String]) -> String {
+    let (partial, before) = match args.split_last() {
+        Some((p, b)) => (p.as_str(), b),
+        None => ("", &[][..]),
+    };
+    let mut cmd = cmd;
+    for word in before {
+        if let Some(sub) = cmd.find_subcommand(word) {
+            cmd = sub;
+        }
+    }
+    let mut lines = Vec::new();
+    let directive = if partial.starts_with('-') {
+        for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+            if let Some(long) = arg.get_long() {
+                let word = format!("--{long}");
+                if word.starts_with(partial) {
+                    lines.push(line(&word, arg.get_help().map(|h| h.to_string())));
+                }
+            }
+        }
+        NO_FILES
+    } else if cmd.has_subcommands() {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+            if sub.get_name().starts_with(partial) && sub.get_name() != "help" {
+                lines.push(line(sub.get_name(), sub.get_about().map(|h| h.to_string())));
+            }
+        }
+        NO_FILES
+    } else {
+        DEFAULT
+    };
+    lines.push(format!(":{directive}"));
+    lines.join("\n") + "\n"
+}
+
+/// `word<TAB>first line of help`.
+fn line(word: &str, help: Option<String>) -> String {
+    match help.as_deref().and_then(|h| h.lines().next()) {
+        Some(h) if !h.is_empty() => format!("{word}\t{h}"),
+        _ => word.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn ask(words: &[&str]) -> String {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        answer(&super::super::args::Cli::command(), &words)
+    }
+
+    #[test]
+    fn subcommands_then_flags_in_cobra_format() {
+        let top = ask(&[""]);
+        assert!(
+            top.contains("\nsetup\t") || top.starts_with("setup\t"),
+            "{top}"
+        );
+        assert!(top.ends_with(":4\n"), "{top}");
+        assert!(!top.contains("help\t"), "{top}");
+        let se = ask(&["se"]);
+        assert_eq!(
+            se.lines().filter(|l| !l.starts_with(':')).count(),
+            1,
+            "{se}"
+        );
+        assert!(se.starts_with("setup\t"), "{se}");
+        let flags = ask(&["setup", "--admin"]);
+        assert!(flags.starts_with("--admin-context\t"), "{flags}");
+        assert!(flags.ends_with(":4\n"));
+        assert!(ask(&["cache", ""]).contains("list\t"));
+        // A value or a positional argument: the shell's own completion.
+        assert_eq!(ask(&["setup", "--admin-context", "adm"]), ":0\n");
+    }
+}

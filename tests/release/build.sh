@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Release archives (issue 19), from one script:
+#   tests/release/build.sh [OUT]      (default: target/release-archives)
+# makes kube-sa-token-vX.Y.Z-<os>-<arch>.tar.gz (.zip for Windows) for
+# linux-amd64, linux-arm64 and windows-amd64, each holding the binary,
+# LICENSE, README.md, CHANGELOG.md, THIRD-PARTY-LICENSES.txt (every linked
+# crate and its licence text: tests/release/notices.py), shell completions
+# (completions/) and man pages (man/), then sha256sums.txt and the krew
+# manifest sa-token.yaml (tests/release/krew-manifest.py).
+#
+# macOS archives are not made here: linking for macOS needs Apple's SDK,
+# which no package registry this project may use carries. The macOS code is
+# type-checked on every CI run (tests/platforms/macos.sh) and the archives
+# are built on macOS runners by .github/workflows/release.yml on a tag.
+#
+# Why a script and not cargo-dist: the Linux binary must be the static-pie
+# musl build install.sh makes and the end-to-end tests run (the archive holds
+# that very file), arm64 is cross-linked with Debian's gcc-aarch64-linux-gnu
+# and Windows with mingw-w64, and every archive must be checked by running it
+# here (qemu-user, Wine: tests/release/check.sh); cargo-dist would need its
+# own installer and network access at build time, and runs none of that.
+#
+# Same checkout, same toolchain, same machine: the same bytes (archive
+# entries sorted, owner 0, times and gzip headers from the commit's date;
+# tests/release/pack.sh).
+# Cost on a 2-core machine: the Linux amd64 build is install.sh's (4 min
+# cold, reused by tests/run.sh); arm64 and Windows about 5 min each cold,
+# seconds warm (their target dir is under KST_RELEASE_CACHE, outside target/).
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo"
+out=${1:-$repo/target/release-archives}
+cache=${KST_RELEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/release}
+version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+export KUBE_SA_TOKEN_COMMIT=${KUBE_SA_TOKEN_COMMIT:-$(git rev-parse --short=12 HEAD)}
+export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+rm -rf "$out" && mkdir -p "$out"
+stage=$(mktemp -d) && trap 'rm -rf "$stage"' EXIT
+
+for t in aarch64-unknown-linux-musl x86_64-pc-windows-gnu; do
+  rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+
+echo "== linux-amd64: install.sh's static-pie musl build"
+linux_amd64=$(./install.sh --build-only)
+echo "== linux-arm64: aarch64-unknown-linux-musl, static (Rust has no static-pie for it)"
+CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc \
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
+  CARGO_TARGET_DIR="$cache/target" cargo build --locked --release --target aarch64-unknown-linux-musl
+echo "== windows-amd64: x86_64-pc-windows-gnu (mingw-w64)"
+CARGO_TARGET_DIR="$cache/target" cargo build --locked --release --target x86_64-pc-windows-gnu
+
+# Completions and man pages come from the host build (one CLI everywhere).
+tests/release/docs.sh "$linux_amd64" "$stage/docs"
+tests/release/pack.sh linux amd64 x86_64-unknown-linux-musl "$linux_amd64" "$stage/docs" "$out"
+tests/release/pack.sh linux arm64 aarch64-unknown-linux-musl \
+  "$cache/target/aarch64-unknown-linux-musl/release/kube-sa-token" "$stage/docs" "$out"
+tests/release/pack.sh windows amd64 x86_64-pc-windows-gnu \
+  "$cache/target/x86_64-pc-windows-gnu/release/kube-sa-token.exe" "$stage/docs" "$out"
+
+(cd "$out" && sha256sum -- *.tar.gz *.zip >sha256sums.txt)
+python3 tests/release/krew-manifest.py "$version" "$out" >"$out/sa-token.yaml"
+echo "== release v$version (commit $KUBE_SA_TOKEN_COMMIT) in $out:"
+(cd "$out" && ls -l)
+echo "macOS (darwin-amd64, darwin-arm64): not built here (no Apple SDK); see .github/workflows/release.yml"
