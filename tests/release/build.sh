@@ -23,17 +23,21 @@
 # Same checkout, same toolchain, same machine: the same bytes (archive
 # entries sorted, owner 0, times and gzip headers from the commit's date;
 # tests/release/pack.sh).
-# Cost on a 2-core machine: the Linux amd64 build is install.sh's (4 min
-# cold, reused by tests/run.sh); arm64 and Windows about 5 min each cold,
-# seconds warm (their target dir is under KST_RELEASE_CACHE, outside target/).
+# Cost on a 2-core machine: the Linux amd64 build is install.sh's (made by
+# tests/run.sh before; reused); arm64 and Windows together 16 min cold
+# (2026-12-01: one release build with this profile, fat LTO and one codegen
+# unit, is about 9 min of both cores; without LTO it saved one), seconds
+# warm: their target dir is under KST_RELEASE_CACHE, outside target/.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 out=${1:-$repo/target/release-archives}
 cache=${KST_RELEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/release}
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-export KUBE_SA_TOKEN_COMMIT=${KUBE_SA_TOKEN_COMMIT:-$(git rev-parse --short=12 HEAD)}
-export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
+# The builds name the commit themselves (build.rs, from git); nothing is
+# exported to them that install.sh's build (tests/run.sh) lacks, or cargo
+# would rebuild that build here (build scripts rerun on changed variables).
+commit=${KUBE_SA_TOKEN_COMMIT:-$(git rev-parse --short=12 HEAD)}
 rm -rf "$out" && mkdir -p "$out"
 stage=$(mktemp -d) && trap 'rm -rf "$stage"' EXIT
 
@@ -43,8 +47,13 @@ done
 
 echo "== linux-amd64: install.sh's static-pie musl build"
 linux_amd64=$(./install.sh --build-only)
+# ring's C code is compiled freestanding (its RING_CORE_NOSTDLIBINC mode, as
+# for macOS): no C library headers at all, rather than glibc's (Debian's
+# libc6-dev-arm64-cross) inside a musl binary. Rust's musl target brings
+# its own libc and start files; gcc links.
 echo "== linux-arm64: aarch64-unknown-linux-musl, static (Rust has no static-pie for it)"
 CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc \
+  CFLAGS_aarch64_unknown_linux_musl="-ffreestanding -DRING_CORE_NOSTDLIBINC=1" \
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
   CARGO_TARGET_DIR="$cache/target" cargo build --locked --release --target aarch64-unknown-linux-musl
 echo "== windows-amd64: x86_64-pc-windows-gnu (mingw-w64)"
@@ -60,6 +69,6 @@ tests/release/pack.sh windows amd64 x86_64-pc-windows-gnu \
 
 (cd "$out" && sha256sum -- *.tar.gz *.zip >sha256sums.txt)
 python3 tests/release/krew-manifest.py "$version" "$out" >"$out/sa-token.yaml"
-echo "== release v$version (commit $KUBE_SA_TOKEN_COMMIT) in $out:"
+echo "== release v$version (commit $commit) in $out:"
 (cd "$out" && ls -l)
 echo "macOS (darwin-amd64, darwin-arm64): not built here (no Apple SDK); see .github/workflows/release.yml"

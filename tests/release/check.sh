@@ -6,22 +6,24 @@
 # for a ServiceAccount with `--cache file`, whose token the API server then
 # names as that ServiceAccount — linux-amd64 natively, linux-arm64 under
 # qemu-user, windows-amd64 under Wine (also with `--cache keyring`: Wine's
-# Credential Manager). Then krew (built from the Go module proxy) installs
-# the plugin from the manifest and archive into a throw-away KREW_ROOT,
+# Credential Manager). Then krew (built from the Go module proxy), for a
+# user with a throw-away KREW_ROOT: its manifest validator accepts
+# sa-token.yaml; `krew install sa-token` from a plugin index (a local git
+# repository) whose manifest points at the archives served on loopback;
 # `kubectl sa-token setup` writes a context, kubectl works as the
-# ServiceAccount, and still does after an upgrade to a bumped manifest
-# version (uninstall + install: krew deletes the old versioned directory)
-# without setup being run again. Last, `cargo install --locked --path .`
-# into a scratch root, and `get` with the installed binary.
+# ServiceAccount; doctor flags an entry with krew's versioned path; the
+# index gets the next version, `krew update` + `krew upgrade` delete the old
+# versioned directory, and the same context still works without setup.
+# Last, `cargo install --locked --path .` into a scratch root (for the musl
+# target: it reuses install.sh's build), and `get` with the installed binary.
 #   tests/release/check.sh [OUT]     (default: target/release-archives)
-# Needs: the test cluster (tests/cluster/up.sh), qemu-user, wine, Go.
-# Cost on a 2-core machine: about 1 minute, plus krew's build (15 s) and
-# `cargo install` (4 min cold, seconds warm: its target dir is cached).
+# Needs: the test cluster (tests/cluster/up.sh), qemu-user, wine, Go, git.
+# Cost on a 2-core machine: about 1 minute (Wine's first start is most of
+# it), plus krew's build where .ci/run has not cached it.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 out=${1:-$repo/target/release-archives}
-cache=${KST_RELEASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/release}
 # shellcheck disable=SC1091
 . "${TEST_CLUSTER_DIR:-$repo/target/test-cluster}/env"
 kubectl="$TEST_CLUSTER_BIN/kubectl"
@@ -91,45 +93,93 @@ smoke windows-amd64 wine
 
 echo "== krew"
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/tools/bin"
-[ -x "$tools/krew" ] && [ -x "$tools/validate-krew-manifest" ] ||
+if ! [ -x "$tools/krew" ] || ! [ -x "$tools/validate-krew-manifest" ]; then
   GOBIN="$tools" go install sigs.k8s.io/krew/cmd/krew@v0.4.3 sigs.k8s.io/krew/cmd/validate-krew-manifest@v0.4.3
-"$tools/validate-krew-manifest" -manifest "$out/sa-token.yaml" -skip-install
-( # A user of krew: own HOME, KREW_ROOT and PATH.
+fi
+"$tools/validate-krew-manifest" -manifest "$out/sa-token.yaml" -skip-install 2>&1 | tail -1
+( # A user of krew: own HOME, KREW_ROOT and PATH. The plugin index is a local
+# git repository (KREW_DEFAULT_INDEX_URI) and the archives are served on
+# loopback, so that krew's own install, update and upgrade run as they do
+# against krew-index and GitHub's release downloads.
 export KREW_ROOT="$work/krew" HOME="$work/user"
 mkdir -p "$HOME/.kube"
 cp "$admin_kc" "$HOME/.kube/config"
 export KUBECONFIG="$HOME/.kube/config"
 export PATH="$KREW_ROOT/bin:$TEST_CLUSTER_BIN:/usr/bin:/bin"
-"$tools/krew" install --no-update-index --manifest="$out/sa-token.yaml" --archive="$out/kube-sa-token-v$version-linux-amd64.tar.gz" 2>&1 | tail -3
+krew() { "$tools/krew" "$@"; }
+dl="$work/downloads" index="$work/krew-index"
+next=$(python3 -c "v='$version'.split('.'); v[2]=str(int(v[2])+1); print('.'.join(v))")
+mkdir -p "$dl/v$version" "$dl/v$next" "$index/plugins"
+cp "$out"/*.tar.gz "$out"/*.zip "$out/sha256sums.txt" "$dl/v$version/"
+# The next version: the same files under the next patch version's names.
+for f in "$out"/*.tar.gz "$out"/*.zip; do
+  b=$(basename "$f")
+  cp "$f" "$dl/v$next/${b/v$version/v$next}"
+done
+(cd "$dl/v$next" && sha256sum -- *.tar.gz *.zip >sha256sums.txt)
+python3 -c '
+import functools, http.server, os, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+handler.log_message = lambda *a: None
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write(str(server.server_port))
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+server.serve_forever()
+' "$dl" "$work/port" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+[ -s "$work/port" ] || fail "the download server did not start"
+base="http://127.0.0.1:$(cat "$work/port")"
+publish() { # VERSION: the index's manifest for VERSION, committed
+  python3 tests/release/krew-manifest.py "$1" "$dl/v$1" "$base/v$1" >"$index/plugins/sa-token.yaml"
+  git -C "$index" add plugins/sa-token.yaml
+  git -C "$index" -c user.name=release-check -c user.email=check@localhost commit -qm "sa-token v$1"
+}
+git init -q "$index"
+publish "$version"
+export KREW_DEFAULT_INDEX_URI="$index"
+krew install sa-token 2>&1 | grep -F "Installed plugin: sa-token" >/dev/null || fail "krew install sa-token"
 [ "$(kubectl sa-token --version)" = "kube-sa-token $version (commit $commit)" ] || fail "kubectl sa-token --version"
-kubectl sa-token setup "$ns/$sa" --cache file >/dev/null
+kubectl sa-token setup "$ns/$sa" --cache file >/dev/null 2>"$work/setup.err" || fail "setup: $(cat "$work/setup.err")"
 context="$ns/$sa@test"
 cmd=$(kubectl config view -o jsonpath="{.users[?(@.name==\"$context\")].user.exec.command}")
 [ "$cmd" = kubectl-sa_token ] || fail "setup under krew wrote command: $cmd (not krew's kubectl-sa_token)"
 who=$(kubectl --context "$context" auth whoami -o jsonpath='{.status.userInfo.username}')
 [ "$who" = "system:serviceaccount:$ns:$sa" ] || fail "kubectl as the SA under krew: $who"
-kubectl sa-token doctor >/dev/null 2>&1 || true
 old_store="$KREW_ROOT/store/sa-token/v$version"
-[ -d "$old_store" ] || fail "krew's store has no $old_store"
-# A bumped version: the same files under the next patch version.
-next=$(python3 -c "v='$version'.split('.'); v[2]=str(int(v[2])+1); print('.'.join(v))")
-bumped="$work/bumped"
-mkdir -p "$bumped"
-cp "$out/kube-sa-token-v$version-linux-amd64.tar.gz" "$bumped/kube-sa-token-v$next-linux-amd64.tar.gz"
-(cd "$bumped" && sha256sum -- *.tar.gz >sha256sums.txt)
-python3 tests/release/krew-manifest.py "$next" "$bumped" >"$bumped/sa-token.yaml"
-"$tools/krew" uninstall sa-token >/dev/null
-"$tools/krew" install --no-update-index --manifest="$bumped/sa-token.yaml" --archive="$bumped/kube-sa-token-v$next-linux-amd64.tar.gz" >/dev/null 2>&1
-[ ! -e "$old_store" ] && [ -d "$KREW_ROOT/store/sa-token/v$next" ] || fail "krew did not replace the versioned directory"
+[ -x "$old_store/kube-sa-token" ] || fail "krew's store has no $old_store/kube-sa-token"
+# doctor flags an entry an older release wrote with the versioned path,
+# and not the one setup wrote.
+kubectl config set-credentials stale --exec-api-version=client.authentication.k8s.io/v1 \
+  --exec-command="$old_store/kube-sa-token" --exec-arg=get >/dev/null
+kubectl config set-context stale --cluster=test --user=stale >/dev/null
+report=$(kubectl sa-token doctor 2>&1 || true)
+grep -F "$old_store/kube-sa-token" <<<"$report" | grep -q "which the next upgrade removes" ||
+  fail "doctor did not flag the versioned path: $report"
+! grep -F '"kubectl-sa_token"' <<<"$report" | grep -q "upgrade removes" || fail "doctor flagged kubectl-sa_token"
+kubectl config delete-context stale >/dev/null && kubectl config delete-user stale >/dev/null
+# The upgrade: the index gets the next version, krew update and upgrade.
+publish "$next"
+krew update >/dev/null 2>&1 || fail "krew update"
+krew upgrade sa-token 2>&1 | grep -F "Upgraded plugin: sa-token" >/dev/null || fail "krew upgrade sa-token"
+[ -e "$old_store" ] && fail "krew upgrade left $old_store"
+[ -x "$KREW_ROOT/store/sa-token/v$next/kube-sa-token" ] || fail "krew upgrade did not install v$next"
 kubectl sa-token cache clear --all >/dev/null
 who=$(kubectl --context "$context" auth whoami -o jsonpath='{.status.userInfo.username}')
 [ "$who" = "system:serviceaccount:$ns:$sa" ] || fail "kubectl as the SA after the krew upgrade: $who"
-echo "krew: installed v$version, kubectl as $who; upgraded to v$next (v$version's directory gone), same context works without setup"
+echo "krew: installed v$version from a local index, kubectl as $who; upgraded to v$next (v$version's directory gone), the same context works without setup"
 )
 
-echo "== cargo install --locked --path ."
+# For the target install.sh builds (x86_64-unknown-linux-musl, where that is
+# the host's), so that cargo reuses that build from the workspace's target
+# dir: the host's own target would add a release build of 10 minutes to a
+# cold run, for code the unit and fast integration tests already run there.
+host=$(rustc -vV | sed -n 's/^host: //p')
+echo "== cargo install --locked --path . --target ${host%-gnu}-musl"
 root="$work/cargo-root"
-CARGO_TARGET_DIR="$cache/cargo-install-target" cargo install --quiet --locked --path "$repo" --root "$root"
+cargo install --quiet --locked --path "$repo" --target "${host%-gnu}-musl" --root "$root"
 t=$("$root/bin/kube-sa-token" get --kubeconfig "$admin_kc" --admin-context admin "$ns/$sa" --cache file | token_of)
 who=$(whoami_with "$t")
 [ "$who" = "system:serviceaccount:$ns:$sa" ] || fail "cargo-installed get: $who"

@@ -4,13 +4,16 @@ OUT/sha256sums.txt: one platform per archive, with its sha256, the binary
 as `bin` and LICENSE extracted (krew's `files`). Validated by krew's own
 validate-krew-manifest in tests/release/check.sh.
 
-Usage: krew-manifest.py VERSION OUT > OUT/sa-token.yaml
+Usage: krew-manifest.py VERSION OUT [BASE_URL] > OUT/sa-token.yaml
+BASE_URL is where the archives are downloaded from: the GitHub release of
+vVERSION unless given (tests/release/check.sh serves them on loopback).
 """
 import os
 import sys
 
 version, out = sys.argv[1], sys.argv[2]
-base = f"https://github.com/kube-sa-token/kube-sa-token/releases/download/v{version}"
+base = sys.argv[3] if len(sys.argv) > 3 else \
+    f"https://github.com/kube-sa-token/kube-sa-token/releases/download/v{version}"
 sums = {}
 with open(os.path.join(out, "sha256sums.txt")) as f:
     for line in f:
