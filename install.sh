@@ -77,7 +77,7 @@ has_interp() {
 }
 
 cd "$here"
-[ "$mode" = build ] || echo "install.sh: building the release binary ($link); the first build takes about 5 minutes on 2 cores, later ones seconds" >&2
+[ "$mode" = build ] || echo "install.sh: building the release binary ($link); the first build takes about 10 minutes on 2 cores, later ones seconds" >&2
 # Where cargo puts it (CARGO_TARGET_DIR or a cargo config may move target/).
 target_dir=$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 target_dir=${target_dir:-$here/target}

@@ -20,8 +20,8 @@
 # here (qemu-user, Wine: tests/release/check.sh); cargo-dist would need its
 # own installer and network access at build time, and runs none of that.
 #
-# Same checkout, same toolchain, same machine: the same bytes (archive
-# entries sorted, owner 0, times and gzip headers from the commit's date;
+# The same binaries packed again give the same archives, byte for byte
+# (entries sorted, owner 0, times and gzip headers from the commit's date:
 # tests/release/pack.sh).
 # Cost on a 2-core machine: the Linux amd64 build is install.sh's (made by
 # tests/run.sh before; reused); arm64 and Windows together 16 min cold

@@ -82,7 +82,7 @@ echo "== linux-amd64"
 smoke linux-amd64 env
 echo "== linux-arm64 under $(qemu-aarch64 --version | head -1)"
 smoke linux-arm64 qemu-aarch64
-echo "== windows-amd64 under $(wine --version)"
+echo "== windows-amd64 under $(wine --version 2>/dev/null)"
 export WINEPREFIX="$work/wine" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 wine wineboot --init >/dev/null 2>&1 || true
 wineserver -w
@@ -119,8 +119,10 @@ done
 (cd "$dl/v$next" && sha256sum -- *.tar.gz *.zip >sha256sums.txt)
 python3 -c '
 import functools, http.server, os, sys
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-handler.log_message = lambda *a: None
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
 with open(sys.argv[2] + ".tmp", "w") as f:
     f.write(str(server.server_port))
