@@ -142,7 +142,7 @@ publish() { # VERSION: the index's manifest for VERSION, committed
 git init -q "$index"
 publish "$version"
 export KREW_DEFAULT_INDEX_URI="$index"
-krew install sa-token 2>&1 | grep -F "Installed plugin: sa-token" >/dev/null || fail "krew install sa-token"
+said=$(krew install sa-token 2>&1) || fail "krew install sa-token: $said"
 [ "$(kubectl sa-token --version)" = "kube-sa-token $version (commit $commit)" ] || fail "kubectl sa-token --version"
 kubectl sa-token setup "$ns/$sa" --cache file >/dev/null 2>"$work/setup.err" || fail "setup: $(cat "$work/setup.err")"
 context="$ns/$sa@test"
@@ -164,9 +164,10 @@ grep -F "$old_store/kube-sa-token" <<<"$report" | grep -q "which the next upgrad
 kubectl config delete-context stale >/dev/null && kubectl config delete-user stale >/dev/null
 # The upgrade: the index gets the next version, krew update and upgrade.
 publish "$next"
-krew update >/dev/null 2>&1 || fail "krew update"
-krew upgrade sa-token 2>&1 | grep -F "Upgraded plugin: sa-token" >/dev/null || fail "krew upgrade sa-token"
-[ -e "$old_store" ] && fail "krew upgrade left $old_store"
+said=$(krew update 2>&1) || fail "krew update: $said"
+said=$(krew upgrade sa-token 2>&1) || fail "krew upgrade sa-token: $said"
+grep -qF "Upgraded plugin: sa-token" <<<"$said" || fail "krew upgrade did not upgrade: $said"
+if [ -e "$old_store" ]; then fail "krew upgrade left $old_store"; fi
 [ -x "$KREW_ROOT/store/sa-token/v$next/kube-sa-token" ] || fail "krew upgrade did not install v$next"
 kubectl sa-token cache clear --all >/dev/null
 who=$(kubectl --context "$context" auth whoami -o jsonpath='{.status.userInfo.username}')
