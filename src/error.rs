@@ -1,6 +1,7 @@
 //! The top-level error and the process exit codes. Each concern has its own
 //! error enum next to its code; this one only gathers them.
 
+use crate::broker::BrokerError;
 use crate::cache::CacheError;
 use crate::guard::GuardError;
 use crate::jwt::ClaimsError;
@@ -33,6 +34,8 @@ pub enum Error {
     X509(#[from] X509Error),
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    #[error(transparent)]
+    Broker(#[from] BrokerError),
     /// A cached legacy token could not be confirmed with the server for too long.
     #[error(
         "{what} could not be confirmed with the server for {secs}s (more than 4 times --revalidate-interval): {source}"
@@ -146,6 +149,16 @@ impl Error {
             Error::KubeApi(_) | Error::Unconfirmed { .. } | Error::Forbidden(_) => ExitCode::Api,
             Error::Cache(_) | Error::StoreUnusable(_) => ExitCode::Cache,
             Error::Guard(_) | Error::Refused(_) => ExitCode::Refused,
+            Error::Broker(b) => match b {
+                BrokerError::Denied { .. } | BrokerError::Impostor { .. } => ExitCode::Refused,
+                BrokerError::Down { .. }
+                | BrokerError::Broken { .. }
+                | BrokerError::Failed { .. } => ExitCode::Api,
+                BrokerError::Version { .. }
+                | BrokerError::UnknownOwner(_)
+                | BrokerError::Unsupported
+                | BrokerError::Setup(_) => ExitCode::Config,
+            },
             Error::Claims(_)
             | Error::X509(_)
             | Error::Runtime(_)

@@ -2,6 +2,7 @@
 //! for the map of modules.
 
 mod app;
+mod broker;
 mod cache;
 mod cli;
 mod clock;

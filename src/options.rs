@@ -107,7 +107,11 @@ impl Principal {
 pub struct TokenSpec {
     /// `--kubeconfig`; `None` reads KUBECONFIG, then ~/.kube/config.
     pub kubeconfig: Option<PathBuf>,
+    /// "" with a broker.
     pub admin_context: String,
+    /// `--broker`: the credential comes from the local broker, not from an
+    /// admin context (then `kubeconfig` is `None`).
+    pub broker: Option<BrokerRef>,
     /// The ServiceAccount's namespace; for a user, the namespace `setup`
     /// gives its context.
     pub namespace: String,
@@ -115,6 +119,14 @@ pub struct TokenSpec {
     pub source: SourceKind,
     pub audiences: Vec<String>,
     pub bind_secret: bool,
+}
+
+/// The broker a client asks (`--broker`, `--broker-owner`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerRef {
+    pub socket: PathBuf,
+    /// The account it runs as, when not root (a name or uid).
+    pub owner: Option<String>,
 }
 
 impl TokenSpec {
@@ -161,6 +173,21 @@ impl TokenSpec {
             .collect();
         format!("kube-sa-token-{sa}-{}", &key[..key.len().min(10)])
     }
+}
+
+/// `serve`'s inputs: where it listens, its policy and audit log, and how it
+/// mints (the admin context, its own cache).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub socket: PathBuf,
+    pub policy: PathBuf,
+    /// `-`: stdout.
+    pub audit_log: PathBuf,
+    pub kubeconfig: Option<PathBuf>,
+    pub admin_context: String,
+    pub cache: CacheChoice,
+    /// Connections served at once; more are answered "busy".
+    pub max_connections: usize,
 }
 
 /// All inputs of `get` (and of the commands that obtain a token like it).
@@ -246,6 +273,8 @@ pub enum InspectInput {
 #[derive(Debug)]
 pub enum Command {
     Get(GetOptions),
+    /// `serve`: the local credential broker.
+    Serve(ServeOptions),
     /// `get --refresh-in-background`: what refresh-ahead starts.
     Refresh(GetOptions),
     Setup {

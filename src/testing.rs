@@ -13,6 +13,7 @@ pub fn opts() -> GetOptions {
     let mut o = GetOptions::with_defaults(TokenSpec {
         kubeconfig: None,
         admin_context: "admin".into(),
+        broker: None,
         namespace: "team".into(),
         principal: Principal::ServiceAccount("viewer".into()),
         source: SourceKind::TokenRequest,

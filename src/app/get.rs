@@ -11,9 +11,11 @@ use crate::protocol::{ExecInfo, exec_credential};
 
 use super::admin_session::AdminSession;
 use super::background::{BACKGROUND_DEADLINE, SpawnSelf};
+use super::broker_minter::BrokerMinter;
 use super::cache_adapter::FailureRecords;
 use super::get_token::{GetToken, Issued};
 use super::kube_minter::KubeMinter;
+use super::ports::Minter;
 use super::refresh_ahead::refreshable;
 use super::request::{entry_key, recursion_chain, target_cluster};
 
@@ -41,13 +43,26 @@ pub fn obtain(
     let cache = Cache::open(opts.cache)?;
     GetToken {
         cache: &cache,
-        minter: &KubeMinter { session: admin },
+        minter: &*minter_for(opts, admin, false),
         clock,
         parent: crate::parent::current(),
         background: Some(&SpawnSelf),
         failures: &FailureRecords::new(&opts.spec),
     }
     .run(opts, info, &target, &key)
+}
+
+/// Where `opts`' credentials come from: the broker it names, else its
+/// admin context (`session`; with a broker, only its runtime is used).
+fn minter_for<'a>(
+    opts: &'a GetOptions,
+    session: &'a AdminSession<'a>,
+    refresh: bool,
+) -> Box<dyn Minter + 'a> {
+    match &opts.spec.broker {
+        Some(b) => Box::new(BrokerMinter::new(b, session, refresh)),
+        None => Box::new(KubeMinter { session }),
+    }
 }
 
 /// Ends this background refresh and everything it started (the admin's exec
@@ -90,7 +105,7 @@ pub fn refresh(opts: &GetOptions, clock: &dyn Clock) -> Result<(), Error> {
         let cache = Cache::open(opts.cache)?;
         GetToken {
             cache: &cache,
-            minter: &KubeMinter { session: &admin },
+            minter: &*minter_for(opts, &admin, true),
             clock,
             parent: None,
             background: None,

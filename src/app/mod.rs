@@ -4,6 +4,9 @@
 mod admin_session;
 mod background;
 mod backoff;
+mod broker_issue;
+mod broker_minter;
+mod broker_setup;
 mod cache_adapter;
 mod cache_check;
 mod cache_cmd;
@@ -23,6 +26,7 @@ mod ports;
 mod refresh_ahead;
 mod request;
 mod rights;
+mod serve;
 mod setup;
 mod token_cmd;
 mod verdict;
@@ -45,6 +49,7 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             writeln!(out, "{json}")?;
         }
         Command::Refresh(opts) => get::refresh(&opts, &clock)?,
+        Command::Serve(opts) => serve::serve(&opts)?,
         Command::Setup {
             opts,
             context_name,

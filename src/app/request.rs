@@ -19,6 +19,11 @@ pub(super) fn admin_cluster(spec: &TokenSpec) -> Result<ClusterIdentity, Error> 
 /// The cache key of the token `spec` describes for `cluster`: the admin
 /// context is read from the kubeconfig files kubectl would read now.
 pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey {
+    if let Some(b) = &spec.broker {
+        // From a broker: its socket stands where the admin kubeconfig would.
+        tracing::info!("broker {}; server {}", b.socket.display(), cluster.server);
+        return CacheKey::for_token(spec, cluster, &format!("broker:{}", b.socket.display()));
+    }
     let files: Vec<String> = crate::kubeconfig::paths(spec.kubeconfig.as_deref())
         .unwrap_or_default()
         .iter()
@@ -42,6 +47,15 @@ pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey
 /// admin context's (without `provideClusterInfo`, the plugin cannot know).
 pub(super) fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
     let Some(c) = &info.cluster else {
+        if let Some(b) = &opts.spec.broker {
+            // The broker mints for one cluster; the client must know which
+            // one kubectl talks to before anything is sent there.
+            return Err(ProtocolError::Malformed(format!(
+                "--broker {} needs the cluster from kubectl: set `provideClusterInfo: true` in the exec entry (`kube-sa-token setup --broker` writes it)",
+                b.socket.display()
+            ))
+            .into());
+        }
         return admin_cluster(&opts.spec);
     };
     let bad = |e: crate::cluster_identity::CaError| {

@@ -71,32 +71,55 @@ pub fn setup(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let spec = &opts.spec;
-    let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
-    let admin_ctx = kc.context(&spec.admin_context)?;
-    let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
-    let admin = session.admin(None)?;
-    if print_rbac_only {
-        return session.block_on(print_rbac(admin, opts, out))?;
-    }
-    session.block_on(validate(admin, opts))??;
+    let (cluster_name, cluster_entry) = match &spec.broker {
+        Some(b) => {
+            if print_rbac_only {
+                return Err(Error::Usage(
+                    "--print-rbac needs an admin context; with --broker, the broker's operator grants the ServiceAccount its rights".into(),
+                ));
+            }
+            let (name, body) = super::broker_setup::validate(b, opts, dry_run)?;
+            (name, Some(body))
+        }
+        None => {
+            let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
+            let admin_ctx = kc.context(&spec.admin_context)?;
+            let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
+            let admin = session.admin(None)?;
+            if print_rbac_only {
+                return session.block_on(print_rbac(admin, opts, out))?;
+            }
+            session.block_on(validate(admin, opts))??;
+            (admin_ctx.cluster, None)
+        }
+    };
     check_store(opts.cache)?;
 
     let name = context_name
         .map(str::to_string)
-        .unwrap_or_else(|| default_name(opts, &admin_ctx.cluster));
+        .unwrap_or_else(|| default_name(opts, &cluster_name));
     let mut ed = Editable::open(spec.kubeconfig.as_deref())?;
+    // With a broker, the cluster entry too: the client has no admin
+    // kubeconfig to take it from.
+    let cluster = cluster_entry.map(|body| ed.upsert("clusters", "cluster", &cluster_name, body));
     let user = ed.upsert("users", "user", &name, exec_user(opts));
     let context = ed.upsert(
         "contexts",
         "context",
         &name,
-        context_body(&admin_ctx.cluster, &name, &spec.namespace),
+        context_body(&cluster_name, &name, &spec.namespace),
     );
     if dry_run {
-        // Only the two items, as a diff; nothing else of the files, and no
+        // Only these items, as a diff; nothing else of the files, and no
         // credential of a replaced item (security.md: never printed).
         writeln!(out, "# dry run: nothing was written")?;
-        for (what, u) in [("user", &user), ("context", &context)] {
+        let cluster_item = cluster
+            .as_ref()
+            .map(|c| ("cluster", c, cluster_name.as_str()));
+        for (what, u, name) in cluster_item.into_iter().chain([
+            ("user", &user, name.as_str()),
+            ("context", &context, name.as_str()),
+        ]) {
             let verb = match (&u.before, u.changes()) {
                 (None, _) => "would be added to",
                 (Some(_), true) => "would be replaced in",

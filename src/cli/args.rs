@@ -113,6 +113,12 @@ pub(super) enum Cmd {
   kube-sa-token doctor
   kube-sa-token doctor --admin-context admin -n team --cache keyring")]
     Doctor(DoctorArgs),
+    /// Run the local credential broker: credentials for other local users and sandboxes, by a policy, over a Unix socket; they never see the admin kubeconfig (docs/broker.md).
+    #[command(after_help = "Examples:
+  kube-sa-token serve --admin-context admin --policy /etc/kube-sa-token/policy.yaml
+  kube-sa-token serve --kubeconfig ~/.kube/admin --admin-context admin --socket $XDG_RUNTIME_DIR/kube-sa-token/broker.sock --policy policy.yaml --audit-log -
+Clients: kube-sa-token setup --broker /run/kube-sa-token/broker.sock team/viewer")]
+    Serve(ServeArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -280,6 +286,42 @@ pub(super) enum CacheCmd {
 pub(super) struct LogoutArgs {
     #[command(flatten)]
     pub(super) who: IdentityArgs<FINDS_OR_CONTEXT>,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct ServeArgs {
+    /// The socket to listen on (under systemd socket activation, the socket systemd passes instead).
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "/run/kube-sa-token/broker.sock"
+    )]
+    pub(super) socket: PathBuf,
+    /// The policy: which callers may have which credentials (YAML, default deny; re-read when it changes).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/etc/kube-sa-token/policy.yaml"
+    )]
+    pub(super) policy: PathBuf,
+    /// The audit log: a JSON line per request (`-`: stdout).
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "/var/log/kube-sa-token/audit.jsonl"
+    )]
+    pub(super) audit_log: PathBuf,
+    #[command(flatten)]
+    pub(super) kubeconfig: KubeconfigArg,
+    /// The more privileged context that mints the credentials.
+    #[arg(long, value_name = "NAME", required = true)]
+    pub(super) admin_context: String,
+    /// The broker's own credential store.
+    #[arg(long, value_enum, default_value_t = CacheArg::Auto)]
+    pub(super) cache: CacheArg,
+    /// Connections served at once; more are answered "busy".
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
+    pub(super) max_connections: u16,
 }
 
 #[derive(Args, Debug)]

@@ -86,7 +86,8 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
     // clap's own errors: a missing admin context, a flag with one it
     // conflicts with or without one it needs.
     let (admin, _) = get_flags::find("admin-context")?;
-    if !given.has(admin) {
+    let (broker, _) = get_flags::find("broker")?;
+    if !given.has(admin) && !given.has(broker) {
         return None;
     }
     for (row, flag) in get_flags::FLAGS.iter().enumerate() {

@@ -318,6 +318,15 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
         Cmd::Logout(a) => Command::Logout {
             who: who(a.who, defaults)?,
         },
+        Cmd::Serve(a) => Command::Serve(crate::options::ServeOptions {
+            socket: std::path::absolute(&a.socket).unwrap_or(a.socket),
+            policy: a.policy,
+            audit_log: a.audit_log,
+            kubeconfig: a.kubeconfig.kubeconfig,
+            admin_context: a.admin_context,
+            cache: a.cache.into(),
+            max_connections: usize::from(a.max_connections),
+        }),
         Cmd::Doctor(a) => Command::Doctor {
             kubeconfig: a.kubeconfig.kubeconfig,
             admin_context: a.admin_context,

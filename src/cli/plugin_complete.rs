@@ -77,10 +77,11 @@ mod tests {
         let se = ask(&["se"]);
         assert_eq!(
             se.lines().filter(|l| !l.starts_with(':')).count(),
-            1,
+            2,
             "{se}"
         );
         assert!(se.starts_with("setup\t"), "{se}");
+        assert!(se.contains("\nserve\t"), "{se}");
         let flags = ask(&["setup", "--admin"]);
         assert!(flags.starts_with("--admin-context\t"), "{flags}");
         assert!(flags.ends_with(":4\n"));

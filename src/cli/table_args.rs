@@ -113,8 +113,11 @@ fn arg(f: &'static GetFlag, set: u8) -> Arg {
     // Mint options are accepted where an identity may come from --context
     // instead, but not listed (the command's help names them).
     let unlisted = f.group == Group::Mint && set & MINT_UNLISTED != 0;
-    a.required(f.group == Group::Admin && set & TYPED == 0)
-        .hide(f.group == Group::Background || unlisted)
+    // The admin context, unless a broker mints instead.
+    if f.group == Group::Admin && set & TYPED == 0 {
+        a = a.required_unless_present("broker");
+    }
+    a.hide(f.group == Group::Background || unlisted)
 }
 
 impl<const SET: u8> Args for TableArgs<SET> {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use super::table::{FLAGS, find};
 use crate::duration;
 use crate::error::Error;
-use crate::options::{self, CacheChoice, GetOptions, Principal, SourceKind, TokenSpec};
+use crate::options::{self, BrokerRef, CacheChoice, GetOptions, Principal, SourceKind, TokenSpec};
 
 /// The values given to each flag of [`FLAGS`] (a switch: one empty value).
 #[derive(Debug, Clone)]
@@ -164,6 +164,23 @@ impl Given {
         })
     }
 
+    /// `--broker` and `--broker-owner`.
+    fn broker(&self) -> Result<Option<BrokerRef>, Error> {
+        let Some(socket) = self.raw("broker").map(PathBuf::from) else {
+            return Ok(None);
+        };
+        if !socket.is_absolute() {
+            return Err(Error::Usage(format!(
+                "--broker {}: give the socket's absolute path",
+                socket.display()
+            )));
+        }
+        Ok(Some(BrokerRef {
+            socket,
+            owner: self.one("broker-owner").filter(|o| !o.is_empty()),
+        }))
+    }
+
     /// Resolves `--namespace`, `--service-account NS/NAME` and a positional
     /// SA, or `--user` and its groups.
     fn spec(
@@ -172,14 +189,19 @@ impl Given {
         defaults: &dyn Defaults,
     ) -> Result<TokenSpec, Error> {
         let kubeconfig = self.raw("kubeconfig").map(PathBuf::from);
+        let broker = self.broker()?;
         let admin_context = match self.one("admin-context") {
+            _ if broker.is_some() => String::new(),
             Some(a) => a,
             None => defaults.admin_context(kubeconfig.as_deref())?,
         };
-        if admin_context.is_empty() {
+        if admin_context.is_empty() && broker.is_none() {
             return Err(Error::Usage("--admin-context must not be empty".into()));
         }
         let default_namespace = || {
+            if broker.is_some() {
+                return options::DEFAULT_NAMESPACE.into();
+            }
             defaults
                 .namespace(kubeconfig.as_deref(), &admin_context)
                 .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into())
@@ -187,7 +209,10 @@ impl Given {
         let namespace = self.one("namespace");
         if let Some(name) = self.one("user") {
             let namespace = namespace.unwrap_or_else(default_namespace);
-            return self.user_spec(admin_context, kubeconfig, name, namespace, positional);
+            let mut spec =
+                self.user_spec(admin_context, kubeconfig, name, namespace, positional)?;
+            spec.broker = broker;
+            return Ok(spec);
         }
         let sa = match (self.one("service-account"), positional) {
             (Some(_), Some(_)) => {
@@ -232,6 +257,7 @@ impl Given {
         Ok(TokenSpec {
             kubeconfig,
             admin_context,
+            broker,
             namespace: ns,
             principal: Principal::ServiceAccount(name),
             source,
@@ -293,6 +319,7 @@ impl Given {
         Ok(TokenSpec {
             kubeconfig,
             admin_context,
+            broker: None,
             namespace,
             principal: Principal::User { name, groups },
             source: SourceKind::default(),

@@ -133,7 +133,58 @@ pub static FLAGS: &[GetFlag] = &[
         conflicts: &[],
         requires: None,
         default: no_default,
-        write: |o| vec![o.spec.admin_context.clone()],
+        write: |o| {
+            if o.spec.broker.is_some() {
+                Vec::new()
+            } else {
+                vec![o.spec.admin_context.clone()]
+            }
+        },
+    },
+    GetFlag {
+        long: "broker",
+        short: None,
+        takes: Takes::One(Kind::Path),
+        value_name: "SOCKET",
+        help: "Ask the local credential broker at SOCKET (`kube-sa-token serve`) instead of minting through an admin context: no admin kubeconfig here (docs/broker.md)",
+        group: Group::Who,
+        conflicts: &[
+            "kubeconfig",
+            "admin-context",
+            "create-secret",
+            "bind-secret",
+            "no-approve",
+        ],
+        requires: None,
+        default: no_default,
+        write: |o| {
+            o.spec
+                .broker
+                .iter()
+                .map(|b| {
+                    let abs = std::path::absolute(&b.socket).unwrap_or_else(|_| b.socket.clone());
+                    abs.display().to_string()
+                })
+                .collect()
+        },
+    },
+    GetFlag {
+        long: "broker-owner",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "USER",
+        help: "The account the broker runs as, when not root (a user name or uid); a socket served by anyone else is refused",
+        group: Group::Who,
+        conflicts: &[],
+        requires: Some("broker"),
+        default: no_default,
+        write: |o| {
+            o.spec
+                .broker
+                .iter()
+                .filter_map(|b| b.owner.clone())
+                .collect()
+        },
     },
     GetFlag {
         long: "service-account",

@@ -62,6 +62,8 @@ pub(super) fn check_admin(
 pub(super) fn check_entry_admins(entries: &[Entry], r: &mut Report) -> Result<(), Error> {
     let mut admins: Vec<(Option<&Path>, &str)> = entries
         .iter()
+        // A broker's entries: its own check (`broker.rs`).
+        .filter(|e| e.opts.spec.broker.is_none())
         .map(|e| {
             (
                 e.opts.spec.kubeconfig.as_deref(),

@@ -99,7 +99,9 @@ pub(super) fn check_exec_entries(
             Err(why) => problems.push(format!("its args do not parse as `get`: {why}")),
             Ok(opts) => {
                 let admin = &opts.spec.admin_context;
-                if let Err(e) = kc.context(admin) {
+                if opts.spec.broker.is_some() {
+                    // No admin context here: the broker is checked instead.
+                } else if let Err(e) = kc.context(admin) {
                     problems.push(format!(
                         "admin context {admin:?} not found ({})",
                         e.to_string().split(';').next().unwrap_or_default()
@@ -110,7 +112,12 @@ pub(super) fn check_exec_entries(
                 parsed = Some(opts);
             }
         }
-        if exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
+        let brokered = parsed
+            .as_ref()
+            .is_some_and(|o: &GetOptions| o.spec.broker.is_some());
+        if brokered && exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
+            problems.push("provideClusterInfo is not true, and --broker needs it (the broker mints for the cluster kubectl names)".into());
+        } else if exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
             r.warn(format!("user {user:?}: provideClusterInfo is not true, so the cluster-binding check cannot see which server kubectl talks to; rerun setup"));
         }
         if let (true, Some(opts)) = (problems.is_empty(), parsed) {

@@ -1,6 +1,7 @@
 //! `doctor`: one line per finding, each with a fix.
 
 mod admin;
+mod broker;
 mod entries;
 mod report;
 mod run;

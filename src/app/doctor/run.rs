@@ -8,6 +8,7 @@ use crate::kubeconfig::Kubeconfigs;
 use crate::options::{CacheChoice, Format, ParseGet};
 
 use super::admin::{check_admin, check_entry_admins};
+use super::broker::check_entry_brokers;
 use super::entries::check_exec_entries;
 use super::report::Report;
 use super::store::{check_entry_stores, check_store};
@@ -40,6 +41,7 @@ pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
             let entries = check_exec_entries(&kc, req.parse_get, &mut r);
             check_entry_stores(&entries, req.cache, &mut r);
             check_entry_admins(&entries, &mut r)?;
+            check_entry_brokers(&entries, &mut r);
             if let Some(ctx) = req.admin_context {
                 match kc.context(ctx) {
                     Ok(_) => check_admin(req.kubeconfig, ctx, req.namespace, &mut r)?,

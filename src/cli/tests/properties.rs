@@ -102,7 +102,7 @@ mod fast_get_equals_clap {
 /// without a generator here does not compile.
 mod every_option_round_trips {
     use super::super::*;
-    use crate::options::{Principal, TokenSpec};
+    use crate::options::{BrokerRef, Principal, TokenSpec};
     use proptest::prelude::*;
 
     fn secs(min: u64) -> impl Strategy<Value = Duration> {
@@ -159,20 +159,42 @@ mod every_option_round_trips {
             } else {
                 "/[a-z]{1,6}/[a-z]{1,6}"
             }),
+            // Sometimes a broker instead of an admin context.
+            prop::option::of((
+                if cfg!(windows) {
+                    r"C:\\[a-z]{1,6}\\[a-z]{1,6}\.sock"
+                } else {
+                    "/[a-z]{1,6}/[a-z]{1,6}\\.sock"
+                },
+                prop::option::of("[a-z][a-z0-9]{0,7}"),
+            )),
         )
             .prop_map(
                 |(
                     (namespace, principal, source, audiences, bind_secret),
                     admin_context,
                     kubeconfig,
-                )| TokenSpec {
-                    kubeconfig: kubeconfig.map(Into::into),
-                    admin_context,
-                    namespace,
-                    principal,
-                    source,
-                    audiences,
-                    bind_secret,
+                    broker,
+                )| {
+                    let broker = broker.map(|(socket, owner)| BrokerRef {
+                        socket: socket.into(),
+                        owner,
+                    });
+                    let brokered = broker.is_some();
+                    TokenSpec {
+                        kubeconfig: kubeconfig.filter(|_| !brokered).map(Into::into),
+                        admin_context: if brokered {
+                            String::new()
+                        } else {
+                            admin_context
+                        },
+                        broker,
+                        namespace,
+                        principal,
+                        source,
+                        audiences,
+                        bind_secret: bind_secret && !brokered,
+                    }
                 },
             );
         let cache = prop::sample::select(vec![
@@ -202,16 +224,17 @@ mod every_option_round_trips {
                 )| {
                     let user = matches!(spec.principal, Principal::User { .. });
                     let secret = spec.source == SourceKind::Secret;
+                    let brokered = spec.broker.is_some();
                     GetOptions {
                         spec,
                         duration,
                         cache,
-                        create_secret: create && secret,
+                        create_secret: create && secret && !brokered,
                         revalidate,
                         secret_wait,
                         lock_wait,
                         refresh_ahead,
-                        approve: approve || !user,
+                        approve: approve || !user || brokered,
                         csr_wait: if user {
                             csr_wait
                         } else {
@@ -228,7 +251,7 @@ mod every_option_round_trips {
         fn through_both_parsers(o in options()) {
             // Every field, so that a new one fails to compile here.
             let GetOptions { spec, duration: _, cache: _, create_secret: _, revalidate: _, secret_wait: _, lock_wait: _, refresh_ahead: _, approve: _, csr_wait: _ } = &o;
-            let TokenSpec { kubeconfig: _, admin_context: _, namespace: _, principal: _, source: _, audiences: _, bind_secret: _ } = spec;
+            let TokenSpec { kubeconfig: _, admin_context: _, broker: _, namespace: _, principal: _, source: _, audiences: _, bind_secret: _ } = spec;
             if matches!(&spec.principal, Principal::User { name, groups } if name.starts_with("system:") || name.trim() != name || groups.iter().any(|g| g.starts_with("system:"))) {
                 return Ok(());
             }

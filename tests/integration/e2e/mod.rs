@@ -84,6 +84,8 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
 mod admin_contexts;
 mod audit;
 mod backoff;
+mod broker;
+mod broker_faults;
 mod build;
 mod clearing;
 mod clients;

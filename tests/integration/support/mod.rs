@@ -4,6 +4,8 @@
 
 // Used by the end-to-end tests (Linux) only.
 #[cfg(target_os = "linux")]
+pub mod broker;
+#[cfg(target_os = "linux")]
 pub mod cluster;
 pub mod fake_api;
 #[cfg(target_os = "linux")]

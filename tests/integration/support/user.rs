@@ -11,27 +11,37 @@ use super::Out;
 pub const NAME: &str = "kst-user";
 
 pub struct OrdinaryUser {
+    pub name: &'static str,
     pub uid: u32,
     pub home: PathBuf,
 }
 
 /// The test user, created when missing.
 pub fn ordinary_user() -> OrdinaryUser {
+    user_named(NAME)
+}
+
+/// A second ordinary user (one no policy names, one that plants a socket).
+pub fn other_user() -> OrdinaryUser {
+    user_named("kst-other")
+}
+
+fn user_named(name: &'static str) -> OrdinaryUser {
     let id = |flag: &str| {
-        let out = Command::new("id").args([flag, NAME]).output().unwrap();
+        let out = Command::new("id").args([flag, name]).output().unwrap();
         out.status
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     };
     if id("-u").is_none() {
         let out = Command::new("useradd")
-            .args(["--create-home", "--shell", "/bin/bash", NAME])
+            .args(["--create-home", "--shell", "/bin/bash", name])
             .output()
             .expect("useradd (Debian package passwd)");
         // A concurrent creation by another test process is fine.
         assert!(
             out.status.success() || id("-u").is_some(),
-            "useradd {NAME}: {}",
+            "useradd {name}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
     }
@@ -41,10 +51,10 @@ pub fn ordinary_user() -> OrdinaryUser {
         .lines()
         .find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
-            (f.first() == Some(&NAME)).then(|| PathBuf::from(f[5]))
+            (f.first() == Some(&name)).then(|| PathBuf::from(f[5]))
         })
         .unwrap();
-    OrdinaryUser { uid, home }
+    OrdinaryUser { name, uid, home }
 }
 
 impl OrdinaryUser {
@@ -96,7 +106,7 @@ impl OrdinaryUser {
         self.give(&file);
         Out::from(
             Command::new("runuser")
-                .args(["-l", NAME, "-c"])
+                .args(["-l", self.name, "-c"])
                 .arg(format!("bash {}", file.display()))
                 .stdin(std::process::Stdio::null())
                 .output()

@@ -1,0 +1,227 @@
+use std::time::Duration;
+
+use super::*;
+
+const POLICY: &str = r#"
+version: 1
+rateLimit: {burst: 5, perMinute: 10}
+rules:
+  - name: agents
+    callers: {users: [agent], gids: [2000]}
+    serviceAccounts: ["team/viewer", "ci-*/deployer"]
+    maxDuration: 1h
+    audiences: [vault]
+  - name: long-capped
+    callers: {uids: [1500]}
+    serviceAccounts: ["team/*"]
+    maxDuration: 30m
+    overMaxDuration: cap
+    sources: [token-request, secret]
+  - name: people
+    callers: {groups: [devs]}
+    x509Users: ["alice", "dev-*"]
+    x509Groups: [dev]
+"#;
+
+fn caller(uid: u32, user: &str) -> Caller {
+    Caller {
+        uid,
+        gids: vec![uid],
+        pid: 42,
+        user: Some(user.into()),
+        groups: Vec::new(),
+        exe: None,
+    }
+}
+
+fn sa<'a>(namespace: &'a str, name: &'a str, secs: u64) -> Ask<'a> {
+    Ask {
+        wanted: Wanted::ServiceAccount { namespace, name },
+        audiences: &[],
+        source: "token-request",
+        duration: Some(Duration::from_secs(secs)),
+    }
+}
+
+fn deny(d: Decision) -> String {
+    match d {
+        Decision::Deny(why) => why,
+        other => panic!("allowed: {other:?}"),
+    }
+}
+
+#[test]
+fn callers_match_by_name_uid_and_group() {
+    let p = Policy::parse(POLICY).unwrap();
+    assert_eq!(
+        p.rate,
+        RateLimit {
+            burst: 5,
+            per_minute: 10
+        }
+    );
+    let allow = Decision::Allow {
+        rule: "agents".into(),
+        duration: Some(Duration::from_secs(3600)),
+        capped: false,
+    };
+    assert_eq!(
+        p.decide(&caller(1001, "agent"), &sa("team", "viewer", 3600)),
+        allow
+    );
+    let mut by_gid = caller(1002, "bob");
+    by_gid.gids.push(2000);
+    assert_eq!(p.decide(&by_gid, &sa("team", "viewer", 3600)), allow);
+    assert_eq!(
+        p.decide(&caller(1001, "agent"), &sa("ci-prod", "deployer", 600)),
+        Decision::Allow {
+            rule: "agents".into(),
+            duration: Some(Duration::from_secs(600)),
+            capped: false
+        }
+    );
+}
+
+#[test]
+fn default_deny_says_why() {
+    let p = Policy::parse(POLICY).unwrap();
+    let why = deny(p.decide(&caller(1003, "mallory"), &sa("team", "viewer", 3600)));
+    assert_eq!(
+        why,
+        "no rule of the policy names uid 1003 (mallory) (or its groups)"
+    );
+    let why = deny(p.decide(&caller(1001, "agent"), &sa("team", "admin", 3600)));
+    assert_eq!(
+        why,
+        "no rule for uid 1001 (agent) allows ServiceAccount team/admin (its rules: agents)"
+    );
+    let why = deny(p.decide(&caller(1001, "agent"), &sa("team", "viewer", 7200)));
+    assert_eq!(
+        why,
+        "rule \"agents\": duration 2h is above the maximum 1h; ask for --duration 1h or less"
+    );
+    let aud = ["other".to_string()];
+    let mut ask = sa("team", "viewer", 600);
+    ask.audiences = &aud;
+    assert!(
+        deny(p.decide(&caller(1001, "agent"), &ask))
+            .contains("audience \"other\" is not allowed (allowed: vault)")
+    );
+    let mut ask = sa("team", "viewer", 600);
+    ask.source = "secret";
+    assert!(deny(p.decide(&caller(1001, "agent"), &ask)).contains("source secret is not allowed"));
+    // The empty policy allows nothing.
+    let empty = Policy::parse("version: 1\n").unwrap();
+    deny(empty.decide(&caller(0, "root"), &sa("team", "viewer", 600)));
+}
+
+#[test]
+fn over_the_maximum_is_capped_where_the_rule_says() {
+    let p = Policy::parse(POLICY).unwrap();
+    assert_eq!(
+        p.decide(&caller(1500, "ci"), &sa("team", "anything", 7200)),
+        Decision::Allow {
+            rule: "long-capped".into(),
+            duration: Some(Duration::from_secs(1800)),
+            capped: true
+        }
+    );
+    let mut legacy = sa("team", "x", 0);
+    legacy.source = "secret";
+    legacy.duration = None;
+    assert!(deny(p.decide(&caller(1500, "ci"), &legacy)).contains("never expire"));
+}
+
+#[test]
+fn users_never_system() {
+    let p = Policy::parse(POLICY).unwrap();
+    let mut dev = caller(1600, "carol");
+    dev.groups.push("devs".into());
+    let groups = vec!["dev".to_string()];
+    let ask = |name: &'static str, groups: &'static [String]| Ask {
+        wanted: Wanted::User { name, groups },
+        audiences: &[],
+        source: "token-request",
+        duration: Some(Duration::from_secs(3600)),
+    };
+    let g: &'static [String] = Box::leak(groups.into_boxed_slice());
+    assert!(matches!(
+        p.decide(&dev, &ask("alice", g)),
+        Decision::Allow { .. }
+    ));
+    assert!(matches!(
+        p.decide(&dev, &ask("dev-x", &[])),
+        Decision::Allow { .. }
+    ));
+    let masters: &'static [String] =
+        Box::leak(vec!["system:masters".to_string()].into_boxed_slice());
+    assert!(deny(p.decide(&dev, &ask("alice", masters))).contains("system: name"));
+    assert!(deny(p.decide(&dev, &ask("system:admin", &[]))).contains("system: name"));
+    let qa: &'static [String] = Box::leak(vec!["qa".to_string()].into_boxed_slice());
+    assert!(deny(p.decide(&dev, &ask("alice", qa))).contains("allows user alice in qa"));
+}
+
+#[test]
+fn bad_policies_are_refused_with_the_place() {
+    for (text, says) in [
+        ("version: 2\n", "version 2 is not known"),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {}\n    serviceAccounts: [a/b]\n",
+            "names no callers",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n",
+            "allows nothing",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    serviceAccounts: [viewer]\n",
+            "NAMESPACE/NAME",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    x509Users: [alice]\n    x509Groups: [\"system:masters\"]\n",
+            "system:",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    x509Users: [\"*\"]\n",
+            "system:",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    serviceAccounts: [a/b]\n    maxDuration: soon\n",
+            "maxDuration",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    serviceAccounts: [a/b]\n    overMaxDuration: shrug\n",
+            "overMaxDuration",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    serviceAccounts: [a/b]\n  - name: a\n    callers: {uids: [2]}\n    serviceAccounts: [a/b]\n",
+            "used twice",
+        ),
+        (
+            "version: 1\nrules:\n  - name: a\n    caller: {uids: [1]}\n",
+            "unknown field `caller`",
+        ),
+        (
+            "version: 1\nrateLimit: {burst: 0, perMinute: 1}\n",
+            "at least 1",
+        ),
+    ] {
+        let err = Policy::parse(text).unwrap_err();
+        assert!(err.contains(says), "{text:?}: {err}");
+    }
+    let err = Policy::parse("version: 1\nrules: [\n").unwrap_err();
+    assert!(err.contains("line"), "{err}");
+}
+
+#[test]
+fn globs() {
+    assert!(glob("team/*", "team/viewer"));
+    assert!(glob("*/viewer", "a/viewer"));
+    assert!(glob("a*b*c", "aXbYc"));
+    assert!(glob("a*b*c", "abc"));
+    assert!(!glob("a*b*c", "ac"));
+    assert!(!glob("team/*", "teams/viewer"));
+    assert!(glob("exact", "exact"));
+    assert!(!glob("exact", "exactly"));
+    assert!(!glob("ab*ba", "aba"));
+}

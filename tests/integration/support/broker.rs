@@ -1,0 +1,225 @@
+//! The broker for the end-to-end tests: `kube-sa-token serve` run as root
+//! (this test process), with the admin kubeconfig 0600 in a directory only
+//! root may enter, its socket under /run, its store in a tmpfs directory of
+//! its own. The clients are ordinary users (`support::user`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::cluster::Cluster;
+
+pub struct Broker {
+    /// 0700, root's: the admin kubeconfig, the policy, the logs.
+    pub dir: PathBuf,
+    pub socket: PathBuf,
+    pub policy: PathBuf,
+    pub audit: PathBuf,
+    pub admin: PathBuf,
+    runtime: PathBuf,
+    child: Option<Child>,
+    /// Handed its socket as systemd does (`LISTEN_FDS`), not making it.
+    activated: bool,
+}
+
+/// What systemd does for a socket unit: bind and listen, then run the
+/// service with the socket as descriptor 3 and LISTEN_PID/LISTEN_FDS set.
+const ACTIVATE: &str = r#"
+import os, socket, sys
+path = sys.argv[1]
+os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+if os.path.exists(path):
+    os.unlink(path)
+s = socket.socket(socket.AF_UNIX)
+s.bind(path)
+os.chmod(path, 0o666)
+s.listen(64)
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["LISTEN_PID"] = str(os.getpid())
+os.environ["LISTEN_FDS"] = "1"
+os.execv(sys.argv[2], sys.argv[2:])
+"#;
+
+impl Broker {
+    /// Starts a broker named `name` with `policy` (YAML), ready to answer.
+    pub fn start(c: &Cluster, name: &str, policy: &str) -> Broker {
+        Broker::make(c, name, policy, false)
+    }
+
+    /// Started as a systemd socket unit starts it.
+    pub fn start_activated(c: &Cluster, name: &str, policy: &str) -> Broker {
+        Broker::make(c, name, policy, true)
+    }
+
+    fn make(c: &Cluster, name: &str, policy: &str, activated: bool) -> Broker {
+        let tag = format!("kst-broker-{name}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&tag);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let admin = dir.join("admin.kubeconfig");
+        std::fs::write(&admin, c.admin_yaml()).unwrap();
+        std::fs::set_permissions(&admin, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let policy_file = dir.join("policy.yaml");
+        std::fs::write(&policy_file, policy).unwrap();
+        let runtime = PathBuf::from("/dev/shm").join(&tag);
+        let _ = std::fs::remove_dir_all(&runtime);
+        let socket = PathBuf::from("/run").join(&tag).join("broker.sock");
+        let mut b = Broker {
+            audit: dir.join("audit.jsonl"),
+            dir,
+            socket,
+            policy: policy_file,
+            admin,
+            runtime,
+            child: None,
+            activated,
+        };
+        b.run();
+        b
+    }
+
+    /// Starts `serve` and waits (bounded) until it answers.
+    fn run(&mut self) {
+        std::fs::create_dir_all(&self.runtime).unwrap();
+        std::fs::set_permissions(&self.runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("serve.log"))
+            .unwrap();
+        let mut cmd = if self.activated {
+            let mut py = Command::new("python3");
+            py.args(["-c", ACTIVATE])
+                .arg(&self.socket)
+                .arg(&*super::BIN);
+            py
+        } else {
+            Command::new(&*super::BIN)
+        };
+        // Activated, the path it is given is not where it listens.
+        let socket = if self.activated {
+            self.socket.with_extension("unused")
+        } else {
+            self.socket.clone()
+        };
+        let child = cmd
+            .args([
+                "serve",
+                "--admin-context",
+                "admin",
+                "--cache",
+                "tmpfs",
+                "-v",
+            ])
+            .arg("--kubeconfig")
+            .arg(&self.admin)
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--policy")
+            .arg(&self.policy)
+            .arg("--audit-log")
+            .arg(&self.audit)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &self.dir)
+            .env("XDG_RUNTIME_DIR", &self.runtime)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let start = Instant::now();
+        // Ready when it answers a status request (as root, its own account).
+        let answers = |socket: &PathBuf| {
+            let Ok(mut s) = UnixStream::connect(socket) else {
+                return false;
+            };
+            let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+            let mut line = String::new();
+            s.write_all(b"{\"v\":1,\"op\":\"status\"}\n").is_ok()
+                && BufReader::new(s).read_line(&mut line).is_ok()
+                && line.contains("\"status\"")
+        };
+        while !answers(&self.socket) {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the broker did not listen within 20 s: {}",
+                self.log()
+            );
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                panic!("the broker exited ({status}): {}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops it as systemd would (SIGTERM) and waits for it to go.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let status = child.wait().unwrap();
+            assert!(
+                status.success(),
+                "serve ended with {status}: {}",
+                self.log()
+            );
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.stop();
+        self.run();
+    }
+
+    /// Restarts it with an empty store: its next answer is a mint.
+    pub fn restart_cold(&mut self) {
+        self.stop();
+        std::fs::remove_dir_all(&self.runtime).unwrap();
+        self.run();
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default()
+    }
+
+    /// The audit log's records.
+    pub fn audit_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.audit)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+
+    /// Sends `bytes` as they are and reads the answer line (bounded).
+    pub fn raw(&self, bytes: &[u8]) -> serde_json::Value {
+        let mut s = UnixStream::connect(&self.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        s.write_all(bytes).unwrap();
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.runtime);
+        if let Some(d) = self.socket.parent() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
