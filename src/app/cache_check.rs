@@ -8,10 +8,12 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use crate::cache::{Cache, CacheKey, Record};
+use crate::cache::{BROKER_PREFIX, Cache, CacheKey, Record};
+use crate::options::BrokerRef;
 use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
+use super::broker_cluster;
 use super::kube_minter::KubeMinter;
 use super::ports::{Minter, Review};
 
@@ -76,10 +78,24 @@ fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
     };
     // The same review `get` makes: never sent to a cluster it was not
     // minted on (then "not known", with the binding's reason).
+    // A broker's entry: its cluster, asked with the credential alone.
+    let cluster = match r.admin_context.strip_prefix(BROKER_PREFIX) {
+        None => None,
+        Some(socket) => {
+            let broker = BrokerRef {
+                socket: socket.into(),
+                owner: None,
+            };
+            match broker_cluster::of(&broker) {
+                Ok(c) => Some(c.info),
+                Err(e) => return Check::Unknown(e.to_string()),
+            }
+        }
+    };
     let info = ExecInfo {
         api_version: V1,
         interactive: false,
-        cluster: None,
+        cluster,
     };
     let minter = KubeMinter { session };
     let expected = match &r.user {

@@ -72,33 +72,14 @@ impl KubeMinter<'_> {
             entry.credential.kind(),
             entry.label()
         );
-        let client = match &info.cluster {
-            // The cluster kubectl described: no admin credentials needed.
-            Some(c) => {
-                // Data or a file path, read as `target_cluster` reads it.
-                let ca = read_ca(
-                    c.certificate_authority_data.as_deref(),
-                    c.certificate_authority.as_deref(),
-                )
-                .map_err(|e| ProtocolError::Malformed(format!("spec.cluster: {e}")))?;
-                let _entered = self.session.enter()?;
-                TokenClient::new(
-                    &c.server,
-                    ca.as_deref(),
-                    c.tls_server_name.as_deref(),
-                    c.insecure_skip_tls_verify,
-                    c.proxy_url.as_deref(),
-                    &entry.credential,
-                    &entry.cluster,
-                    &who,
-                )?
-            }
-            None => {
-                self.session.admin(Some(chain).filter(|c| !c.is_empty()))?;
-                self.session
-                    .token_client(&entry.credential, &entry.cluster, &who)?
-            }
-        };
+        let client = credential_client(
+            self.session,
+            info,
+            &entry.credential,
+            &entry.cluster,
+            &who,
+            chain,
+        )?;
         // A quick question: when the server does not answer in time, the
         // cached token is served on (see GetToken), kubectl does not wait.
         let server = entry.cluster.server.clone();
@@ -270,6 +251,45 @@ async fn sign_user(
         secret: None,
         ca_crt: None,
         clock_offset: signed.clock_offset,
+    })
+}
+
+/// A client that presents `credential` (minted on `bound`) to the cluster
+/// `info` describes (kubectl's, or a broker's: no admin credentials
+/// needed), else to the admin context's cluster through `session`.
+pub(super) fn credential_client(
+    session: &AdminSession<'_>,
+    info: &ExecInfo,
+    credential: &Credential,
+    bound: &ClusterIdentity,
+    who: &str,
+    chain: &str,
+) -> Result<TokenClient, Error> {
+    Ok(match &info.cluster {
+        // The cluster kubectl described: no admin credentials needed.
+        Some(c) => {
+            // Data or a file path, read as `target_cluster` reads it.
+            let ca = read_ca(
+                c.certificate_authority_data.as_deref(),
+                c.certificate_authority.as_deref(),
+            )
+            .map_err(|e| ProtocolError::Malformed(format!("spec.cluster: {e}")))?;
+            let _entered = session.enter()?;
+            TokenClient::new(
+                &c.server,
+                ca.as_deref(),
+                c.tls_server_name.as_deref(),
+                c.insecure_skip_tls_verify,
+                c.proxy_url.as_deref(),
+                credential,
+                bound,
+                who,
+            )?
+        }
+        None => {
+            session.admin(Some(chain).filter(|c| !c.is_empty()))?;
+            session.token_client(credential, bound, who)?
+        }
     })
 }
 

@@ -17,6 +17,7 @@ use crate::options::{GetOptions, SourceKind};
 use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
+use super::broker_cluster;
 use super::get::obtain;
 use super::setup::{context_body, default_name, exec_user};
 
@@ -49,61 +50,53 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let spec = &opts.spec;
-    let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
-    // The exec entry must find the admin context wherever the file is used
-    // (`KUBECONFIG=FILE kubectl`, k9s, CI): it names the admin kubeconfig.
-    let mut own = opts.clone();
-    if !embed_token && spec.kubeconfig.is_none() {
-        match kc.single_file_of(&spec.admin_context)? {
-            Some(file) => own.spec.kubeconfig = Some(file),
-            None => {
-                return Err(Error::Usage(format!(
-                    "the admin context {:?} and its cluster and user are in different kubeconfig files, and the exported exec entry can name only one: pass --kubeconfig FILE with a file that holds them all (`kubectl config view --flatten --minify --context {} > FILE`)",
-                    spec.admin_context, spec.admin_context
-                )));
-            }
-        }
-    }
+    // A broker's identity: the cluster its status names, no admin context.
+    let broker = spec.broker.as_ref().map(broker_cluster::of).transpose()?;
+    let (mut cluster, cluster_name, own) = match &broker {
+        Some(b) => (
+            b.entry.as_mapping().cloned().unwrap_or_default(),
+            b.name.clone(),
+            opts.clone(),
+        ),
+        None => admin_side(opts, embed_token)?,
+    };
     let opts = &own;
-    let admin_ctx = kc.context(&spec.admin_context)?;
-    let mut cluster = kc
-        .cluster(&admin_ctx.cluster)
-        .and_then(Value::as_mapping)
-        .cloned()
-        .unwrap_or_default();
-    embed_ca_file(&mut cluster)?;
-
     let name = context_name
         .map(str::to_string)
-        .unwrap_or_else(|| default_name(opts, &admin_ctx.cluster));
+        .unwrap_or_else(|| default_name(opts, &cluster_name));
 
     let user = if embed_token {
         let info = ExecInfo {
             api_version: V1,
             interactive: false,
-            cluster: None,
+            cluster: broker.as_ref().map(|b| b.info.clone()),
         };
         let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
         let issued = obtain(opts, &info, &SystemClock, &session)?;
         // The CA: the token Secret's ca.crt (classic way), else the admin
-        // context's, else the kube-root-ca.crt ConfigMap.
-        let admin = session.admin(None)?;
-        let ca: Option<Vec<u8>> = session.block_on(async {
-            if let (SourceKind::Secret, Some(sa)) = (spec.source, spec.service_account()) {
-                let m = admin
-                    .secret_token(&spec.namespace, sa, false, Duration::from_secs(1))
-                    .await?;
-                if m.ca_crt.is_some() {
-                    return Ok::<_, Error>(m.ca_crt);
+        // context's, else the kube-root-ca.crt ConfigMap; a broker's is in
+        // its cluster entry already.
+        let ca: Option<Vec<u8>> = if broker.is_some() {
+            None
+        } else {
+            let admin = session.admin(None)?;
+            session.block_on(async {
+                if let (SourceKind::Secret, Some(sa)) = (spec.source, spec.service_account()) {
+                    let m = admin
+                        .secret_token(&spec.namespace, sa, false, Duration::from_secs(1))
+                        .await?;
+                    if m.ca_crt.is_some() {
+                        return Ok::<_, Error>(m.ca_crt);
+                    }
                 }
-            }
-            if cluster.contains_key("certificate-authority-data")
-                || cluster.contains_key("insecure-skip-tls-verify")
-            {
-                return Ok(None);
-            }
-            Ok(admin.root_ca_configmap(&spec.namespace).await?)
-        })??;
+                if cluster.contains_key("certificate-authority-data")
+                    || cluster.contains_key("insecure-skip-tls-verify")
+                {
+                    return Ok(None);
+                }
+                Ok(admin.root_ca_configmap(&spec.namespace).await?)
+            })??
+        };
         let b64 = base64::engine::general_purpose::STANDARD;
         if let Some(ca) = ca {
             cluster.insert("certificate-authority-data".into(), b64.encode(ca).into());
@@ -196,4 +189,37 @@ fn write_config(
     doc.insert("users".into(), item("user", user));
     write!(out, "{}", crate::kubeconfig::to_yaml(&Value::Mapping(doc))?)?;
     Ok(())
+}
+
+/// Without a broker: the admin context's cluster entry (its CA file
+/// embedded), its name, and the options the exported exec entry runs with
+/// (naming the admin kubeconfig, so that it works anywhere).
+fn admin_side(
+    opts: &GetOptions,
+    embed_token: bool,
+) -> Result<(Mapping, String, GetOptions), Error> {
+    let spec = &opts.spec;
+    let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
+    // The exec entry must find the admin context wherever the file is used
+    // (`KUBECONFIG=FILE kubectl`, k9s, CI): it names the admin kubeconfig.
+    let mut own = opts.clone();
+    if !embed_token && spec.kubeconfig.is_none() {
+        match kc.single_file_of(&spec.admin_context)? {
+            Some(file) => own.spec.kubeconfig = Some(file),
+            None => {
+                return Err(Error::Usage(format!(
+                    "the admin context {:?} and its cluster and user are in different kubeconfig files, and the exported exec entry can name only one: pass --kubeconfig FILE with a file that holds them all (`kubectl config view --flatten --minify --context {} > FILE`)",
+                    spec.admin_context, spec.admin_context
+                )));
+            }
+        }
+    }
+    let admin_ctx = kc.context(&spec.admin_context)?;
+    let mut cluster = kc
+        .cluster(&admin_ctx.cluster)
+        .and_then(Value::as_mapping)
+        .cloned()
+        .unwrap_or_default();
+    embed_ca_file(&mut cluster)?;
+    Ok((cluster, admin_ctx.cluster, own))
 }

@@ -141,6 +141,11 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
                 "note: the legacy token never expires; it stays valid until its Secret is deleted: kubectl -n {} delete secret {secret}",
                 spec.namespace
             )?,
+            None if spec.broker.is_some() => writeln!(
+                out,
+                "note: the token itself stays valid on the server until {}; it came from the broker, whose policy's maxDuration bounds how long tokens live",
+                expiry(r, now)
+            )?,
             None => writeln!(
                 out,
                 "note: the token itself stays valid on the server until {}; mint with --bind-secret to make logout revoke it",

@@ -10,8 +10,13 @@ use crate::kubeconfig::Kubeconfigs;
 use crate::options::{GetOptions, TokenSpec};
 use crate::protocol::{ExecInfo, ProtocolError};
 
-/// The admin context's cluster from the kubeconfig (no client built).
+/// The admin context's cluster from the kubeconfig (no client built); a
+/// broker's, from the broker.
 pub(super) fn admin_cluster(spec: &TokenSpec) -> Result<ClusterIdentity, Error> {
+    if let Some(b) = &spec.broker {
+        // No admin context here: the broker's (its status says it).
+        return Ok(super::broker_cluster::of(b)?.identity);
+    }
     let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
     Ok(kc.cluster_identity(&spec.admin_context)?)
 }

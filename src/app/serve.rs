@@ -274,6 +274,7 @@ fn credential(shared: &Shared, caller: &Caller, req: &Request, rec: &mut Record<
     rec.audiences = req.audiences.clone();
     rec.duration_secs = req.duration_secs;
     rec.server = req.cluster.as_ref().map(|c| c.server.clone());
+    rec.refresh = req.refresh;
     let Some(target) = &req.cluster else {
         return Response::error(
             ErrorCode::BadRequest,

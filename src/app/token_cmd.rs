@@ -12,9 +12,9 @@ use crate::credential::Credential;
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfigs;
 use crate::options::{GetOptions, Who};
-use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
+use super::broker_cluster::{self, command_info};
 use super::get::obtain;
 use super::identity::options_of;
 
@@ -28,11 +28,7 @@ pub fn token(
     let spec = &opts.spec;
     // The CA first: nothing is minted for a request that cannot be met.
     let ca = ca_file.map(|_| admin_ca(opts)).transpose()?;
-    let info = ExecInfo {
-        api_version: V1,
-        interactive: false,
-        cluster: None,
-    };
+    let info = command_info(spec)?;
     let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
     let issued = obtain(opts, &info, clock, &session)?;
     let Credential::Token(token) = &issued.credential else {
@@ -57,6 +53,14 @@ pub fn token(
 /// as its kubeconfig gives it.
 fn admin_ca(opts: &GetOptions) -> Result<Vec<u8>, Error> {
     let spec = &opts.spec;
+    if let Some(b) = &spec.broker {
+        return broker_cluster::of(b)?.ca_pem.ok_or_else(|| {
+            Error::Usage(format!(
+                "the broker at {} names no cluster CA (the system's roots): curl needs no --cacert for it, leave out --ca-file",
+                b.socket.display()
+            ))
+        });
+    }
     let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
     kc.cluster_ca(&spec.admin_context)?.ok_or_else(|| {
         Error::Usage(format!(

@@ -10,11 +10,12 @@ use crate::cache::Cache;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::options::{Format, GetOptions, Who};
-use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
+use super::broker_cluster::command_info;
 use super::get::obtain;
 use super::identity::options_of;
+use super::kube_minter::credential_client;
 use super::request::{admin_cluster, entry_key};
 
 pub fn whoami(
@@ -27,15 +28,19 @@ pub fn whoami(
     if let Who::Options(_) = who {
         note_a_new_identity(opts);
     }
-    let info = ExecInfo {
-        api_version: V1,
-        interactive: false,
-        cluster: None,
-    };
+    // A broker's identity: its cluster, asked with the credential alone.
+    let info = command_info(&opts.spec)?;
     let session = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
     let issued = obtain(opts, &info, clock, &session)?;
     let who = format!("the {} of {}", issued.credential.kind(), opts.spec.label());
-    let client = session.token_client(&issued.credential, &issued.cluster, &who)?;
+    let client = credential_client(
+        &session,
+        &info,
+        &issued.credential,
+        &issued.cluster,
+        &who,
+        "",
+    )?;
     let (user, version) = session.block_on(async {
         let user = client.whoami().await?;
         let version = client.version().await?;

@@ -42,6 +42,9 @@ pub struct Record<'a> {
     pub duration_secs: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// A client's background refresh (the successor minted if due).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub refresh: bool,
     /// `allow`, `deny`, `error`.
     pub decision: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,6 +76,7 @@ impl<'a> Record<'a> {
             audiences: Vec::new(),
             duration_secs: None,
             server: None,
+            refresh: false,
             decision,
             rule: None,
             reason: None,

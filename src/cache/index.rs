@@ -57,6 +57,10 @@ pub struct Record {
     pub credential_id: Option<String>,
 }
 
+/// How a record names the broker an entry came from, in place of an
+/// admin context (`broker:/run/kube-sa-token/broker.sock`).
+pub const BROKER_PREFIX: &str = "broker:";
+
 impl Record {
     /// Who, for listings ([`crate::options::Principal::listed`]).
     pub fn label(&self) -> String {
@@ -68,7 +72,11 @@ impl Record {
     /// when from the entry, how it was asked for from `spec`.
     pub fn new(entry: &Entry, spec: &TokenSpec, store: StoreKind) -> Record {
         Record {
-            admin_context: spec.admin_context.clone(),
+            // A broker's entry: where it came from instead.
+            admin_context: match &spec.broker {
+                Some(b) => format!("{BROKER_PREFIX}{}", b.socket.display()),
+                None => spec.admin_context.clone(),
+            },
             kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
             source: spec.source_name().into(),
             audiences: spec.audiences.clone(),

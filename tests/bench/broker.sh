@@ -58,13 +58,26 @@ $direct --cache tmpfs >/dev/null      # warm both caches
 $brokered --cache tmpfs >/dev/null
 
 echo "binary: $bin ($(stat -c %s "$bin") bytes), $(nproc) cores, $runs runs a case"
-hyperfine -N --warmup 20 --min-runs "$runs" \
+out=$repo/target/bench/broker
+mkdir -p "$out"
+hyperfine -N --warmup 20 --min-runs "$runs" --export-json "$out/hits.json" \
   -n 'true (process spawn)' 'true' \
   -n 'hit, direct (--cache tmpfs)' "$direct --cache tmpfs" \
   -n 'hit, through the broker (--cache tmpfs; no socket)' "$brokered --cache tmpfs" \
   "$@"
-hyperfine -N --warmup 5 --min-runs "$((runs / 4))" \
+echo "a hit, direct (A) and through the broker (B), paired (${PAIRS:-1000} alternating pairs):"
+# shellcheck disable=SC2086 # the command lines are split into words on purpose
+python3 "$repo/tests/bench/paired.py" --runs "${PAIRS:-1000}" --warmup 20 --name-a direct --name-b broker \
+  -- $direct --cache tmpfs --- $brokered --cache tmpfs | tee "$out/paired.json"
+hyperfine -N --warmup 5 --min-runs "$((runs / 4))" --export-json "$out/misses.json" \
   -n 'miss, direct (--cache none: a TokenRequest each call)' "$direct --cache none" \
   -n "miss on the client, the broker's hit (--cache none)" "$brokered --cache none" \
   -n 'miss on both (a broker with --cache none: a TokenRequest each call)' "$cold_broker --cache none"
+echo "figures (ms, mean ± σ; raw JSON in $out):"
+python3 - "$out/hits.json" "$out/misses.json" <<'PY'
+import json, sys
+for f in sys.argv[1:]:
+    for r in json.load(open(f))["results"]:
+        print(f"| {r['command']} | {r['mean']*1000:.2f} ± {r['stddev']*1000:.2f} |")
+PY
 echo "broker audit lines: $(wc -l < "$work/audit-tmpfs.jsonl") (the kept store), $(wc -l < "$work/audit-none.jsonl") (minting every time)"

@@ -5,7 +5,7 @@
 use crate::broker::client;
 use crate::options::BrokerRef;
 
-use super::super::broker_setup::STATUS_TIMEOUT;
+use super::super::broker_cluster::STATUS_TIMEOUT;
 use super::entries::Entry;
 use super::report::Report;
 

@@ -11,6 +11,8 @@ use crate::options::Format;
 use crate::x509;
 
 use super::super::admin_session::AdminSession;
+use super::super::broker_cluster::command_info;
+use super::super::kube_minter::credential_client;
 use super::input::{Cached, Request};
 use super::report::{s, time_line, when, write_json};
 
@@ -33,7 +35,9 @@ pub(super) fn inspect_certificate(
             let session =
                 AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
             let who = format!("the cached certificate of {}", opts.spec.label());
-            let client = session.token_client(credential, cluster, &who)?;
+            // A broker's: asked on its cluster with the certificate alone.
+            let info = command_info(&opts.spec)?;
+            let client = credential_client(&session, &info, credential, cluster, &who, "")?;
             Some(match session.block_on(client.whoami())? {
                 Ok(u) => json!({"authenticated": true, "username": u.username, "groups": u.groups}),
                 Err(e) => json!({"authenticated": false, "error": e.to_string()}),

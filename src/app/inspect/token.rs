@@ -137,6 +137,15 @@ pub(super) fn inspect_token(
         (None, Some(c)) => c.opts.spec.kubeconfig.as_deref(),
         _ => req.kubeconfig,
     };
+    if req.verify
+        && req.admin_context.is_none()
+        && let Some(b) = cached.and_then(|c| c.opts.spec.broker.as_ref())
+    {
+        return Err(Error::Usage(format!(
+            "--verify checks a token with an admin context (the cluster's signing keys, a TokenReview), and this one comes from the broker at {}: `kube-sa-token whoami` asks the server with the token itself, or give --admin-context",
+            b.socket.display()
+        )));
+    }
     let verification = match (req.verify, admin_context) {
         (true, Some(ctx)) => {
             let session = AdminSession::new(kubeconfig, ctx);

@@ -62,6 +62,8 @@ pub(crate) fn with_intact_cache(api: &FakeApi, env: &TestEnv, test: impl FnOnce(
     );
 }
 
+#[cfg(target_os = "linux")]
+mod broker;
 mod cache_list;
 mod commands;
 mod errors;

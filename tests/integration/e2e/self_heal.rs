@@ -8,7 +8,7 @@ use super::*;
 
 /// Waits until the API server rejects `token` (its authentication cache
 /// holds results for a few seconds), bounded.
-fn until_rejected(c: &Cluster, token: &str) {
+pub(super) fn until_rejected(c: &Cluster, token: &str) {
     let rejected = eventually(Duration::from_secs(60), || {
         let out = Out::from(
             Command::new(c.kubectl_path())

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::cluster::Cluster;
+use super::user::OrdinaryUser;
 
 pub struct Broker {
     /// 0700, root's: the admin kubeconfig, the policy, the logs.
@@ -23,6 +24,12 @@ pub struct Broker {
     child: Option<Child>,
     /// Handed its socket as systemd does (`LISTEN_FDS`), not making it.
     activated: bool,
+    /// The binary `serve` runs, and variables besides HOME and
+    /// XDG_RUNTIME_DIR (libfaketime's).
+    bin: PathBuf,
+    env: Vec<(String, String)>,
+    /// Run as this ordinary user instead of root (uid, gid).
+    run_as: Option<(u32, u32)>,
 }
 
 /// What systemd does for a socket unit: bind and listen, then run the
@@ -65,29 +72,92 @@ impl Broker {
         let admin = dir.join("admin.kubeconfig");
         std::fs::write(&admin, c.admin_yaml()).unwrap();
         std::fs::set_permissions(&admin, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut b = Broker::assemble(&tag, dir, admin, policy, activated, None);
+        b.run();
+        b
+    }
+
+    /// Run by an ordinary user (a person who lets an agent's uid ask),
+    /// with the admin kubeconfig and its certificates in that user's
+    /// directory, the socket in a directory of theirs under /tmp.
+    pub fn start_as(c: &Cluster, name: &str, policy: &str, user: &OrdinaryUser) -> Broker {
+        let tag = format!("kst-broker-{name}-{}", std::process::id());
+        let dir = user.workdir(&tag);
+        // The admin kubeconfig and its certificates, the user's own.
+        for f in ["ca.crt", "admin.crt", "admin.key"] {
+            user.copy_in(&c.pki().join(f), &dir);
+        }
+        let yaml = c
+            .admin_yaml()
+            .replace(c.pki().to_str().unwrap(), dir.to_str().unwrap());
+        let admin = dir.join("admin.kubeconfig");
+        std::fs::write(&admin, yaml).unwrap();
+        user.give(&admin);
+        let mut b = Broker::assemble(&tag, dir, admin, policy, false, Some(user));
+        b.run();
+        b
+    }
+
+    fn assemble(
+        tag: &str,
+        dir: PathBuf,
+        admin: PathBuf,
+        policy: &str,
+        activated: bool,
+        user: Option<&OrdinaryUser>,
+    ) -> Broker {
         let policy_file = dir.join("policy.yaml");
         std::fs::write(&policy_file, policy).unwrap();
-        let runtime = PathBuf::from("/dev/shm").join(&tag);
+        let runtime = PathBuf::from("/dev/shm").join(tag);
         let _ = std::fs::remove_dir_all(&runtime);
-        let socket = PathBuf::from("/run").join(&tag).join("broker.sock");
+        let socket_dir = match user {
+            None => PathBuf::from("/run").join(tag),
+            Some(_) => std::env::temp_dir().join(format!("{tag}-socket")),
+        };
         let mut b = Broker {
             audit: dir.join("audit.jsonl"),
             dir,
-            socket,
+            socket: socket_dir.join("broker.sock"),
             policy: policy_file,
             admin,
             runtime,
             child: None,
             activated,
+            bin: PathBuf::from(&*super::BIN),
+            env: Vec::new(),
+            run_as: None,
         };
-        b.run();
+        if let Some(u) = user {
+            u.give(&b.policy);
+            b.bin = u.binary_in(&b.dir);
+            let _ = std::fs::remove_dir_all(&socket_dir);
+            std::fs::create_dir_all(&socket_dir).unwrap();
+            u.give(&socket_dir);
+            std::fs::set_permissions(&socket_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            b.run_as = Some((u.uid, u.uid));
+        }
         b
+    }
+
+    /// Restarts it with its store kept, running `bin` with `env` (cargo's
+    /// dynamically linked build under libfaketime: its clock moved).
+    pub fn restart_with(&mut self, bin: &str, env: &[(&str, &str)]) {
+        self.stop();
+        self.bin = PathBuf::from(bin);
+        self.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.run();
     }
 
     /// Starts `serve` and waits (bounded) until it answers.
     fn run(&mut self) {
         std::fs::create_dir_all(&self.runtime).unwrap();
         std::fs::set_permissions(&self.runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+        if let Some((uid, gid)) = self.run_as {
+            std::os::unix::fs::chown(&self.runtime, Some(uid), Some(gid)).unwrap();
+        }
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -95,12 +165,20 @@ impl Broker {
             .unwrap();
         let mut cmd = if self.activated {
             let mut py = Command::new("python3");
-            py.args(["-c", ACTIVATE])
-                .arg(&self.socket)
-                .arg(&*super::BIN);
+            py.args(["-c", ACTIVATE]).arg(&self.socket).arg(&self.bin);
             py
+        } else if let Some((uid, gid)) = self.run_as {
+            // setpriv execs the program itself: the child is `serve`, and
+            // SIGTERM reaches it.
+            let mut sp = Command::new("setpriv");
+            sp.arg(format!("--reuid={uid}"))
+                .arg(format!("--regid={gid}"))
+                .arg("--init-groups")
+                .arg("--")
+                .arg(&self.bin);
+            sp
         } else {
-            Command::new(&*super::BIN)
+            Command::new(&self.bin)
         };
         // Activated, the path it is given is not where it listens.
         let socket = if self.activated {
@@ -129,6 +207,7 @@ impl Broker {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", &self.dir)
             .env("XDG_RUNTIME_DIR", &self.runtime)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
