@@ -116,7 +116,10 @@ pub(super) fn issue(
             spec.label(),
             entry.credential.kind()
         );
-        if let Err(e) = cache.remove(&key) {
+        // Still that one (another client's report may have had it
+        // replaced meanwhile): then it goes.
+        let same = matches!(cache.load(&key), Ok(Some(e)) if fingerprint(&e.credential) == fp);
+        if same && let Err(e) = cache.remove(&key) {
             tracing::warn!("could not drop the rejected credential: {e}");
         }
     }
