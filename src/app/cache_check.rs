@@ -84,7 +84,7 @@ fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
         Some(socket) => {
             let broker = BrokerRef {
                 socket: socket.into(),
-                owner: None,
+                owner: r.broker_owner.clone(),
             };
             match broker_cluster::of(&broker) {
                 Ok(c) => Some(c.info),

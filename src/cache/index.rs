@@ -29,6 +29,10 @@ pub struct Record {
     pub groups: Vec<String>,
     pub server: String,
     pub admin_context: String,
+    /// A broker's entry: `--broker-owner`, the account the broker runs as
+    /// when not root (`cache list --check` asks that broker).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_owner: Option<String>,
     /// The admin kubeconfig given with --kubeconfig, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubeconfig: Option<String>,
@@ -77,6 +81,7 @@ impl Record {
                 Some(b) => format!("{BROKER_PREFIX}{}", b.socket.display()),
                 None => spec.admin_context.clone(),
             },
+            broker_owner: spec.broker.as_ref().and_then(|b| b.owner.clone()),
             kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
             source: spec.source_name().into(),
             audiences: spec.audiences.clone(),
@@ -103,6 +108,7 @@ impl Record {
             groups: entry.groups.clone(),
             server: entry.cluster.server.clone(),
             admin_context: "(unknown: not in the index)".into(),
+            broker_owner: None,
             kubeconfig: None,
             source: String::new(),
             audiences: Vec::new(),
@@ -213,6 +219,7 @@ mod tests {
             groups: vec![],
             server: "https://127.0.0.1:6443".into(),
             admin_context: "admin".into(),
+            broker_owner: None,
             kubeconfig: None,
             source: "token-request".into(),
             audiences: vec![],

@@ -116,10 +116,17 @@ fn a_socket_planted_by_another_user_is_refused() {
     )
     .unwrap();
     let planted = plant_dir.join("broker.sock");
-    let mut impostor = Command::new("runuser")
-        .args(["-u", other.name, "--", "python3", "-c"])
+    // setpriv execs python itself (no process in between), so that the
+    // kill below ends the listener and no stray process outlives the test.
+    let mut impostor = Command::new("setpriv")
+        .arg(format!("--reuid={}", other.uid))
+        .arg(format!("--regid={}", other.uid))
+        .args(["--init-groups", "--", "/usr/bin/python3", "-c"])
         .arg("import socket,sys,time\ns=socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\nimport os\nos.chmod(sys.argv[1],0o666)\ns.listen(8)\nwhile True:\n  c,_=s.accept()\n  c.sendall(b'{\"v\":1,\"broker\":\"0.1.0\",\"credential\":{\"token\":\"eyJfake.fake.fake\"},\"clockOffset\":0}\\n')\n  c.close()\n")
         .arg(&planted)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
     assert!(eventually(Duration::from_secs(10), || planted.exists()));

@@ -214,6 +214,7 @@ echo "--- setup" >&2
 "$BIN" setup --broker "$SOCK" --broker-owner "$OWNER" "$NS/viewer" >/dev/null 2>&1; echo "setup=$?"
 grep -c -- '--broker-owner' "$KUBECONFIG"
 echo "who=$("$KUBECTL" --context "$NS/viewer@$CLUSTER" auth whoami -o jsonpath='{.status.userInfo.username}')"
+echo "check=$("$BIN" cache list --check | grep "$NS/")"
 "#,
     );
     assert!(out.stdout.contains("admin=unreadable"), "{}", out.stdout);
@@ -238,6 +239,13 @@ echo "who=$("$KUBECTL" --context "$NS/viewer@$CLUSTER" auth whoami -o jsonpath='
         "{}\n{}",
         out.stdout,
         out.stderr
+    );
+    // The index keeps the owner: the entry is checked through that broker.
+    assert!(
+        out.stdout
+            .contains(&format!("ok (system:serviceaccount:{ns}:viewer)")),
+        "{}",
+        out.stdout
     );
     let audit = broker.audit_lines();
     assert!(
