@@ -55,7 +55,10 @@ grep -q kube-sa-token "$scratch/share/bash-completion/completions/kube-sa-token"
 grep -q kube-sa-token "$scratch/share/fish/vendor_completions.d/kube-sa-token.fish"
 MANPATH="$scratch/share/man" man -w kube-sa-token-get >/dev/null
 # kubectl completes the plugin's words through kubectl_complete-sa_token.
-PATH="$scratch/bin:$TEST_CLUSTER_BIN:$PATH" kubectl __complete sa-token se 2>/dev/null | grep -q "^setup"
+# (Output captured first: `cmd | grep -q` under pipefail fails when grep
+# leaves before cmd has written everything, SIGPIPE.)
+completed=$(PATH="$scratch/bin:$TEST_CLUSTER_BIN:$PATH" kubectl __complete sa-token se 2>/dev/null)
+grep -q "^setup" <<<"$completed"
 
 echo "== unit and fast integration tests"
 cargo test --locked --lib --bins

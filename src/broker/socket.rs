@@ -82,7 +82,16 @@ pub fn listen(path: &Path) -> Result<Listener, BrokerError> {
             ))
         })?;
     match std::fs::DirBuilder::new().mode(0o755).create(dir) {
-        Ok(()) => {}
+        // 0755 whatever the umask (a service's may be 077): callers must
+        // reach the socket.
+        Ok(()) => {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).map_err(|e| {
+                setup(format!(
+                    "cannot open the socket directory {} to callers: {e}",
+                    dir.display()
+                ))
+            })?
+        }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
         Err(e) => {
             return Err(setup(format!(

@@ -40,7 +40,8 @@ run() { wine "$exe" "$@"; }
 version=$(run --version | tr -d '\r')
 [[ $version == "kube-sa-token $(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"* ]] ||
   { echo "unexpected --version: $version"; exit 1; }
-run --help | grep -q "Usage: kube-sa-token" || { echo "--help says no usage"; exit 1; }
+help=$(run --help) || { echo "--help failed"; exit 1; }
+grep -q "Usage: kube-sa-token" <<<"$help" || { echo "--help says no usage"; exit 1; }
 # A token as the API server mints one, decoded without a cluster.
 token=$(python3 tests/platforms/token.py)
 out=$(printf '%s' "$token" | run inspect - | tr -d '\r')

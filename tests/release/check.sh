@@ -63,9 +63,13 @@ smoke() { # NAME RUNNER... -- runs the binary of archive NAME through RUNNER
   local v
   v=$("$@" "$dir/$exe" --version | tr -d '\r')
   [ "$v" = "kube-sa-token $version (commit $commit)" ] || fail "$name --version: $v"
-  "$@" "$dir/$exe" --help | grep -q "Usage: kube-sa-token" || fail "$name --help"
-  printf '%s' "$smoke_token" | "$@" "$dir/$exe" inspect - | tr -d '\r' |
-    grep -q "system:serviceaccount:team:viewer" || fail "$name inspect"
+  # Outputs captured before grep: `cmd | grep -q` under pipefail fails
+  # when grep leaves before cmd has written everything (SIGPIPE).
+  local out
+  out=$("$@" "$dir/$exe" --help) || fail "$name --help failed"
+  grep -q "Usage: kube-sa-token" <<<"$out" || fail "$name --help"
+  out=$(printf '%s' "$smoke_token" | "$@" "$dir/$exe" inspect - | tr -d '\r') || fail "$name inspect failed"
+  grep -q "system:serviceaccount:team:viewer" <<<"$out" || fail "$name inspect"
   local cache_choice
   for cache_choice in "${stores[@]}"; do
     local t who
@@ -158,9 +162,11 @@ kubectl config set-credentials stale --exec-api-version=client.authentication.k8
   --exec-command="$old_store/kube-sa-token" --exec-arg=get >/dev/null
 kubectl config set-context stale --cluster=test --user=stale >/dev/null
 report=$(kubectl sa-token doctor 2>&1 || true)
-grep -F "$old_store/kube-sa-token" <<<"$report" | grep -q "which the next upgrade removes" ||
+flagged=$(grep -F "$old_store/kube-sa-token" <<<"$report" || true)
+grep -q "which the next upgrade removes" <<<"$flagged" ||
   fail "doctor did not flag the versioned path: $report"
-! grep -F '"kubectl-sa_token"' <<<"$report" | grep -q "upgrade removes" || fail "doctor flagged kubectl-sa_token"
+flagged=$(grep -F '"kubectl-sa_token"' <<<"$report" || true)
+! grep -q "upgrade removes" <<<"$flagged" || fail "doctor flagged kubectl-sa_token"
 kubectl config delete-context stale >/dev/null && kubectl config delete-user stale >/dev/null
 # The upgrade: the index gets the next version, krew update and upgrade.
 publish "$next"

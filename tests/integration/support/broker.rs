@@ -186,6 +186,15 @@ impl Broker {
         } else {
             self.socket.clone()
         };
+        // A hardened service's umask (systemd's UMask=0077): the socket
+        // and its directory must still reach the clients.
+        // SAFETY: umask is async-signal-safe; nothing else runs in the child.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+                libc::umask(0o077);
+                Ok(())
+            });
+        }
         let child = cmd
             .args([
                 "serve",
