@@ -37,7 +37,9 @@ pub struct Broker {
 const ACTIVATE: &str = r#"
 import os, socket, sys
 path = sys.argv[1]
-os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+os.makedirs(os.path.dirname(path), exist_ok=True)
+# DirectoryMode=0755 and SocketMode=0666, whatever the umask (as systemd).
+os.chmod(os.path.dirname(path), 0o755)
 if os.path.exists(path):
     os.unlink(path)
 s = socket.socket(socket.AF_UNIX)
