@@ -43,6 +43,18 @@ impl Client {
         Client { user, dir, vars }
     }
 
+    /// cargo's dynamically linked build, copied for the user (libfaketime
+    /// needs the dynamic loader; the installed build has none).
+    pub fn faketime_bin(&self) -> PathBuf {
+        let dir = self.dir.join("faketime");
+        std::fs::create_dir(&dir).unwrap();
+        self.user.give(&dir);
+        let bin = self.user.copy_in(Path::new(support::FAKETIME_BIN), &dir);
+        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        bin
+    }
+
     /// Runs `script` as the user, with the variables and `more`.
     pub fn run(&self, more: &[(&str, &str)], script: &str) -> Out {
         let mut env: Vec<(&str, &str)> = self
@@ -273,17 +285,7 @@ fn a_stopped_broker_is_noticed_only_when_the_cached_credential_is_stale() {
     let user = ordinary_user();
     let mut broker = Broker::start(&c, "down", &policy(&ns, &user));
     let client = Client::new(&c, user, "broker-down", &broker);
-    let faketime_dir = client.dir.join("faketime");
-    std::fs::create_dir(&faketime_dir).unwrap();
-    client.user.give(&faketime_dir);
-    let dynamic = client
-        .user
-        .copy_in(Path::new(support::FAKETIME_BIN), &faketime_dir);
-    std::fs::set_permissions(
-        &dynamic,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let dynamic = client.faketime_bin();
     client
         .run(
             &[("NS", &ns)],

@@ -79,15 +79,7 @@ fn refresh_ahead_asks_the_broker_for_the_successor() {
     let user = ordinary_user();
     let mut broker = Broker::start(&c, "ahead", &policy(&ns, &user));
     let client = Client::new(&c, user, "broker-ahead", &broker);
-    let dir = client.dir.join("faketime");
-    std::fs::create_dir(&dir).unwrap();
-    client.user.give(&dir);
-    let fakebin = client.user.copy_in(Path::new(support::FAKETIME_BIN), &dir);
-    std::fs::set_permissions(
-        &fakebin,
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let fakebin = client.faketime_bin();
     let get = r#"KUBERNETES_EXEC_INFO="$INFO" "$BIN" get --broker "$SOCK" --service-account "$NS/viewer""#;
     let first = client.run(&[("NS", &ns)], get);
     first.ok();
