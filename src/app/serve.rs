@@ -112,16 +112,28 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
             let _ = wire::write_line(&mut &conn, &busy);
             continue;
         }
-        let shared = Arc::clone(&shared);
+        let conn_shared = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("broker-conn".into())
             .spawn(move || {
-                handle(&shared, &conn);
-                shared.active.fetch_sub(1, Ordering::SeqCst);
+                let _slot = Slot(&conn_shared.active);
+                handle(&conn_shared, &conn);
             });
         if let Err(e) = spawned {
+            // The closure, and with it the connection, was dropped unrun.
+            shared.active.fetch_sub(1, Ordering::SeqCst);
             tracing::error!("cannot start a thread for a connection: {e}");
         }
+    }
+}
+
+/// A connection's place in the count, given back when its thread ends,
+/// even by a panic (else the broker would end up answering "busy" forever).
+struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -264,7 +276,13 @@ fn credential(shared: &Shared, caller: &Caller, req: &Request, rec: &mut Record<
             name: &u.name,
             groups: &u.groups,
         },
-        (None, None) => unreachable!("parse_request refuses a credential request naming nobody"),
+        // parse_request refuses these; answered, not a panic, all the same.
+        (None, None) => {
+            return Response::error(
+                ErrorCode::BadRequest,
+                "the request names no ServiceAccount and no user",
+            );
+        }
     };
     rec.asked = Some(match &wanted {
         Wanted::ServiceAccount { namespace, name } => format!("{namespace}/{name}"),
