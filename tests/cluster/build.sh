@@ -34,17 +34,29 @@ ldflags="-s -w \
  -X k8s.io/client-go/pkg/version.gitMajor=1 \
  -X k8s.io/client-go/pkg/version.gitMinor=$minor"
 
+# One go build for all of them: their links (one thread each) run beside
+# the other packages' compiles. Into a temporary directory and renamed, so
+# an interrupted build never leaves a half-written binary that later runs
+# would take for a good one.
+pkgs=()
 for t in "${missing[@]}"; do
   case "$t" in
-    etcd) pkg=go.etcd.io/etcd/server/v3 ;;
-    *) pkg=k8s.io/kubernetes/cmd/$t ;;
+    etcd) pkgs+=(go.etcd.io/etcd/server/v3) ;;
+    *) pkgs+=("k8s.io/kubernetes/cmd/$t") ;;
   esac
-  echo "building $t ($pkg, kubernetes $kube_version, etcd $etcd_version) ..." >&2
-  start=$(date +%s)
-  # Build into a temporary name and rename, so an interrupted build never
-  # leaves a half-written binary that later runs would take for a good one.
-  CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$bin/.$t.tmp" "$pkg"
-  mv -f "$bin/.$t.tmp" "$bin/$t"
-  echo "built $t in $(( $(date +%s) - start ))s" >&2
 done
+echo "building ${missing[*]} (kubernetes $kube_version, etcd $etcd_version) ..." >&2
+start=$(date +%s)
+tmp="$bin/.build.tmp"
+rm -rf "$tmp" && mkdir -p "$tmp"
+CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${pkgs[@]}"
+for t in "${missing[@]}"; do
+  # go names a binary after its package's path, without a major version
+  # suffix: go.etcd.io/etcd/server/v3 is "server".
+  built=$t
+  [ "$t" = etcd ] && built=server
+  mv -f "$tmp/$built" "$bin/$t"
+done
+rm -rf "$tmp"
+echo "built ${missing[*]} in $(( $(date +%s) - start ))s" >&2
 echo "$bin"

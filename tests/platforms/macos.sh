@@ -14,10 +14,14 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
 cache=${KST_PLATFORMS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/platforms}
 export CARGO_TARGET_DIR="$cache/target"
-for target in aarch64-apple-darwin x86_64-apple-darwin; do
-  echo "== clippy for $target (all targets; type-checked, not linked)"
+targets=(aarch64-apple-darwin x86_64-apple-darwin)
+args=()
+for target in "${targets[@]}"; do
   var=${target//-/_}
   export "CC_$var=clang"
   export "CFLAGS_$var=-ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1 -isystem $repo/tests/platforms/macos-include"
-  cargo clippy --locked --target "$target" --all-targets -- -D warnings
+  args+=(--target "$target")
 done
+# One cargo run for both: their crates are checked side by side.
+echo "== clippy for ${targets[*]} (all targets; type-checked, not linked)"
+cargo clippy --locked "${args[@]}" --all-targets -- -D warnings

@@ -17,15 +17,18 @@ cache=${KST_PLATFORMS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/platf
 target=x86_64-pc-windows-gnu
 export CARGO_TARGET_DIR="$cache/target"
 
+# A throw-away Wine prefix, with the ProcessPrng that Wine 8 lacks and
+# Rust's std needs (tests/platforms/bcryptprimitives.c). Wine's first start
+# (a minute on a brand-new machine, mostly waiting on the disk) runs while
+# clippy keeps the cores busy.
+export WINEPREFIX="$cache/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+rm -rf "$WINEPREFIX" && mkdir -p "$cache"
+(wine wineboot --init >/dev/null 2>&1 || true; wineserver -w) &
+wineboot=$!
+
 echo "== clippy for $target (all targets)"
 cargo clippy --locked --target "$target" --all-targets -- -D warnings
-
-# A throw-away Wine prefix, with the ProcessPrng that Wine 8 lacks and
-# Rust's std needs (tests/platforms/bcryptprimitives.c).
-export WINEPREFIX="$cache/wineprefix" WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-rm -rf "$WINEPREFIX"
-wine wineboot --init >/dev/null 2>&1 || true
-wineserver -w
+wait "$wineboot"
 x86_64-w64-mingw32-gcc -O2 -shared -Wl,--kill-at -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
   tests/platforms/bcryptprimitives.c -ladvapi32
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER=wine

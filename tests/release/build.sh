@@ -51,13 +51,15 @@ linux_amd64=$(./install.sh --build-only)
 # for macOS): no C library headers at all, rather than glibc's (Debian's
 # libc6-dev-arm64-cross) inside a musl binary. Rust's musl target brings
 # its own libc and start files; gcc links.
+# Both in one cargo run: our crate's fat-LTO build is one thread for minutes
+# per target, so two at once keep both cores busy.
 echo "== linux-arm64: aarch64-unknown-linux-musl, static (Rust has no static-pie for it)"
+echo "== windows-amd64: x86_64-pc-windows-gnu (mingw-w64)"
 CC_aarch64_unknown_linux_musl=aarch64-linux-gnu-gcc \
   CFLAGS_aarch64_unknown_linux_musl="-ffreestanding -DRING_CORE_NOSTDLIBINC=1" \
   CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc \
-  CARGO_TARGET_DIR="$cache/target" cargo build --locked --release --target aarch64-unknown-linux-musl
-echo "== windows-amd64: x86_64-pc-windows-gnu (mingw-w64)"
-CARGO_TARGET_DIR="$cache/target" cargo build --locked --release --target x86_64-pc-windows-gnu
+  CARGO_TARGET_DIR="$cache/target" cargo build --locked --release \
+  --target aarch64-unknown-linux-musl --target x86_64-pc-windows-gnu
 
 # Completions and man pages come from the host build (one CLI everywhere).
 tests/release/docs.sh "$linux_amd64" "$stage/docs"
