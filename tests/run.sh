@@ -29,11 +29,13 @@ running() {
 # machine each keeps a core idle for minutes (our crate's fat-LTO link is
 # one thread, the Go build waits on downloads and links).
 mkdir -p target
-./install.sh --build-only >target/install-build.path &
+# In a process group of its own, so that an early exit (or ^C) stops cargo
+# and its compilers with it.
+setsid -w ./install.sh --build-only >target/install-build.path &
 build_pid=$!
 stop_cluster=0
 cleanup() {
-  kill "$build_pid" 2>/dev/null || true
+  kill -- "-$build_pid" 2>/dev/null || true
   [ "$stop_cluster" = 0 ] || tests/cluster/down.sh
 }
 trap cleanup EXIT

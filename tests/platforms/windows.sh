@@ -9,7 +9,7 @@
 # Needs: rustup target x86_64-pc-windows-gnu, gcc-mingw-w64-x86-64 (the
 # linker), wine + wine64 (Debian 12: Wine 8.0). Builds go to a directory
 # outside target/ (KST_PLATFORMS_CACHE), so a warm machine rebuilds little.
-# Cost on a 2-core machine: 6m27s on a brand-new machine (2026-12-01), 40 s warm.
+# Cost on a 2-core machine: 226 s on a brand-new machine (2026-12-02), 40 s warm.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"

@@ -24,10 +24,9 @@
 # (entries sorted, owner 0, times and gzip headers from the commit's date:
 # tests/release/pack.sh).
 # Cost on a 2-core machine: the Linux amd64 build is install.sh's (made by
-# tests/run.sh before; reused); arm64 and Windows together 16 min cold
-# (2026-12-01: one release build with this profile, fat LTO and one codegen
-# unit, is about 9 min of both cores; without LTO it saved one), seconds
-# warm: their target dir is under KST_RELEASE_CACHE, outside target/.
+# tests/run.sh before; reused); arm64 and Windows in one cargo run 8m25s
+# cold (2026-12-02; one after the other they took 16 min), seconds warm:
+# their target dir is under KST_RELEASE_CACHE, outside target/.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo"
