@@ -99,8 +99,9 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
                 continue;
             }
         };
-        if shared.active.fetch_add(1, Ordering::SeqCst) >= opts.max_connections {
-            shared.active.fetch_sub(1, Ordering::SeqCst);
+        let slot = Slot::take(&shared);
+        if slot.before >= opts.max_connections {
+            drop(slot);
             let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
             let busy = Response::error(
                 ErrorCode::Busy,
@@ -112,28 +113,43 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
             let _ = wire::write_line(&mut &conn, &busy);
             continue;
         }
-        let conn_shared = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("broker-conn".into())
-            .spawn(move || {
-                let _slot = Slot(&conn_shared.active);
-                handle(&conn_shared, &conn);
-            });
+            .spawn(move || handle(slot.shared(), &conn));
         if let Err(e) = spawned {
-            // The closure, and with it the connection, was dropped unrun.
-            shared.active.fetch_sub(1, Ordering::SeqCst);
+            // The closure, and the slot and connection it holds, was dropped.
             tracing::error!("cannot start a thread for a connection: {e}");
         }
     }
 }
 
-/// A connection's place in the count, given back when its thread ends,
-/// even by a panic (else the broker would end up answering "busy" forever).
-struct Slot<'a>(&'a AtomicUsize);
+/// A connection's place in the count: taken when it is accepted, given back
+/// when it is dropped, however that happens (refused as busy, no thread
+/// to run it, its thread ended or panicked). Else the broker would end up
+/// answering "busy" forever.
+struct Slot {
+    shared: Arc<Shared>,
+    /// How many connections held a place before this one.
+    before: usize,
+}
 
-impl Drop for Slot<'_> {
+impl Slot {
+    fn take(shared: &Arc<Shared>) -> Self {
+        let before = shared.active.fetch_add(1, Ordering::SeqCst);
+        Slot {
+            shared: Arc::clone(shared),
+            before,
+        }
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.shared.active.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
