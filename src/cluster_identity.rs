@@ -75,6 +75,28 @@ pub fn ca_fingerprint(pem: &[u8]) -> Result<String, CaError> {
     Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// The certificates of a CA bundle, re-encoded as `CERTIFICATE` blocks, and
+/// how many other PEM blocks it held (a private key in a bundle, say): what
+/// may be handed to others (the broker's status) is the certificates alone.
+pub fn certificates_only(pem: &[u8]) -> (String, usize) {
+    use base64::Engine;
+    let certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem)
+        .filter_map(|c| c.ok().map(|c| c.to_vec()))
+        .collect();
+    let blocks = pem.windows(11).filter(|w| w == b"-----BEGIN ").count();
+    let mut out = String::new();
+    for der in &certs {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        out.push_str("-----BEGIN CERTIFICATE-----\n");
+        for line in b64.as_bytes().chunks(64) {
+            out.push_str(std::str::from_utf8(line).unwrap_or_default());
+            out.push('\n');
+        }
+        out.push_str("-----END CERTIFICATE-----\n");
+    }
+    (out, blocks.saturating_sub(certs.len()))
+}
+
 /// Reads a CA from inline base64 data or a file, as kubeconfigs give it.
 pub fn read_ca(data_b64: Option<&str>, file: Option<&str>) -> Result<Option<Vec<u8>>, CaError> {
     use base64::Engine;
@@ -165,6 +187,24 @@ mod tests {
 
     const CA_A: &str = include_str!("../tests/fixtures/ca-a.pem");
     const CA_B: &str = include_str!("../tests/fixtures/ca-b.pem");
+
+    /// Issue 32, finding 9: a bundle with a private key in it is handed on
+    /// as its certificates alone, the same CA by the binding's fingerprint.
+    #[test]
+    fn only_certificates_leave_a_bundle() {
+        let key =
+            std::str::from_utf8(include_bytes!("../tests/fixtures/test-signing-key.pem")).unwrap();
+        let bundle = format!("{CA_A}{key}{CA_B}");
+        let (certs, other) = certificates_only(bundle.as_bytes());
+        assert_eq!(other, 1);
+        assert!(!certs.contains("PRIVATE KEY"));
+        assert_eq!(certs.matches("-----BEGIN CERTIFICATE-----").count(), 2);
+        assert_eq!(
+            ca_fingerprint(certs.as_bytes()).unwrap(),
+            ca_fingerprint(format!("{CA_A}{CA_B}").as_bytes()).unwrap()
+        );
+        assert_eq!(certificates_only(CA_A.as_bytes()).1, 0);
+    }
 
     fn id(ca: Option<&str>, tls: Option<&str>, insecure: bool) -> ClusterIdentity {
         ClusterIdentity::new(

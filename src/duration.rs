@@ -49,7 +49,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
 
 /// The longest duration any option takes: ten years. Anything longer is a
 /// typo, and would overflow time arithmetic.
-const MAX_SECS: u64 = 10 * 365 * 86_400;
+pub(crate) const MAX_SECS: u64 = 10 * 365 * 86_400;
 
 fn too_long(s: &str) -> String {
     format!("duration {s:?} is too long: at most 3650d")

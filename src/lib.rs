@@ -20,6 +20,7 @@ mod kube_api;
 mod kubeconfig;
 mod kuberc;
 mod logging;
+mod names;
 mod options;
 mod parent;
 mod parse_error;
@@ -55,6 +56,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 
 fn report(e: &error::Error) -> ExitCode {
     let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "kube-sa-token: {e}");
+    let _ = writeln!(
+        stderr,
+        "kube-sa-token: {}",
+        logging::one_line(&e.to_string())
+    );
     e.exit_code()
 }

@@ -56,16 +56,33 @@ impl Subscriber for StderrLog {
         let mut line = Line::default();
         event.record(&mut line);
         eprintln!(
-            "{:>5} {}{}",
+            "{:>5} {}",
             event.metadata().level(),
-            line.message,
-            line.fields
+            one_line(&format!("{}{}", line.message, line.fields))
         );
     }
 
     fn enter(&self, _: &Id) {}
 
     fn exit(&self, _: &Id) {}
+}
+
+/// `s` with its control characters escaped (`\n`, `\u{1b}`): a message is
+/// one line of the journal whatever a name in it holds (issue 32, finding
+/// 7: a newline in a requested name must not forge a line).
+pub fn one_line(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 /// Installs the stderr logger: `verbose` 0 warnings, 1 info, 2+ debug.
@@ -76,4 +93,17 @@ pub fn init(verbose: u8) {
         _ => Level::DEBUG,
     };
     let _ = tracing::subscriber::set_global_default(StderrLog { max });
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_never_start_a_line() {
+        use super::one_line;
+        assert_eq!(one_line("plain ünïcode"), "plain ünïcode");
+        assert_eq!(
+            one_line("ns\n{\"forged\":1}\r\u{1b}[2J\u{0}"),
+            "ns\\n{\"forged\":1}\\r\\u{1b}[2J\\0"
+        );
+    }
 }

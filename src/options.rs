@@ -7,8 +7,6 @@ use std::time::Duration;
 
 /// TokenRequest lifetime asked for (`--duration`).
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(3600);
-/// The API server refuses TokenRequests shorter than this.
-pub const MIN_DURATION: Duration = Duration::from_secs(600);
 /// How long a legacy token is served before the server confirms it again.
 pub const DEFAULT_REVALIDATE: Duration = Duration::from_secs(600);
 /// How long to wait for the token controller to fill in a created Secret.

@@ -242,13 +242,6 @@ pub fn check(
         .map_err(|_| Stale::Undecodable)
 }
 
-/// A user or group name the command line accepts: not empty, at most 256
-/// characters, no control characters (the API server reads CN and each O
-/// as they are).
-pub fn valid_name(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

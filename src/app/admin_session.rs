@@ -5,6 +5,7 @@
 use std::cell::OnceCell;
 use std::future::Future;
 use std::path::Path;
+use std::time::Instant;
 
 use tokio::runtime::Runtime;
 
@@ -21,8 +22,9 @@ pub struct AdminSession<'a> {
     context: &'a str,
     runtime: OnceCell<Runtime>,
     admin: OnceCell<Admin>,
-    /// Nobody watches (a background refresh): no admin login that may prompt.
-    headless: bool,
+    /// Nobody watches (a background refresh, the broker): no admin login
+    /// that may prompt, and a plugin is ended at this deadline.
+    headless: Option<Instant>,
 }
 
 impl<'a> AdminSession<'a> {
@@ -34,14 +36,15 @@ impl<'a> AdminSession<'a> {
             context,
             runtime: OnceCell::new(),
             admin: OnceCell::new(),
-            headless: false,
+            headless: None,
         }
     }
 
-    /// A session nobody watches (a background refresh): an admin exec plugin
-    /// that may prompt is refused instead of run.
-    pub fn headless(mut self) -> AdminSession<'a> {
-        self.headless = true;
+    /// A session nobody watches (a background refresh, the broker): an
+    /// admin exec plugin that may prompt is refused instead of run, and one
+    /// still running at `deadline` is ended with its process group.
+    pub fn headless(mut self, deadline: Instant) -> AdminSession<'a> {
+        self.headless = Some(deadline);
         self
     }
 

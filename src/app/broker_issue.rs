@@ -3,7 +3,7 @@
 //! single flight, cluster binding and self-healing as for `get` — with the
 //! request's credential, audiences and (policy-capped) duration.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::broker::wire::{Request, fingerprint};
 use crate::cache::Cache;
@@ -28,11 +28,13 @@ pub struct Handed {
     pub secret: Option<String>,
 }
 
-/// The `get` options an allowed request stands for.
+/// The `get` options an allowed request stands for; a mint of the same
+/// entry in progress is waited for at most `wait`.
 pub(super) fn options_for(
     admin: &ServeOptions,
     req: &Request,
     duration: Option<Duration>,
+    wait: Duration,
 ) -> Result<GetOptions, Error> {
     let (namespace, principal) = match (&req.service_account, &req.user) {
         (Some(sa), None) => (
@@ -73,7 +75,7 @@ pub(super) fn options_for(
         create_secret: false,
         revalidate: options::DEFAULT_REVALIDATE,
         secret_wait: options::DEFAULT_SECRET_WAIT,
-        lock_wait: options::DEFAULT_LOCK_WAIT,
+        lock_wait: wait,
         refresh_ahead: true,
         approve: true,
         csr_wait: options::DEFAULT_CSR_WAIT,
@@ -84,18 +86,21 @@ pub(super) fn options_for(
 /// broker's cached credential while fresh, else minted once under the
 /// entry's lock. A `refresh` request mints the successor first when the
 /// entry is due; a `rejected` fingerprint that matches the cached copy has
-/// it checked with the server and dropped if rejected there too.
+/// it checked with the server and dropped if rejected there too. The admin
+/// context's exec plugin, if it runs, is ended at `deadline`.
 pub(super) fn issue(
     opts: &GetOptions,
     target: &ClusterIdentity,
     refresh: bool,
     rejected: Option<&str>,
     clock: &dyn Clock,
+    deadline: Instant,
 ) -> Result<Handed, Error> {
     let spec = &opts.spec;
     let key = entry_key(spec, target);
     // Nobody watches the broker: an admin login that would prompt is refused.
-    let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context).headless();
+    let session =
+        AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context).headless(deadline);
     let minter = KubeMinter { session: &session };
     let cache = Cache::open(opts.cache)?;
     let chain = recursion_chain(opts)?;
@@ -123,7 +128,7 @@ pub(super) fn issue(
             tracing::warn!("could not drop the rejected credential: {e}");
         }
     }
-    let failures = FailureRecords::new(spec);
+    let failures = FailureRecords::new(opts);
     let use_case = GetToken {
         cache: &cache,
         minter: &minter,

@@ -10,7 +10,7 @@ use std::cell::OnceCell;
 use crate::cache::backoff::{self, Failure};
 use crate::cache::{Cache, CacheError, CacheKey, Entry, LockError, Record, Served, StoreKind};
 use crate::error::Error;
-use crate::options::TokenSpec;
+use crate::options::GetOptions;
 
 use super::ports::{FailedMints, Locked, TokenCache, TryLock};
 
@@ -18,25 +18,34 @@ use super::ports::{FailedMints, Locked, TokenCache, TryLock};
 pub const RETRY_NOW_ENV: &str = "KUBE_SA_TOKEN_RETRY_NOW";
 
 /// The failure records ([`backoff`]) as the [`FailedMints`] port, for the
-/// admin kubeconfig files as they are now.
+/// admin kubeconfig files as they are now and the lifetime this call asks:
+/// a failure is answered only to calls that would make the same request
+/// (issue 32: one broker caller's odd duration never backs off the others
+/// of the same entry).
 pub struct FailureRecords<'a> {
-    spec: &'a TokenSpec,
-    /// [`crate::kubeconfig::fingerprint`], taken on the first question (a
-    /// cache hit asks none).
+    opts: &'a GetOptions,
+    /// [`crate::kubeconfig::fingerprint`] and the lifetime asked, taken on
+    /// the first question (a cache hit asks none).
     config: OnceCell<String>,
 }
 
 impl<'a> FailureRecords<'a> {
-    pub fn new(spec: &'a TokenSpec) -> FailureRecords<'a> {
+    pub fn new(opts: &'a GetOptions) -> FailureRecords<'a> {
         FailureRecords {
-            spec,
+            opts,
             config: OnceCell::new(),
         }
     }
 
     fn config(&self) -> &str {
-        self.config
-            .get_or_init(|| crate::kubeconfig::fingerprint(self.spec.kubeconfig.as_deref()))
+        self.config.get_or_init(|| {
+            let files = crate::kubeconfig::fingerprint(self.opts.spec.kubeconfig.as_deref());
+            if self.opts.asks_duration() {
+                format!("{files} {}s", self.opts.duration.as_secs())
+            } else {
+                files
+            }
+        })
     }
 }
 

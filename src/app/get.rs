@@ -47,7 +47,7 @@ pub fn obtain(
         clock,
         parent: crate::parent::current(),
         background: Some(&SpawnSelf),
-        failures: &FailureRecords::new(&opts.spec),
+        failures: &FailureRecords::new(opts),
     }
     .run(opts, info, &target, &key)
 }
@@ -64,6 +64,10 @@ fn minter_for<'a>(
         None => Box::new(KubeMinter { session }),
     }
 }
+
+/// How long before the background refresh's deadline its admin exec
+/// plugin is ended.
+const PLUGIN_MARGIN: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Ends this background refresh and everything it started (the admin's exec
 /// plugin and its children: the refresh leads its own process group) once
@@ -101,7 +105,11 @@ pub fn refresh(opts: &GetOptions, clock: &dyn Clock) -> Result<(), Error> {
     ));
     let result = (|| {
         let chain = recursion_chain(opts)?;
-        let admin = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context).headless();
+        // The plugin ends before the watchdog does: its failure is logged
+        // as such, not as a refresh that ran out of time.
+        let plugin_deadline = std::time::Instant::now() + BACKGROUND_DEADLINE - PLUGIN_MARGIN;
+        let admin = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context)
+            .headless(plugin_deadline);
         let cache = Cache::open(opts.cache)?;
         GetToken {
             cache: &cache,
@@ -109,7 +117,7 @@ pub fn refresh(opts: &GetOptions, clock: &dyn Clock) -> Result<(), Error> {
             clock,
             parent: None,
             background: None,
-            failures: &FailureRecords::new(&opts.spec),
+            failures: &FailureRecords::new(opts),
         }
         .refresh_now(opts, &target, &key, &chain)
     })();

@@ -6,7 +6,7 @@
 
 use std::io::Read;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::broker::BrokerError;
@@ -14,6 +14,8 @@ use crate::broker::audit::{AuditLog, Record};
 use crate::broker::policy::{Ask, Caller, Decision, Wanted};
 use crate::broker::policy_file::PolicyFile;
 use crate::broker::rate::RateLimiter;
+use crate::broker::refusals::{self, Kind, Refusals};
+use crate::broker::slots::{Full, Slot, Slots};
 use crate::broker::socket::{self, Conn};
 use crate::broker::wire::{self, ErrorCode, Op, Request, Response, Status};
 use crate::clock::{Clock, SystemClock, rfc3339};
@@ -23,17 +25,27 @@ use crate::options::ServeOptions;
 
 use super::broker_issue::{issue, options_for};
 
-/// How long a caller has to send its request, whole.
+/// How long a caller has to send the first byte of its request, and then
+/// the request whole.
+const FIRST_BYTE: Duration = Duration::from_secs(1);
 const REQUEST_DEADLINE: Duration = Duration::from_secs(5);
 /// How long an answer may wait for a caller that does not read it.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a credential request may take, mint included. Then the caller
+/// is answered `failed` and its place given back; the admin's exec plugin,
+/// if one runs for it, is ended with its process group at the same moment
+/// (`AdminSession::headless`), and every API call is bounded on its own.
+pub(super) const MINT_DEADLINE: Duration = Duration::from_secs(30);
+/// Connections of one caller (uid) in progress at once.
+const PER_CALLER: usize = 8;
 
 struct Shared {
     opts: ServeOptions,
     policy: PolicyFile,
     audit: AuditLog,
     rate: RateLimiter,
-    active: AtomicUsize,
+    slots: Slots,
+    refusals: Refusals,
     /// The admin context's cluster, as the status tells it.
     cluster: Status,
 }
@@ -54,7 +66,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
         server: kc.server_of(&opts.admin_context)?,
         ca_pem: kc
             .cluster_ca(&opts.admin_context)?
-            .map(|pem| String::from_utf8_lossy(&pem).into_owned()),
+            .map(|pem| status_ca(&pem)),
         tls_server_name: kc.cluster_identity(&opts.admin_context)?.tls_server_name,
         ..Status::default()
     };
@@ -86,9 +98,12 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
         policy,
         audit,
         rate: RateLimiter::default(),
-        active: AtomicUsize::new(0),
+        slots: Slots::new(opts.max_connections, PER_CALLER.min(opts.max_connections)),
+        refusals: Refusals::default(),
         cluster,
     });
+    let closing = Arc::clone(&shared);
+    std::thread::spawn(move || log_closed_windows(&closing));
     loop {
         let conn = match listener.accept() {
             Ok(c) => c,
@@ -99,23 +114,24 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
                 continue;
             }
         };
-        let slot = Slot::take(&shared);
-        if slot.before >= opts.max_connections {
-            drop(slot);
-            let _ = conn.set_write_timeout(Some(Duration::from_secs(1)));
-            let busy = Response::error(
-                ErrorCode::Busy,
-                format!(
-                    "the broker is serving {} connections already; try again shortly",
-                    opts.max_connections
-                ),
-            );
-            let _ = wire::write_line(&mut &conn, &busy);
-            continue;
-        }
+        let caller = match socket::caller(&conn) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("cannot learn who connected (SO_PEERCRED): {e}; closing");
+                continue;
+            }
+        };
+        let slot = match admit(&shared, &caller) {
+            Ok(slot) => slot,
+            Err((kind, code, message)) => {
+                refuse(&shared, &conn, &caller, kind, code, message);
+                continue;
+            }
+        };
+        let on_thread = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("broker-conn".into())
-            .spawn(move || handle(slot.shared(), &conn));
+            .spawn(move || handle(&on_thread, slot, &conn, &caller));
         if let Err(e) = spawned {
             // The closure, and the slot and connection it holds, was dropped.
             tracing::error!("cannot start a thread for a connection: {e}");
@@ -123,103 +139,157 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
     }
 }
 
-/// A connection's place in the count: taken when it is accepted, given back
-/// when it is dropped, however that happens (refused as busy, no thread
-/// to run it, its thread ended or panicked). Else the broker would end up
-/// answering "busy" forever.
-struct Slot {
-    shared: Arc<Shared>,
-    /// How many connections held a place before this one.
-    before: usize,
+/// Whether a connection gets a thread, decided from the kernel's word on
+/// the caller alone, before anything is read: callers no rule names (but
+/// root and the broker's own account, who may ask the status), callers
+/// over their rate limit, and callers with too many connections open are
+/// answered at once.
+fn admit(shared: &Shared, caller: &Caller) -> Result<Slot, (Kind, ErrorCode, String)> {
+    let in_force = shared.policy.current(now);
+    if in_force.policy.rules_for(caller).is_empty() && !own(caller) {
+        return Err((
+            Kind::Unnamed,
+            ErrorCode::Denied,
+            format!(
+                "no rule of the policy names {} (or its groups)",
+                caller.describe()
+            ),
+        ));
+    }
+    let rate = in_force.policy.rate;
+    if !shared.rate.take(caller.uid, rate, Instant::now()) {
+        return Err((
+            Kind::RateLimited,
+            ErrorCode::RateLimited,
+            format!(
+                "too many requests from {} (the policy allows {} a minute, {} at once); try again in a few seconds",
+                caller.describe(),
+                rate.per_minute,
+                rate.burst
+            ),
+        ));
+    }
+    shared.slots.take(caller.uid).map_err(|full| {
+        let message = match full {
+            Full::All(n) => {
+                format!("the broker is serving {n} connections already; try again shortly")
+            }
+            Full::Caller(n) => format!(
+                "{} has {n} connections to the broker open already; try again shortly",
+                caller.describe()
+            ),
+        };
+        (Kind::Busy, ErrorCode::Busy, message)
+    })
 }
 
-impl Slot {
-    fn take(shared: &Arc<Shared>) -> Self {
-        let before = shared.active.fetch_add(1, Ordering::SeqCst);
-        Slot {
-            shared: Arc::clone(shared),
-            before,
+/// Root, or the account the broker runs as.
+fn own(caller: &Caller) -> bool {
+    #[cfg(unix)]
+    // SAFETY: geteuid cannot fail.
+    return caller.uid == 0 || caller.uid == unsafe { libc::geteuid() };
+    #[cfg(not(unix))]
+    return false;
+}
+
+/// Answers a connection refused at the door without reading from it (the
+/// answer is one short line: it fits the socket's buffer, so the write
+/// never waits), logged once per caller and kind a window.
+fn refuse(
+    shared: &Shared,
+    conn: &Conn,
+    caller: &Caller,
+    kind: Kind,
+    code: ErrorCode,
+    message: String,
+) {
+    let _ = conn.set_nonblocking(true);
+    let _ = wire::write_line(&mut &*conn, &Response::error(code, message.clone()));
+    if shared.refusals.note(caller, kind, &message, Instant::now()) {
+        let mut rec = Record::new(now(), caller, "-", "deny");
+        rec.reason = Some(message);
+        audit(shared, &rec);
+    }
+}
+
+/// Every so often, one line for each window of refusals that counted more
+/// than its first.
+fn log_closed_windows(shared: &Shared) {
+    loop {
+        std::thread::sleep(refusals::WINDOW / 6);
+        for u in shared.refusals.closed(Instant::now()) {
+            let mut rec = Record::new(now(), &u.caller, "-", "deny");
+            rec.reason = Some(format!(
+                "{} more like this within {}s of the line before: {}",
+                u.count,
+                refusals::WINDOW.as_secs(),
+                u.reason
+            ));
+            rec.repeated = Some(u.count);
+            audit(shared, &rec);
         }
     }
-
-    fn shared(&self) -> &Shared {
-        &self.shared
-    }
 }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.shared.active.fetch_sub(1, Ordering::SeqCst);
-    }
+/// Writes the audit line, and its summary on stderr.
+fn audit(shared: &Shared, rec: &Record<'_>) {
+    shared.audit.write(rec);
+    tracing::info!(
+        "uid {}{} {} {}: {}",
+        rec.uid,
+        rec.user.map(|u| format!(" ({u})")).unwrap_or_default(),
+        rec.op,
+        rec.asked.as_deref().unwrap_or("-"),
+        rec.decision
+    );
 }
 
-/// Reads from the caller until the request's deadline.
+/// Reads from the caller until the request's deadlines: the first byte
+/// within [`FIRST_BYTE`], the whole within [`REQUEST_DEADLINE`].
 struct Deadline<'a> {
     conn: &'a Conn,
+    first: Instant,
     until: Instant,
+    started: bool,
 }
 
 impl Read for Deadline<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let left = self.until.saturating_duration_since(Instant::now());
+        let until = if self.started { self.until } else { self.first };
+        let left = until.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(std::io::ErrorKind::TimedOut.into());
         }
         self.conn.set_read_timeout(Some(left))?;
         let mut conn = self.conn;
-        conn.read(buf)
+        let n = conn.read(buf)?;
+        self.started |= n > 0;
+        Ok(n)
     }
 }
 
-/// One connection: who, how often, what, the decision, the answer, the
-/// audit line.
-fn handle(shared: &Shared, conn: &Conn) {
-    let caller = match socket::caller(conn) {
-        Ok(c) => c,
-        Err(e) => {
-            tracing::error!("cannot learn who connected (SO_PEERCRED): {e}; closing");
-            return;
-        }
-    };
+/// One admitted connection: what, the decision, the answer, the audit
+/// line. Its place (`_slot`) is given back when this returns.
+fn handle(shared: &Shared, _slot: Slot, conn: &Conn, caller: &Caller) {
     let _ = conn.set_write_timeout(Some(WRITE_TIMEOUT));
-    let mut rec = Record::new(now(), &caller, "-", "error");
-    let resp = respond(shared, conn, &caller, &mut rec);
+    let mut rec = Record::new(now(), caller, "-", "error");
+    let resp = respond(shared, conn, caller, &mut rec);
     if let Some(e) = &resp.error {
         rec.reason.get_or_insert_with(|| e.message.clone());
     }
-    shared.audit.write(&rec);
-    tracing::info!(
-        "{} {} {}: {}",
-        caller.describe(),
-        rec.op,
-        rec.asked.as_deref().unwrap_or("-"),
-        rec.decision
-    );
+    audit(shared, &rec);
     if let Err(e) = wire::write_line(&mut &*conn, &resp) {
         tracing::info!("could not answer {}: {e}", caller.describe());
     }
 }
 
 fn respond(shared: &Shared, conn: &Conn, caller: &Caller, rec: &mut Record<'_>) -> Response {
-    let in_force = shared.policy.current(now);
-    if !shared
-        .rate
-        .take(caller.uid, in_force.policy.rate, Instant::now())
-    {
-        rec.decision = "deny";
-        return Response::error(
-            ErrorCode::RateLimited,
-            format!(
-                "too many requests from {} (the policy allows {} a minute, {} at once); try again in a few seconds",
-                caller.describe(),
-                in_force.policy.rate.per_minute,
-                in_force.policy.rate.burst
-            ),
-        );
-    }
+    let start = Instant::now();
     let mut reader = std::io::BufReader::new(Deadline {
         conn,
-        until: Instant::now() + REQUEST_DEADLINE,
+        first: start + FIRST_BYTE,
+        until: start + REQUEST_DEADLINE,
+        started: false,
     });
     let line = match wire::read_line(&mut reader, wire::MAX_REQUEST) {
         Ok(l) => l,
@@ -256,12 +326,7 @@ fn status(shared: &Shared, caller: &Caller, rec: &mut Record<'_>) -> Response {
         .iter()
         .map(|r| r.name.clone())
         .collect();
-    // SAFETY: geteuid cannot fail.
-    #[cfg(unix)]
-    let own = caller.uid == 0 || caller.uid == unsafe { libc::geteuid() };
-    #[cfg(not(unix))]
-    let own = false;
-    if mine.is_empty() && !own {
+    if mine.is_empty() && !own(caller) {
         rec.decision = "deny";
         return Response::error(
             ErrorCode::Denied,
@@ -339,15 +404,22 @@ fn credential(shared: &Shared, caller: &Caller, req: &Request, rec: &mut Record<
         }
     };
     rec.rule = Some(rule);
-    let issued = options_for(&shared.opts, req, duration).and_then(|opts| {
-        issue(
-            &opts,
-            target,
-            req.refresh,
-            req.rejected.as_deref(),
-            &SystemClock,
-        )
-    });
+    let issued = match options_for(&shared.opts, req, duration, MINT_DEADLINE) {
+        Ok(opts) => within_deadline(opts, target.clone(), req),
+        Err(e) => Some(Err(e)),
+    };
+    let issued = match issued {
+        Some(r) => r,
+        None => {
+            return Response::error(
+                ErrorCode::Failed,
+                format!(
+                    "the broker could not mint within {}s (a slow or stuck admin login or API server); it ended the attempt: try again, or ask the broker's owner to check its log",
+                    MINT_DEADLINE.as_secs()
+                ),
+            );
+        }
+    };
     match issued {
         Ok(h) => {
             rec.decision = "allow";
@@ -363,6 +435,52 @@ fn credential(shared: &Shared, caller: &Caller, req: &Request, rec: &mut Record<
             Response::error(code, e.to_string())
         }
     }
+}
+
+/// The admin context's CA as the status hands it to callers: its
+/// certificates alone (a bundle may hold a private key), with a warning.
+fn status_ca(pem: &[u8]) -> String {
+    let (certs, other) = crate::cluster_identity::certificates_only(pem);
+    if other > 0 {
+        tracing::warn!(
+            "the admin context's certificate-authority holds {other} PEM block(s) besides certificates (a private key?); the status hands out the certificates only: keep the CA file to certificates"
+        );
+    }
+    certs
+}
+
+/// Issues the credential on a thread of its own, waited for until
+/// [`MINT_DEADLINE`]; `None` when it is not done by then (the thread ends
+/// on its own: its plugin is killed at the deadline, its API calls and
+/// lock wait are bounded).
+fn within_deadline(
+    opts: crate::options::GetOptions,
+    target: crate::cluster_identity::ClusterIdentity,
+    req: &Request,
+) -> Option<Result<super::broker_issue::Handed, Error>> {
+    let deadline = Instant::now() + MINT_DEADLINE;
+    let (refresh, rejected) = (req.refresh, req.rejected.clone());
+    let (tx, rx) = mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("broker-mint".into())
+        .spawn(move || {
+            let issued = issue(
+                &opts,
+                &target,
+                refresh,
+                rejected.as_deref(),
+                &SystemClock,
+                deadline,
+            );
+            let _ = tx.send(issued);
+        });
+    if let Err(e) = spawned {
+        return Some(Err(setup(format!(
+            "cannot start a thread for the mint: {e}"
+        ))));
+    }
+    rx.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .ok()
 }
 
 /// Removes the socket and exits on SIGTERM, SIGINT or SIGHUP. Called before

@@ -54,6 +54,10 @@ pub struct Record<'a> {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+    /// Like refusals of this caller not logged line by line (refused before
+    /// a request was read; `refusals.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repeated: Option<u64>,
 }
 
 impl<'a> Record<'a> {
@@ -81,6 +85,7 @@ impl<'a> Record<'a> {
             rule: None,
             reason: None,
             credential_id: None,
+            repeated: None,
         }
     }
 }

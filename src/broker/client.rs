@@ -25,10 +25,16 @@ pub fn ask(
         path: path.to_path_buf(),
         detail,
     };
-    wire::write_line(&mut conn, req)
-        .map_err(|e| broken(format!("cannot send the request: {e}")))?;
-    let line = wire::read_line(&mut BufReader::new(&mut conn), wire::MAX_RESPONSE)
-        .map_err(|e| broken(format!("its answer could not be read: {e}")))?;
+    // A broker that refuses at the door (a caller no rule names, one over
+    // its limits) answers without reading and closes: the answer is there
+    // to read even when sending failed.
+    let sent = wire::write_line(&mut conn, req);
+    let line = wire::read_line(&mut BufReader::new(&mut conn), wire::MAX_RESPONSE).map_err(
+        |e| match &sent {
+            Err(w) => broken(format!("cannot send the request: {w}")),
+            Ok(()) => broken(format!("its answer could not be read: {e}")),
+        },
+    )?;
     let resp: Response = serde_json::from_slice(&line).map_err(|_| BrokerError::Version {
         path: path.to_path_buf(),
         detail: "its answer is not a kube-sa-token broker answer".into(),

@@ -9,6 +9,8 @@ pub mod error;
 pub mod policy;
 pub mod policy_file;
 pub mod rate;
+pub mod refusals;
+pub mod slots;
 pub mod wire;
 // The one platform gate of the broker: Unix sockets with the kernel's word
 // on the peer (SO_PEERCRED), or off Linux a stand-in that never connects.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::duration;
+use crate::names;
 
 /// Who is asking, as the kernel tells it (never as the request says).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -339,10 +340,27 @@ impl Rule {
                 ));
             }
         };
+        if let Some(max) = max_duration
+            && max < names::MIN_LIFETIME
+        {
+            return Err(format!(
+                "rule {:?}: maxDuration {} is below the API server's minimum lifetime {}",
+                r.name,
+                duration::flag(max),
+                duration::flag(names::MIN_LIFETIME)
+            ));
+        }
         let sources = r.sources.unwrap_or_else(|| vec!["token-request".into()]);
         if let Some(s) = sources.iter().find(|s| !SOURCES.contains(&s.as_str())) {
             return Err(format!(
                 "rule {:?}: sources are token-request and secret, not {s:?}",
+                r.name
+            ));
+        }
+        // A legacy Secret token never expires: no maximum can hold it.
+        if max_duration.is_some() && sources.iter().any(|s| s == "secret") {
+            return Err(format!(
+                "rule {:?}: maxDuration cannot hold source secret (legacy Secret tokens never expire); give secret a rule of its own without maxDuration",
                 r.name
             ));
         }
@@ -359,13 +377,15 @@ impl Rule {
         })
     }
 
-    /// Whether the rule names the credential (who, not how long).
+    /// Whether the rule names the credential (who, not how long). A
+    /// ServiceAccount pattern's namespace part matches the namespace and
+    /// its name part the name: no '*' reaches across the '/'.
     fn covers(&self, wanted: &Wanted<'_>) -> bool {
         match wanted {
-            Wanted::ServiceAccount { namespace, name } => {
-                let full = format!("{namespace}/{name}");
-                self.service_accounts.iter().any(|p| glob(p, &full))
-            }
+            Wanted::ServiceAccount { namespace, name } => self.service_accounts.iter().any(|p| {
+                p.split_once('/')
+                    .is_some_and(|(ns, n)| glob(ns, namespace) && glob(n, name))
+            }),
             Wanted::User { name, groups } => {
                 self.x509_users.iter().any(|p| glob(p, name))
                     && groups
@@ -397,7 +417,15 @@ impl Rule {
                 self.sources.join(", ")
             ));
         }
+        // A legacy token has no lifetime: a maximum forbids it, whatever
+        // the request says (a policy with both does not load either).
+        let secret = matches!(ask.wanted, Wanted::ServiceAccount { .. }) && ask.source == "secret";
         match (ask.duration, self.max_duration) {
+            (_, Some(max)) if secret => Err(format!(
+                "legacy Secret tokens never expire, and this rule allows at most {}",
+                duration::flag(max)
+            )),
+            (_, _) if secret => Ok((None, false)),
             (Some(d), Some(max)) if d > max && self.cap => Ok((Some(max), true)),
             (Some(d), Some(max)) if d > max => Err(format!(
                 "duration {} is above the maximum {}; ask for --duration {} or less",
@@ -405,18 +433,24 @@ impl Rule {
                 duration::flag(max),
                 duration::flag(max)
             )),
-            // A legacy token has no lifetime: a maximum forbids it.
-            (None, Some(max)) if ask.source == "secret" => Err(format!(
-                "legacy Secret tokens never expire, and this rule allows at most {}",
-                duration::flag(max)
-            )),
+            // Asked for nothing: the rule's maximum, not a longer default.
+            (None, Some(max)) => Ok((Some(max), false)),
             (d, _) => Ok((d, false)),
         }
     }
 }
 
-/// `pattern` with '*' matching any run of characters (none included).
+/// `pattern` with '*' matching any run of characters but '/' (none
+/// included): a '/' only matches a '/' in the pattern.
 pub fn glob(pattern: &str, s: &str) -> bool {
+    pattern.split('/').count() == s.split('/').count()
+        && pattern
+            .split('/')
+            .zip(s.split('/'))
+            .all(|(p, s)| glob_part(p, s))
+}
+
+fn glob_part(pattern: &str, s: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     if parts.len() == 1 {
         return pattern == s;

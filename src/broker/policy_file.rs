@@ -9,7 +9,8 @@ use std::time::SystemTime;
 
 use super::policy::Policy;
 
-/// What identifies a version of the file: change time, size, inode.
+/// What identifies a version of the file: status change time (a write,
+/// but also a chmod or chown, which may make the file unsafe), size, inode.
 type Stamp = Option<(SystemTime, u64, u64)>;
 
 pub struct PolicyFile {
@@ -38,12 +39,81 @@ fn stamp(path: &Path) -> Stamp {
     let ino = std::os::unix::fs::MetadataExt::ino(&m);
     #[cfg(not(unix))]
     let ino = 0;
-    Some((m.modified().ok()?, m.len(), ino))
+    #[cfg(unix)]
+    let changed = {
+        use std::os::unix::fs::MetadataExt;
+        std::time::UNIX_EPOCH
+            + std::time::Duration::new(
+                u64::try_from(m.ctime()).unwrap_or(0),
+                u32::try_from(m.ctime_nsec()).unwrap_or(0),
+            )
+    };
+    #[cfg(not(unix))]
+    let changed = m.modified().ok()?;
+    Some((changed, m.len(), ino))
 }
 
 fn read(path: &Path) -> Result<Policy, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    #[cfg(unix)]
+    strict::check(path, &file)?;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text)
+        .map_err(|e| format!("cannot read it: {e}"))?;
     Policy::parse(&text)
+}
+
+/// As sshd's StrictModes (issue 32, finding 8): the policy decides who gets
+/// credentials, so only root and the broker's own account may be able to
+/// change it. The file (as opened) and every directory above it must be
+/// owned by one of them and not writable by group or others; a directory
+/// writable by others with the sticky bit (/tmp) passes, since what it
+/// holds can be moved only by its owner, who is checked next.
+#[cfg(unix)]
+mod strict {
+    use std::os::unix::fs::MetadataExt;
+    use std::path::Path;
+
+    pub fn check(path: &Path, file: &std::fs::File) -> Result<(), String> {
+        // SAFETY: geteuid cannot fail.
+        let me = unsafe { libc::geteuid() };
+        let meta = file
+            .metadata()
+            .map_err(|e| format!("cannot read it: {e}"))?;
+        judge(path, &meta, me, false)?;
+        let real = std::fs::canonicalize(path).map_err(|e| format!("cannot read it: {e}"))?;
+        for dir in real.ancestors().skip(1) {
+            let meta = std::fs::metadata(dir)
+                .map_err(|e| format!("cannot check {}: {e}", dir.display()))?;
+            judge(dir, &meta, me, true)?;
+        }
+        Ok(())
+    }
+
+    fn judge(p: &Path, m: &std::fs::Metadata, me: u32, dir: bool) -> Result<(), String> {
+        let what = if dir { "its directory" } else { "it" };
+        if m.uid() != 0 && m.uid() != me {
+            return Err(format!(
+                "{what} {} is owned by uid {}, not by root or the broker's account (uid {me}): anyone who can change the policy can give themselves credentials; chown it",
+                p.display(),
+                m.uid()
+            ));
+        }
+        let sticky = dir && m.mode() & 0o1000 != 0;
+        if m.mode() & 0o022 != 0 && !sticky {
+            return Err(format!(
+                "{what} {} is writable by {} (mode {:o}): anyone who can change the policy can give themselves credentials; chmod go-w it",
+                p.display(),
+                if m.mode() & 0o002 != 0 {
+                    "others"
+                } else {
+                    "its group"
+                },
+                m.mode() & 0o7777
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl PolicyFile {
@@ -106,6 +176,47 @@ impl PolicyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 32, finding 8: a policy others could change is refused at the
+    /// start and at every reload (then the last valid one stays).
+    #[cfg(unix)]
+    #[test]
+    fn a_policy_others_can_change_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("policy.yaml");
+        std::fs::write(&path, ONE).unwrap();
+        mode(&path, 0o666);
+        let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
+        assert!(e.contains("writable by others (mode 666)"), "{e}");
+        mode(&path, 0o620);
+        let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
+        assert!(e.contains("writable by its group"), "{e}");
+        mode(&path, 0o644);
+        mode(dir.path(), 0o777);
+        let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
+        assert!(e.contains("its directory"), "{e}");
+        // A sticky directory writable by all (as /tmp) is fine.
+        mode(dir.path(), 0o1777);
+        let f = PolicyFile::load(&path, "t0".into()).unwrap();
+        mode(dir.path(), 0o700);
+        // Made writable later (a chmod alone, the text unchanged): the
+        // reload refuses it and keeps the policy it had.
+        mode(&path, 0o646);
+        let now = f.current(|| "t1".into());
+        assert_eq!(now.policy.rules.len(), 1);
+        assert!(now.error.unwrap().contains("writable by others"));
+        // Owned by another account (not root, not us).
+        if unsafe { libc::geteuid() } == 0 {
+            mode(&path, 0o644);
+            std::os::unix::fs::chown(&path, Some(4242), None).unwrap();
+            let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
+            assert!(e.contains("owned by uid 4242"), "{e}");
+        }
+    }
 
     const ONE: &str =
         "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    serviceAccounts: [a/b]\n";

@@ -16,7 +16,10 @@ rules:
     serviceAccounts: ["team/*"]
     maxDuration: 30m
     overMaxDuration: cap
-    sources: [token-request, secret]
+  - name: legacy
+    callers: {uids: [1500]}
+    serviceAccounts: ["legacy/*"]
+    sources: [secret]
   - name: people
     callers: {groups: [devs]}
     x509Users: ["alice", "dev-*"]
@@ -129,7 +132,97 @@ fn over_the_maximum_is_capped_where_the_rule_says() {
     let mut legacy = sa("team", "x", 0);
     legacy.source = "secret";
     legacy.duration = None;
-    assert!(deny(p.decide(&caller(1500, "ci"), &legacy)).contains("never expire"));
+    assert!(deny(p.decide(&caller(1500, "ci"), &legacy)).contains("source secret is not allowed"));
+}
+
+/// Issue 32, finding 2: a rule with a maximum never hands out a token that
+/// never expires: it does not load, and a secret request is refused by it
+/// whatever duration the request carries.
+#[test]
+fn a_maximum_never_allows_a_legacy_token() {
+    let both = "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    serviceAccounts: [a/b]\n    maxDuration: 1h\n    sources: [token-request, secret]\n";
+    let e = Policy::parse(both).unwrap_err();
+    assert!(e.contains("maxDuration cannot hold source secret"), "{e}");
+    let p = Policy::parse(POLICY).unwrap();
+    for d in [None, Some(600), Some(3600)] {
+        let mut ask = sa("team", "viewer", 0);
+        ask.source = "secret";
+        ask.duration = d.map(Duration::from_secs);
+        let why = deny(p.decide(&caller(1001, "agent"), &ask));
+        assert!(why.contains("source secret is not allowed"), "{why}");
+    }
+    // A rule for legacy tokens alone: no lifetime asked or given.
+    let mut legacy = sa("legacy", "old", 0);
+    legacy.source = "secret";
+    legacy.duration = None;
+    assert_eq!(
+        p.decide(&caller(1500, "ci"), &legacy),
+        Decision::Allow {
+            rule: "legacy".into(),
+            duration: None,
+            capped: false
+        }
+    );
+    let short = "version: 1\nrules:\n  - name: a\n    callers: {uids: [1]}\n    serviceAccounts: [a/b]\n    maxDuration: 1m\n";
+    assert!(
+        Policy::parse(short)
+            .unwrap_err()
+            .contains("minimum lifetime")
+    );
+}
+
+/// Issue 32, finding 3: a request that names no duration gets the rule's
+/// maximum, never the longer default.
+#[test]
+fn no_duration_means_the_rules_maximum() {
+    let p = Policy::parse(POLICY).unwrap();
+    let mut ask = sa("team", "viewer", 0);
+    ask.duration = None;
+    assert_eq!(
+        p.decide(&caller(1001, "agent"), &ask),
+        Decision::Allow {
+            rule: "agents".into(),
+            duration: Some(Duration::from_secs(3600)),
+            capped: false
+        }
+    );
+    let mut dev = caller(1600, "carol");
+    dev.groups.push("devs".into());
+    let ask = Ask {
+        wanted: Wanted::User {
+            name: "alice",
+            groups: &[],
+        },
+        audiences: &[],
+        source: "token-request",
+        duration: None,
+    };
+    // No maximum in the rule: the request's duration stays unset (the
+    // broker mints with get's default).
+    assert!(matches!(
+        p.decide(&dev, &ask),
+        Decision::Allow { duration: None, .. }
+    ));
+}
+
+/// Issue 32, finding 1: `ci-*/deployer` covers ServiceAccounts named
+/// deployer in namespaces ci-…, and no '*' matches across the '/'.
+#[test]
+fn globs_stay_on_their_side_of_the_slash() {
+    let p = Policy::parse(POLICY).unwrap();
+    let agent = caller(1001, "agent");
+    assert!(matches!(
+        p.decide(&agent, &sa("ci-a", "deployer", 600)),
+        Decision::Allow { .. }
+    ));
+    for (ns, name) in [
+        ("ci-a/serviceaccounts/admin/token?x=", "deployer"),
+        ("ci-a/x", "deployer"),
+        ("ci-a", "x/deployer"),
+        ("ci-a", "deployer/x"),
+    ] {
+        deny(p.decide(&agent, &sa(ns, name, 600)));
+    }
 }
 
 #[test]
@@ -224,4 +317,8 @@ fn globs() {
     assert!(glob("exact", "exact"));
     assert!(!glob("exact", "exactly"));
     assert!(!glob("ab*ba", "aba"));
+    // No '*' matches a '/'.
+    assert!(!glob("ci-*", "ci-a/serviceaccounts/admin"));
+    assert!(!glob("*", "a/b"));
+    assert!(glob("*/*", "a/b"));
 }

@@ -11,12 +11,14 @@
 //! ```
 
 use std::io::{self, BufRead, Write};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
+use crate::names;
 
 /// The protocol version this build speaks.
 pub const VERSION: u32 = 1;
@@ -303,7 +305,53 @@ pub fn parse_request(line: &[u8]) -> Result<Request, (ErrorCode, String)> {
             "a credential request names exactly one of serviceAccount and user".into(),
         ));
     }
+    check(&req).map_err(bad)?;
     Ok(req)
+}
+
+/// What `get` checks on its flags, checked on a request before the policy
+/// or the API server sees it (`names.rs`, the one place both use): names
+/// that could not be a namespace, a ServiceAccount or a certificate's
+/// subject, a lifetime out of bounds, options that do not go together.
+fn check(req: &Request) -> Result<(), String> {
+    let name = |r: Result<(), names::Invalid>| r.map_err(|e| e.to_string());
+    if let Some(sa) = &req.service_account {
+        name(names::namespace(&sa.namespace))?;
+        name(names::service_account(&sa.name))?;
+    }
+    if let Some(u) = &req.user {
+        name(names::x509("user name", &u.name))?;
+        for g in &u.groups {
+            name(names::x509("group", g))?;
+        }
+        if req.source.is_some() || !req.audiences.is_empty() {
+            return Err("source and audiences are for ServiceAccount tokens, not users".into());
+        }
+    }
+    for a in &req.audiences {
+        name(names::audience(a))?;
+    }
+    let secret = match req.source.as_deref() {
+        None | Some("token-request") => false,
+        Some("secret") => true,
+        Some(_) => return Err("source is token-request or secret".into()),
+    };
+    match req.duration_secs {
+        Some(_) if secret => {
+            return Err(
+                "durationSecs does not apply to source secret: a legacy Secret token has no lifetime"
+                    .into(),
+            );
+        }
+        Some(d) => names::lifetime(Duration::from_secs(d))?,
+        None => {}
+    }
+    if let Some(fp) = &req.rejected
+        && !(fp.len() == 64 && fp.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return Err("rejected is a credential's SHA-256 fingerprint (64 hex digits)".into());
+    }
+    Ok(())
 }
 
 /// Names serde_json's error classes without the input they quote.

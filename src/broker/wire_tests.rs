@@ -38,7 +38,7 @@ fn request_round_trips() {
     let mut out = Vec::new();
     let mut req = sa_request();
     req.refresh = true;
-    req.rejected = Some("ab".into());
+    req.rejected = Some("ab".repeat(32));
     req.audiences = vec!["vault".into()];
     write_line(&mut out, &req).unwrap();
     let line = read_line(&mut BufReader::new(&out[..]), MAX_REQUEST).unwrap();
@@ -117,6 +117,86 @@ fn versions_and_shapes_are_checked() {
     );
 }
 
+/// Issue 32, findings 1–3 and 7: what `get` refuses on its flags is
+/// refused here, before the policy or the API server sees it, and the
+/// answer never quotes it.
+#[test]
+fn names_durations_and_sources_are_checked_before_anything() {
+    let refused = |edit: &dyn Fn(&mut Request)| {
+        let mut req = sa_request();
+        edit(&mut req);
+        let line = serde_json::to_vec(&req).unwrap();
+        parse_request(&line).unwrap_err()
+    };
+    let sa = |ns: &str, name: &str| {
+        let (ns, name) = (ns.to_string(), name.to_string());
+        move |r: &mut Request| {
+            r.service_account = Some(ServiceAccountRef {
+                namespace: ns.clone(),
+                name: name.clone(),
+            })
+        }
+    };
+    for (ns, name) in [
+        ("ci-a/serviceaccounts/admin/token?x=", "deployer"),
+        ("ci-a/pods/web/proxy/admin/reset?x=", "deployer"),
+        ("ci-a", "deployer/token"),
+        ("ci-a", "../admin"),
+        ("..", "deployer"),
+        ("ci-a", "deployer\n{\"forged\":1}"),
+        ("ci-a%2f", "deployer"),
+        ("CI-A", "deployer"),
+    ] {
+        let (code, msg) = refused(&sa(ns, name));
+        assert_eq!(code, ErrorCode::BadRequest, "{ns} {name}");
+        assert!(!msg.contains("admin") && !msg.contains("forged"), "{msg}");
+    }
+    let user = |name: &str, group: &str| {
+        let (name, group) = (name.to_string(), group.to_string());
+        move |r: &mut Request| {
+            r.service_account = None;
+            r.user = Some(UserRef {
+                name: name.clone(),
+                groups: vec![group.clone()],
+            })
+        }
+    };
+    for (name, group) in [
+        ("alice\nx", "dev"),
+        ("alice", "dev\u{1b}"),
+        (&*"a".repeat(257), "dev"),
+    ] {
+        assert_eq!(refused(&user(name, group)).0, ErrorCode::BadRequest);
+    }
+    for secs in [0, 1, 599, 10 * 365 * 86_400 + 1, u64::MAX] {
+        let (code, msg) = refused(&|r: &mut Request| r.duration_secs = Some(secs));
+        assert_eq!(code, ErrorCode::BadRequest, "{secs}");
+        assert!(msg.contains("duration"), "{msg}");
+    }
+    let (_, msg) = refused(&|r: &mut Request| r.source = Some("secret".into()));
+    assert!(
+        msg.contains("durationSecs does not apply to source secret"),
+        "{msg}"
+    );
+    let (_, msg) = refused(&|r: &mut Request| r.audiences = vec!["a\nb".into()]);
+    assert!(msg.starts_with("invalid audience"), "{msg}");
+    let (_, msg) = refused(&|r: &mut Request| r.rejected = Some("../x".into()));
+    assert!(msg.contains("fingerprint"), "{msg}");
+    // The longest valid names and both ends of the lifetime are taken.
+    let mut ok = sa_request();
+    ok.service_account = Some(ServiceAccountRef {
+        namespace: "a".repeat(63),
+        name: format!("{}.b", "a".repeat(200)),
+    });
+    for secs in [600, 10 * 365 * 86_400] {
+        ok.duration_secs = Some(secs);
+        assert!(parse_request(&serde_json::to_vec(&ok).unwrap()).is_ok());
+    }
+    ok.source = Some("secret".into());
+    ok.duration_secs = None;
+    assert!(parse_request(&serde_json::to_vec(&ok).unwrap()).is_ok());
+}
+
 #[test]
 fn fingerprints_name_without_revealing() {
     let t = Credential::Token(Token::new("eyJa.b.c"));
@@ -157,7 +237,7 @@ proptest! {
     }
 
     #[test]
-    fn valid_requests_round_trip(ns in "[a-z][a-z0-9-]{0,20}", name in "[a-z][a-z0-9-]{0,20}",
+    fn valid_requests_round_trip(ns in "[a-z]([a-z0-9-]{0,18}[a-z0-9])?", name in "[a-z]([a-z0-9-]{0,8}[a-z0-9])?(\\.[a-z]([a-z0-9-]{0,8}[a-z0-9])?)?",
                                  secs in 600u64..100_000, aud in proptest::collection::vec("[a-z:/.]{1,20}", 0..3)) {
         let mut req = sa_request();
         req.service_account = Some(ServiceAccountRef { namespace: ns, name });

@@ -33,7 +33,8 @@ pub struct Failure {
     pub reason: String,
     /// Its exit code.
     pub code: u8,
-    /// The admin kubeconfig files then ([`crate::kubeconfig::fingerprint`]).
+    /// What the failed mint was made under: the admin kubeconfig files
+    /// then ([`crate::kubeconfig::fingerprint`]) and the lifetime asked.
     pub config: String,
 }
 

@@ -233,7 +233,7 @@ fn inspect_input(
     } else {
         format!(
             "the argument {} is not a token, a PEM certificate, a file or a ServiceAccount name; a token is read from stdin with \"-\"",
-            crate::get_flags::quoted(&word)
+            crate::names::quoted(&word)
         )
     }))
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::table::{FLAGS, find};
 use crate::duration;
 use crate::error::Error;
+use crate::names;
 use crate::options::{self, BrokerRef, CacheChoice, GetOptions, Principal, SourceKind, TokenSpec};
 
 /// The values given to each flag of [`FLAGS`] (a switch: one empty value).
@@ -129,13 +130,7 @@ impl Given {
         let csr_wait = self.duration("csr-timeout", options::DEFAULT_CSR_WAIT)?;
         let duration = self.duration("duration", options::DEFAULT_DURATION)?;
         let create_secret = self.on("create-secret");
-        if duration < options::MIN_DURATION {
-            return Err(Error::Usage(format!(
-                "--duration {} is too short: the API server's minimum is {}",
-                duration::flag(duration),
-                duration::flag(options::MIN_DURATION)
-            )));
-        }
+        names::lifetime(duration).map_err(|e| Error::Usage(format!("--{e}")))?;
         if matches!(spec.principal, Principal::ServiceAccount(_))
             && (no_approve || csr_wait != options::DEFAULT_CSR_WAIT)
         {
@@ -239,13 +234,11 @@ impl Given {
             }
             None => (namespace.unwrap_or_else(default_namespace), sa),
         };
-        for (what, v) in [("namespace", &ns), ("ServiceAccount name", &name)] {
-            if !is_dns_label(v) {
-                return Err(Error::Usage(format!(
-                    "invalid {what} {}: use lowercase letters, digits, '-' and '.'",
-                    quoted(v)
-                )));
-            }
+        names::namespace(&ns).map_err(|e| Error::Usage(e.quoting(&ns)))?;
+        names::service_account(&name).map_err(|e| Error::Usage(e.quoting(&name)))?;
+        let audiences = self.many("audience");
+        for a in &audiences {
+            names::audience(a).map_err(|e| Error::Usage(e.quoting(a)))?;
         }
         let source = self.source();
         let bind_secret = self.on("bind-secret");
@@ -261,7 +254,7 @@ impl Given {
             namespace: ns,
             principal: Principal::ServiceAccount(name),
             source,
-            audiences: self.many("audience"),
+            audiences,
             bind_secret,
         })
     }
@@ -285,12 +278,7 @@ impl Given {
         for (what, v) in
             std::iter::once(("user name", &name)).chain(groups.iter().map(|g| ("group", g)))
         {
-            if !crate::x509::valid_name(v) {
-                return Err(Error::Usage(format!(
-                    "invalid {what} {}: it must not be empty, longer than 256 characters or hold control characters",
-                    quoted(v)
-                )));
-            }
+            names::x509(what, v).map_err(|e| Error::Usage(e.quoting(v)))?;
         }
         if name.starts_with("system:") {
             return Err(Error::Usage(format!(
@@ -310,12 +298,7 @@ impl Given {
                     .into(),
             ));
         }
-        if !is_dns_label(&namespace) {
-            return Err(Error::Usage(format!(
-                "invalid namespace {}: use lowercase letters, digits, '-' and '.'",
-                quoted(&namespace)
-            )));
-        }
+        names::namespace(&namespace).map_err(|e| Error::Usage(e.quoting(&namespace)))?;
         Ok(TokenSpec {
             kubeconfig,
             admin_context,
@@ -361,17 +344,6 @@ impl Defaults for Fixed {
     }
 }
 
-/// A refused value, quoted for the error, unless it may be a credential
-/// pasted in the wrong place (a JWT, or longer than any name): errors never
-/// show one.
-pub fn quoted(v: &str) -> String {
-    if v.starts_with("eyJ") || v.starts_with("-----BEGIN") || v.len() > 63 {
-        "(not shown: it looks like a token or key)".into()
-    } else {
-        format!("{v:?}")
-    }
-}
-
 /// A ServiceAccount as people write it: `NAME`, `NS/NAME`, kubectl's
 /// `NS:NAME` (`create rolebinding --serviceaccount`) or its user name
 /// `system:serviceaccount:NS:NAME` (`auth can-i --as`). Names and
@@ -379,13 +351,4 @@ pub fn quoted(v: &str) -> String {
 fn split_sa(sa: &str) -> Option<(&str, &str)> {
     let sa = sa.strip_prefix("system:serviceaccount:").unwrap_or(sa);
     sa.split_once('/').or_else(|| sa.split_once(':'))
-}
-
-fn is_dns_label(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-        && !s.starts_with(['-', '.'])
-        && !s.ends_with(['-', '.'])
 }

@@ -9,5 +9,5 @@ mod given;
 mod table;
 
 pub use exec_args::exec_args;
-pub use given::{Defaults, Fixed, Given, quoted};
+pub use given::{Defaults, Fixed, Given};
 pub use table::{FLAGS, GetFlag, Group, Kind, Takes, find, find_short};

@@ -49,11 +49,12 @@ impl Admin {
     /// it reads exactly what kubectl reads). Runs the context's exec plugin
     /// once, with the recursion chain `chain` in its environment; with
     /// `headless` (nobody would see a prompt), only a plugin that never
-    /// prompts. Call it inside a tokio runtime context.
+    /// prompts, ended with its process group at that deadline. Call it
+    /// inside a tokio runtime context.
     pub fn connect(
         ctx: &ResolvedContext,
         chain: Option<&str>,
-        headless: bool,
+        headless: Option<std::time::Instant>,
     ) -> Result<Admin, KubeApiError> {
         let cfg_err = |detail: String| KubeApiError::Config {
             context: ctx.name.clone(),
@@ -131,7 +132,7 @@ impl Admin {
             config.default_namespace = ns.clone();
         }
         apply_timeouts(&mut config);
-        let client = Client::try_from(config.clone()).map_err(|e| cfg_err(chain_of(&e)))?;
+        let client = super::bounded::client(config.clone()).map_err(|e| cfg_err(chain_of(&e)))?;
         Ok(Admin {
             client,
             identity,
@@ -195,7 +196,7 @@ impl Admin {
         let mut config = self.config.clone();
         config.auth_info = token_client::auth_info(credential);
         config.headers.clear();
-        let client = Client::try_from(config).map_err(|e| KubeApiError::Config {
+        let client = super::bounded::client(config).map_err(|e| KubeApiError::Config {
             context: self.context.clone(),
             detail: chain_of(&e),
         })?;
@@ -210,6 +211,25 @@ impl Admin {
             .whoami()
             .await
     }
+}
+
+/// A path segment built from a name: percent-escaped (everything but
+/// letters, digits, '-', '_' and '~'; '.' too when the segment is all
+/// dots), so that no name can add a segment, a query or a step up. Names
+/// are checked before they get here (`names.rs`); this is the second wall.
+pub(super) fn segment(s: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const KEEP_DOTS: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'.');
+    if s.bytes().all(|b| b == b'.') {
+        return utf8_percent_encode(s, NON_ALPHANUMERIC)
+            .to_string()
+            .replace('.', "%2E");
+    }
+    utf8_percent_encode(s, KEEP_DOTS).to_string()
 }
 
 /// Deserializes a `cluster:` or `user:` body into kube's type. On a type
@@ -232,6 +252,23 @@ fn typed<T: DeserializeOwned>(
             file.display()
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn segments_cannot_leave_their_place() {
+        use super::segment;
+        assert_eq!(segment("team"), "team");
+        assert_eq!(segment("a.b-c_d~e"), "a.b-c_d~e");
+        assert_eq!(
+            segment("ci-a/serviceaccounts/admin/token?x="),
+            "ci-a%2Fserviceaccounts%2Fadmin%2Ftoken%3Fx%3D"
+        );
+        assert_eq!(segment(".."), "%2E%2E");
+        assert_eq!(segment("."), "%2E");
+        assert_eq!(segment("a b#c%"), "a%20b%23c%25");
+    }
 }
 
 /// The exec plugin that replaced a removed or unsupported auth provider.

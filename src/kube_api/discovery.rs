@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 
-use super::admin::Admin;
+use super::admin::{Admin, segment};
 use super::error::Action;
 use super::error::KubeApiError;
 
@@ -14,7 +14,7 @@ impl Admin {
         &self,
         namespace: &str,
     ) -> Result<Option<Vec<u8>>, KubeApiError> {
-        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &segment(namespace));
         let cm = api
             .get_opt("kube-root-ca.crt")
             .await

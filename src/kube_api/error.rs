@@ -110,6 +110,26 @@ pub enum KubeApiError {
     /// The server answered with something unusable.
     #[error("unexpected answer from {server}: {detail}")]
     BadAnswer { server: String, detail: String },
+    /// A success answer that is not the JSON the call expects: said where,
+    /// never quoting what was there.
+    #[error(
+        "unexpected answer from {server} to {action}: not the JSON expected ({detail}); check the server URL and any proxy in between"
+    )]
+    Undecodable {
+        action: String,
+        server: String,
+        detail: String,
+    },
+    /// An answer over the size limit, or not complete in time
+    /// (`bounded.rs`).
+    #[error(
+        "{action} on {server}: {bounds}; check the server URL and any proxy in between, and try again"
+    )]
+    Unbounded {
+        action: String,
+        server: String,
+        bounds: String,
+    },
     /// A cached credential would go to a cluster it is not bound to.
     #[error(
         "cluster binding: not sending {who} to {server}: {why}; nothing was sent (the admin context or the cluster entry changed since the mint: `kube-sa-token logout` the entry, or restore the cluster's certificate-authority)"
@@ -239,6 +259,7 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
         (None, Some(n)) => format!(" {n:?}"),
         (None, None) => String::new(),
     };
+    let action = || format!("{} {}{}", a.verb, a.resource, scope);
     if let kube::Error::Api(s) = &e {
         // An error page from something that is not an API server (a proxy,
         // a load balancer): its body is never passed on.
@@ -281,11 +302,25 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
                 hint: "renew that context's credentials (kubectl --context ... auth whoami shows whether they work)".into(),
             },
             code => KubeApiError::Api {
-                action: format!("{} {}{}", a.verb, a.resource, scope),
+                action: action(),
                 server: server.into(),
                 code,
                 message,
             },
+        };
+    }
+    if let kube::Error::SerdeError(json) = &e {
+        return KubeApiError::Undecodable {
+            action: action(),
+            server: server.into(),
+            detail: crate::parse_error::json(json),
+        };
+    }
+    if let Some(b) = find::<super::bounded::Bounds>(&e) {
+        return KubeApiError::Unbounded {
+            action: action(),
+            server: server.into(),
+            bounds: b.to_string(),
         };
     }
     if find::<AuthError>(&e).is_some() {
@@ -331,6 +366,31 @@ mod tests {
             "its exec plugin failed with exit status 6: kube-sa-token: recursion: \"sa\" loops"
         );
         assert!(!got.contains("SECRET"));
+    }
+
+    /// Issue 32, finding 13: a 2xx body that does not decode is described
+    /// by kind and place, never quoted, and not as "cannot reach".
+    #[test]
+    fn undecodable_answers_are_not_quoted() {
+        let json = serde_json::from_str::<Vec<u8>>(r#""SECRET-ECHO""#).unwrap_err();
+        assert!(json.to_string().contains("SECRET-ECHO"));
+        let caller = Caller {
+            server: "https://127.0.0.1:6443",
+            who: "admin context \"admin\"",
+            context: Some("admin"),
+        };
+        let action = Action {
+            namespace: Some("team"),
+            name: Some("viewer"),
+            ..Action::global("create", "serviceaccounts/token")
+        };
+        let e = map_error(kube::Error::SerdeError(json), &caller, action).to_string();
+        assert!(!e.contains("SECRET-ECHO"), "{e}");
+        assert!(!e.contains("cannot reach"), "{e}");
+        assert!(
+            e.starts_with("unexpected answer from https://127.0.0.1:6443 to create serviceaccounts/token \"viewer\" in namespace \"team\": not the JSON expected ("),
+            "{e}"
+        );
     }
 
     #[test]

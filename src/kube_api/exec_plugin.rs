@@ -7,6 +7,7 @@
 
 use std::io::IsTerminal;
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use kube::config::{Cluster, ExecConfig, ExecInteractiveMode};
@@ -66,13 +67,15 @@ fn cluster_info(cluster: &Cluster, ca_pem: Option<&[u8]>) -> serde_json::Value {
 /// (the recursion guard's) goes into the plugin's environment only. The
 /// plugin's stderr is the user's, as with kubectl; `Err` is a one-line
 /// description without the plugin's output. `headless` (a background
-/// refresh, which nobody watches): a plugin that may prompt is not run.
+/// refresh or the broker, which nobody watches): a plugin that may prompt
+/// is not run, and one still running at that deadline is ended with its
+/// process group.
 pub(super) fn run(
     exec: &ExecConfig,
     cluster: &Cluster,
     ca_pem: Option<&[u8]>,
     chain: Option<&str>,
-    headless: bool,
+    headless: Option<Instant>,
 ) -> Result<Credential, String> {
     let command = exec
         .command
@@ -103,7 +106,7 @@ pub(super) fn run(
         }
         (None, _) => ExecInteractiveMode::IfAvailable,
     };
-    if headless && !matches!(mode, ExecInteractiveMode::Never) {
+    if headless.is_some() && !matches!(mode, ExecInteractiveMode::Never) {
         // A device-code or browser login would wait unseen, holding the
         // entry's lock: only `interactiveMode: Never` runs in the background.
         return Err(format!(
@@ -156,7 +159,20 @@ pub(super) fn run(
     .stdout(Stdio::piped())
     .stderr(Stdio::inherit());
     tracing::debug!(command, "running the admin context's exec plugin");
-    let out = match cmd.output() {
+    let out = match headless {
+        None => cmd.output(),
+        Some(deadline) => match output_until(&mut cmd, deadline) {
+            Ok(out) => Ok(out),
+            Err(Late::Io(e)) => Err(e),
+            Err(Late::Killed(after)) => {
+                return Err(format!(
+                    "its exec plugin {command:?} did not finish within {}s; it was ended, with its process group",
+                    after.as_secs()
+                ));
+            }
+        },
+    };
+    let out = match out {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let hint = exec
@@ -221,6 +237,57 @@ pub(super) fn run(
     }
 }
 
+/// Why a headless plugin gave no output.
+enum Late {
+    /// Still running at the deadline (after so long): killed.
+    Killed(Duration),
+    Io(std::io::Error),
+}
+
+/// `cmd.output()`, in a process group of its own, until `deadline`: then the
+/// whole group (the plugin and whatever it started) is killed.
+fn output_until(cmd: &mut Command, deadline: Instant) -> Result<std::process::Output, Late> {
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(cmd, 0);
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(Late::Io)?;
+    let mut stdout = child.stdout.take();
+    // Read on a thread: a plugin that fills the pipe must not stall.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(out) = stdout.as_mut() {
+            let _ = std::io::Read::read_to_end(out, &mut buf);
+        }
+        let _ = tx.send(buf);
+    });
+    let stdout = rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+    loop {
+        if let (Ok(stdout), Some(status)) = (&stdout, child.try_wait().map_err(Late::Io)?) {
+            return Ok(std::process::Output {
+                status,
+                stdout: stdout.clone(),
+                stderr: Vec::new(),
+            });
+        }
+        if stdout.is_err() || Instant::now() >= deadline {
+            kill_group(&mut child);
+            return Err(Late::Killed(started.elapsed()));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = libc::pid_t::try_from(child.id()) {
+        // SAFETY: signals the process group the child leads (made above).
+        unsafe { libc::killpg(pid, libc::SIGKILL) };
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,12 +309,26 @@ mod tests {
             "interactiveMode: IfAvailable",
             "",
         ] {
-            let err = run(&exec(mode), &cluster, None, None, true).err().unwrap();
-            assert!(err.contains("may prompt"), "{mode}: {err}");
-        }
-        let err = run(&exec("interactiveMode: Never"), &cluster, None, None, true)
+            let err = run(
+                &exec(mode),
+                &cluster,
+                None,
+                None,
+                Some(Instant::now() + Duration::from_secs(5)),
+            )
             .err()
             .unwrap();
+            assert!(err.contains("may prompt"), "{mode}: {err}");
+        }
+        let err = run(
+            &exec("interactiveMode: Never"),
+            &cluster,
+            None,
+            None,
+            Some(Instant::now() + Duration::from_secs(5)),
+        )
+        .err()
+        .unwrap();
         assert!(err.contains("was not found"), "{err}");
     }
 }

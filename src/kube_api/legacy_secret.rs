@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 
-use super::admin::{Admin, Minted};
+use super::admin::{Admin, Minted, segment};
 use super::error::Action;
 use super::error::KubeApiError;
 use super::token_request::missing_sa_hint;
@@ -24,8 +24,8 @@ impl Admin {
         namespace: &str,
         name: &str,
     ) -> Result<ServiceAccount, KubeApiError> {
-        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        api.get(name).await.map_err(self.map(Action {
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &segment(namespace));
+        api.get(&segment(name)).await.map_err(self.map(Action {
             verb: "get",
             resource: "serviceaccounts",
             namespace: Some(namespace),
@@ -40,8 +40,8 @@ impl Admin {
         namespace: &str,
         name: &str,
     ) -> Result<Option<String>, KubeApiError> {
-        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
-        let sa = api.get_opt(name).await.map_err(self.map(Action {
+        let api: Api<ServiceAccount> = Api::namespaced(self.client.clone(), &segment(namespace));
+        let sa = api.get_opt(&segment(name)).await.map_err(self.map(Action {
             verb: "get",
             resource: "serviceaccounts",
             namespace: Some(namespace),
@@ -59,14 +59,14 @@ impl Admin {
     ) -> Result<Option<String>, KubeApiError> {
         let s = self
             .secrets(namespace)
-            .get_metadata_opt(name)
+            .get_metadata_opt(&segment(name))
             .await
             .map_err(self.map(self.secret_action("get", namespace, Some(name))))?;
         Ok(s.and_then(|s| s.metadata.uid))
     }
 
     fn secrets(&self, namespace: &str) -> Api<Secret> {
-        Api::namespaced(self.client.clone(), namespace)
+        Api::namespaced(self.client.clone(), &segment(namespace))
     }
 
     fn secret_action<'a>(
@@ -141,11 +141,11 @@ impl Admin {
         let mut candidates: Vec<Secret> = Vec::new();
         for r in sa.secrets.unwrap_or_default() {
             let Some(n) = r.name else { continue };
-            match api.get_opt(&n).await.map_err(self.map(self.secret_action(
-                "get",
-                namespace,
-                Some(&n),
-            )))? {
+            match api
+                .get_opt(&segment(&n))
+                .await
+                .map_err(self.map(self.secret_action("get", namespace, Some(&n))))?
+            {
                 Some(s) if is_token_secret_of(&s, name) => candidates.push(s),
                 _ => {}
             }
@@ -205,11 +205,10 @@ impl Admin {
         let api = self.secrets(namespace);
         let start = std::time::Instant::now();
         loop {
-            let s = api.get(secret).await.map_err(self.map(self.secret_action(
-                "get",
-                namespace,
-                Some(secret),
-            )))?;
+            let s = api
+                .get(&segment(secret))
+                .await
+                .map_err(self.map(self.secret_action("get", namespace, Some(secret))))?;
             if let Some(m) = minted_from_secret(&s) {
                 return Ok(m);
             }
@@ -245,7 +244,7 @@ impl Admin {
         let s = match api.create(&PostParams::default(), &secret).await {
             Ok(s) => s,
             Err(kube::Error::Api(st)) if st.code == 409 => api
-                .get(name)
+                .get(&segment(name))
                 .await
                 .map_err(self.map(self.secret_action("get", namespace, Some(name))))?,
             Err(e) => return Err(self.map(self.secret_action("create", namespace, None))(e)),
@@ -261,7 +260,7 @@ impl Admin {
     pub async fn delete_secret(&self, namespace: &str, name: &str) -> Result<bool, KubeApiError> {
         match self
             .secrets(namespace)
-            .delete(name, &DeleteParams::default())
+            .delete(&segment(name), &DeleteParams::default())
             .await
         {
             Ok(_) => Ok(true),

@@ -10,6 +10,7 @@
 //! This file only names the parts.
 
 mod admin;
+mod bounded;
 mod client_config;
 mod csr;
 mod discovery;

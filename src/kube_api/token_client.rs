@@ -62,7 +62,7 @@ impl TokenClient {
         config.accept_invalid_certs = insecure;
         apply_timeouts(&mut config);
         config.auth_info = auth_info(credential);
-        let client = Client::try_from(config).map_err(|e| bad(chain(&e)))?;
+        let client = super::bounded::client(config).map_err(|e| bad(chain(&e)))?;
         Ok(TokenClient::from_client(client, server, who))
     }
 

@@ -6,7 +6,7 @@ use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, T
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::PostParams;
 
-use super::admin::{Admin, Minted};
+use super::admin::{Admin, Minted, segment};
 use super::error::Action;
 use super::error::KubeApiError;
 use super::timed;
@@ -54,10 +54,12 @@ impl Admin {
             hint_404: missing_sa_hint(namespace, name),
         };
         let body = serde_json::to_vec(&req).map_err(|e| self.bad_answer(e.to_string()))?;
-        let http_req =
-            kube::core::Request::new(format!("/api/v1/namespaces/{namespace}/serviceaccounts"))
-                .create_subresource("token", name, &PostParams::default(), body)
-                .map_err(|e| self.map(action())(kube::Error::BuildRequest(e)))?;
+        let http_req = kube::core::Request::new(format!(
+            "/api/v1/namespaces/{}/serviceaccounts",
+            segment(namespace)
+        ))
+        .create_subresource("token", &segment(name), &PostParams::default(), body)
+        .map_err(|e| self.map(action())(kube::Error::BuildRequest(e)))?;
         let (out, clock_offset): (TokenRequest, _) = timed::request(&self.client, http_req)
             .await
             .map_err(self.map(action()))?;

@@ -113,15 +113,21 @@ mod every_option_round_trips {
         .prop_map(Duration::from_secs)
     }
 
+    /// A namespace (a DNS-1123 label).
     fn label() -> impl Strategy<Value = String> {
-        "[a-z][a-z0-9.-]{0,6}[a-z0-9]"
+        "[a-z]([a-z0-9-]{0,6}[a-z0-9])?"
+    }
+
+    /// A ServiceAccount's name (a DNS-1123 subdomain).
+    fn sa_name() -> impl Strategy<Value = String> {
+        "[a-z]([a-z0-9-]{0,4}[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]{0,3}[a-z0-9])?)?"
     }
 
     fn options() -> impl Strategy<Value = GetOptions> {
         let who = prop_oneof![
             (
                 label(),
-                label(),
+                sa_name(),
                 any::<bool>(),
                 any::<bool>(),
                 prop::collection::vec("-?[a-z]{1,5}", 0..3)
