@@ -57,6 +57,25 @@ export KUBE_SA_TOKEN_TEST_PYTHON="$repo/target/py/bin/python"
 
 wait "$build_pid" || { echo "install.sh --build-only failed (above)" >&2; exit 1; }
 KUBE_SA_TOKEN_TEST_BIN=$(cat target/install-build.path)
+# setup refuses to write an exec entry that runs a binary another user
+# could replace (under /tmp, say): a checkout there (some CI runners clone
+# into /tmp) has the tests run a copy kept under the user's cache instead.
+under_sticky() {
+  local d=$1 mode
+  while [ "$d" != / ]; do
+    d=$(dirname "$d")
+    mode=$(stat -c %a "$d" 2>/dev/null) || continue
+    [ -k "$d" ] && (( ${mode: -1} & 2 )) && return 0
+  done
+  return 1
+}
+if under_sticky "$repo"; then
+  staged="${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/test-bin"
+  mkdir -p "$staged" && chmod 700 "$staged"
+  cp -f "$KUBE_SA_TOKEN_TEST_BIN" "$staged/kube-sa-token"
+  echo "== the checkout lies under a directory every user may write: the tests run $staged/kube-sa-token"
+  KUBE_SA_TOKEN_TEST_BIN="$staged/kube-sa-token"
+fi
 export KUBE_SA_TOKEN_TEST_BIN
 # And install.sh's install step, into a scratch prefix (the build is reused):
 # the same file, runnable, with its kubectl plugin name.

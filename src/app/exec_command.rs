@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
 use crate::kuberc::look_path;
 
 /// The binary's own name, and the one kubectl runs it by as a plugin.
@@ -21,24 +22,32 @@ pub struct Chosen {
 
 /// A name on PATH that runs this very binary (`kube-sa-token`, else krew's
 /// `kubectl-sa_token`), else the binary's absolute path, with a warning
-/// when that path is in a versioned store.
-pub fn for_this_binary() -> Chosen {
+/// when that path is in a versioned store. Refused when that path could be
+/// replaced by another local user ([`replaceable`]): kubectl would run
+/// whatever is there, as the kubeconfig's owner.
+pub fn for_this_binary() -> Result<Chosen, Error> {
     let me = std::env::current_exe()
         .ok()
         .and_then(|p| p.canonicalize().ok());
     let Some(me) = me else {
-        return Chosen {
+        return Ok(Chosen {
             command: BIN.into(),
             warning: None,
-        };
+        });
     };
     for name in [BIN, PLUGIN] {
         if look_path(name).and_then(|p| p.canonicalize().ok()).as_ref() == Some(&me) {
-            return Chosen {
+            return Ok(Chosen {
                 command: name.into(),
                 warning: None,
-            };
+            });
         }
+    }
+    if let Some(why) = replaceable(&me) {
+        return Err(Error::Refused(format!(
+            "not writing an exec entry that runs {}: {why}, and kubectl would run whatever is there then, as you; install kube-sa-token where only you or root can write (./install.sh puts it in ~/.local/bin; PREFIX=/usr/local ./install.sh for every account) and run setup from there",
+            me.display()
+        )));
     }
     let warning = versioned_store(&me).map(|store| {
         format!(
@@ -46,10 +55,56 @@ pub fn for_this_binary() -> Chosen {
             me.display()
         )
     });
-    Chosen {
+    Ok(Chosen {
         command: me.display().to_string(),
         warning,
+    })
+}
+
+/// Why another local user could put their own program at `path` (issue 32,
+/// finding 10): the file or a directory above it, as written or resolved,
+/// is owned by someone but root and us, is writable by every user or by a
+/// group not our own, or is under a sticky directory every user may write
+/// (/tmp: once the path is cleaned up, anyone can create it again).
+#[cfg(unix)]
+pub fn replaceable(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid and getegid cannot fail.
+    let (me, my_group) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let resolved = path.canonicalize().ok();
+    let mut seen: Vec<&Path> = Vec::new();
+    for p in std::iter::once(path).chain(resolved.as_deref()) {
+        for a in p.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+            if seen.contains(&a) {
+                continue;
+            }
+            seen.push(a);
+            let Ok(m) = std::fs::metadata(a) else {
+                continue;
+            };
+            let shown = a.display();
+            if m.uid() != 0 && m.uid() != me {
+                return Some(format!("{shown} is owned by uid {}", m.uid()));
+            }
+            if m.is_dir() && m.mode() & 0o1002 == 0o1002 {
+                return Some(format!(
+                    "it lies under {shown}, which every user may write (like /tmp): once it is cleaned up, anyone can put a program at that path"
+                ));
+            }
+            if m.mode() & 0o002 != 0 {
+                return Some(format!("{shown} is writable by every user"));
+            }
+            if m.mode() & 0o020 != 0 && m.gid() != my_group {
+                return Some(format!("{shown} is writable by its group (gid {})", m.gid()));
+            }
+        }
     }
+    None
+}
+
+#[cfg(not(unix))]
+pub fn replaceable(_: &Path) -> Option<String> {
+    None
 }
 
 /// The package manager's versioned directory `path` lies in, if any.
@@ -87,6 +142,11 @@ pub fn problem(command: &str) -> Option<String> {
     // The path as written: a link outside the store (krew's ~/.krew/bin)
     // is moved to the new version at an upgrade.
     let path = Path::new(command);
+    if let Some(why) = replaceable(path).filter(|_| path.is_absolute()) {
+        return Some(format!(
+            "command {command:?} could be replaced by another local user: {why}; install kube-sa-token where only you or root can write and run setup again"
+        ));
+    }
     let store = versioned_store(path).filter(|_| path.is_absolute())?;
     Some(format!(
         "command {command:?} is in {store}, which the next upgrade removes; run setup again with {BIN} or {PLUGIN} on PATH, or write `command: {PLUGIN}`"
@@ -127,7 +187,7 @@ mod tests {
     #[test]
     fn doctor_flags_a_command_in_a_versioned_store() {
         use std::os::unix::fs::PermissionsExt;
-        let tmp = tempfile::tempdir().unwrap();
+        let tmp = crate::testing::private_tempdir();
         let dir = tmp.path().join(".krew/store/sa-token/v0.1.0");
         std::fs::create_dir_all(&dir).unwrap();
         let bin = dir.join(BIN);
@@ -142,5 +202,42 @@ mod tests {
         assert_eq!(problem(&links.join(PLUGIN).display().to_string()), None);
         let missing = problem(&tmp.path().join("missing").display().to_string()).unwrap();
         assert!(missing.contains("not found"), "{missing}");
+    }
+
+    /// Issue 32, finding 10: a path another user could take over.
+    #[cfg(unix)]
+    #[test]
+    fn paths_others_can_replace_are_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path, m: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+        };
+        // Under a sticky directory every user may write: the shape of /tmp.
+        let base = tempfile::tempdir().unwrap();
+        let shared = base.path().join("shared");
+        let bin = shared.join("mine/bin/kube-sa-token");
+        std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+        std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+        mode(&bin, 0o755);
+        mode(&shared, 0o1777);
+        let why = replaceable(&bin).unwrap();
+        assert!(why.contains("every user may write"), "{why}");
+        let doctor = problem(&bin.display().to_string()).unwrap();
+        assert!(doctor.contains("could be replaced"), "{doctor}");
+        // Writable by all without the sticky bit, or by a group not ours.
+        mode(&shared, 0o757);
+        assert!(replaceable(&bin).unwrap().contains("writable by every user"));
+        mode(&shared, 0o755);
+        mode(&bin, 0o777);
+        assert!(replaceable(&bin).unwrap().contains("writable by every user"));
+        mode(&bin, 0o755);
+        if unsafe { libc::getegid() } != 4242 && unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&shared, None, Some(4242)).unwrap();
+            mode(&shared, 0o775);
+            assert!(replaceable(&bin).unwrap().contains("group (gid 4242)"));
+            mode(&shared, 0o755);
+            std::os::unix::fs::chown(&shared, Some(4242), None).unwrap();
+            assert!(replaceable(&bin).unwrap().contains("owned by uid 4242"));
+        }
     }
 }

@@ -143,7 +143,11 @@ pub fn export(
         }
         Value::Mapping(u)
     } else {
-        exec_user(opts)
+        let chosen = super::exec_command::for_this_binary()?;
+        if let Some(w) = &chosen.warning {
+            tracing::warn!("{w}");
+        }
+        exec_user(opts, &chosen.command)
     };
     let mut text = Vec::new();
     write_config(cluster, &name, &spec.namespace, user, &mut text)?;

@@ -20,15 +20,12 @@ use super::rights;
 
 const INSTALL_HINT: &str = "kube-sa-token is not installed or not on PATH. Install it (kubectl krew install sa-token, a release archive, or ./install.sh from its repository), then retry.";
 
-/// The `user:` body with the exec entry.
-pub(super) fn exec_user(opts: &GetOptions) -> Value {
+/// The `user:` body with the exec entry that runs `command`
+/// ([`exec_command::for_this_binary`]).
+pub(super) fn exec_user(opts: &GetOptions, command: &str) -> Value {
     let mut exec = Mapping::new();
     exec.insert("apiVersion".into(), V1.into());
-    let chosen = exec_command::for_this_binary();
-    if let Some(w) = chosen.warning {
-        tracing::warn!("{w}");
-    }
-    exec.insert("command".into(), chosen.command.into());
+    exec.insert("command".into(), command.into());
     exec.insert(
         "args".into(),
         Value::Sequence(exec_args(opts).into_iter().map(Value::from).collect()),
@@ -71,6 +68,10 @@ pub fn setup(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let spec = &opts.spec;
+    let chosen = exec_command::for_this_binary()?;
+    if let Some(w) = &chosen.warning {
+        tracing::warn!("{w}");
+    }
     let (cluster_name, cluster_entry) = match &spec.broker {
         Some(b) => {
             if print_rbac_only {
@@ -102,7 +103,7 @@ pub fn setup(
     // With a broker, the cluster entry too: the client has no admin
     // kubeconfig to take it from.
     let cluster = cluster_entry.map(|body| ed.upsert("clusters", "cluster", &cluster_name, body));
-    let user = ed.upsert("users", "user", &name, exec_user(opts));
+    let user = ed.upsert("users", "user", &name, exec_user(opts, &chosen.command));
     let context = ed.upsert(
         "contexts",
         "context",
@@ -128,7 +129,7 @@ pub fn setup(
             writeln!(out, "# {what} {name:?} {verb} {}", u.file.display())?;
             write!(out, "{}", redacted_diff(u.before.as_ref(), &u.after)?)?;
         }
-        check_kuberc(&exec_command::for_this_binary().command);
+        check_kuberc(&chosen.command);
         return Ok(());
     }
     let saved = ed.save()?;
@@ -152,7 +153,7 @@ pub fn setup(
             eprintln!("replaced {what} {name:?} (was: {})", summary(before));
         }
     }
-    check_kuberc(&exec_command::for_this_binary().command);
+    check_kuberc(&chosen.command);
     writeln!(out, "kubectl --context {} auth whoami", shell_word(&name))?;
     Ok(())
 }
@@ -305,7 +306,7 @@ mod tests {
 
     #[test]
     fn exec_entry_is_complete() {
-        let u = exec_user(&crate::testing::opts());
+        let u = exec_user(&crate::testing::opts(), "kube-sa-token");
         let e = u.get("exec").unwrap();
         assert_eq!(e.get("apiVersion").unwrap().as_str(), Some(V1));
         assert_eq!(e.get("interactiveMode").unwrap().as_str(), Some("Never"));
