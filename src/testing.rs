@@ -151,7 +151,9 @@ pub fn user_cert(
 /// `$HOME`, not /tmp): for tests of paths that must not be replaceable
 /// (`exec_command::replaceable`).
 pub fn private_tempdir() -> tempfile::TempDir {
-    let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+    let home = std::env::var_os("HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_default();
     tempfile::Builder::new()
         .prefix(".kst-test-")
         .tempdir_in(home)

@@ -95,7 +95,10 @@ pub fn replaceable(path: &Path) -> Option<String> {
                 return Some(format!("{shown} is writable by every user"));
             }
             if m.mode() & 0o020 != 0 && m.gid() != my_group {
-                return Some(format!("{shown} is writable by its group (gid {})", m.gid()));
+                return Some(format!(
+                    "{shown} is writable by its group (gid {})",
+                    m.gid()
+                ));
             }
         }
     }
@@ -226,10 +229,18 @@ mod tests {
         assert!(doctor.contains("could be replaced"), "{doctor}");
         // Writable by all without the sticky bit, or by a group not ours.
         mode(&shared, 0o757);
-        assert!(replaceable(&bin).unwrap().contains("writable by every user"));
+        assert!(
+            replaceable(&bin)
+                .unwrap()
+                .contains("writable by every user")
+        );
         mode(&shared, 0o755);
         mode(&bin, 0o777);
-        assert!(replaceable(&bin).unwrap().contains("writable by every user"));
+        assert!(
+            replaceable(&bin)
+                .unwrap()
+                .contains("writable by every user")
+        );
         mode(&bin, 0o755);
         if unsafe { libc::getegid() } != 4242 && unsafe { libc::geteuid() } == 0 {
             std::os::unix::fs::chown(&shared, None, Some(4242)).unwrap();

@@ -215,11 +215,16 @@ pub(super) struct InspectArgs {
     /// "-": read a token or PEM certificate from stdin. With --admin-context
     /// (or -n, --user...): the ServiceAccount whose cached token to show, as
     /// for `whoami`. Alone: a file holding a token or certificate. A token
-    /// given here works too, but other users see argv (`ps`) and it stays in
-    /// the shell's history: use "-" or --file. Without any: the cached
-    /// credential of --context (default: the current context).
+    /// given here is refused unless --allow-argv-token says so: other users
+    /// see argv (`ps`) and it stays in the shell's history; use "-" or
+    /// --file. Without any: the cached credential of --context (default:
+    /// the current context).
     #[arg(value_name = "-|FILE|SA|TOKEN", conflicts_with = "file")]
     pub(super) token: Option<String>,
+    /// Take a token given as the argument all the same (other users can read
+    /// it in the process list while inspect runs).
+    #[arg(long)]
+    pub(super) allow_argv_token: bool,
     /// Read the token or PEM certificate from this file.
     #[arg(long, value_name = "PATH")]
     pub(super) file: Option<PathBuf>,

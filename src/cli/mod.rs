@@ -174,6 +174,7 @@ fn identity(
 /// to show, as for `whoami`; alone, an existing file.
 fn inspect_input(
     word: Option<String>,
+    allow_argv_token: bool,
     file: Option<std::path::PathBuf>,
     context: Option<String>,
     given: Given,
@@ -200,6 +201,11 @@ fn inspect_input(
         if context.is_some() {
             return Err(Error::Usage(
                 "--context names a cached credential: give it, or a TOKEN (- for stdin) or --file, not both".into(),
+            ));
+        }
+        if word != "-" && !allow_argv_token {
+            return Err(Error::Usage(
+                "not taking a token from the command line: other users can read argv (ps, /proc/PID/cmdline) and your shell history keeps it; pass it on stdin (`kube-sa-token inspect - < FILE`) or with --file PATH (--allow-argv-token takes it all the same)".into(),
             ));
         }
         return Ok(if word == "-" {
@@ -272,7 +278,14 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             if let Some(ctx) = &a.admin_context {
                 given.set("admin-context", ctx);
             }
-            let input = inspect_input(a.token, a.file, a.context.context, given, defaults)?;
+            let input = inspect_input(
+                a.token,
+                a.allow_argv_token,
+                a.file,
+                a.context.context,
+                given,
+                defaults,
+            )?;
             if a.verify && !matches!(input, InspectInput::Cached(_)) && a.admin_context.is_none() {
                 return Err(Error::Usage(
                     "--verify needs --admin-context to reach the cluster".into(),

@@ -274,7 +274,11 @@ fn inspect_takes_the_store_but_no_mint_option() {
 
 #[test]
 fn inspect_keeps_a_given_token_out_of_debug() {
-    let c = parse_ok(&["inspect", "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln"]);
+    let c = parse_ok(&[
+        "inspect",
+        "--allow-argv-token",
+        "eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln",
+    ]);
     assert!(!format!("{c:?}").contains("eyJ"), "{c:?}");
 }
 

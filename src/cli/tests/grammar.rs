@@ -152,9 +152,19 @@ fn inspect_reads_its_argument_as_the_words_around_it_say() {
         InspectInput::Cached(Who::Options(_))
     ));
     assert!(matches!(input(&["inspect", "-"]), InspectInput::Stdin));
-    assert!(matches!(input(&["inspect", jwt]), InspectInput::Given(_)));
     assert!(matches!(
-        input(&["inspect", "--admin-context", "admin", "--verify", jwt]),
+        input(&["inspect", "--allow-argv-token", jwt]),
+        InspectInput::Given(_)
+    ));
+    assert!(matches!(
+        input(&[
+            "inspect",
+            "--admin-context",
+            "admin",
+            "--verify",
+            "--allow-argv-token",
+            jwt
+        ]),
         InspectInput::Given(_)
     ));
     let dir = tempfile::tempdir().unwrap();
@@ -186,7 +196,15 @@ fn inspect_reads_its_argument_as_the_words_around_it_say() {
     assert!(parse_err(&["inspect", missing.to_str().unwrap()]).contains("not a token"));
     assert!(parse_err(&["inspect", "--context", "c", jwt]).contains("not both"));
     assert!(parse_err(&["inspect", "-n", "team", "--file", path]).contains("not both"));
-    assert!(parse_err(&["inspect", "--verify", jwt]).contains("--admin-context"));
+    assert!(
+        parse_err(&["inspect", "--verify", "--allow-argv-token", jwt]).contains("--admin-context")
+    );
+    // Issue 32: a token on argv only when asked for in so many words.
+    let refused = parse_err(&["inspect", jwt]);
+    assert!(
+        refused.contains("--allow-argv-token") && !refused.contains(jwt),
+        "{refused}"
+    );
 }
 
 /// `whoami`, `kubeconfig` and `token` list only which identity and store;

@@ -97,7 +97,21 @@ fn inspect_a_given_token_and_stdin() {
         serde_json::json!({"iss": "https://x", "sub": "system:serviceaccount:a:b", "aud": ["x"], "iat": t, "exp": t + 3600,
         "kubernetes.io": {"namespace": "a", "serviceaccount": {"name": "b", "uid": "u"}, "secret": {"name": "s", "uid": "su"}}}),
     );
-    let out = env.run(&["inspect", &token]);
+    // Issue 32: a token on argv is refused (exit 2, nothing printed of
+    // it) unless asked for in so many words.
+    let refused = env.run(&["inspect", &token]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stdout.is_empty());
+    assert!(
+        refused
+            .stderr
+            .contains("not taking a token from the command line")
+            && refused.stderr.contains("--allow-argv-token")
+            && !refused.stderr.contains(&token),
+        "{}",
+        refused.stderr
+    );
+    let out = env.run(&["inspect", "--allow-argv-token", &token]);
     out.ok();
     assert!(
         out.stdout.contains("bound token") && out.stdout.contains("Secret s (uid su)"),
@@ -105,7 +119,7 @@ fn inspect_a_given_token_and_stdin() {
         out.stdout
     );
     assert!(!out.stdout.contains(&token));
-    // Issue 17, finding 21: argv works, and says where a token belongs.
+    // Issue 17, finding 21: argv, when allowed, says where a token belongs.
     assert!(
         out.stderr.contains("visible to other users") && out.stderr.contains("--file"),
         "{}",

@@ -284,7 +284,14 @@ fn whoami_and_inspect_of_a_bound_token() {
     // It is never sent to this cluster for a TokenReview: a token another
     // cluster issued is not this one's to see.
     let reviews = c.requests("tokenreviews", None, "POST");
-    let bad = env.run(&["inspect", &forged, "--admin-context", "admin", "--verify"]);
+    let bad = env.run(&[
+        "inspect",
+        "--allow-argv-token",
+        &forged,
+        "--admin-context",
+        "admin",
+        "--verify",
+    ]);
     assert_ne!(bad.code, 0);
     assert!(
         bad.stdout.contains("Signature:        INVALID")
