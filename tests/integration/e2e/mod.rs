@@ -87,6 +87,8 @@ mod backoff;
 mod broker;
 mod broker_commands;
 mod broker_faults;
+mod broker_hostile;
+mod broker_hostile_admin;
 mod broker_lifecycle;
 mod build;
 mod clearing;

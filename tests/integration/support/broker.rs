@@ -54,10 +54,127 @@ os.environ["LISTEN_FDS"] = "1"
 os.execv(sys.argv[2], sys.argv[2:])
 "#;
 
+/// A hostile local caller (issue 32), run as a user through setpriv so the
+/// kernel names that uid: `ask` sends stdin's bytes and prints the answer
+/// line; `flood SECS` connects, asks for the status and reads the answer
+/// in a loop for SECS seconds, printing how many answers it got; `idle N
+/// SECS` opens N connections, sends nothing, and after SECS seconds prints
+/// how many were closed by the broker meanwhile, then the answers' codes.
+const HOSTILE: &str = r#"
+import json, socket, sys, time
+path, mode = sys.argv[1], sys.argv[2]
+def connect():
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(60)
+    s.connect(path)
+    return s
+def answer(s):
+    data = b""
+    while not data.endswith(b"\n"):
+        try:
+            chunk = s.recv(65536)
+        except (ConnectionResetError, socket.timeout):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").strip()
+if mode == "ask":
+    s = connect()
+    try:
+        s.sendall(sys.stdin.buffer.read())
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    print(answer(s))
+elif mode == "flood":
+    end, n = time.time() + float(sys.argv[3]), 0
+    while time.time() < end:
+        s = connect()
+        try:
+            s.sendall(b'{"v":1,"op":"status"}\n')
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        n += bool(answer(s))
+        s.close()
+    print(n)
+elif mode == "idle":
+    conns = [connect() for _ in range(int(sys.argv[3]))]
+    time.sleep(float(sys.argv[4]))
+    codes = []
+    for s in conns:
+        s.settimeout(0.5)
+        a = answer(s)
+        codes.append(json.loads(a)["error"]["code"] if a else "open")
+    print(json.dumps(codes))
+"#;
+
 impl Broker {
     /// Starts a broker named `name` with `policy` (YAML), ready to answer.
     pub fn start(c: &Cluster, name: &str, policy: &str) -> Broker {
         Broker::make(c, name, policy, false)
+    }
+
+    /// Started with `admin_yaml` as its admin kubeconfig (an exec plugin
+    /// instead of the admin's certificate, say), and `files` written into
+    /// its directory first (0700: scripts).
+    pub fn start_with_admin(
+        name: &str,
+        policy: &str,
+        admin_yaml: &str,
+        files: &[(&str, &str)],
+    ) -> Broker {
+        let tag = format!("kst-broker-{name}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&tag);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        for (file, text) in files {
+            let path = dir.join(file);
+            std::fs::write(&path, text.replace("$DIR", dir.to_str().unwrap())).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let admin = dir.join("admin.kubeconfig");
+        let yaml = admin_yaml.replace("$DIR", dir.to_str().unwrap());
+        std::fs::write(&admin, yaml).unwrap();
+        std::fs::set_permissions(&admin, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let mut b = Broker::assemble(&tag, dir, admin, policy, false, None);
+        b.run();
+        b
+    }
+
+    /// The hostile caller ([`HOSTILE`]) in `mode` as `user`, its output.
+    pub fn hostile(&self, user: &OrdinaryUser, mode: &[&str], stdin: &[u8]) -> String {
+        let mut child = self.hostile_spawn(user, mode);
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "hostile {mode:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// The hostile caller started, not waited for (stdin piped).
+    pub fn hostile_spawn(&self, user: &OrdinaryUser, mode: &[&str]) -> Child {
+        Command::new("setpriv")
+            .arg(format!("--reuid={}", user.uid))
+            .arg(format!("--regid={}", user.uid))
+            .args(["--init-groups", "--", "/usr/bin/python3", "-c", HOSTILE])
+            .arg(&self.socket)
+            .args(mode)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// A request of `user` sent as `json` (one line), its answer.
+    pub fn ask_as(&self, user: &OrdinaryUser, json: &serde_json::Value) -> serde_json::Value {
+        let line = format!("{json}\n");
+        let answer = self.hostile(user, &["ask"], line.as_bytes());
+        serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer:?}"))
     }
 
     /// Started as a systemd socket unit starts it.

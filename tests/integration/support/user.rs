@@ -26,6 +26,11 @@ pub fn other_user() -> OrdinaryUser {
     user_named("kst-other")
 }
 
+/// A third (the caller a policy allows while others misbehave).
+pub fn allowed_user() -> OrdinaryUser {
+    user_named("kst-allowed")
+}
+
 fn user_named(name: &'static str) -> OrdinaryUser {
     let id = |flag: &str| {
         let out = Command::new("id").args([flag, name]).output().unwrap();
