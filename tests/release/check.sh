@@ -56,10 +56,18 @@ smoke() { # NAME RUNNER... -- runs the binary of archive NAME through RUNNER
     *windows*) exe=kube-sa-token.exe; python3 -m zipfile -e "$out/kube-sa-token-v$version-$name.zip" "$dir" ;;
     *) tar -xzf "$out/kube-sa-token-v$version-$name.tar.gz" -C "$dir" ;;
   esac
-  for f in LICENSE README.md CHANGELOG.md THIRD-PARTY-LICENSES.txt completions/kube-sa-token.bash \
+  for f in LICENSE README.md CHANGELOG.md THIRD-PARTY-LICENSES.txt kube-sa-token.cdx.json completions/kube-sa-token.bash \
     completions/_kube-sa-token completions/kube-sa-token.fish man/kube-sa-token.1 man/kube-sa-token-get.1; do
     [ -s "$dir/$f" ] || fail "$name: $f missing from the archive"
   done
+  local target sbom
+  case "$name" in
+    linux-amd64) target=x86_64-unknown-linux-musl ;;
+    linux-arm64) target=aarch64-unknown-linux-musl ;;
+    windows-amd64) target=x86_64-pc-windows-gnu ;;
+  esac
+  sbom=$(python3 tests/release/sbom-check.py "$dir/kube-sa-token.cdx.json" "$target") || fail "$name: its SBOM"
+  echo "$name: SBOM: $sbom"
   local v
   v=$("$@" "$dir/$exe" --version | tr -d '\r')
   [ "$v" = "kube-sa-token $version (commit $commit)" ] || fail "$name --version: $v"

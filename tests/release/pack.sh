@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One release archive: tests/release/pack.sh OS ARCH RUST_TARGET BINARY DOCS OUT
 # packs BINARY with what DOCS holds (LICENSE, README.md, CHANGELOG.md,
-# completions/, man/) and THIRD-PARTY-LICENSES.txt for RUST_TARGET into
+# completions/, man/), THIRD-PARTY-LICENSES.txt and the CycloneDX software
+# bill of materials kube-sa-token.cdx.json for RUST_TARGET into
 # OUT/kube-sa-token-vVERSION-OS-ARCH.tar.gz (.zip for windows). Entries
 # sorted, owner 0, times from SOURCE_DATE_EPOCH (else the commit's date):
 # the same inputs give the same bytes. Used by build.sh, and by the release
@@ -18,6 +19,8 @@ cp -r "$docs/." "$dir/"
 cp "$binary" "$dir/$exe"
 chmod 0755 "$dir/$exe"
 (cd "$repo" && python3 tests/release/notices.py "$rust_target") >"$dir/THIRD-PARTY-LICENSES.txt"
+# The software bill of materials of the same crates (CycloneDX JSON).
+(cd "$repo" && python3 tests/release/notices.py "$rust_target" --sbom) >"$dir/kube-sa-token.cdx.json"
 find "$dir" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$out"
 if [ "$os" = windows ]; then
