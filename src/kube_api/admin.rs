@@ -254,6 +254,20 @@ fn typed<T: DeserializeOwned>(
     })
 }
 
+/// The exec plugin that replaced a removed or unsupported auth provider.
+fn auth_provider_replacement(provider: &str) -> &'static str {
+    match provider {
+        "gcp" => {
+            "gke-gcloud-auth-plugin (gcloud components install gke-gcloud-auth-plugin, then gcloud container clusters get-credentials)"
+        }
+        "azure" => {
+            "kubelogin from Azure (az aks get-credentials, then kubelogin convert-kubeconfig -l azurecli)"
+        }
+        "oidc" => "kubelogin (int128/kubelogin: kubectl oidc-login setup)",
+        _ => "the exec plugin your provider documents",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -268,19 +282,5 @@ mod tests {
         assert_eq!(segment(".."), "%2E%2E");
         assert_eq!(segment("."), "%2E");
         assert_eq!(segment("a b#c%"), "a%20b%23c%25");
-    }
-}
-
-/// The exec plugin that replaced a removed or unsupported auth provider.
-fn auth_provider_replacement(provider: &str) -> &'static str {
-    match provider {
-        "gcp" => {
-            "gke-gcloud-auth-plugin (gcloud components install gke-gcloud-auth-plugin, then gcloud container clusters get-credentials)"
-        }
-        "azure" => {
-            "kubelogin from Azure (az aks get-credentials, then kubelogin convert-kubeconfig -l azurecli)"
-        }
-        "oidc" => "kubelogin (int128/kubelogin: kubectl oidc-login setup)",
-        _ => "the exec plugin your provider documents",
     }
 }

@@ -172,10 +172,10 @@ mod tests {
             mut self: Pin<&mut Self>,
             cx: &mut Context<'_>,
         ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-            if let Some(s) = self.sleep.as_mut() {
-                if s.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
+            if let Some(s) = self.sleep.as_mut()
+                && s.as_mut().poll(cx).is_pending()
+            {
+                return Poll::Pending;
             }
             if self.left == 0 {
                 return Poll::Ready(None);
