@@ -5,6 +5,7 @@ mod admin_session;
 mod background;
 mod backoff;
 mod broker_cluster;
+mod broker_conn;
 mod broker_issue;
 mod broker_minter;
 mod broker_setup;

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod client;
 pub mod error;
+pub mod pattern;
 pub mod policy;
 pub mod policy_file;
 pub mod rate;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::pattern::glob;
 use crate::duration;
 use crate::names;
 
@@ -438,35 +439,6 @@ impl Rule {
             (d, _) => Ok((d, false)),
         }
     }
-}
-
-/// `pattern` with '*' matching any run of characters but '/' (none
-/// included): a '/' only matches a '/' in the pattern.
-pub fn glob(pattern: &str, s: &str) -> bool {
-    pattern.split('/').count() == s.split('/').count()
-        && pattern
-            .split('/')
-            .zip(s.split('/'))
-            .all(|(p, s)| glob_part(p, s))
-}
-
-fn glob_part(pattern: &str, s: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == s;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !s.starts_with(first) || s.len() < first.len() + last.len() || !s.ends_with(last) {
-        return false;
-    }
-    let mut rest = &s[first.len()..s.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 #[cfg(test)]

@@ -305,20 +305,3 @@ fn bad_policies_are_refused_with_the_place() {
     let err = Policy::parse("version: 1\nrules: [\n").unwrap_err();
     assert!(err.contains("line"), "{err}");
 }
-
-#[test]
-fn globs() {
-    assert!(glob("team/*", "team/viewer"));
-    assert!(glob("*/viewer", "a/viewer"));
-    assert!(glob("a*b*c", "aXbYc"));
-    assert!(glob("a*b*c", "abc"));
-    assert!(!glob("a*b*c", "ac"));
-    assert!(!glob("team/*", "teams/viewer"));
-    assert!(glob("exact", "exact"));
-    assert!(!glob("exact", "exactly"));
-    assert!(!glob("ab*ba", "aba"));
-    // No '*' matches a '/'.
-    assert!(!glob("ci-*", "ci-a/serviceaccounts/admin"));
-    assert!(!glob("*", "a/b"));
-    assert!(glob("*/*", "a/b"));
-}
