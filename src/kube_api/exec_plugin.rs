@@ -299,6 +299,63 @@ mod tests {
         .unwrap()
     }
 
+    /// Issue 32, finding 12: a headless plugin still running at its
+    /// deadline is killed with everything it started (its process group).
+    #[cfg(unix)]
+    #[test]
+    fn a_hung_plugin_is_ended_with_its_process_group() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("login");
+        let child = dir.path().join("child.pid");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nsleep 300 &\necho $! > {}\nwait\n",
+                child.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let exec: ExecConfig = serde_yaml::from_str(&format!(
+            "apiVersion: client.authentication.k8s.io/v1\ncommand: {}\ninteractiveMode: Never\n",
+            script.display()
+        ))
+        .unwrap();
+        let started = Instant::now();
+        let err = run(
+            &exec,
+            &Cluster::default(),
+            None,
+            None,
+            Some(started + Duration::from_millis(700)),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.contains("did not finish within") && err.contains("process group"),
+            "{err}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let pid = std::fs::read_to_string(&child).unwrap();
+        let gone = (0..200).any(|_| {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid.trim()));
+            let done = stat.is_err()
+                || stat
+                    .unwrap()
+                    .rsplit(')')
+                    .next()
+                    .unwrap()
+                    .trim_start()
+                    .starts_with('Z');
+            if !done {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            done
+        });
+        assert!(gone, "the plugin's child outlived the deadline");
+    }
+
     /// Issue 17, finding 5: a background refresh never runs an admin login
     /// that may prompt; one that never prompts is run (here: not found).
     #[test]

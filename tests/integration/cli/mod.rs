@@ -68,4 +68,5 @@ mod cache_list;
 mod commands;
 mod errors;
 mod get;
+mod hostile;
 mod version;
