@@ -33,6 +33,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 /// if one runs for it, is ended with its process group at the same moment
 /// (`AdminSession::headless`), and every API call is bounded on its own.
 pub(super) const MINT_DEADLINE: Duration = Duration::from_secs(30);
+
 /// What every connection's thread shares.
 pub(super) struct Shared {
     pub opts: ServeOptions,
