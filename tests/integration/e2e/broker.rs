@@ -191,8 +191,15 @@ echo "--- capped" >&2
     assert!(decided(&format!("{ns}/viewer"), "allow", uid), "{audit:?}");
     assert!(decided(&format!("{ns}/other"), "deny", uid), "{audit:?}");
     assert!(decided(&format!("{ns}/capped"), "allow", uid), "{audit:?}");
+    // A caller no rule names is refused at the door, before its request
+    // is read (issue 32): audited without what it asked for.
     assert!(
-        decided(&format!("{ns}/viewer"), "deny", other.user.uid),
+        audit.iter().any(|l| l["uid"] == other.user.uid
+            && l["decision"] == "deny"
+            && l["op"] == "-"
+            && l["reason"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("no rule of the policy names"))),
         "{audit:?}"
     );
     assert!(
