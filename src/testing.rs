@@ -150,6 +150,7 @@ pub fn user_cert(
 /// A temporary directory where no other user can write above it (under
 /// `$HOME`, not /tmp): for tests of paths that must not be replaceable
 /// (`exec_command::replaceable`).
+#[cfg(unix)]
 pub fn private_tempdir() -> tempfile::TempDir {
     let home = std::env::var_os("HOME")
         .map(std::path::PathBuf::from)
