@@ -1,6 +1,8 @@
-//! File-system helpers shared by the cache and the kubeconfig editor: private
-//! directories and atomic writes. They return plain `io::Error`s; each caller
-//! wraps them in its own error with the path and the fix that fits it.
+//! File-system helpers shared by the cache, the kubeconfig editor, `setup`
+//! and the broker: private directories, atomic writes, and whether another
+//! local user could change a path. They return plain `io::Error`s (or a
+//! reason); each caller wraps them in its own error with the path and the
+//! fix that fits it.
 
 use std::fs;
 use std::io::{self, Write};
@@ -109,4 +111,71 @@ fn replace(path: &Path, bytes: &[u8], mode: u32, sync: bool) -> io::Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// How a sticky directory every user may write (/tmp) counts above a path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Sticky {
+    /// Safe: only an entry's owner can move it, and the owner is checked
+    /// next (a file read now, as the broker's policy).
+    Passes,
+    /// Unsafe: once the path is cleaned up, anyone can create it again (a
+    /// path written down to be run later, as an exec entry's command).
+    Fails,
+}
+
+/// Why a local user other than root and us could change what `path` holds
+/// (issue 32, findings 8 and 10), or `None`: the file or a directory above
+/// it, as written and as resolved, is owned by another uid, or writable by
+/// every user or by a group not our own; or lies under a sticky directory
+/// every user may write, when `sticky` says that counts.
+#[cfg(unix)]
+pub fn changeable_by_others(path: &Path, sticky: Sticky) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid and getegid cannot fail.
+    let (me, my_group) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let resolved = path.canonicalize().ok();
+    let mut seen: Vec<&Path> = Vec::new();
+    for p in std::iter::once(path).chain(resolved.as_deref()) {
+        for a in p.ancestors().filter(|a| !a.as_os_str().is_empty()) {
+            if seen.contains(&a) {
+                continue;
+            }
+            seen.push(a);
+            let Ok(m) = fs::metadata(a) else {
+                continue;
+            };
+            let shown = a.display();
+            if m.uid() != 0 && m.uid() != me {
+                return Some(format!("{shown} is owned by uid {}", m.uid()));
+            }
+            let all_write = m.mode() & 0o002 != 0;
+            if m.is_dir() && all_write && m.mode() & 0o1000 != 0 {
+                if sticky == Sticky::Passes {
+                    continue;
+                }
+                return Some(format!(
+                    "it lies under {shown}, which every user may write (like /tmp): once it is cleaned up, anyone can put their own there"
+                ));
+            }
+            if all_write {
+                return Some(format!(
+                    "{shown} is writable by every user (mode {:o})",
+                    m.mode() & 0o7777
+                ));
+            }
+            if m.mode() & 0o020 != 0 && m.gid() != my_group {
+                return Some(format!(
+                    "{shown} is writable by its group (gid {})",
+                    m.gid()
+                ));
+            }
+        }
+    }
+    None
+}
+
+#[cfg(not(unix))]
+pub fn changeable_by_others(_: &Path, _: Sticky) -> Option<String> {
+    None
 }

@@ -62,52 +62,10 @@ pub fn for_this_binary() -> Result<Chosen, Error> {
 }
 
 /// Why another local user could put their own program at `path` (issue 32,
-/// finding 10): the file or a directory above it, as written or resolved,
-/// is owned by someone but root and us, is writable by every user or by a
-/// group not our own, or is under a sticky directory every user may write
-/// (/tmp: once the path is cleaned up, anyone can create it again).
-#[cfg(unix)]
+/// finding 10): a sticky directory every user may write (/tmp) above it
+/// counts, since a path written into an exec entry outlives what is there.
 pub fn replaceable(path: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid and getegid cannot fail.
-    let (me, my_group) = unsafe { (libc::geteuid(), libc::getegid()) };
-    let resolved = path.canonicalize().ok();
-    let mut seen: Vec<&Path> = Vec::new();
-    for p in std::iter::once(path).chain(resolved.as_deref()) {
-        for a in p.ancestors().filter(|a| !a.as_os_str().is_empty()) {
-            if seen.contains(&a) {
-                continue;
-            }
-            seen.push(a);
-            let Ok(m) = std::fs::metadata(a) else {
-                continue;
-            };
-            let shown = a.display();
-            if m.uid() != 0 && m.uid() != me {
-                return Some(format!("{shown} is owned by uid {}", m.uid()));
-            }
-            if m.is_dir() && m.mode() & 0o1002 == 0o1002 {
-                return Some(format!(
-                    "it lies under {shown}, which every user may write (like /tmp): once it is cleaned up, anyone can put a program at that path"
-                ));
-            }
-            if m.mode() & 0o002 != 0 {
-                return Some(format!("{shown} is writable by every user"));
-            }
-            if m.mode() & 0o020 != 0 && m.gid() != my_group {
-                return Some(format!(
-                    "{shown} is writable by its group (gid {})",
-                    m.gid()
-                ));
-            }
-        }
-    }
-    None
-}
-
-#[cfg(not(unix))]
-pub fn replaceable(_: &Path) -> Option<String> {
-    None
+    crate::fsutil::changeable_by_others(path, crate::fsutil::Sticky::Fails)
 }
 
 /// The package manager's versioned directory `path` lies in, if any.

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use super::policy::Policy;
+use crate::fsutil::{Sticky, changeable_by_others};
 
 /// What identifies a version of the file: status change time (a write,
 /// but also a chmod or chown, which may make the file unsafe), size, inode.
@@ -54,65 +55,22 @@ fn stamp(path: &Path) -> Stamp {
 }
 
 fn read(path: &Path) -> Result<Policy, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot read it: {e}"))?;
-    #[cfg(unix)]
-    strict::check(path, &file)?;
-    let mut text = String::new();
-    std::io::Read::read_to_string(&mut file, &mut text)
-        .map_err(|e| format!("cannot read it: {e}"))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read it: {e}"))?;
+    strict(path)?;
     Policy::parse(&text)
 }
 
 /// As sshd's StrictModes (issue 32, finding 8): the policy decides who gets
 /// credentials, so only root and the broker's own account may be able to
-/// change it. The file (as opened) and every directory above it must be
-/// owned by one of them and not writable by group or others; a directory
-/// writable by others with the sticky bit (/tmp) passes, since what it
-/// holds can be moved only by its owner, who is checked next.
-#[cfg(unix)]
-mod strict {
-    use std::os::unix::fs::MetadataExt;
-    use std::path::Path;
-
-    pub fn check(path: &Path, file: &std::fs::File) -> Result<(), String> {
-        // SAFETY: geteuid cannot fail.
-        let me = unsafe { libc::geteuid() };
-        let meta = file
-            .metadata()
-            .map_err(|e| format!("cannot read it: {e}"))?;
-        judge(path, &meta, me, false)?;
-        let real = std::fs::canonicalize(path).map_err(|e| format!("cannot read it: {e}"))?;
-        for dir in real.ancestors().skip(1) {
-            let meta = std::fs::metadata(dir)
-                .map_err(|e| format!("cannot check {}: {e}", dir.display()))?;
-            judge(dir, &meta, me, true)?;
-        }
-        Ok(())
-    }
-
-    fn judge(p: &Path, m: &std::fs::Metadata, me: u32, dir: bool) -> Result<(), String> {
-        let what = if dir { "its directory" } else { "it" };
-        if m.uid() != 0 && m.uid() != me {
-            return Err(format!(
-                "{what} {} is owned by uid {}, not by root or the broker's account (uid {me}): anyone who can change the policy can give themselves credentials; chown it",
-                p.display(),
-                m.uid()
-            ));
-        }
-        let sticky = dir && m.mode() & 0o1000 != 0;
-        if m.mode() & 0o022 != 0 && !sticky {
-            return Err(format!(
-                "{what} {} is writable by {} (mode {:o}): anyone who can change the policy can give themselves credentials; chmod go-w it",
-                p.display(),
-                if m.mode() & 0o002 != 0 {
-                    "others"
-                } else {
-                    "its group"
-                },
-                m.mode() & 0o7777
-            ));
-        }
-        Ok(())
+/// change it, nor any directory above it ([`changeable_by_others`]; a
+/// sticky directory such as /tmp passes: what it holds can be moved only
+/// by its owner, who is checked next).
+fn strict(path: &Path) -> Result<(), String> {
+    match changeable_by_others(path, Sticky::Passes) {
+        None => Ok(()),
+        Some(why) => Err(format!(
+            "another user could change it: {why}; anyone who can change the policy can give themselves credentials: make it and its directories root's or the broker account's, not writable by group or others (chown, chmod go-w)"
+        )),
     }
 }
 
@@ -191,14 +149,24 @@ mod tests {
         std::fs::write(&path, ONE).unwrap();
         mode(&path, 0o666);
         let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
-        assert!(e.contains("writable by others (mode 666)"), "{e}");
-        mode(&path, 0o620);
-        let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
-        assert!(e.contains("writable by its group"), "{e}");
+        assert!(e.contains("writable by every user (mode 666)"), "{e}");
+        assert!(e.contains("chmod go-w"), "{e}");
+        if unsafe { libc::getegid() } != 4242 && unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&path, None, Some(4242)).unwrap();
+            mode(&path, 0o620);
+            let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
+            assert!(e.contains("writable by its group (gid 4242)"), "{e}");
+        }
         mode(&path, 0o644);
         mode(dir.path(), 0o777);
         let e = PolicyFile::load(&path, "t0".into()).err().unwrap();
-        assert!(e.contains("its directory"), "{e}");
+        assert!(
+            e.contains(&format!(
+                "{} is writable by every user",
+                dir.path().display()
+            )),
+            "{e}"
+        );
         // A sticky directory writable by all (as /tmp) is fine.
         mode(dir.path(), 0o1777);
         let f = PolicyFile::load(&path, "t0".into()).unwrap();
@@ -208,7 +176,7 @@ mod tests {
         mode(&path, 0o646);
         let now = f.current(|| "t1".into());
         assert_eq!(now.policy.rules.len(), 1);
-        assert!(now.error.unwrap().contains("writable by others"));
+        assert!(now.error.unwrap().contains("writable by every user"));
         // Owned by another account (not root, not us).
         if unsafe { libc::geteuid() } == 0 {
             mode(&path, 0o644);

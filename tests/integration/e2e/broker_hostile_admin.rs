@@ -79,7 +79,7 @@ fn an_unsafe_policy_is_refused_and_a_key_never_leaves_the_ca_file() {
     mode(&broker.policy, 0o666);
     let s = status(&broker);
     let error = s["status"]["policyError"].as_str().unwrap_or_default();
-    assert!(error.contains("writable by others"), "{s}");
+    assert!(error.contains("writable by every user"), "{s}");
     assert_eq!(s["status"]["policyRules"], 1, "{s}");
     let a = broker.ask_as(&allowed, &json!({"v": 1, "op": "status"}));
     assert_eq!(a["status"]["yourRules"][0], "allowed", "{a}");
@@ -101,7 +101,7 @@ fn an_unsafe_policy_is_refused_and_a_key_never_leaves_the_ca_file() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{err}");
     assert!(
-        err.contains("writable by others") && err.contains("chmod go-w"),
+        err.contains("writable by every user") && err.contains("chmod go-w"),
         "{err}"
     );
     mode(&broker.policy, 0o600);
