@@ -55,12 +55,16 @@ pub(super) fn setup(e: impl Into<String>) -> Error {
 }
 
 /// Root, or the account the broker runs as.
+#[cfg(unix)]
 pub(super) fn own(caller: &Caller) -> bool {
-    #[cfg(unix)]
     // SAFETY: geteuid cannot fail.
-    return caller.uid == 0 || caller.uid == unsafe { libc::geteuid() };
-    #[cfg(not(unix))]
-    return false;
+    caller.uid == 0 || caller.uid == unsafe { libc::geteuid() }
+}
+
+/// No broker serves off Unix (`socket_off.rs`).
+#[cfg(not(unix))]
+pub(super) fn own(_: &Caller) -> bool {
+    false
 }
 
 /// Writes the audit line, and its summary on stderr.

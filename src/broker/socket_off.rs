@@ -49,6 +49,9 @@ impl Conn {
     pub fn set_write_timeout(&self, _: Option<Duration>) -> io::Result<()> {
         match *self {}
     }
+    pub fn set_nonblocking(&self, _: bool) -> io::Result<()> {
+        match *self {}
+    }
     pub fn try_clone(&self) -> io::Result<Conn> {
         match *self {}
     }
