@@ -3,7 +3,8 @@
 # plugin name kubectl-sa_token), with shell completions and man pages under
 # $PREFIX/share where bash, fish and man look. Safe to re-run, also while
 # kubectl runs it.
-#   PREFIX        install root (default ~/.local; binaries go to $PREFIX/bin)
+#   --prefix DIR  install root (default ~/.local; binaries go to DIR/bin);
+#                 also PREFIX=DIR. For every account: --prefix /usr/local
 #   --dynamic     link the system's C library dynamically (see below)
 #   --build-only  build the release binary as installed, print its path,
 #                 install nothing (tests/run.sh and the benchmarks use it)
@@ -23,14 +24,21 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 prefix=${PREFIX:-$HOME/.local}
 mode=install link=static
-for arg in "$@"; do
-  case "$arg" in
+while [ $# -gt 0 ]; do
+  case "$1" in
     --dynamic) link=dynamic ;;
     --build-only) mode=build ;;
-    -h|--help) sed -n '2,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "install.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
+    --prefix=*) prefix=${1#--prefix=} ;;
+    --prefix)
+      [ $# -ge 2 ] || { echo "install.sh: --prefix needs a directory (--prefix DIR)" >&2; exit 2; }
+      prefix=$2; shift ;;
+    # The comment block at the top of this file, without its '#'.
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "install.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
+  shift
 done
+[ -n "$prefix" ] || { echo "install.sh: the install root is empty (--prefix DIR)" >&2; exit 2; }
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "install.sh: cargo not found. Install Rust (https://rustup.rs or your package manager), then run ./install.sh again." >&2
@@ -77,7 +85,7 @@ has_interp() {
 }
 
 cd "$here"
-[ "$mode" = build ] || echo "install.sh: building the release binary ($link); the first build takes about 10 minutes on 2 cores, later ones seconds" >&2
+[ "$mode" = build ] || echo "install.sh: building the release binary ($link); the first build takes 6 to 15 minutes on 2 cores, later ones seconds" >&2
 # Where cargo puts it (CARGO_TARGET_DIR or a cargo config may move target/).
 target_dir=$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 target_dir=${target_dir:-$here/target}

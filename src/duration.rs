@@ -26,13 +26,15 @@ pub fn parse(s: &str) -> Result<Duration, String> {
             'd' => 86_400,
             _ => {
                 return Err(format!(
-                    "invalid duration {s:?}: use forms like 90s, 10m, 1h30m"
+                    "invalid duration {s:?}: use forms like 90s, 10m, 1h30m, 7d (d is the largest unit)"
                 ));
             }
         };
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("invalid duration {s:?}: use forms like 90s, 10m, 1h30m"))?;
+        let n: u64 = num.parse().map_err(|_| {
+            format!(
+                "invalid duration {s:?}: use forms like 90s, 10m, 1h30m, 7d (d is the largest unit)"
+            )
+        })?;
         total = n
             .checked_mul(unit)
             .and_then(|v| total.checked_add(v))
@@ -41,7 +43,7 @@ pub fn parse(s: &str) -> Result<Duration, String> {
     }
     if !num.is_empty() {
         return Err(format!(
-            "invalid duration {s:?}: a number needs a unit (s, m, h)"
+            "invalid duration {s:?}: a number needs a unit (s, m, h, d)"
         ));
     }
     bounded(s, total)
@@ -85,6 +87,12 @@ mod tests {
         assert_eq!(parse("90").unwrap(), Duration::from_secs(90));
         assert!(parse("10").is_ok());
         assert!(parse("1x").is_err());
+        // Issue 33: the message names every unit, d the largest.
+        assert!(
+            parse("1y")
+                .unwrap_err()
+                .contains("7d (d is the largest unit)")
+        );
         assert!(parse("5m3").is_err());
         assert!(parse("9999999999999s").unwrap_err().contains("too long"));
         assert!(parse("99999999999999999999h").is_err());

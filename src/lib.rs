@@ -31,6 +31,7 @@ mod runtime;
 mod secret;
 #[cfg(test)]
 mod testing;
+mod wording;
 mod x509;
 
 use std::ffi::OsString;
@@ -50,6 +51,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     logging::init(inv.verbose);
     match app::dispatch(inv.command, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::Success,
+        // The reader left (`kube-sa-token inspect | head -1`): nothing is
+        // wrong, and nothing to say (issue 33).
+        Err(error::Error::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::Success
+        }
         Err(e) => report(&e),
     }
 }

@@ -281,6 +281,8 @@ pub enum Command {
         dry_run: bool,
         /// Print the RBAC objects the admin context lacks; write nothing.
         print_rbac: bool,
+        /// `--use`: make the context current (else only when none is).
+        use_context: bool,
     },
     Kubeconfig {
         who: Who,

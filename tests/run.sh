@@ -81,7 +81,11 @@ export KUBE_SA_TOKEN_TEST_BIN
 # the same file, runnable, with its kubectl plugin name.
 scratch="$repo/target/install-check"
 rm -rf "$scratch"
-PREFIX="$scratch" ./install.sh >/dev/null
+./install.sh --prefix="$scratch" >/dev/null
+# Its help is the comment block at its top, and nothing of the script.
+help=$(./install.sh --help)
+grep -q -- "--prefix DIR" <<<"$help"
+! grep -q "set -euo" <<<"$help"
 cmp "$scratch/bin/kube-sa-token" "$KUBE_SA_TOKEN_TEST_BIN"
 [ "$(readlink "$scratch/bin/kubectl-sa_token")" = kube-sa-token ]
 # with completions and man pages where bash, fish and man look.

@@ -23,7 +23,14 @@ use super::request::{entry_key, recursion_chain, target_cluster};
 pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
     let info = ExecInfo::from_env()?;
     let admin = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
-    let issued = obtain(opts, &info, clock, &admin)?;
+    let issued = obtain(opts, &info, clock, &admin).map_err(|e| match e {
+        // An exec entry that names no admin kubeconfig relies on kubectl's
+        // environment: say so when that finds none (issue 33).
+        Error::Kubeconfig(k) if opts.spec.kubeconfig.is_none() && opts.spec.broker.is_none() => {
+            Error::Kubeconfig(k.in_exec_entry(&opts.spec.admin_context))
+        }
+        other => other,
+    })?;
     Ok(exec_credential(
         info.api_version,
         &issued.credential,

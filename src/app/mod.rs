@@ -57,7 +57,15 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             context_name,
             dry_run,
             print_rbac,
-        } => setup::setup(&opts, context_name.as_deref(), dry_run, print_rbac, out)?,
+            use_context,
+        } => setup::setup(
+            &opts,
+            context_name.as_deref(),
+            dry_run,
+            print_rbac,
+            use_context,
+            out,
+        )?,
         Command::Kubeconfig {
             who,
             embed_token,

@@ -53,13 +53,13 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
     drop(made);
     let rules = policy.current(now).policy.rules.len();
     eprintln!(
-        "kube-sa-token {} serving {} for admin context {:?} ({}); policy {} ({rules} rule{}); audit log {}",
+        "kube-sa-token {} serving {} for admin context {:?} ({}); policy {} ({}); audit log {}",
         env!("CARGO_PKG_VERSION"),
         listener.describe(),
         opts.admin_context,
         cluster.server,
         opts.policy.display(),
-        if rules == 1 { "" } else { "s" },
+        crate::wording::counted(rules, "rule"),
         opts.audit_log.display()
     );
     let shared = Arc::new(Shared {

@@ -65,10 +65,14 @@ pub fn setup(
     context_name: Option<&str>,
     dry_run: bool,
     print_rbac_only: bool,
+    use_context: bool,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let spec = &opts.spec;
     let chosen = exec_command::for_this_binary()?;
+    // What the exec entry runs with (the admin kubeconfig named in it when
+    // kubectl found the admin context through KUBECONFIG).
+    let mut entry_opts = opts.clone();
     if let Some(w) = &chosen.warning {
         tracing::warn!("{w}");
     }
@@ -91,6 +95,7 @@ pub fn setup(
                 return session.block_on(print_rbac(admin, opts, out))?;
             }
             session.block_on(validate(admin, opts))??;
+            entry_opts = anchored(&kc, opts)?;
             (admin_ctx.cluster, None)
         }
     };
@@ -103,13 +108,26 @@ pub fn setup(
     // With a broker, the cluster entry too: the client has no admin
     // kubeconfig to take it from.
     let cluster = cluster_entry.map(|body| ed.upsert("clusters", "cluster", &cluster_name, body));
-    let user = ed.upsert("users", "user", &name, exec_user(opts, &chosen.command));
+    let user = ed.upsert(
+        "users",
+        "user",
+        &name,
+        exec_user(&entry_opts, &chosen.command),
+    );
     let context = ed.upsert(
         "contexts",
         "context",
         &name,
         context_body(&cluster_name, &name, &spec.namespace),
     );
+    // kubectl's current context: the new one when asked (--use), or when
+    // the kubeconfig has none (a fresh account's plain kubectl would go to
+    // localhost:8080), as cloud CLIs' get-credentials do (issue 33).
+    let now_current = ed.current_context().map(str::to_string);
+    let switch = (use_context || now_current.is_none()) && now_current.as_deref() != Some(&name);
+    if switch {
+        ed.use_context(&name);
+    }
     if dry_run {
         // Only these items, as a diff; nothing else of the files, and no
         // credential of a replaced item (security.md: never printed).
@@ -128,6 +146,9 @@ pub fn setup(
             };
             writeln!(out, "# {what} {name:?} {verb} {}", u.file.display())?;
             write!(out, "{}", redacted_diff(u.before.as_ref(), &u.after)?)?;
+        }
+        if switch {
+            writeln!(out, "# current-context would be {name:?}")?;
         }
         check_kuberc(&chosen.command);
         return Ok(());
@@ -153,9 +174,55 @@ pub fn setup(
             eprintln!("replaced {what} {name:?} (was: {})", summary(before));
         }
     }
+    if switch {
+        match &now_current {
+            Some(was) => eprintln!("switched the current context to {name:?} (was {was:?})"),
+            None => eprintln!("made {name:?} the current context (there was none)"),
+        }
+    }
     check_kuberc(&chosen.command);
-    writeln!(out, "kubectl --context {} auth whoami", shell_word(&name))?;
+    // The next command, as it runs from here: with the file the context
+    // went into when kubectl would not find it on its own.
+    let file = spec
+        .kubeconfig
+        .as_deref()
+        .map(|f| format!("--kubeconfig {} ", shell_word(&f.display().to_string())))
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "kubectl {file}--context {} auth whoami",
+        shell_word(&name)
+    )?;
     Ok(())
+}
+
+/// `opts` as the exec entry should run them (issue 33): the admin
+/// kubeconfig named by its absolute path (`--kubeconfig FILE`) whenever
+/// kubectl found the admin context elsewhere than the default
+/// `~/.kube/config`, so that kubectl run without KUBECONFIG (an IDE, k9s
+/// from a launcher, cron) finds it too; an entry found in the default file
+/// stays portable. A context spread over several files (KUBECONFIG's list)
+/// cannot be named by one path: said, and the entry relies on KUBECONFIG.
+fn anchored(kc: &Kubeconfigs, opts: &GetOptions) -> Result<GetOptions, Error> {
+    let mut own = opts.clone();
+    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    if let Some(given) = &opts.spec.kubeconfig {
+        own.spec.kubeconfig = Some(absolute(given));
+        return Ok(own);
+    }
+    let default = crate::kubeconfig::default_path().ok().map(|p| absolute(&p));
+    match kc.single_file_of(&opts.spec.admin_context)? {
+        Some(file) if Some(absolute(&file)) != default => {
+            own.spec.kubeconfig = Some(absolute(&file));
+        }
+        Some(_) => {}
+        None => tracing::warn!(
+            "admin context {:?} takes its cluster or user from another kubeconfig file, and an exec entry can name one file: the entry relies on KUBECONFIG naming them all, so kubectl run without it will not find the admin context; to make it work everywhere, put them in one file (`kubectl config view --flatten --minify --context {} > FILE`) and run setup --kubeconfig FILE",
+            opts.spec.admin_context,
+            opts.spec.admin_context
+        ),
+    }
+    Ok(own)
 }
 
 /// Says so when kubectl's credential plugin policy (kuberc) would refuse

@@ -15,7 +15,7 @@ pub enum BrokerError {
     Down { path: PathBuf, detail: String },
     /// The socket is served by a user the client does not trust.
     #[error(
-        "refusing the broker socket {}: it is served by {served_by}, not by {trusted}; another user may have planted it there. Check the path (the exec entry's --broker) with the broker's operator, or give --broker-owner if the broker runs as another account",
+        "refusing the broker socket {}: it is served by {served_by}, not by {trusted}; another user may have planted it there. Check the path (the exec entry's --broker) with the broker's operator; if that account does run the broker, give --broker-owner {owner} (to setup too: it writes it into the exec entry)",
         path.display()
     )]
     #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -23,6 +23,9 @@ pub enum BrokerError {
         path: PathBuf,
         served_by: String,
         trusted: String,
+        /// What `--broker-owner` would name the serving account: its user
+        /// name, else its uid.
+        owner: String,
     },
     /// The policy refused the request: its reason.
     #[error("the broker at {} refused: {reason}", path.display())]

@@ -104,10 +104,9 @@ impl PolicyFile {
             match read(&self.path) {
                 Ok(p) => {
                     tracing::warn!(
-                        "policy {} reloaded: {} rule{}",
+                        "policy {} reloaded: {}",
                         self.path.display(),
-                        p.rules.len(),
-                        if p.rules.len() == 1 { "" } else { "s" }
+                        crate::wording::counted(p.rules.len(), "rule")
                     );
                     s.policy = Arc::new(p);
                     s.loaded_at = now();

@@ -206,6 +206,7 @@ pub fn connect(path: &Path, trusted: u32, timeout: Duration) -> Result<Conn, Bro
         return Err(BrokerError::Impostor {
             path: path.to_path_buf(),
             served_by: name(uid),
+            owner: user_name(uid).unwrap_or_else(|| uid.to_string()),
             trusted: if trusted == 0 {
                 "root".into()
             } else {

@@ -14,7 +14,7 @@ pub(super) const EXIT_CODES: &str = "Exit codes: 0 ok, 1 other failure, 2 usage 
 
 /// The version, and the commit it was built from where the build knew it
 /// (`build.rs`).
-const VERSION: &str = if env!("KUBE_SA_TOKEN_COMMIT").is_empty() {
+pub(super) const VERSION: &str = if env!("KUBE_SA_TOKEN_COMMIT").is_empty() {
     env!("CARGO_PKG_VERSION")
 } else {
     concat!(
@@ -124,6 +124,8 @@ Clients: kube-sa-token setup --broker /run/kube-sa-token/broker.sock team/viewer
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the version and the commit it was built from (as --version).
+    Version,
     /// Print the man page (roff): `kube-sa-token man | man -l -`.
     Man {
         /// Write the pages of every command into DIR instead
@@ -190,6 +192,10 @@ pub(super) struct SetupArgs {
     /// apply -f -`); write nothing.
     #[arg(long, conflicts_with = "dry_run")]
     pub(super) print_rbac: bool,
+    /// Make the context kubectl's current one (it is made current anyway
+    /// when the kubeconfig has none).
+    #[arg(long = "use")]
+    pub(super) use_context: bool,
 }
 
 #[derive(Args, Debug)]

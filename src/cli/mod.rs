@@ -91,6 +91,13 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
         out.flush()?;
         return Ok(Parsed::Exit(ExitCode::Success));
     }
+    if let Cmd::Version = cli.command {
+        // As kubectl, tsh and gcloud answer `version`: what --version says.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "kube-sa-token {}", args::VERSION)?;
+        out.flush()?;
+        return Ok(Parsed::Exit(ExitCode::Success));
+    }
     if let Cmd::Man { dir } = &cli.command {
         use clap::CommandFactory;
         match dir {
@@ -265,6 +272,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             context_name: a.context_name,
             dry_run: a.dry_run,
             print_rbac: a.print_rbac,
+            use_context: a.use_context,
         },
         Cmd::Kubeconfig(a) => Command::Kubeconfig {
             who: who(a.who, defaults)?,
@@ -350,7 +358,9 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             parse_get: parse_get_args,
             format: a.output.into(),
         },
-        Cmd::Completions { .. } | Cmd::Man { .. } => unreachable!("handled in parse"),
+        Cmd::Completions { .. } | Cmd::Man { .. } | Cmd::Version => {
+            unreachable!("handled in parse")
+        }
     })
 }
 

@@ -140,6 +140,35 @@ impl Editable {
         }
     }
 
+    /// kubectl's current context: the first file's that sets one.
+    pub fn current_context(&self) -> Option<&str> {
+        self.files.iter().find_map(|f| {
+            f.doc
+                .get("current-context")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+        })
+    }
+
+    /// Makes `name` the current context, where `kubectl config use-context`
+    /// writes it: the file that sets one now, else the file new entries go
+    /// to.
+    pub fn use_context(&mut self, name: &str) {
+        let i = self
+            .files
+            .iter()
+            .position(|f| {
+                f.doc
+                    .get("current-context")
+                    .and_then(Value::as_str)
+                    .is_some_and(|c| !c.is_empty())
+            })
+            .unwrap_or(self.create_in);
+        if let Some(m) = self.files[i].doc.as_mapping_mut() {
+            m.insert(Value::from("current-context"), Value::from(name));
+        }
+    }
+
     fn changed_files(&self) -> impl Iterator<Item = &File> {
         self.files.iter().filter(|f| match &f.original {
             Some(orig) => parse(&f.path, orig).map(|o| o != f.doc).unwrap_or(true),

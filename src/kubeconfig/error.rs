@@ -26,6 +26,12 @@ pub enum KubeconfigError {
         "kubeconfig {path} is not valid: {detail}; fix the file (kubectl config view shows what kubectl makes of it)"
     )]
     Parse { path: String, detail: String },
+    /// An exec entry without `--kubeconfig` ran where the files kubectl
+    /// reads by default do not hold its admin context.
+    #[error(
+        "this exec entry's admin context {context:?} is not where kubectl's environment points ({detail}): the entry names no --kubeconfig (an older setup wrote it in a shell with KUBECONFIG set); run `kube-sa-token setup` again (it now writes the admin kubeconfig's path into the entry), or set KUBECONFIG"
+    )]
+    EntryUnanchored { context: String, detail: String },
     /// The named context is in none of the files.
     #[error(
         "context {name:?} not found in {files}; available contexts: {available}; pass an existing one with --admin-context (kubectl config get-contexts lists them)"
@@ -77,4 +83,23 @@ pub enum KubeconfigError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl KubeconfigError {
+    /// This error as `get` run from an exec entry without `--kubeconfig`
+    /// reports it: a kubeconfig or context not found says it is the entry's
+    /// admin context, and what to do (issue 33).
+    pub fn in_exec_entry(self, context: &str) -> KubeconfigError {
+        match self {
+            KubeconfigError::Missing(looked) => KubeconfigError::EntryUnanchored {
+                context: context.into(),
+                detail: looked,
+            },
+            KubeconfigError::NoContext { files, .. } => KubeconfigError::EntryUnanchored {
+                context: context.into(),
+                detail: format!("looked in {files}"),
+            },
+            other => other,
+        }
+    }
 }

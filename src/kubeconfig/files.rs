@@ -17,10 +17,16 @@ pub fn paths(explicit: Option<&Path>) -> Result<Vec<PathBuf>, KubeconfigError> {
             return Ok(list);
         }
     }
+    Ok(vec![default_path()?])
+}
+
+/// kubectl's kubeconfig when neither --kubeconfig nor KUBECONFIG names one:
+/// `~/.kube/config`.
+pub fn default_path() -> Result<PathBuf, KubeconfigError> {
     let home = directories::BaseDirs::new()
         .map(|b| b.home_dir().to_path_buf())
         .ok_or_else(|| KubeconfigError::Missing("HOME is not set".into()))?;
-    Ok(vec![home.join(".kube").join("config")])
+    Ok(home.join(".kube").join("config"))
 }
 
 /// What the kubeconfig files look like now: each one's path, size and

@@ -13,7 +13,7 @@ mod redact;
 
 pub use edit::Editable;
 pub use error::KubeconfigError;
-pub use files::{fingerprint, paths, to_yaml};
+pub use files::{default_path, fingerprint, paths, to_yaml};
 pub use load::{Kubeconfigs, ResolvedContext};
 pub use redact::{diff as redacted_diff, redacted};
 

@@ -27,10 +27,10 @@ pub(super) fn check_entry_brokers(entries: &[Entry], r: &mut Report) {
             Err(e) => r.fail(format!("{e} (used by {})", of_it.join(", "))),
             Ok((version, s)) => {
                 r.ok(format!(
-                    "broker {at}: kube-sa-token {version} for {}, policy {} ({} rules, loaded {}); rules naming you: {}",
+                    "broker {at}: kube-sa-token {version} for {}, policy {} ({}, loaded {}); rules naming you: {}",
                     s.server,
                     s.policy_file,
-                    s.policy_rules,
+                    crate::wording::counted(s.policy_rules, "rule"),
                     s.policy_loaded,
                     if s.your_rules.is_empty() { "none".into() } else { s.your_rules.join(", ") }
                 ));

@@ -35,8 +35,8 @@ pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
     match Kubeconfigs::load(req.kubeconfig) {
         Ok(kc) => {
             r.ok(format!(
-                "kubeconfig loads ({} contexts)",
-                kc.context_names().len()
+                "kubeconfig loads ({})",
+                crate::wording::counted(kc.context_names().len(), "context")
             ));
             let entries = check_exec_entries(&kc, req.parse_get, &mut r);
             check_entry_stores(&entries, req.cache, &mut r);

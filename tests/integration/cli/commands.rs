@@ -367,3 +367,27 @@ fn doctor_names_a_missing_session_bus_without_the_library_chain() {
         assert!(!out.stdout.contains(chain), "{chain}: {}", out.stdout);
     }
 }
+
+/// Issue 33, item 25: a reader that left (`inspect | head -1`) is no error
+/// to report: no "Broken pipe" on stderr, exit 0.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let env = TestEnv::builder().build();
+    let t = now();
+    let token = jwt(
+        serde_json::json!({"iss": "https://x", "sub": "system:serviceaccount:a:b", "iat": t, "exp": t + 3600}),
+    );
+    let file = env.root().join("token");
+    std::fs::write(&file, &token).unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = env
+        .cmd(&["inspect", "--file", file.to_str().unwrap()])
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+}

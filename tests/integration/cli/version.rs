@@ -29,3 +29,13 @@ fn version_names_the_release_and_the_commit() {
         );
     }
 }
+
+/// Issue 33, item 15: `version`, as kubectl, tsh and gcloud answer it.
+#[test]
+fn the_version_subcommand_says_what_version_flag_says() {
+    let env = TestEnv::builder().build();
+    let flag = env.run(&["--version"]);
+    let word = env.run(&["version"]);
+    word.ok();
+    assert_eq!(word.stdout, flag.stdout);
+}

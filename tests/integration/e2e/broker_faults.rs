@@ -144,6 +144,12 @@ fn a_socket_planted_by_another_user_is_refused() {
     ));
     assert_eq!(out.code, 6);
     assert!(!out.stdout.contains("eyJfake"), "{}", out.stdout);
+    // Issue 33, item 21: the way out names the account, as the flag takes it.
+    assert!(
+        out.stderr.contains("give --broker-owner kst-other"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

@@ -82,6 +82,7 @@ pub(crate) fn cached_token_file(env: &TestEnv) -> String {
 }
 
 mod admin_contexts;
+mod anchored;
 mod audit;
 mod backoff;
 mod broker;
@@ -103,6 +104,7 @@ mod kubectl;
 mod kuberc;
 mod legacy;
 mod many_entries;
+mod newcomer;
 mod ordinary_user;
 mod refresh_ahead;
 mod self_heal;
