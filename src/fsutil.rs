@@ -155,7 +155,7 @@ pub fn changeable_by_others(path: &Path, sticky: Sticky) -> Option<String> {
                     continue;
                 }
                 return Some(format!(
-                    "it lies under {shown}, which every user may write (like /tmp): once it is cleaned up, anyone can put their own there"
+                    "it lies under {shown}, a sticky directory every user may write: once it is cleaned up, anyone can put their own there"
                 ));
             }
             if all_write {

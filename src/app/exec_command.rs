@@ -103,15 +103,26 @@ pub fn problem(command: &str) -> Option<String> {
     // The path as written: a link outside the store (krew's ~/.krew/bin)
     // is moved to the new version at an upgrade.
     let path = Path::new(command);
-    if let Some(why) = replaceable(path).filter(|_| path.is_absolute()) {
-        return Some(format!(
-            "command {command:?} could be replaced by another local user: {why}; install kube-sa-token where only you or root can write and run setup again"
-        ));
+    if !path.is_absolute() {
+        return None;
     }
-    let store = versioned_store(path).filter(|_| path.is_absolute())?;
-    Some(format!(
-        "command {command:?} is in {store}, which the next upgrade removes; run setup again with {BIN} or {PLUGIN} on PATH, or write `command: {PLUGIN}`"
-    ))
+    // Each problem of the path, the more dangerous first.
+    let problems: Vec<String> = [
+        replaceable(path).map(|why| {
+            format!(
+                "command {command:?} could be replaced by another local user: {why}; install kube-sa-token where only you or root can write and run setup again"
+            )
+        }),
+        versioned_store(path).map(|store| {
+            format!(
+                "command {command:?} is in {store}, which the next upgrade removes; run setup again with {BIN} or {PLUGIN} on PATH, or write `command: {PLUGIN}`"
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!problems.is_empty()).then(|| problems.join("; "))
 }
 
 #[cfg(test)]

@@ -31,7 +31,11 @@ admin_kc=$KUBECONFIG
 ca="$TEST_CLUSTER_DIR/pki/ca.crt"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 commit=${KUBE_SA_TOKEN_COMMIT:-$(git rev-parse --short=12 HEAD)}
-work=$(mktemp -d) && trap 'wineserver -k 2>/dev/null || true; rm -rf "$work"' EXIT
+# Not under /tmp: setup and doctor refuse a binary there (another user
+# could put their own at the path once it is cleaned up), and krew users
+# keep KREW_ROOT in their home.
+mkdir -p "${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token"
+work=$(mktemp -d "${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/release-check.XXXXXX") && trap 'wineserver -k 2>/dev/null || true; rm -rf "$work"' EXIT
 fail() { echo "release check: $*" >&2; exit 1; }
 
 echo "== sums"
