@@ -33,13 +33,14 @@ pub enum KubeconfigError {
     )]
     EntryUnanchored { context: String, detail: String },
     /// The named context is in none of the files.
-    #[error(
-        "context {name:?} not found in {files}; available contexts: {available}; pass an existing one with --admin-context (kubectl config get-contexts lists them)"
-    )]
+    #[error("context {name:?} not found in {files}; available contexts: {available}; {fix}")]
     NoContext {
         name: String,
         files: String,
         available: String,
+        /// What to do: pass another `--admin-context`; for an exec entry,
+        /// also where the context may be ([`KubeconfigError::in_exec_entry`]).
+        fix: String,
     },
     /// The context names a cluster that is in none of the files.
     #[error(
@@ -87,17 +88,24 @@ pub enum KubeconfigError {
 
 impl KubeconfigError {
     /// This error as `get` run from an exec entry without `--kubeconfig`
-    /// reports it: a kubeconfig or context not found says it is the entry's
-    /// admin context, and what to do (issue 33).
+    /// reports it: no kubeconfig, or no such context in it, says it is the
+    /// entry's admin context, and what to do (issue 33).
     pub fn in_exec_entry(self, context: &str) -> KubeconfigError {
         match self {
             KubeconfigError::Missing(looked) => KubeconfigError::EntryUnanchored {
                 context: context.into(),
                 detail: looked,
             },
-            KubeconfigError::NoContext { files, .. } => KubeconfigError::EntryUnanchored {
-                context: context.into(),
-                detail: format!("looked in {files}"),
+            KubeconfigError::NoContext {
+                name,
+                files,
+                available,
+                ..
+            } => KubeconfigError::NoContext {
+                name,
+                files,
+                available,
+                fix: "fix the exec entry's --admin-context; or, if that context is in another kubeconfig file, run `kube-sa-token setup` again (it now writes that file's path into the entry) or set KUBECONFIG".into(),
             },
             other => other,
         }

@@ -203,6 +203,8 @@ impl Kubeconfigs {
                 } else {
                     names.join(", ")
                 },
+                fix: "pass an existing one with --admin-context (kubectl config get-contexts lists them)"
+                    .into(),
             }
         })?;
         Ok(ContextRef {
