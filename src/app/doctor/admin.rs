@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use crate::error::Error;
+use crate::options::Principal;
 
 use super::super::admin_session::AdminSession;
 use super::super::rights::{self, Scope};
@@ -102,18 +103,31 @@ pub(super) fn check_entry_admins(entries: &[Entry], r: &mut Report) -> Result<()
                         }
                     }
                 }
-                if missing.is_empty() {
-                    r.ok(format!(
-                        "admin context {ctx:?} may mint for {}",
-                        entry.named()
-                    ));
-                } else {
+                if !missing.is_empty() {
                     r.fail(format!(
                         "admin context {ctx:?} may not {}, so kubectl with {} gets no new credential; `kube-sa-token setup` with the entry's options and --print-rbac prints what grants it",
                         missing.join(", "),
                         entry.named()
                     ));
+                    continue;
                 }
+                // The ServiceAccount itself (issue 33: a deleted one passed,
+                // and kubectl then failed with "not found"). Not knowing
+                // (the admin may not read ServiceAccounts) is no finding.
+                if let Principal::ServiceAccount(sa) = &entry.opts.spec.principal
+                    && let Ok(None) = admin.service_account_uid(ns, sa).await
+                {
+                    r.fail(format!(
+                        "ServiceAccount {ns}/{sa} does not exist on {}, so kubectl with {} gets no credential; create it (`kubectl create serviceaccount -n {ns} {sa}`), or remove the entry (`kube-sa-token logout --context CONTEXT`, then `kubectl config delete-user`)",
+                        admin.server(),
+                        entry.named()
+                    ));
+                    continue;
+                }
+                r.ok(format!(
+                    "admin context {ctx:?} may mint for {}",
+                    entry.named()
+                ));
             }
         })?;
     }

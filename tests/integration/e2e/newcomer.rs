@@ -137,3 +137,38 @@ fn a_missing_namespace_is_named_as_such() {
         out.stderr
     );
 }
+
+/// Item 19: `doctor` fails an entry whose ServiceAccount was deleted
+/// (kubectl with it would fail with "not found").
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn doctor_fails_an_entry_whose_service_account_is_gone() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-newcomer-gone");
+    c.admin(&["-n", &ns, "create", "serviceaccount", "sa1"])
+        .ok();
+    let env = c.admin_env();
+    env.run(&["setup", "--admin-context", "admin", "-n", &ns, "sa1"])
+        .ok();
+    let healthy = env.run(&["doctor"]);
+    assert!(
+        healthy
+            .stdout
+            .contains(&format!("may mint for user \"{ns}/sa1@test\"")),
+        "{}",
+        healthy.stdout
+    );
+    c.admin(&["-n", &ns, "delete", "serviceaccount", "sa1"])
+        .ok();
+    let out = env.run(&["doctor"]);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains(&format!("ServiceAccount {ns}/sa1 does not exist on"))
+            && out
+                .stdout
+                .contains(&format!("kubectl create serviceaccount -n {ns} sa1")),
+        "{}",
+        out.stdout
+    );
+}
