@@ -61,7 +61,9 @@ fn of_context(
             )
         })?,
     };
-    let ctx = kc.resolve(&name)?;
+    let ctx = kc
+        .resolve(&name)
+        .map_err(|e| e.with_fix(context_fix(&kc, &name)))?;
     let exec = ctx.user.get("exec").filter(|e| runs_us(e)).ok_or_else(|| {
         Error::Usage(format!(
             "context {name:?} does not run kube-sa-token (its user {:?} has no kube-sa-token exec entry): pass --context with a context `setup` wrote, or --admin-context and the ServiceAccount (or --user)",
@@ -73,6 +75,23 @@ fn of_context(
             "the exec entry of context {name:?} does not parse as `get` ({why}); `kube-sa-token doctor` checks it, `setup` writes it again"
         ))
     })
+}
+
+/// What to do when `--context NAME` names no context (issue 33): pass one
+/// that exists, and the one meant when NAME is the identity part of a
+/// context `setup` wrote (`team/viewer` for `team/viewer@test`).
+fn context_fix(kc: &Kubeconfigs, name: &str) -> String {
+    let meant: Vec<String> = kc
+        .context_names()
+        .into_iter()
+        .filter(|c| c.rsplit_once('@').is_some_and(|(who, _)| who == name))
+        .collect();
+    let fix = "pass an existing one with --context (`setup` names them NS/SA@CLUSTER)";
+    match meant.as_slice() {
+        [] => fix.to_string(),
+        [one] => format!("{fix}; did you mean --context {one}?"),
+        many => format!("{fix}; did you mean one of {}?", many.join(", ")),
+    }
 }
 
 /// The contexts of the kubeconfig (KUBECONFIG, else ~/.kube/config) whose

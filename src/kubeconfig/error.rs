@@ -96,6 +96,17 @@ impl KubeconfigError {
                 context: context.into(),
                 detail: looked,
             },
+            other => other.with_fix(
+                "fix the exec entry's --admin-context; or, if that context is in another kubeconfig file, run `kube-sa-token setup` again (it now writes that file's path into the entry) or set KUBECONFIG",
+            ),
+        }
+    }
+
+    /// A context not found, with `fix` as what to do instead of passing
+    /// another `--admin-context` (the flag that named it may be another);
+    /// any other error as it is.
+    pub fn with_fix(self, fix: impl Into<String>) -> KubeconfigError {
+        match self {
             KubeconfigError::NoContext {
                 name,
                 files,
@@ -105,7 +116,7 @@ impl KubeconfigError {
                 name,
                 files,
                 available,
-                fix: "fix the exec entry's --admin-context; or, if that context is in another kubeconfig file, run `kube-sa-token setup` again (it now writes that file's path into the entry) or set KUBECONFIG".into(),
+                fix: fix.into(),
             },
             other => other,
         }

@@ -391,3 +391,25 @@ fn output_to_a_closed_pipe_ends_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(!stderr.contains("Broken pipe"), "{stderr}");
 }
+
+/// Issue 33, item 7: `--context` naming no context points at `--context`,
+/// with the context meant when the name is its identity part.
+#[test]
+fn a_context_typo_suggests_the_context_meant() {
+    let api = FakeApi::start();
+    let kubeconfig = api.kubeconfig().replace(
+        "contexts:\n- name: admin\n",
+        "contexts:\n- name: team/viewer@fake\n  context: {cluster: fake, user: admin}\n- name: admin\n",
+    );
+    assert!(kubeconfig.contains("team/viewer@fake"), "{kubeconfig}");
+    let env = TestEnv::builder().kubeconfig(kubeconfig).build();
+    let out = env.run(&["whoami", "--context", "team/viewer"]);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("did you mean --context team/viewer@fake?")
+            && !out.stderr.contains("--admin-context"),
+        "{}",
+        out.stderr
+    );
+}
