@@ -63,8 +63,9 @@ pub(super) enum Cmd {
     #[command(after_help = "Examples:
   kube-sa-token setup --admin-context admin team/viewer
   kube-sa-token setup --admin-context admin --user alice --group dev -n team
-  kube-sa-token setup --admin-context admin team/viewer --dry-run      # the change, credentials redacted
-  kube-sa-token setup --admin-context admin team/viewer --print-rbac | kubectl --context admin apply -f -")]
+  kube-sa-token setup --admin-context admin team/viewer --dry-run   # credentials redacted
+  kube-sa-token setup --admin-context admin team/viewer --print-rbac \\
+    | kubectl --context admin apply -f -")]
     Setup(SetupArgs),
     /// Print a self-contained kubeconfig for a ServiceAccount (or --user).
     #[command(after_help = concat!("Examples:
@@ -76,7 +77,7 @@ pub(super) enum Cmd {
     Kubeconfig(KubeconfigArgs),
     /// Show the header and claims of a token, or a user's certificate (given, or the cached one).
     #[command(after_help = "Examples:
-  kube-sa-token inspect                                   # the current context's cached credential
+  kube-sa-token inspect            # the current context's cached credential
   kube-sa-token inspect --context team/viewer@test --verify
   kube-sa-token inspect --admin-context admin team/viewer -o json
   kube-sa-token inspect - < token.jwt")]
@@ -100,7 +101,7 @@ pub(super) enum Cmd {
         subcommand,
         after_help = "Examples:
   kube-sa-token cache list --check
-  kube-sa-token cache clear team/viewer                   # or a key prefix, user:NAME, a context, --all"
+  kube-sa-token cache clear team/viewer   # or a key prefix, user:NAME, a context, --all"
     )]
     Cache(CacheCmd),
     /// Forget a ServiceAccount's cached token (revoked if bound to a Secret) or a user's certificate.
@@ -116,7 +117,8 @@ pub(super) enum Cmd {
     /// Run the local credential broker: credentials for other local users and sandboxes, by a policy, over a Unix socket; they never see the admin kubeconfig (docs/broker.md).
     #[command(after_help = "Examples:
   kube-sa-token serve --admin-context admin --policy /etc/kube-sa-token/policy.yaml
-  kube-sa-token serve --kubeconfig ~/.kube/admin --admin-context admin --socket $XDG_RUNTIME_DIR/kube-sa-token/broker.sock --policy policy.yaml --audit-log -
+  kube-sa-token serve --kubeconfig ~/.kube/admin --admin-context admin \\
+    --socket $XDG_RUNTIME_DIR/kube-sa-token/broker.sock --policy policy.yaml --audit-log -
 Clients: kube-sa-token setup --broker /run/kube-sa-token/broker.sock team/viewer")]
     Serve(ServeArgs),
     /// Print shell completions.

@@ -340,3 +340,26 @@ fn an_identity_by_its_context() {
     }
     assert!(parse_err(&["inspect", "--context", "c", "-"]).contains("not both"));
 }
+
+/// Issue 33, item 12: every example in the help fits a 100-column terminal
+/// on its lines (long ones continue with `\`), so clap never wraps one in
+/// the middle of a command.
+#[test]
+fn help_examples_are_never_wrapped_mid_command() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, long: &mut Vec<String>) {
+        if let Some(help) = cmd.get_after_help() {
+            for line in help.to_string().lines() {
+                if line.starts_with("  ") && line.chars().count() > 90 {
+                    long.push(format!("{}: {line}", cmd.get_name()));
+                }
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, long);
+        }
+    }
+    let mut long = Vec::new();
+    walk(&args::Cli::command(), &mut long);
+    assert!(long.is_empty(), "{long:#?}");
+}
