@@ -44,16 +44,22 @@ fn kubeconfig_for(server: &str) -> String {
     )
 }
 
-/// Finding 11: an answer of 64 MiB is cut off at 8 MiB, with an error
-/// that says so (not "cannot reach"), and nothing is cached.
-#[test]
-fn an_oversized_answer_is_cut_off() {
-    let server = hostile_server(vec![b' '; 64 * 1024 * 1024]);
+/// `get` (which mints) against a server answering `body`; it must fail.
+fn get_from(body: Vec<u8>) -> support::Out {
+    let server = hostile_server(body);
     let env = TestEnv::builder()
         .kubeconfig(kubeconfig_for(&server))
         .build();
     let out = env.get(Some(&exec_info("v1", Some(&server))), SA);
-    assert_ne!(out.code, 0);
+    assert_ne!(out.code, 0, "{}", out.stdout);
+    out
+}
+
+/// Finding 11: an answer of 64 MiB is cut off at 8 MiB, with an error
+/// that says so (not "cannot reach"), and nothing is cached.
+#[test]
+fn an_oversized_answer_is_cut_off() {
+    let out = get_from(vec![b' '; 64 * 1024 * 1024]);
     assert!(
         out.stderr.contains("its answer was larger than 8 MiB")
             && !out.stderr.contains("cannot reach"),
@@ -67,12 +73,7 @@ fn an_oversized_answer_is_cut_off() {
 /// described by kind and place, never quoted.
 #[test]
 fn an_undecodable_answer_is_never_quoted() {
-    let server = hostile_server(br#""SECRET-ECHO-from-a-pod-proxy""#.to_vec());
-    let env = TestEnv::builder()
-        .kubeconfig(kubeconfig_for(&server))
-        .build();
-    let out = env.get(Some(&exec_info("v1", Some(&server))), SA);
-    assert_ne!(out.code, 0);
+    let out = get_from(br#""SECRET-ECHO-from-a-pod-proxy""#.to_vec());
     assert!(
         out.stderr.contains("not the JSON expected")
             && out.stderr.contains("create serviceaccounts/token")
