@@ -61,13 +61,20 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
             removed.push((k, record));
         }
     }
+    let label = spec.label();
     if removed.is_empty() {
         writeln!(
             out,
-            "no cached {what} of {} on {server} was found (nothing to remove)",
-            spec.label()
+            "no cached {what} of {label} on {server} was found (nothing to remove)"
         )?;
     }
+    // The Admin session is opened only when a Secret is to be deleted.
+    let mut revoker = Revoker {
+        opts,
+        session: None,
+        done: Vec::new(),
+    };
+    // One line per entry, each with its own outcome.
     for (i, (k, record)) in removed.iter().enumerate() {
         let which = match record {
             Some(r) if i > 0 => format!(" (entry {}: {})", &k.as_str()[..12], describe(r)),
@@ -79,87 +86,96 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
             .and_then(|r| r.credential_id.as_deref())
             .map(|id| format!(" [credential id {id}]"))
             .unwrap_or_default();
-        writeln!(
-            out,
-            "{} the cached {what} of {} on {server}{which}{id}",
-            if i == 0 { "removed" } else { "also removed" },
-            spec.label()
-        )?;
-    }
-    // Until when each credential stays valid on the server, for people.
-    if let Principal::User { .. } = spec.principal {
-        let until = removed
-            .iter()
-            .filter_map(|(_, r)| r.as_ref().map(|r| expiry(r, now)))
-            .next_back()
-            .unwrap_or_else(|| "its expiry".into());
-        writeln!(
-            out,
-            "note: Kubernetes cannot revoke a client certificate; it stays valid on the server until {until} (its key was only ever in the cache, now removed); to cut the user off sooner, remove the RBAC bindings of the user and its groups"
-        )?;
-        return Ok(());
-    }
-    // The Secrets bound tokens hang on; the entry these options name may
-    // have lost its record (`--bind-secret` says its Secret's name).
-    let mut bound: Vec<String> = removed
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().and_then(|r| r.bound_secret.clone()))
-        .collect();
-    if spec.bind_secret && !removed.iter().any(|(k, r)| *k == key && r.is_some()) {
-        bound.push(spec.bound_secret_name(key.as_str()));
-    }
-    bound.sort();
-    bound.dedup();
-    if !bound.is_empty() {
-        let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);
-        let admin = session.admin(None)?;
-        for secret in &bound {
-            let deleted = session.block_on(admin.delete_secret(&spec.namespace, secret))??;
-            if deleted {
-                writeln!(
-                    out,
-                    "revoked: deleted Secret {}/{secret}; the API server now rejects every token bound to it",
-                    spec.namespace
-                )?;
-            } else {
-                writeln!(
-                    out,
-                    "Secret {}/{secret} was already gone; tokens bound to it are not accepted",
-                    spec.namespace
-                )?;
+        let outcome = match record {
+            Some(r) => outcome(r, spec, now, &mut revoker)?,
+            // The record is lost: `--bind-secret` says its Secret's name.
+            None if spec.bind_secret && *k == key => {
+                revoker.revoke(&spec.bound_secret_name(key.as_str()))?
             }
-        }
-    }
-    for (_, r) in &removed {
-        let Some(r) = r else { continue };
-        if r.bound_secret.is_some() {
-            continue;
-        }
-        match &r.token_secret {
-            Some(secret) => writeln!(
-                out,
-                "note: the legacy token never expires; it stays valid until its Secret is deleted: kubectl -n {} delete secret {secret}",
-                spec.namespace
-            )?,
-            None if spec.broker.is_some() => writeln!(
-                out,
-                "note: the token itself stays valid on the server until {}; it came from the broker, whose policy's maxDuration bounds how long tokens live",
-                expiry(r, now)
-            )?,
-            None => writeln!(
-                out,
-                "note: the token itself stays valid on the server until {}; mint with --bind-secret to make logout revoke it",
-                expiry(r, now)
-            )?,
-        }
-    }
-    if removed.iter().all(|(_, r)| r.is_none()) && bound.is_empty() && !removed.is_empty() {
+            None => format!("the {what} itself stays valid on the server until its expiry"),
+        };
         writeln!(
             out,
-            "note: the token itself stays valid on the server until its expiry; mint with --bind-secret to make logout revoke it"
+            "removed the cached {what} of {label} on {server}{which}{id}: {outcome}"
         )?;
+    }
+    // Nothing cached, but a Secret an earlier `--bind-secret` mint left.
+    if removed.is_empty() && spec.bind_secret {
+        let secret = spec.bound_secret_name(key.as_str());
+        if revoker.delete(&secret)? {
+            writeln!(
+                out,
+                "revoked: deleted Secret {}/{secret} an earlier mint left; the API server now rejects every token bound to it",
+                spec.namespace
+            )?;
+        }
     }
     Ok(())
+}
+
+/// What became of one removed entry's credential on the server.
+fn outcome(r: &Record, spec: &TokenSpec, now: i64, revoker: &mut Revoker) -> Result<String, Error> {
+    let namespace = &spec.namespace;
+    if r.user.is_some() {
+        return Ok(format!(
+            "it stays valid on the server until {} (Kubernetes cannot revoke a client certificate; to cut the user off sooner, remove the RBAC bindings of the user and its groups)",
+            expiry(r, now)
+        ));
+    }
+    if let Some(secret) = &r.bound_secret {
+        return revoker.revoke(secret);
+    }
+    Ok(match &r.token_secret {
+        Some(secret) => format!(
+            "the legacy token never expires; it stays valid until its Secret is deleted: kubectl -n {namespace} delete secret {secret}"
+        ),
+        None if spec.broker.is_some() => format!(
+            "the token itself stays valid on the server until {}; it came from the broker, whose policy's maxDuration bounds how long tokens live",
+            expiry(r, now)
+        ),
+        None => format!(
+            "the token itself stays valid on the server until {}; mint with --bind-secret to make logout revoke it",
+            expiry(r, now)
+        ),
+    })
+}
+
+/// Deletes the Secrets bound tokens hang on, each once, through one admin
+/// session opened on first use.
+struct Revoker<'a> {
+    opts: &'a GetOptions,
+    session: Option<AdminSession<'a>>,
+    done: Vec<String>,
+}
+
+impl Revoker<'_> {
+    /// Deletes `secret`; `Ok(false)` when it was already gone.
+    fn delete(&mut self, secret: &str) -> Result<bool, Error> {
+        let spec = &self.opts.spec;
+        let session = self.session.get_or_insert_with(|| {
+            AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context)
+        });
+        let admin = session.admin(None)?;
+        Ok(session.block_on(admin.delete_secret(&spec.namespace, secret))??)
+    }
+
+    /// The outcome line of revoking through `secret`.
+    fn revoke(&mut self, secret: &str) -> Result<String, Error> {
+        let ns = &self.opts.spec.namespace;
+        if self.done.iter().any(|s| s == secret) {
+            return Ok(format!("revoked with Secret {ns}/{secret} (above)"));
+        }
+        self.done.push(secret.to_string());
+        Ok(if self.delete(secret)? {
+            format!(
+                "revoked: deleted Secret {ns}/{secret}; the API server now rejects every token bound to it"
+            )
+        } else {
+            format!(
+                "revoked: Secret {ns}/{secret} was already gone; tokens bound to it are not accepted"
+            )
+        })
+    }
 }
 
 /// What sets an entry apart from the identity's others, for the list.

@@ -321,11 +321,24 @@ fn logout_removes_every_entry_of_the_identity_and_lists_them() {
         out.stdout
     );
     assert!(out.stdout.contains("audience vault"), "{}", out.stdout);
+    // One line per entry, each with its own outcome (issue 33, item 17):
+    // the bound entry's says revoked, the two others' say still valid.
+    assert_eq!(out.stdout.lines().count(), 3, "{}", out.stdout);
+    let revoked: Vec<&&str> = removed
+        .iter()
+        .filter(|l| l.contains("bound to Secret") || l.contains(": revoked"))
+        .collect();
+    assert_eq!(revoked.len(), 1, "{}", out.stdout);
     assert!(
-        out.stdout.contains("revoked: deleted Secret"),
+        revoked[0].contains(": revoked: deleted Secret"),
         "{}",
         out.stdout
     );
+    let valid = removed
+        .iter()
+        .filter(|l| l.contains(": the token itself stays valid on the server until"))
+        .count();
+    assert_eq!(valid, 2, "{}", out.stdout);
     assert_eq!(secrets(&c), 0, "revoked");
     let list = env.run(&["cache", "list", "-o", "json"]);
     list.ok();
@@ -347,6 +360,7 @@ fn logout_removes_every_entry_of_the_identity_and_lists_them() {
         "{}",
         again.stdout
     );
+    assert_eq!(again.stdout.lines().count(), 1, "{}", again.stdout);
 }
 
 /// Item 8, loud overwrites: a user's default context name carries its

@@ -58,6 +58,14 @@ fn the_private_key_never_appears_on_stderr_in_listings_or_files_beside_its_entry
         logout.stdout
     );
     seen.push(("logout", logout.stdout.clone() + &logout.stderr));
+    // Nothing left: one line that says so, not also "now removed" (item 17).
+    let again = env.run(&[&["logout"][..], &user_entry(&user, &group, "file")].concat());
+    again.ok();
+    assert!(
+        again.stdout.contains("nothing to remove") && again.stdout.lines().count() == 1,
+        "{}",
+        again.stdout
+    );
     assert!(
         out.stderr.contains("CertificateSigningRequest") || out.stderr.contains("minting"),
         "-vv says what it does: {}",
