@@ -59,7 +59,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
         .is_some_and(|n| n == "kubectl-sa_token");
-    let command = {
+    let mut command = {
         use clap::CommandFactory;
         let c = Cli::command();
         if plugin {
@@ -68,13 +68,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
             c
         }
     };
-    let parsed = command.try_get_matches_from(args).and_then(|m| {
+    let parsed = command.try_get_matches_from_mut(args).and_then(|m| {
         use clap::FromArgMatches;
         Cli::from_arg_matches(&m)
     });
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
+            let e = without_far_tip(e, &command);
             let _ = e.print();
             return Ok(Parsed::Exit(if e.use_stderr() {
                 ExitCode::Usage
@@ -111,6 +112,38 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
         return Ok(Parsed::Exit(ExitCode::Success));
     }
     invocation(cli, &crate::app::FromKubeconfig).map(|i| Parsed::Run(Box::new(i)))
+}
+
+/// clap suggests the subcommand most like an unknown one, however unlike
+/// (`bogus` → `logout`); keep the tip only when it is a typo away.
+fn without_far_tip(e: clap::Error, command: &clap::Command) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let Some(ContextValue::String(given)) = e.get(ContextKind::InvalidSubcommand) else {
+        return e;
+    };
+    let near = match e.get(ContextKind::SuggestedSubcommand) {
+        Some(ContextValue::String(s)) => typo_away(given, s),
+        Some(ContextValue::Strings(v)) => v.iter().any(|s| typo_away(given, s)),
+        _ => return e,
+    };
+    if near {
+        return e;
+    }
+    let mut plain = clap::Error::new(ErrorKind::InvalidSubcommand).with_cmd(command);
+    plain.insert(
+        ContextKind::InvalidSubcommand,
+        ContextValue::String(given.clone()),
+    );
+    if let Some(usage) = e.get(ContextKind::Usage) {
+        plain.insert(ContextKind::Usage, usage.clone());
+    }
+    plain
+}
+
+/// Whether `word` is a typo of `meant`: at most one edit (a swap of two
+/// neighbours counts as one) per three letters.
+fn typo_away(word: &str, meant: &str) -> bool {
+    strsim::osa_distance(word, meant) <= (meant.chars().count() / 3).max(1)
 }
 
 /// An exec entry's `args` parsed exactly as `kube-sa-token` parses them

@@ -39,3 +39,40 @@ fn the_version_subcommand_says_what_version_flag_says() {
     word.ok();
     assert_eq!(word.stdout, flag.stdout);
 }
+
+/// Issue 33, item 25: an unknown subcommand gets a tip only when it is a
+/// typo of a real one (`bogus` is not a misspelt `logout`), exit 2 either way.
+#[test]
+fn an_unknown_subcommand_is_suggested_only_a_near_one() {
+    let env = TestEnv::builder().build();
+    for (word, tip) in [
+        ("bogus", None),
+        ("status", None),
+        ("logotu", Some("'logout'")),
+        ("inspcet", Some("'inspect'")),
+        ("stup", Some("'setup'")),
+    ] {
+        let out = env.run(&[word]);
+        assert_eq!(out.code, 2, "{word}: {}", out.stderr);
+        assert!(
+            out.stderr
+                .starts_with(&format!("error: unrecognized subcommand '{word}'")),
+            "{word}: {}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("Usage: kube-sa-token"),
+            "{}",
+            out.stderr
+        );
+        match tip {
+            Some(meant) => assert!(
+                out.stderr
+                    .contains(&format!("tip: a similar subcommand exists: {meant}")),
+                "{word}: {}",
+                out.stderr
+            ),
+            None => assert!(!out.stderr.contains("tip:"), "{word}: {}", out.stderr),
+        }
+    }
+}
