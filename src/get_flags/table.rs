@@ -36,7 +36,9 @@ impl Kind {
     /// refuse the others).
     pub fn accepts(self, value: &str) -> bool {
         match self {
-            Kind::Text | Kind::Path => true,
+            Kind::Text => true,
+            // clap's path parser refuses an empty path.
+            Kind::Path => !value.is_empty(),
             Kind::Duration => duration::parse(value).is_ok(),
             Kind::Choice(words) => words.contains(&value),
         }
