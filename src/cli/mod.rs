@@ -265,23 +265,31 @@ fn inspect_input(
     if std::path::Path::new(&word).is_file() {
         return Ok(InspectInput::File(word.into()));
     }
-    // Echoed only when it may be a ServiceAccount's name (a DNS label):
-    // never a secret pasted in the wrong place.
-    let sa_like = !word.is_empty()
-        && word.len() <= 63
-        && word
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    Err(Error::Usage(if sa_like {
-        format!(
-            "{word:?} is not a token, a PEM certificate or a file: to inspect the cached token of ServiceAccount {word}, pass its context (`inspect --context CONTEXT`) or `inspect --admin-context ADMIN {word}` (did you mean --service-account {word}?); a token is read from stdin with \"-\""
-        )
-    } else {
-        format!(
-            "the argument {} is not a token, a PEM certificate, a file or a ServiceAccount name; a token is read from stdin with \"-\"",
-            crate::names::quoted(&word)
-        )
-    }))
+    // A ServiceAccount, NS/NAME or NAME, as `whoami`, `token`, `kubeconfig`
+    // and `logout` take it (the admin context then comes from the defaults).
+    if names_a_service_account(&word) {
+        return Ok(InspectInput::Cached(identity(
+            None,
+            given,
+            Some(word),
+            defaults,
+        )?));
+    }
+    Err(Error::Usage(format!(
+        "the argument {} is not a token, a PEM certificate, a file or a ServiceAccount (NAMESPACE/NAME); a token is read from stdin with \"-\"",
+        crate::names::quoted(&word)
+    )))
+}
+
+/// Whether `word` reads as a ServiceAccount: NAMESPACE/NAME, or a NAME
+/// without dots (with a dot, it is more likely a file that is not there).
+fn names_a_service_account(word: &str) -> bool {
+    match word.split_once('/') {
+        Some((ns, name)) => {
+            crate::names::namespace(ns).is_ok() && crate::names::service_account(name).is_ok()
+        }
+        None => crate::names::namespace(word).is_ok(),
+    }
 }
 
 /// A JWT (its header is base64url JSON, so it starts with "eyJ", which no

@@ -55,6 +55,19 @@ fn typed_commands_default_the_admin_context_and_namespace_as_kubectl_does() {
             ("root", "default/viewer".into())
         );
     }
+    // Issue 33, item 7: `inspect` takes NS/NAME and NAME as its siblings.
+    for (word, label) in [("prod/viewer", "prod/viewer"), ("viewer", "team/viewer")] {
+        match parse(&["inspect", word]).unwrap() {
+            Command::Inspect {
+                input: InspectInput::Cached(Who::Options(o)),
+                ..
+            } => assert_eq!(
+                (o.spec.admin_context.as_str(), o.spec.label()),
+                ("adm", label.into())
+            ),
+            c => panic!("{c:?}"),
+        }
+    }
     // Without any identity, whoami still takes the current context's own.
     assert!(matches!(
         parse(&["whoami"]).unwrap(),
@@ -188,12 +201,15 @@ fn inspect_reads_its_argument_as_the_words_around_it_say() {
         InspectInput::Cached(Who::Context { .. })
     ));
     let missing = dir.path().join("nope");
-    let err = parse_err(&["inspect", "viewer"]);
-    assert!(
-        err.contains("did you mean --service-account viewer?"),
-        "{err}"
-    );
+    // Issue 33, item 7: NS/NAME and NAME as `whoami` takes them, and
+    // without a default admin context refused as `whoami` refuses them.
+    for word in ["team/viewer", "viewer"] {
+        let inspect = parse_err(&["inspect", word]);
+        assert_eq!(inspect, parse_err(&["whoami", word]));
+        assert!(inspect.contains("--admin-context is needed"), "{inspect}");
+    }
     assert!(parse_err(&["inspect", missing.to_str().unwrap()]).contains("not a token"));
+    assert!(parse_err(&["inspect", "token.txt"]).contains("not a token"));
     assert!(parse_err(&["inspect", "--context", "c", jwt]).contains("not both"));
     assert!(parse_err(&["inspect", "-n", "team", "--file", path]).contains("not both"));
     assert!(
