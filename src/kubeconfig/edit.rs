@@ -120,7 +120,12 @@ impl Editable {
         {
             Some(item) => {
                 let before = item.clone();
-                if let Some(m) = item.as_mapping_mut() {
+                // The same entry as kubectl re-wrote it (`env: null` added,
+                // keys reordered) stays as it is.
+                let same = item
+                    .get(body_key)
+                    .is_some_and(|old| without_nulls(old) == without_nulls(&body));
+                if let (false, Some(m)) = (same, item.as_mapping_mut()) {
                     m.insert(Value::from(body_key), body);
                 }
                 (Some(before), item.clone())
@@ -192,6 +197,21 @@ impl Editable {
     /// file with its backup, if it had a previous content.
     pub fn save(&self) -> Result<Vec<(PathBuf, Option<PathBuf>)>, KubeconfigError> {
         self.changed_files().map(save_file).collect()
+    }
+}
+
+/// `v` without the mapping keys whose value is null: client-go writes the
+/// fields it knows, unset ones as `null` (`env: null`), on every save.
+fn without_nulls(v: &Value) -> Value {
+    match v {
+        Value::Mapping(m) => Value::Mapping(
+            m.iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k.clone(), without_nulls(v)))
+                .collect(),
+        ),
+        Value::Sequence(s) => Value::Sequence(s.iter().map(without_nulls).collect()),
+        other => other.clone(),
     }
 }
 

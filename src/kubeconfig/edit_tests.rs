@@ -224,3 +224,34 @@ fn strings_kubectl_would_misread_stay_quoted() {
     }
     assert_eq!(back["preferences"]["colors"], Value::Bool(true));
 }
+
+/// Issue 33, item 8: after kubectl re-wrote the file (keys reordered, the
+/// fields it knows added as `null`), the same entry is still the same.
+#[test]
+fn an_entry_kubectl_rewrote_is_still_the_same_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = tmp.path().join("config");
+    let user = body(
+        "{exec: {apiVersion: client.authentication.k8s.io/v1, command: kube-sa-token, args: [get, --admin-context, admin], interactiveMode: IfAvailable}}",
+    );
+    let mut ed = Editable::open(Some(&p)).unwrap();
+    ed.upsert("users", "user", "sa", user.clone());
+    ed.save().unwrap();
+    // What `kubectl config use-context` leaves of it.
+    std::fs::write(
+        &p,
+        "apiVersion: v1\nkind: Config\nusers:\n- user:\n    exec:\n      args:\n      - get\n      - --admin-context\n      - admin\n      command: kube-sa-token\n      env: null\n      apiVersion: client.authentication.k8s.io/v1\n      interactiveMode: IfAvailable\n      provideClusterInfo: null\n  name: sa\n",
+    )
+    .unwrap();
+    let mut ed = Editable::open(Some(&p)).unwrap();
+    let u = ed.upsert("users", "user", "sa", user.clone());
+    assert!(!u.changes(), "the same entry");
+    assert!(ed.changed().is_empty(), "nothing to write");
+    // A real difference still is one.
+    let other = body(
+        "{exec: {apiVersion: client.authentication.k8s.io/v1, command: kube-sa-token, args: [get, --admin-context, root], interactiveMode: IfAvailable}}",
+    );
+    let u = ed.upsert("users", "user", "sa", other);
+    assert!(u.changes());
+    assert_eq!(ed.changed(), vec![p.clone()]);
+}
