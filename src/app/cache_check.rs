@@ -32,14 +32,28 @@ impl Check {
         matches!(self, Check::Dead(_))
     }
 
-    /// The CHECK column.
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Check::Unknown(_))
+    }
+
+    /// The CHECK column: a short reason (the whole one is in `-o json`, and
+    /// on stderr with -v).
     pub fn text(&self, key: &str) -> String {
         match self {
             Check::Ok(user) => format!("ok ({user})"),
             Check::Dead(why) => format!(
-                "DEAD: {why}; kube-sa-token cache clear {key} (or kubectl again: it replaces it after the 401)"
+                "DEAD: {}; kube-sa-token cache clear {key} (or kubectl again: it replaces it after the 401)",
+                summary(why)
             ),
-            Check::Unknown(why) => format!("not checked: {why}"),
+            Check::Unknown(why) => format!("not checked: {}", summary(why)),
+        }
+    }
+
+    /// The whole reason, for -v.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Check::Ok(_) => None,
+            Check::Dead(why) | Check::Unknown(why) => Some(why),
         }
     }
 
@@ -49,6 +63,20 @@ impl Check {
             Check::Dead(why) => json!({"state": "dead", "reason": why}),
             Check::Unknown(why) => json!({"state": "unknown", "reason": why}),
         }
+    }
+}
+
+/// What failed, without what to do about it (the part after "; ") and,
+/// when still long, without the details after its last ": " that fits.
+fn summary(why: &str) -> &str {
+    const LONG: usize = 100;
+    let what = why.split("; ").next().unwrap_or(why);
+    let Some((end, _)) = what.char_indices().nth(LONG) else {
+        return what;
+    };
+    match what[..end].rfind(": ") {
+        Some(at) => &what[..at],
+        None => &what[..end],
     }
 }
 
@@ -116,5 +144,29 @@ fn check_one(session: &AdminSession<'_>, key: &CacheKey, r: &Record) -> Check {
         Ok(Review::Rejected) => Check::Dead(minter.why_rejected(&entry, "")),
         Ok(Review::Unknown(e)) => Check::Unknown(e.to_string()),
         Err(e) => Check::Unknown(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 33, item 20: the table's reason fits a row; the whole one is
+    /// kept for -v and JSON.
+    #[test]
+    fn the_column_says_what_failed_in_short() {
+        let why = "cannot reach the API server https://127.0.0.1:1: connection refused; check that it is running and the kubeconfig's server URL is right";
+        let c = Check::Unknown(why.into());
+        assert_eq!(
+            c.text("abcd1234"),
+            "not checked: cannot reach the API server https://127.0.0.1:1: connection refused"
+        );
+        assert_eq!(c.reason(), Some(why));
+        let long = "cluster binding: not sending the token of team/viewer to https://10.0.0.1:6443: the kubeconfig skips TLS verification for it; nothing was sent";
+        assert_eq!(
+            Check::Unknown(long.into()).text("k"),
+            "not checked: cluster binding: not sending the token of team/viewer to https://10.0.0.1:6443"
+        );
+        assert!(Check::Unknown(String::new()).is_unknown());
     }
 }

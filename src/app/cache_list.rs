@@ -14,6 +14,7 @@ use crate::cache::{self, CacheKey, Record, StoreKind};
 use crate::clock::{Clock, time_json};
 use crate::error::Error;
 use crate::options::{Format, ParseGet};
+use crate::wording::counted;
 
 use super::cache_check::{Check, check_all};
 use super::cache_cmd::expiry;
@@ -75,12 +76,27 @@ pub fn list(
         Format::Text if rows.is_empty() => writeln!(out, "no cached entries")?,
         Format::Text => write_table(&rows, short, checks.is_some(), wide, now, out)?,
     }
-    let dead = checks.iter().flatten().filter(|c| c.is_dead()).count();
+    let checks = checks.unwrap_or_default();
+    for (c, (key, _)) in checks.iter().zip(&entries) {
+        if let Some(why) = c.reason() {
+            tracing::info!("{}: {why}", &key.as_str()[..short.min(key.as_str().len())]);
+        }
+    }
+    let dead = checks.iter().filter(|c| c.is_dead()).count();
     if dead > 0 {
         return Err(Error::CheckFailed(format!(
-            "{dead} cached credential{} rejected by the server (see CHECK); clear {} with `kube-sa-token cache clear KEY`",
-            if dead == 1 { " is" } else { "s are" },
+            "{} rejected by the server (see CHECK); clear {} with `kube-sa-token cache clear KEY`",
+            counted(dead, "cached credential"),
             if dead == 1 { "it" } else { "them" }
+        )));
+    }
+    // A check that could not be made is not a pass (scripts test the exit
+    // status).
+    let unknown = checks.iter().filter(|c| c.is_unknown()).count();
+    if unknown > 0 {
+        return Err(Error::CheckFailed(format!(
+            "{} could not be checked (see CHECK; -v prints each whole reason); fix what it says and run `kube-sa-token cache list --check` again",
+            counted(unknown, "cached credential")
         )));
     }
     Ok(())

@@ -299,7 +299,12 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
             401 => KubeApiError::Unauthorized {
                 who: who.into(),
                 server: server.into(),
-                hint: "renew that context's credentials (kubectl --context ... auth whoami shows whether they work)".into(),
+                hint: match caller.context {
+                    Some(ctx) => format!(
+                        "renew that context's credentials (`kubectl --context {ctx} auth whoami` shows whether they work)"
+                    ),
+                    None => "they are no longer accepted".into(),
+                },
             },
             code => KubeApiError::Api {
                 action: action(),
@@ -329,17 +334,35 @@ pub(super) fn map_error(e: kube::Error, caller: &Caller<'_>, a: Action<'_>) -> K
             detail: chain(&e),
         };
     }
-    let detail = chain(&e);
     if find::<rustls::Error>(&e).is_some() {
         KubeApiError::Tls {
             server: server.into(),
-            detail,
+            detail: chain(&e),
         }
     } else {
         KubeApiError::Unreachable {
             server: server.into(),
-            detail,
+            detail: unreachable_detail(&e),
         }
+    }
+}
+
+/// Why no connection was made, as the system said it ("connection
+/// refused", a name that does not resolve), without the client stack's
+/// wrapping ("ServiceError: client error (Connect): tcp connect error:").
+fn unreachable_detail(e: &(dyn StdError + 'static)) -> String {
+    let Some(io) = find::<std::io::Error>(e) else {
+        return chain(e);
+    };
+    let text = io.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => chain(e),
     }
 }
 
@@ -389,6 +412,38 @@ mod tests {
         assert!(!e.contains("cannot reach"), "{e}");
         assert!(
             e.starts_with("unexpected answer from https://127.0.0.1:6443 to create serviceaccounts/token \"viewer\" in namespace \"team\": not the JSON expected ("),
+            "{e}"
+        );
+    }
+
+    /// Issue 33, item 20: why a connection failed, as the system says it,
+    /// without the client stack's internals; a 401 names the context.
+    #[test]
+    fn unreachable_and_unauthorized_say_it_in_words() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("client error (Connect)")]
+        struct Wrapped(#[source] std::io::Error);
+        let caller = Caller {
+            server: "https://127.0.0.1:1",
+            who: "admin context \"admin\"",
+            context: Some("admin"),
+        };
+        let refused = std::io::Error::from_raw_os_error(111);
+        let e = kube::Error::Service(Box::new(Wrapped(refused)));
+        let e = map_error(e, &caller, Action::global("get", "version")).to_string();
+        assert_eq!(
+            e,
+            "cannot reach the API server https://127.0.0.1:1: connection refused; check that it is running and the kubeconfig's server URL is right"
+        );
+        let status = kube::core::Status::failure("Unauthorized", "Unauthorized").with_code(401);
+        let e = map_error(
+            kube::Error::Api(Box::new(status)),
+            &caller,
+            Action::global("get", "version"),
+        )
+        .to_string();
+        assert!(
+            e.ends_with("(`kubectl --context admin auth whoami` shows whether they work)"),
             "{e}"
         );
     }

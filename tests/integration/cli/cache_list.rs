@@ -123,3 +123,44 @@ fn doctor_writes_its_findings_as_json() {
     );
     assert!(findings.iter().any(|f| f["result"] == "fail"), "{v}");
 }
+
+/// Issue 33, item 20: with the server down, `--check` is not a pass: the
+/// row says why in short, the exit status is not 0, and -v gives the
+/// whole reason, in words (no client-stack internals).
+#[test]
+fn a_check_that_could_not_be_made_fails_with_a_short_reason() {
+    let api = FakeApi::start();
+    let env = TestEnv::builder().kubeconfig(api.kubeconfig()).build();
+    env.get(None, SA).ok();
+    api.stop();
+    let out = env.run(&["cache", "list", "--check"]);
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let row = out.stdout.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.ends_with(&format!(
+            "not checked: cannot reach the API server {}: connection refused",
+            api.server
+        )),
+        "{row}"
+    );
+    assert!(row.chars().count() < 250, "{row}");
+    assert!(
+        out.stderr
+            .contains("1 cached credential could not be checked"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("ServiceError"), "{}", out.stderr);
+    let verbose = env.run(&["cache", "list", "--check", "-v"]);
+    assert_eq!(verbose.code, 1);
+    assert!(
+        verbose
+            .stderr
+            .contains("check that it is running and the kubeconfig's server URL is right"),
+        "{}",
+        verbose.stderr
+    );
+    let json = env.run(&["cache", "list", "--check", "-o", "json"]);
+    assert_eq!(json.code, 1);
+    assert_eq!(json.json()[0]["check"]["state"], "unknown");
+}

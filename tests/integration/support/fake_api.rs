@@ -25,6 +25,8 @@ struct State {
     reviews: AtomicUsize,
     /// Serve SelfSubjectReview in v1beta1 only, like Kubernetes 1.27.
     old: bool,
+    /// Stop listening: the port refuses connections from then on.
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl FakeApi {
@@ -47,6 +49,9 @@ impl FakeApi {
         let s = state.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                if s.stopped.load(Ordering::SeqCst) {
+                    break;
+                }
                 let s = s.clone();
                 std::thread::spawn(move || {
                     let _ = serve(stream, &s);
@@ -54,6 +59,20 @@ impl FakeApi {
             }
         });
         FakeApi { server, state }
+    }
+
+    /// Closes the listening socket (a server that went down); returns once
+    /// connections are refused.
+    pub fn stop(&self) {
+        self.state.stopped.store(true, Ordering::SeqCst);
+        let addr = self.server.trim_start_matches("http://");
+        // Wakes the accept loop, which then ends and drops the listener.
+        let _ = std::net::TcpStream::connect(addr);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(addr).is_ok() {
+            assert!(std::time::Instant::now() < deadline, "still listening");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
 
     pub fn token_requests(&self) -> usize {
