@@ -137,6 +137,12 @@ impl Error {
         }
     }
 
+    /// Whether the API server could not be reached at all (it may come up
+    /// later), as opposed to an answer or a local failure.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Error::KubeApi(KubeApiError::Unreachable { .. }))
+    }
+
     pub fn exit_code(&self) -> ExitCode {
         match self {
             Error::BackedOff { code, .. } => *code,

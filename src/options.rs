@@ -177,10 +177,11 @@ impl TokenSpec {
 /// mints (the admin context, its own cache).
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    pub socket: PathBuf,
+    /// None: the default for the account (`serve_start::paths`).
+    pub socket: Option<PathBuf>,
     pub policy: PathBuf,
-    /// `-`: stdout.
-    pub audit_log: PathBuf,
+    /// `-`: stdout. None: the default for the account.
+    pub audit_log: Option<PathBuf>,
     pub kubeconfig: Option<PathBuf>,
     pub admin_context: String,
     pub cache: CacheChoice,

@@ -9,6 +9,18 @@ pub fn counted(n: usize, noun: &str) -> String {
     }
 }
 
+/// `s` as one word of a POSIX shell command line: as it is when it is
+/// plain, else single-quoted.
+pub fn shell_word(s: &str) -> String {
+    if s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_./@:+".contains(&b))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -29,6 +29,7 @@ mod refresh_ahead;
 mod request;
 mod rights;
 mod serve;
+mod serve_start;
 mod setup;
 mod token_cmd;
 mod verdict;

@@ -23,6 +23,7 @@ use crate::kubeconfig::Kubeconfigs;
 use crate::options::ServeOptions;
 
 use super::broker_conn::{Shared, audit, handle, now, own, setup};
+use super::serve_start;
 
 /// Connections of one caller (uid) in progress at once.
 const PER_CALLER: usize = 8;
@@ -39,29 +40,40 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
         tls_server_name: kc.cluster_identity(&opts.admin_context)?.tls_server_name,
         ..Status::default()
     };
-    let audit = AuditLog::open(&opts.audit_log).map_err(|e| {
+    let (socket_path, audit_log) = serve_start::paths(opts)?;
+    let current = policy.current(now).policy;
+    let admin = serve_start::check_admin(opts, &current)?;
+    let audit = AuditLog::open(&audit_log).map_err(|e| {
         setup(format!(
-            "cannot open the audit log {}: {e}",
-            opts.audit_log.display()
+            "cannot open the audit log {}: {e}; pass --audit-log FILE (- for stdout)",
+            audit_log.display()
         ))
     })?;
-    let listener = socket::listen(&opts.socket)?;
+    let listener = socket::listen(&socket_path)?;
     let made = listener.made().map(ToOwned::to_owned);
     #[cfg(unix)]
     stop_on_signals(made);
     #[cfg(not(unix))]
     drop(made);
-    let rules = policy.current(now).policy.rules.len();
     eprintln!(
-        "kube-sa-token {} serving {} for admin context {:?} ({}); policy {} ({}); audit log {}",
+        "kube-sa-token {} serving {} for admin context {:?} ({}{}); policy {} ({}); audit log {}",
         env!("CARGO_PKG_VERSION"),
         listener.describe(),
         opts.admin_context,
         cluster.server,
+        admin.who.map(|w| format!(", as {w}")).unwrap_or_default(),
         opts.policy.display(),
-        crate::wording::counted(rules, "rule"),
-        opts.audit_log.display()
+        crate::wording::counted(current.rules.len(), "rule"),
+        audit_log.display()
     );
+    for w in &admin.warnings {
+        tracing::warn!("{w}");
+    }
+    let (client, closed) = serve_start::client_command(&socket_path);
+    eprintln!("clients: {client}");
+    if let Some(closed) = closed {
+        tracing::warn!("{closed}");
+    }
     let shared = Arc::new(Shared {
         opts: opts.clone(),
         policy,

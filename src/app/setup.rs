@@ -13,6 +13,7 @@ use crate::kube_api::Admin;
 use crate::kubeconfig::{Editable, Kubeconfigs, redacted_diff};
 use crate::options::{CacheChoice, GetOptions, Principal, SourceKind};
 use crate::protocol::V1;
+use crate::wording::shell_word;
 
 use super::admin_session::AdminSession;
 use super::exec_command;
@@ -277,16 +278,6 @@ fn summary(item: &Value) -> String {
         );
     }
     "an entry of another shape".into()
-}
-
-fn shell_word(s: &str) -> String {
-    if s.bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_./@:+".contains(&b))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 /// The rights the options need that the admin context lacks.

@@ -4,6 +4,7 @@
 //! names the parts.
 
 pub mod audit;
+mod callers;
 pub mod client;
 pub mod error;
 pub mod pattern;

@@ -8,32 +8,11 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use super::callers::Caller;
+use super::callers::Callers;
 use super::pattern::glob;
 use crate::duration;
 use crate::names;
-
-/// Who is asking, as the kernel tells it (never as the request says).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Caller {
-    pub uid: u32,
-    /// The primary group, then the supplementary ones.
-    pub gids: Vec<u32>,
-    pub pid: i32,
-    pub user: Option<String>,
-    pub groups: Vec<String>,
-    /// The caller's executable, where the kernel shows it.
-    pub exe: Option<String>,
-}
-
-impl Caller {
-    /// `uid 1001 (alice)`, for reasons and logs.
-    pub fn describe(&self) -> String {
-        match &self.user {
-            Some(u) => format!("uid {} ({u})", self.uid),
-            None => format!("uid {}", self.uid),
-        }
-    }
-}
 
 /// The credential a caller asks for, as the policy judges it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,19 +73,6 @@ pub struct Rule {
     cap: bool,
     audiences: Vec<String>,
     sources: Vec<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Callers {
-    #[serde(default)]
-    uids: Vec<u32>,
-    #[serde(default)]
-    users: Vec<String>,
-    #[serde(default)]
-    gids: Vec<u32>,
-    #[serde(default)]
-    groups: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -267,23 +233,19 @@ impl Wanted<'_> {
     }
 }
 
-impl Callers {
-    fn include(&self, c: &Caller) -> bool {
-        self.uids.contains(&c.uid)
-            || c.user.as_ref().is_some_and(|u| self.users.contains(u))
-            || c.gids.iter().any(|g| self.gids.contains(g))
-            || c.groups.iter().any(|g| self.groups.contains(g))
-    }
-
-    fn is_empty(&self) -> bool {
-        self.uids.is_empty()
-            && self.users.is_empty()
-            && self.gids.is_empty()
-            && self.groups.is_empty()
-    }
-}
-
 impl Rule {
+    /// The namespace parts of its ServiceAccount patterns.
+    pub fn namespaces(&self) -> impl Iterator<Item = &str> {
+        self.service_accounts
+            .iter()
+            .filter_map(|p| p.split_once('/').map(|(ns, _)| ns))
+    }
+
+    /// Whether it allows X.509 users (certificates from CSRs).
+    pub fn issues_certificates(&self) -> bool {
+        !self.x509_users.is_empty()
+    }
+
     fn check(r: RuleFile) -> Result<Rule, String> {
         if r.name.trim().is_empty() {
             return Err("every rule needs a name (it is logged with each decision)".into());

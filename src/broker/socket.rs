@@ -59,6 +59,23 @@ fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
+/// The account this process runs as: its uid, and its name where the user
+/// database has one.
+pub fn own_account() -> (u32, Option<String>) {
+    let uid = euid();
+    (uid, user_name(uid))
+}
+
+/// The first directory on the way to `path` that other accounts may not
+/// pass through (no search bit for others): they cannot reach a socket
+/// there, whatever its own mode.
+pub fn closed_to_others(path: &Path) -> Option<PathBuf> {
+    path.ancestors().skip(1).find_map(|dir| {
+        let mode = std::fs::metadata(dir).ok()?.mode();
+        (mode & 0o001 == 0).then(|| dir.to_path_buf())
+    })
+}
+
 /// Listens at `path`, or on the socket systemd passed (socket activation:
 /// `LISTEN_FDS=1` for this process). The directory is created 0755 when
 /// missing (never through a link); an existing one must be a directory of

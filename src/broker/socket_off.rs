@@ -74,6 +74,14 @@ impl Listener {
     }
 }
 
+pub fn own_account() -> (u32, Option<String>) {
+    (0, None)
+}
+
+pub fn closed_to_others(_: &Path) -> Option<std::path::PathBuf> {
+    None
+}
+
 pub fn listen(_: &Path) -> Result<Listener, BrokerError> {
     Err(BrokerError::Unsupported)
 }

@@ -116,10 +116,10 @@ pub(super) enum Cmd {
     Doctor(DoctorArgs),
     /// Run the local credential broker: credentials for other local users and sandboxes, by a policy, over a Unix socket; they never see the admin kubeconfig (docs/broker.md).
     #[command(after_help = "Examples:
-  kube-sa-token serve --admin-context admin --policy /etc/kube-sa-token/policy.yaml
+  kube-sa-token serve --admin-context admin              # as root: /run, /var/log, /etc
   kube-sa-token serve --kubeconfig ~/.kube/admin --admin-context admin \\
-    --socket $XDG_RUNTIME_DIR/kube-sa-token/broker.sock --policy policy.yaml --audit-log -
-Clients: kube-sa-token setup --broker /run/kube-sa-token/broker.sock team/viewer")]
+    --socket /srv/kst/broker.sock --policy policy.yaml --audit-log -
+Clients: kube-sa-token setup team/viewer --broker       # the command serve prints")]
     Serve(ServeArgs),
     /// Print shell completions.
     Completions {
@@ -303,13 +303,9 @@ pub(super) struct LogoutArgs {
 
 #[derive(Args, Debug)]
 pub(super) struct ServeArgs {
-    /// The socket to listen on (under systemd socket activation, the socket systemd passes instead).
-    #[arg(
-        long,
-        value_name = "PATH",
-        default_value = "/run/kube-sa-token/broker.sock"
-    )]
-    pub(super) socket: PathBuf,
+    /// The socket to listen on (under systemd socket activation, the socket systemd passes instead) [default: /run/kube-sa-token/broker.sock as root, else $XDG_RUNTIME_DIR/kube-sa-token/broker.sock].
+    #[arg(long, value_name = "PATH")]
+    pub(super) socket: Option<PathBuf>,
     /// The policy: which callers may have which credentials (YAML, default deny; re-read when it changes).
     #[arg(
         long,
@@ -317,13 +313,9 @@ pub(super) struct ServeArgs {
         default_value = "/etc/kube-sa-token/policy.yaml"
     )]
     pub(super) policy: PathBuf,
-    /// The audit log: a JSON line per request (`-`: stdout).
-    #[arg(
-        long,
-        value_name = "FILE",
-        default_value = "/var/log/kube-sa-token/audit.jsonl"
-    )]
-    pub(super) audit_log: PathBuf,
+    /// The audit log: a JSON line per request (`-`: stdout) [default: /var/log/kube-sa-token/audit.jsonl as root, else ~/.local/state/kube-sa-token/audit.jsonl].
+    #[arg(long, value_name = "FILE")]
+    pub(super) audit_log: Option<PathBuf>,
     #[command(flatten)]
     pub(super) kubeconfig: KubeconfigArg,
     /// The more privileged context that mints the credentials.

@@ -381,7 +381,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             who: who(a.who, defaults)?,
         },
         Cmd::Serve(a) => Command::Serve(crate::options::ServeOptions {
-            socket: std::path::absolute(&a.socket).unwrap_or(a.socket),
+            socket: a.socket.map(|s| std::path::absolute(&s).unwrap_or(s)),
             policy: a.policy,
             audit_log: a.audit_log,
             kubeconfig: a.kubeconfig.kubeconfig,

@@ -102,6 +102,12 @@ fn arg(f: &'static GetFlag, set: u8) -> Arg {
     if let Some(d) = (f.default)() {
         a = a.default_value(d);
     }
+    // `--broker` alone: the usual broker (issue 33, item 22).
+    if f.long == "broker" {
+        a = a
+            .num_args(0..=1)
+            .default_missing_value(crate::get_flags::default_broker_socket());
+    }
     for c in f.conflicts {
         if rows(set).any(|(_, o)| o.long == *c) {
             a = a.conflicts_with(*c);

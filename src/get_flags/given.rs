@@ -166,8 +166,9 @@ impl Given {
         };
         if !socket.is_absolute() {
             return Err(Error::Usage(format!(
-                "--broker {}: give the socket's absolute path",
-                socket.display()
+                "--broker {}: give the socket's absolute path (for the default socket, $KUBE_SA_TOKEN_BROKER else {}, put --broker last or before another flag)",
+                socket.display(),
+                super::table::SYSTEM_BROKER_SOCKET
             )));
         }
         Ok(Some(BrokerRef {

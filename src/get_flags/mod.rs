@@ -10,4 +10,7 @@ mod table;
 
 pub use exec_args::exec_args;
 pub use given::{Defaults, Fixed, Given};
-pub use table::{FLAGS, GetFlag, Group, Kind, Takes, find, find_short};
+pub use table::{
+    FLAGS, GetFlag, Group, Kind, SYSTEM_BROKER_SOCKET, Takes, default_broker_socket, find,
+    find_short,
+};

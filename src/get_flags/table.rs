@@ -82,6 +82,18 @@ pub struct GetFlag {
     pub write: fn(&GetOptions) -> Vec<String>,
 }
 
+/// Where a broker run by root listens (`serve --socket`'s default).
+pub const SYSTEM_BROKER_SOCKET: &str = "/run/kube-sa-token/broker.sock";
+
+/// The socket `--broker` without a value names: `$KUBE_SA_TOKEN_BROKER`,
+/// else the system broker's.
+pub fn default_broker_socket() -> String {
+    std::env::var("KUBE_SA_TOKEN_BROKER")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| SYSTEM_BROKER_SOCKET.into())
+}
+
 const SOURCES: &[&str] = &["token-request", "secret"];
 const CACHES: &[&str] = &["auto", "keyring", "keyutils", "tmpfs", "file", "none"];
 
@@ -148,7 +160,7 @@ pub static FLAGS: &[GetFlag] = &[
         short: None,
         takes: Takes::One(Kind::Path),
         value_name: "SOCKET",
-        help: "Ask the local credential broker at SOCKET (`kube-sa-token serve`) instead of minting through an admin context: no admin kubeconfig here (docs/broker.md)",
+        help: "Ask the local credential broker at SOCKET (`kube-sa-token serve`) instead of minting through an admin context: no admin kubeconfig here (docs/broker.md). Without SOCKET: $KUBE_SA_TOKEN_BROKER, else /run/kube-sa-token/broker.sock",
         group: Group::Who,
         conflicts: &[
             "kubeconfig",

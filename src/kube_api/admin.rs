@@ -207,9 +207,18 @@ impl Admin {
     pub async fn whoami(
         &self,
     ) -> Result<k8s_openapi::api::authentication::v1::UserInfo, KubeApiError> {
-        TokenClient::from_client(self.client.clone(), &self.server, "the admin context")
+        let asked = TokenClient::from_client(self.client.clone(), &self.server, &self.who)
             .whoami()
-            .await
+            .await;
+        // Rejected: the admin context's credentials, to be renewed there.
+        asked.map_err(|e| match e {
+            KubeApiError::Unauthorized { who, server, .. } => KubeApiError::Unauthorized {
+                who,
+                server,
+                hint: super::error::renew_hint(Some(&self.context)),
+            },
+            e => e,
+        })
     }
 }
 

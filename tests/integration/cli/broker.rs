@@ -55,14 +55,15 @@ fn serve(env: &TestEnv, policy: &str) -> Serve {
             audit.to_str().unwrap(),
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("serve.err")).unwrap())
         .spawn()
         .unwrap();
     let start = Instant::now();
     while std::os::unix::net::UnixStream::connect(&socket).is_err() {
         assert!(
             start.elapsed() < Duration::from_secs(20),
-            "serve did not listen"
+            "serve did not listen: {}",
+            std::fs::read_to_string(dir.join("serve.err")).unwrap_or_default()
         );
         std::thread::sleep(Duration::from_millis(20));
     }

@@ -208,9 +208,21 @@ fn setup_validation_failure_leaves_kubeconfig_alone() {
     let api = FakeApi::start();
     let env = env_with(&api);
     let before = std::fs::read(&env.kubeconfig).unwrap();
-    // The fake server does not serve SelfSubjectAccessReview: setup must stop.
-    let out = env.run(&["setup", "--admin-context", "admin", "-n", "team", "viewer"]);
-    assert_ne!(out.code, 0);
+    // The fake admin may do nothing in namespace "locked": setup must stop.
+    let out = env.run(&[
+        "setup",
+        "--admin-context",
+        "admin",
+        "-n",
+        "locked",
+        "viewer",
+    ]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("SelfSubjectAccessReview said no"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(std::fs::read(&env.kubeconfig).unwrap(), before);
     env.run(&["setup", "--admin-context", "nope", "-n", "team", "viewer"])
         .fails_with("context \"nope\" not found");

@@ -120,15 +120,18 @@ fn a_hung_admin_login_is_ended_at_the_deadline() {
         "version: 1\nrules:\n  - name: allowed\n    callers: {{users: [{}]}}\n    serviceAccounts: [\"{ns}/viewer\"]\n",
         allowed.name
     );
-    // A login that never ends, with a child of its own.
-    let hang =
-        "#!/bin/sh\necho $$ > $DIR/plugin.pid\nsleep 300 &\necho $! > $DIR/child.pid\nwait\n";
+    // A login that works once (`serve`'s start-up check), then never ends,
+    // with a child of its own.
+    let token = c.minter_token(&ns);
+    let hang = format!(
+        "#!/bin/sh\nif [ ! -e $DIR/logged-in ]; then\n  touch $DIR/logged-in\n  echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"{token}\"}}}}'\n  exit 0\nfi\necho $$ > $DIR/plugin.pid\nsleep 300 &\necho $! > $DIR/child.pid\nwait\n"
+    );
     let user = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: $DIR/hang.sh\n      interactiveMode: Never\n";
     let broker = Broker::start_with_admin(
         "hostile-hung",
         &policy,
         &admin_yaml(&c, c.ca().to_str().unwrap(), user),
-        &[("hang.sh", hang)],
+        &[("hang.sh", &hang)],
     );
     let asked = Instant::now();
     let mut mint = broker.hostile_spawn(&allowed, &["ask"]);

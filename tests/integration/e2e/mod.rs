@@ -91,6 +91,7 @@ mod broker_faults;
 mod broker_hostile;
 mod broker_hostile_admin;
 mod broker_lifecycle;
+mod broker_start;
 mod build;
 mod clearing;
 mod clients;
