@@ -227,3 +227,29 @@ fn a_broker_of_another_protocol_is_named() {
     let sent = server.join().unwrap();
     assert!(sent.starts_with("{\"v\":1,\"op\":\"credential\""), "{sent}");
 }
+
+/// Issue 33, item 22: `--broker` without a path is $KUBE_SA_TOKEN_BROKER,
+/// else root's socket; a word after it is its path, said so when it is not
+/// one.
+#[test]
+fn broker_without_a_path_is_the_usual_broker() {
+    let env = TestEnv::builder().build();
+    let info = exec_info("v1", Some("https://127.0.0.1:6443"));
+    let sa = ["--service-account", "a/b"];
+    env.get(Some(&info), &[&sa[..], &["--broker"]].concat())
+        .fails_with("the broker at /run/kube-sa-token/broker.sock is not running");
+    let mut cmd = env.cmd(&[
+        "get",
+        "--service-account",
+        "a/b",
+        "--broker",
+        "--cache",
+        "file",
+    ]);
+    cmd.env("KUBE_SA_TOKEN_BROKER", "/nonexistent/env.sock")
+        .env("KUBERNETES_EXEC_INFO", &info);
+    crate::support::Out::from(cmd.output().unwrap())
+        .fails_with("the broker at /nonexistent/env.sock is not running");
+    env.run(&["whoami", "--broker", "team/viewer"])
+        .fails_with("--broker team/viewer: give the socket's absolute path (for the default socket, $KUBE_SA_TOKEN_BROKER else /run/kube-sa-token/broker.sock, put --broker last or before another flag)");
+}
