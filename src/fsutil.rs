@@ -179,3 +179,95 @@ pub fn changeable_by_others(path: &Path, sticky: Sticky) -> Option<String> {
 pub fn changeable_by_others(_: &Path, _: Sticky) -> Option<String> {
     None
 }
+
+/// Why the account `uid` (primary group `gid`) could not run the program
+/// at `path`, or `None`: a directory on the way, as written or as resolved,
+/// that it may not enter, or a file it may not execute. Supplementary
+/// groups are not known here: a group's rights count for the primary one.
+#[cfg(unix)]
+pub fn not_runnable_by(path: &Path, uid: u32, gid: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let allows = |m: &fs::Metadata| {
+        let mode = m.mode();
+        if uid == 0 {
+            // Root enters any directory and runs what any x bit allows.
+            return m.is_dir() || mode & 0o111 != 0;
+        }
+        let bit = if m.uid() == uid {
+            0o100
+        } else if m.gid() == gid {
+            0o010
+        } else {
+            0o001
+        };
+        mode & bit != 0
+    };
+    let resolved = path.canonicalize().ok()?;
+    for p in [path, resolved.as_path()] {
+        for dir in p.ancestors().skip(1).filter(|a| !a.as_os_str().is_empty()) {
+            let m = fs::metadata(dir).ok()?;
+            if !allows(&m) {
+                return Some(format!(
+                    "{} is closed to it (mode {:o}, owner uid {})",
+                    dir.display(),
+                    m.mode() & 0o7777,
+                    m.uid()
+                ));
+            }
+        }
+    }
+    let m = fs::metadata(&resolved).ok()?;
+    (!allows(&m)).then(|| {
+        format!(
+            "{} is not executable for it (mode {:o}, owner uid {})",
+            resolved.display(),
+            m.mode() & 0o7777,
+            m.uid()
+        )
+    })
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::not_runnable_by;
+
+    /// Issue 33, item 3: whether another account may run a program, by
+    /// the directories on the way and the file's own bits.
+    #[test]
+    fn who_may_run_a_program() {
+        let set = |p: &std::path::Path, mode: u32| {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        set(tmp.path(), 0o755);
+        let dir = tmp.path().join("bin");
+        std::fs::create_dir(&dir).unwrap();
+        let prog = dir.join("prog");
+        std::fs::write(&prog, "#!/bin/sh\n").unwrap();
+        set(&dir, 0o755);
+        set(&prog, 0o755);
+        // SAFETY: geteuid and getegid cannot fail.
+        let (me, my_group) = unsafe { (libc::geteuid(), libc::getegid()) };
+        let other = me.wrapping_add(4242);
+        // The temporary directory (/tmp) lets everyone in.
+        assert_eq!(not_runnable_by(&prog, other, other), None);
+        set(&prog, 0o750);
+        assert!(
+            not_runnable_by(&prog, other, other)
+                .is_some_and(|w| w.contains("is not executable for it (mode 750")),
+            "{:?}",
+            not_runnable_by(&prog, other, other)
+        );
+        // The group's bit counts for an account of that group.
+        assert_eq!(not_runnable_by(&prog, other, my_group), None);
+        set(&prog, 0o755);
+        set(&dir, 0o700);
+        assert!(
+            not_runnable_by(&prog, other, other).is_some_and(|w| w.contains("is closed to it")),
+        );
+        // Its owner may.
+        assert_eq!(not_runnable_by(&prog, me, my_group), None);
+    }
+}

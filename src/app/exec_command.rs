@@ -92,6 +92,64 @@ pub fn versioned_store(path: &Path) -> Option<String> {
     }
 }
 
+/// Directories on every account's PATH.
+const SYSTEM_BINS: &[&str] = &[
+    "/usr/local/bin",
+    "/usr/bin",
+    "/bin",
+    "/usr/local/sbin",
+    "/usr/sbin",
+    "/sbin",
+];
+
+/// `setup` writing a kubeconfig another account owns (root setting one up
+/// for an agent's account): why that account could not run `command`,
+/// which kubectl runs as it.
+#[cfg(unix)]
+pub fn not_runnable_by_owner(command: &str, kubeconfig: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(kubeconfig)
+        .or_else(|_| std::fs::metadata(kubeconfig.parent().unwrap_or(Path::new("."))))
+        .ok()?;
+    // SAFETY: geteuid cannot fail.
+    if owner.uid() == unsafe { libc::geteuid() } {
+        return None;
+    }
+    let account = match crate::broker::socket::user_name(owner.uid()) {
+        Some(name) => format!("{name} (uid {})", owner.uid()),
+        None => format!("uid {}", owner.uid()),
+    };
+    let install = "install kube-sa-token for every account (`sudo ./install.sh --prefix /usr/local`, or a release archive's binary in /usr/local/bin) and run setup again";
+    let path = if Path::new(command).is_absolute() {
+        PathBuf::from(command)
+    } else {
+        let found = look_path(command)?;
+        let system = found
+            .parent()
+            .is_some_and(|d| SYSTEM_BINS.iter().any(|s| d == Path::new(s)));
+        if !system {
+            return Some(format!(
+                "{} owns {} and kubectl runs the entry's `{command}` from its PATH, but here it is {}, which that account's PATH may not have; {install}",
+                account,
+                kubeconfig.display(),
+                found.display()
+            ));
+        }
+        found
+    };
+    let why = crate::fsutil::not_runnable_by(&path, owner.uid(), owner.gid())?;
+    Some(format!(
+        "{account} owns {} but cannot run the entry's command {}: {why}; {install}",
+        kubeconfig.display(),
+        path.display()
+    ))
+}
+
+#[cfg(not(unix))]
+pub fn not_runnable_by_owner(_: &str, _: &Path) -> Option<String> {
+    None
+}
+
 /// `doctor`: why an exec entry's `command` will not run us, now or after
 /// the next upgrade.
 pub fn problem(command: &str) -> Option<String> {

@@ -121,6 +121,11 @@ pub fn setup(
         &name,
         context_body(&cluster_name, &name, &spec.namespace),
     );
+    // Root writing another account's kubeconfig: kubectl runs the entry as
+    // that account (issue 33, item 3).
+    if let Some(w) = exec_command::not_runnable_by_owner(&chosen.command, &user.file) {
+        tracing::warn!("{w}");
+    }
     // kubectl's current context: the new one when asked (--use), or when
     // the kubeconfig has none (a fresh account's plain kubectl would go to
     // localhost:8080), as cloud CLIs' get-credentials do (issue 33).

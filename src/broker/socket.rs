@@ -315,7 +315,7 @@ fn peer_groups(fd: RawFd) -> io::Result<Vec<u32>> {
 
 /// A user's name, from the user database (/etc/passwd; NSS where the C
 /// library has it).
-fn user_name(uid: u32) -> Option<String> {
+pub fn user_name(uid: u32) -> Option<String> {
     let mut buf = vec![0u8; 16 * 1024];
     // SAFETY: zeroed passwd is a valid out-parameter.
     let mut pw: libc::passwd = unsafe { std::mem::zeroed() };

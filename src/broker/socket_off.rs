@@ -78,6 +78,10 @@ pub fn own_account() -> (u32, Option<String>) {
     (0, None)
 }
 
+pub fn user_name(_: u32) -> Option<String> {
+    None
+}
+
 pub fn closed_to_others(_: &Path) -> Option<std::path::PathBuf> {
     None
 }

@@ -262,14 +262,33 @@ fn save_file(f: &File) -> Result<(PathBuf, Option<PathBuf>), KubeconfigError> {
         path: f.path.display().to_string(),
         source,
     };
+    // Whose the file is: its owner, or for a new one the owner of the
+    // nearest directory there is (root writing into an agent's home).
+    let owner = owner_unless_me(&f.path);
     if let Some(dir) = f.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
         std::fs::create_dir_all(dir).map_err(werr)?;
+        for d in missing {
+            give(d, owner).map_err(werr)?;
+        }
     }
     let _lock = Lock::take(&f.path)?;
     if read(&f.path)? != f.original {
         return Err(KubeconfigError::Changed {
             path: f.path.display().to_string(),
         });
+    }
+    // A link another account could have made: never followed as root
+    // into a file of someone else's (its content replaced, its owner kept).
+    let link = std::fs::symlink_metadata(&f.path).is_ok_and(|m| m.file_type().is_symlink());
+    if link
+        && f.path
+            .parent()
+            .is_some_and(|d| owner_unless_me(d).is_some())
+    {
+        return Err(werr(std::io::Error::other(
+            "it is a link in a directory of another account's; not followed: give the file it points to, if that is meant",
+        )));
     }
     // Through a symlink: replace the file it points at, keep the link.
     let target = match std::fs::canonicalize(&f.path) {
@@ -297,7 +316,36 @@ fn save_file(f: &File) -> Result<(PathBuf, Option<PathBuf>), KubeconfigError> {
         None => None,
     };
     write_atomic(&target, content.as_bytes(), mode).map_err(werr)?;
+    // Root writing another account's file (set up for an agent): the file
+    // and its backup stay that account's, as kubectl runs as it.
+    for p in std::iter::once(&target).chain(backup.as_ref()) {
+        give(p, owner).map_err(werr)?;
+    }
     Ok((f.path.clone(), backup))
+}
+
+/// The owner of `path`, or of the nearest directory above it there is,
+/// when that is another account than ours.
+#[cfg(unix)]
+fn owner_unless_me(path: &Path) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = path.ancestors().find_map(|p| std::fs::metadata(p).ok())?;
+    // SAFETY: geteuid cannot fail.
+    (m.uid() != unsafe { libc::geteuid() }).then(|| (m.uid(), m.gid()))
+}
+
+#[cfg(not(unix))]
+fn owner_unless_me(_: &Path) -> Option<(u32, u32)> {
+    None
+}
+
+/// Hands `path` to `owner`, if any.
+fn give(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    match owner {
+        #[cfg(unix)]
+        Some((uid, gid)) => std::os::unix::fs::chown(path, Some(uid), Some(gid)),
+        _ => Ok(()),
+    }
 }
 
 fn backup_prefix(file: &Path) -> String {

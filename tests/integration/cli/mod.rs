@@ -69,4 +69,5 @@ mod commands;
 mod errors;
 mod get;
 mod hostile;
+mod setup_owner;
 mod version;
