@@ -136,9 +136,12 @@ mkdir -p "$share/bash-completion/completions" "$share/fish/vendor_completions.d"
 "$bin/kube-sa-token" completions fish >"$share/fish/vendor_completions.d/kube-sa-token.fish"
 "$bin/kube-sa-token" completions zsh >"$share/zsh/site-functions/_kube-sa-token"
 "$bin/kube-sa-token" man --dir "$share/man/man1"
+# The guides the man pages point at (docs/broker.md for serve, ...).
+mkdir -p "$share/doc/kube-sa-token"
+cp "$here/README.md" "$here"/docs/*.md "$share/doc/kube-sa-token/"
 
 echo "installed $bin/kube-sa-token ($link) and $bin/kubectl-sa_token ($("$bin/kube-sa-token" --version))"
-echo "installed completions for bash and fish, and man pages (man kube-sa-token), under $share; zsh: add $share/zsh/site-functions to fpath"
+echo "installed completions for bash and fish, man pages (man kube-sa-token) and the guides (doc/kube-sa-token), under $share; zsh: add $share/zsh/site-functions to fpath"
 case ":$PATH:" in
   *":$bin:"*) ;;
   *) echo "note: $bin is not on your PATH; add it, e.g.: echo 'export PATH=\"$bin:\$PATH\"' >> ~/.bashrc" ;;

@@ -92,6 +92,9 @@ cmp "$scratch/bin/kube-sa-token" "$KUBE_SA_TOKEN_TEST_BIN"
 grep -q kube-sa-token "$scratch/share/bash-completion/completions/kube-sa-token"
 grep -q kube-sa-token "$scratch/share/fish/vendor_completions.d/kube-sa-token.fish"
 MANPATH="$scratch/share/man" man -w kube-sa-token-get >/dev/null
+# serve's page points at docs/broker.md: installed beside it.
+grep -q "POLICY" "$scratch/share/man/man1/kube-sa-token-serve.1"
+cmp docs/broker.md "$scratch/share/doc/kube-sa-token/broker.md"
 # kubectl completes the plugin's words through kubectl_complete-sa_token.
 # (Output captured first: `cmd | grep -q` under pipefail fails when grep
 # leaves before cmd has written everything, SIGPIPE.)

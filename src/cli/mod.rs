@@ -15,6 +15,7 @@ use crate::secret::Token;
 
 mod args;
 mod fast_get;
+mod man;
 mod plugin_complete;
 mod table_args;
 
@@ -102,10 +103,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
     if let Cmd::Man { dir } = &cli.command {
         use clap::CommandFactory;
         match dir {
-            Some(dir) => clap_mangen::generate_to(Cli::command(), dir)?,
+            Some(dir) => man::write_pages(Cli::command(), dir)?,
             None => {
                 let mut out = std::io::stdout().lock();
-                clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+                man::write_top(Cli::command(), &mut out)?;
                 out.flush()?;
             }
         }
