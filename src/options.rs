@@ -274,6 +274,11 @@ pub enum Command {
     Get(GetOptions),
     /// `serve`: the local credential broker.
     Serve(ServeOptions),
+    /// `rules`: what the broker lets this account have.
+    Rules {
+        broker: BrokerRef,
+        format: Format,
+    },
     /// `get --refresh-in-background`: what refresh-ahead starts.
     Refresh(GetOptions),
     Setup {

@@ -19,7 +19,8 @@ use crate::protocol::{ClusterInfo, ExecInfo, V1};
 pub(super) const STATUS_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) struct BrokerCluster {
-    /// The kubeconfig cluster entry's name: `broker:HOST:PORT`.
+    /// The kubeconfig cluster entry's name: `broker:NAME` (the broker's
+    /// cluster), else `broker:HOST:PORT`.
     pub name: String,
     /// The kubeconfig cluster entry: server, CA data, TLS name.
     pub entry: Value,
@@ -64,8 +65,20 @@ pub(super) fn of(b: &BrokerRef) -> Result<BrokerCluster, Error> {
     if let Some(name) = &status.tls_server_name {
         entry.insert("tls-server-name".into(), name.clone().into());
     }
+    // Named after the broker's cluster entry (short, stable); a broker of
+    // an older release says only its server.
+    let name = match status.cluster_name.as_deref() {
+        Some(c)
+            if !c.is_empty()
+                && c.len() <= 253
+                && !c.chars().any(|ch| ch.is_control() || ch.is_whitespace()) =>
+        {
+            format!("broker:{c}")
+        }
+        _ => format!("broker:{host}"),
+    };
     Ok(BrokerCluster {
-        name: format!("broker:{host}"),
+        name,
         entry: Value::Mapping(entry),
         identity,
         info: ClusterInfo {

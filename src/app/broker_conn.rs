@@ -156,12 +156,9 @@ fn respond(shared: &Shared, conn: &Conn, caller: &Caller, rec: &mut Record<'_>) 
 /// account); others learn its version only.
 fn status(shared: &Shared, caller: &Caller, rec: &mut Record<'_>) -> Response {
     let in_force = shared.policy.current(now);
-    let mine: Vec<String> = in_force
-        .policy
-        .rules_for(caller)
-        .iter()
-        .map(|r| r.name.clone())
-        .collect();
+    let rules = in_force.policy.rules_for(caller);
+    let mine: Vec<String> = rules.iter().map(|r| r.name.clone()).collect();
+    let your_grants = rules.iter().map(|r| r.grant()).collect();
     if mine.is_empty() && !own(caller) {
         rec.decision = "deny";
         return Response::error(
@@ -179,6 +176,7 @@ fn status(shared: &Shared, caller: &Caller, rec: &mut Record<'_>) -> Response {
         policy_rules: in_force.policy.rules.len(),
         policy_error: in_force.error,
         your_rules: mine,
+        your_grants,
         ..shared.cluster.clone()
     })
 }

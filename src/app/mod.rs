@@ -8,6 +8,7 @@ mod broker_cluster;
 mod broker_conn;
 mod broker_issue;
 mod broker_minter;
+mod broker_rules;
 mod broker_setup;
 mod cache_adapter;
 mod cache_check;
@@ -53,6 +54,7 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
         }
         Command::Refresh(opts) => get::refresh(&opts, &clock)?,
         Command::Serve(opts) => serve::serve(&opts)?,
+        Command::Rules { broker, format } => broker_rules::rules(&broker, format, out)?,
         Command::Setup {
             opts,
             context_name,

@@ -38,6 +38,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
             .cluster_ca(&opts.admin_context)?
             .map(|pem| status_ca(&pem)),
         tls_server_name: kc.cluster_identity(&opts.admin_context)?.tls_server_name,
+        cluster_name: Some(kc.context(&opts.admin_context)?.cluster).filter(|c| !c.is_empty()),
         ..Status::default()
     };
     let (socket_path, audit_log) = serve_start::paths(opts)?;

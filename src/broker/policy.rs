@@ -11,6 +11,7 @@ use serde::Deserialize;
 pub use super::callers::Caller;
 use super::callers::Callers;
 use super::pattern::glob;
+use super::wire::Grant;
 use crate::duration;
 use crate::names;
 
@@ -234,6 +235,20 @@ impl Wanted<'_> {
 }
 
 impl Rule {
+    /// What the rule lets its callers have, for them to see.
+    pub fn grant(&self) -> Grant {
+        Grant {
+            rule: self.name.clone(),
+            service_accounts: self.service_accounts.clone(),
+            x509_users: self.x509_users.clone(),
+            x509_groups: self.x509_groups.clone(),
+            max_duration: self.max_duration.map(duration::flag),
+            capped: self.cap,
+            audiences: self.audiences.clone(),
+            sources: self.sources.clone(),
+        }
+    }
+
     /// The namespace parts of its ServiceAccount patterns.
     pub fn namespaces(&self) -> impl Iterator<Item = &str> {
         self.service_accounts

@@ -129,6 +129,38 @@ pub struct Status {
     /// The rules that name this caller (their names).
     #[serde(default)]
     pub your_rules: Vec<String>,
+    /// What those rules let the caller have (`kube-sa-token rules`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub your_grants: Vec<Grant>,
+    /// The admin context's cluster's name in the broker's kubeconfig:
+    /// clients name their entries after it (`team/viewer@broker:NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_name: Option<String>,
+}
+
+/// What one rule naming the caller lets it have.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Grant {
+    pub rule: String,
+    /// `NAMESPACE/NAME` patterns (`*` never matches `/`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_accounts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub x509_users: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub x509_groups: Vec<String>,
+    /// "1h", "10m" ([`crate::duration::flag`]); none: no maximum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<String>,
+    /// A longer request is capped to the maximum instead of refused.
+    #[serde(default)]
+    pub capped: bool,
+    /// The audiences a token may be asked for (none: the API server's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -121,6 +121,11 @@ pub(super) enum Cmd {
     --socket /srv/kst/broker.sock --policy policy.yaml --audit-log -
 Clients: kube-sa-token setup team/viewer --broker       # the command serve prints")]
     Serve(ServeArgs),
+    /// List what the local credential broker lets you have: each rule naming you, with its ServiceAccounts, users and groups, longest duration, audiences and sources.
+    #[command(after_help = "Examples:
+  kube-sa-token rules                                   # root's broker
+  kube-sa-token rules --broker /srv/kst/broker.sock --broker-owner alice -o json")]
+    Rules(RulesArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -327,6 +332,19 @@ pub(super) struct ServeArgs {
     /// Connections served at once; more are answered "busy".
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..))]
     pub(super) max_connections: u16,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct RulesArgs {
+    /// The broker's socket [default: $KUBE_SA_TOKEN_BROKER, else /run/kube-sa-token/broker.sock].
+    #[arg(long, value_name = "SOCKET")]
+    pub(super) broker: Option<PathBuf>,
+    /// The account the broker runs as, when not root (a user name or uid).
+    #[arg(long, value_name = "USER")]
+    pub(super) broker_owner: Option<String>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = OutputArg::Text)]
+    pub(super) output: OutputArg,
 }
 
 #[derive(Args, Debug)]

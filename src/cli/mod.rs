@@ -390,6 +390,15 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             cache: a.cache.into(),
             max_connections: usize::from(a.max_connections),
         }),
+        Cmd::Rules(a) => Command::Rules {
+            broker: options::BrokerRef {
+                socket: a
+                    .broker
+                    .unwrap_or_else(|| crate::get_flags::default_broker_socket().into()),
+                owner: a.broker_owner,
+            },
+            format: a.output.into(),
+        },
         Cmd::Doctor(a) => Command::Doctor {
             kubeconfig: a.kubeconfig.kubeconfig,
             admin_context: a.admin_context,

@@ -27,7 +27,7 @@ pub(super) fn check_entry_brokers(entries: &[Entry], r: &mut Report) {
             Err(e) => r.fail(format!("{e} (used by {})", of_it.join(", "))),
             Ok((version, s)) => {
                 r.ok(format!(
-                    "broker {at}: kube-sa-token {version} for {}, policy {} ({}, loaded {}); rules naming you: {}",
+                    "broker {at}: kube-sa-token {version} for {}, policy {} ({}, loaded {}); rules naming you: {} (`kube-sa-token rules` lists what they allow)",
                     s.server,
                     s.policy_file,
                     crate::wording::counted(s.policy_rules, "rule"),

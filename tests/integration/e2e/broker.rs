@@ -24,7 +24,6 @@ impl Client {
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )
         .unwrap();
-        let host = c.server.split("://").nth(1).unwrap().to_string();
         let vars = vec![
             ("BIN".into(), bin.display().to_string()),
             ("KUBECTL".into(), kubectl.display().to_string()),
@@ -34,7 +33,8 @@ impl Client {
                 "KUBECONFIG".into(),
                 dir.join("kubeconfig").display().to_string(),
             ),
-            ("CLUSTER".into(), format!("broker:{host}")),
+            // Named after the broker's cluster entry (issue 33, item 23).
+            ("CLUSTER".into(), "broker:test".into()),
             (
                 "INFO".into(),
                 support::exec_info_with_ca("v1", &c.server, &c.ca()),
@@ -117,8 +117,23 @@ echo "--- long" >&2
 "$BIN" get --broker "$SOCK" --service-account "$NS/viewer" --duration 2h >/dev/null; echo "long=$?"
 echo "--- capped" >&2
 "$BIN" get --broker "$SOCK" --service-account "$NS/capped" --duration 1h >capped.json; echo "capped=$?"
+echo "--- rules" >&2
+"$BIN" rules --broker "$SOCK" >&2
 "#,
     );
+    // Issue 33, item 24: what the broker lets this account have, listed.
+    let rules = out.stderr[out.stderr.find("--- rules").unwrap()..].to_string();
+    for line in [
+        format!(
+            "rule viewer:\n  ServiceAccounts  {ns}/viewer\n  longest          1h (a longer request is refused)\n  audiences        the API server's only\n  sources          token-request\n"
+        ),
+        format!(
+            "rule capped:\n  ServiceAccounts  {ns}/capped\n  longest          20m (a longer request is cut to it)\n"
+        ),
+        "(cluster test)".to_string(),
+    ] {
+        assert!(rules.contains(&line), "{line}\nin\n{rules}");
+    }
     let said = |what: &str| out.stdout.lines().any(|l| l == what);
     assert!(said("admin=unreadable"), "{}", out.stdout);
     assert!(said("setup=0"), "{}\n{}", out.stdout, out.stderr);
