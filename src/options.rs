@@ -67,6 +67,24 @@ impl CacheChoice {
 pub enum Format {
     Text,
     Json,
+    Yaml,
+}
+
+impl Format {
+    /// `v` as the structured formats print it: pretty JSON, or the same
+    /// document in YAML (`-o yaml`, as kubectl has it). Text is the
+    /// commands' own.
+    pub fn write_document(
+        self,
+        v: &serde_json::Value,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        let text = match self {
+            Format::Yaml => serde_yaml::to_string(v).expect("a JSON value is YAML"),
+            Format::Json | Format::Text => serde_json::to_string_pretty(v).expect("json") + "\n",
+        };
+        out.write_all(text.as_bytes())
+    }
 }
 
 /// Who the credential is for.
@@ -294,8 +312,10 @@ pub enum Command {
         who: Who,
         embed_token: bool,
         context_name: Option<String>,
-        /// `--output FILE`: written 0600 instead of stdout.
+        /// `--output-file FILE`: written 0600 instead of stdout.
         output: Option<PathBuf>,
+        /// YAML or JSON.
+        format: Format,
     },
     Inspect {
         input: InspectInput,

@@ -14,7 +14,7 @@ use super::broker_cluster::STATUS_TIMEOUT;
 /// `kube-sa-token rules [--broker SOCKET] [-o json]`.
 pub fn rules(b: &BrokerRef, format: Format, out: &mut dyn Write) -> Result<(), Error> {
     let (version, status) = client::status(&b.socket, b.owner.as_deref(), STATUS_TIMEOUT)?;
-    if let Format::Json = format {
+    if format != Format::Text {
         let v = serde_json::json!({
             "broker": b.socket,
             "version": version,
@@ -22,7 +22,7 @@ pub fn rules(b: &BrokerRef, format: Format, out: &mut dyn Write) -> Result<(), E
             "clusterName": status.cluster_name,
             "rules": status.your_grants,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
+        format.write_document(&v, out)?;
         return Ok(());
     }
     writeln!(

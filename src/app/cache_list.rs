@@ -69,9 +69,9 @@ pub fn list(
         .collect();
     let short = short_len(&entries.iter().map(|(k, _)| k).collect::<Vec<_>>());
     match format {
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             let v: Vec<Value> = rows.iter().map(|r| row_json(r, short, now)).collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
+            format.write_document(&Value::Array(v), out)?;
         }
         Format::Text if rows.is_empty() => writeln!(out, "no cached entries")?,
         Format::Text => write_table(&rows, short, checks.is_some(), wide, now, out)?,

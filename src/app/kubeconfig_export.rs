@@ -13,7 +13,7 @@ use crate::clock::SystemClock;
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::kubeconfig::Kubeconfigs;
-use crate::options::{GetOptions, SourceKind};
+use crate::options::{Format, GetOptions, SourceKind};
 use crate::protocol::{ExecInfo, V1};
 
 use super::admin_session::AdminSession;
@@ -41,14 +41,15 @@ fn embed_ca_file(cluster: &mut Mapping) -> Result<(), Error> {
 }
 
 /// `kubeconfig`: a self-contained kubeconfig for the SA on stdout, or in
-/// `output` (0600).
+/// `output`'s file (0600), in its format (YAML or JSON).
 pub fn export(
     opts: &GetOptions,
     embed_token: bool,
     context_name: Option<&str>,
-    output: Option<&Path>,
+    output: (Option<&Path>, Format),
     out: &mut dyn Write,
 ) -> Result<(), Error> {
+    let (output, format) = output;
     let spec = &opts.spec;
     // A broker's identity: the cluster its status names, no admin context.
     let broker = spec.broker.as_ref().map(broker_cluster::of).transpose()?;
@@ -151,12 +152,17 @@ pub fn export(
     };
     let mut text = Vec::new();
     write_config(cluster, &name, &spec.namespace, user, &mut text)?;
+    if format == Format::Json {
+        let doc: serde_json::Value = serde_yaml::from_slice(&text).expect("written above");
+        text.clear();
+        format.write_document(&doc, &mut text)?;
+    }
     match output {
         None => out.write_all(&text)?,
         Some(path) => {
             crate::fsutil::write_atomic(path, &text, 0o600).map_err(|e| {
                 Error::CheckFailed(format!(
-                    "cannot write --output {}: {e}; pick a path in a directory you can write (nothing was written)",
+                    "cannot write --output-file {}: {e}; pick a path in a directory you can write (nothing was written)",
                     path.display()
                 ))
             })?;

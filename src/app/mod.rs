@@ -74,11 +74,12 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             embed_token,
             context_name,
             output,
+            format,
         } => kubeconfig_export::export(
             &identity::options_of(&who)?,
             embed_token,
             context_name.as_deref(),
-            output.as_deref(),
+            (output.as_deref(), format),
             out,
         )?,
         Command::Inspect {

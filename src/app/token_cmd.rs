@@ -33,7 +33,7 @@ pub fn token(
     let issued = obtain(opts, &info, clock, &session)?;
     let Credential::Token(token) = &issued.credential else {
         return Err(Error::Usage(format!(
-            "{} authenticates with a client certificate, not a token: `kube-sa-token kubeconfig --embed-token --output FILE` writes it with its key (curl: --cert and --key)",
+            "{} authenticates with a client certificate, not a token: `kube-sa-token kubeconfig --embed-token --output-file FILE` writes it with its key (curl: --cert and --key)",
             spec.label()
         )));
     };

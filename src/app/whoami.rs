@@ -47,13 +47,13 @@ pub fn whoami(
         Ok::<_, Error>((user, version))
     })??;
     match format {
-        Format::Json => {
+        Format::Json | Format::Yaml => {
             let v = json!({
                 "userInfo": user,
                 "server": issued.cluster.server,
                 "serverVersion": version.git_version,
             });
-            writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
+            format.write_document(&v, out)?;
         }
         Format::Text => {
             writeln!(

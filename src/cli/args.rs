@@ -69,9 +69,10 @@ pub(super) enum Cmd {
     Setup(SetupArgs),
     /// Print a self-contained kubeconfig for a ServiceAccount (or --user).
     #[command(after_help = concat!("Examples:
-  kube-sa-token kubeconfig --context team/viewer@test --output viewer.kubeconfig
+  kube-sa-token kubeconfig --context team/viewer@test --output-file viewer.kubeconfig
   KUBECONFIG=viewer.kubeconfig kubectl get pods
-  kube-sa-token kubeconfig --context team/viewer@test --embed-token --output ci.kubeconfig
+  kube-sa-token kubeconfig --context team/viewer@test --embed-token \\
+    --output-file ci.kubeconfig
 
 ", mint_options!()))]
     Kubeconfig(KubeconfigArgs),
@@ -218,7 +219,16 @@ pub(super) struct KubeconfigArgs {
     /// Write the kubeconfig to FILE (mode 0600, replaced atomically) instead
     /// of stdout.
     #[arg(long, value_name = "FILE")]
-    pub(super) output: Option<PathBuf>,
+    pub(super) output_file: Option<PathBuf>,
+    /// The kubeconfig's format (kubectl reads both).
+    #[arg(short, long, value_enum, default_value_t = DocumentArg::Yaml)]
+    pub(super) output: DocumentArg,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum DocumentArg {
+    Yaml,
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -354,7 +364,7 @@ pub(super) struct DoctorArgs {
     /// Also check this admin context (reachability, rights, clock).
     #[arg(long, value_name = "NAME")]
     pub(super) admin_context: Option<String>,
-    /// Namespace to check the admin context's rights in (default: "default").
+    /// Namespace to check the admin context's rights in (default: the admin context's, else "default").
     #[arg(short, long, value_name = "NS")]
     pub(super) namespace: Option<String>,
     /// The store to test.
@@ -394,12 +404,14 @@ pub(super) enum ListOutputArg {
     Text,
     Wide,
     Json,
+    Yaml,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum OutputArg {
     Text,
     Json,
+    Yaml,
 }
 
 impl From<OutputArg> for Format {
@@ -407,6 +419,7 @@ impl From<OutputArg> for Format {
         match o {
             OutputArg::Text => Format::Text,
             OutputArg::Json => Format::Json,
+            OutputArg::Yaml => Format::Yaml,
         }
     }
 }

@@ -320,7 +320,11 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             who: who(a.who, defaults)?,
             embed_token: a.embed_token,
             context_name: a.context_name,
-            output: a.output,
+            output: a.output_file,
+            format: match a.output {
+                args::DocumentArg::Yaml => options::Format::Yaml,
+                args::DocumentArg::Json => options::Format::Json,
+            },
         },
         Cmd::Inspect(a) => {
             let kubeconfig = a.flags.kubeconfig();
@@ -360,6 +364,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
         Cmd::Cache(CacheCmd::List { output, check }) => Command::CacheList {
             format: match output {
                 args::ListOutputArg::Json => options::Format::Json,
+                args::ListOutputArg::Yaml => options::Format::Yaml,
                 _ => options::Format::Text,
             },
             wide: output == args::ListOutputArg::Wide,
@@ -400,11 +405,16 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             format: a.output.into(),
         },
         Cmd::Doctor(a) => Command::Doctor {
-            kubeconfig: a.kubeconfig.kubeconfig,
-            admin_context: a.admin_context,
+            // As every typed command: the admin context's namespace.
             namespace: a
                 .namespace
+                .or_else(|| {
+                    let admin = a.admin_context.as_deref()?;
+                    defaults.namespace(a.kubeconfig.kubeconfig.as_deref(), admin)
+                })
                 .unwrap_or_else(|| options::DEFAULT_NAMESPACE.into()),
+            kubeconfig: a.kubeconfig.kubeconfig,
+            admin_context: a.admin_context,
             cache: a.cache.into(),
             parse_get: parse_get_args,
             format: a.output.into(),

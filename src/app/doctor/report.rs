@@ -36,14 +36,14 @@ impl Report {
                     writeln!(out, "{tag:<6}{msg}")?;
                 }
             }
-            Format::Json => {
+            Format::Json | Format::Yaml => {
                 let findings: Vec<_> = self
                     .findings
                     .iter()
                     .map(|(result, msg)| json!({"result": result, "message": msg}))
                     .collect();
                 let v = json!({"problems": self.failed, "findings": findings});
-                writeln!(out, "{}", serde_json::to_string_pretty(&v).expect("json"))?;
+                format.write_document(&v, out)?;
             }
         }
         Ok(())

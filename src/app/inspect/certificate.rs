@@ -14,7 +14,7 @@ use super::super::admin_session::AdminSession;
 use super::super::broker_cluster::command_info;
 use super::super::kube_minter::credential_client;
 use super::input::{Cached, Request};
-use super::report::{s, time_line, when, write_json};
+use super::report::{s, time_line, when};
 
 /// `inspect` of an X.509 user's certificate: subject, groups, serial,
 /// validity, issuer; with `--verify` and the cached key, a SelfSubjectReview
@@ -61,7 +61,7 @@ pub(super) fn inspect_certificate(
         "verification": verification,
     });
     match req.format {
-        Format::Json => write_json(&report, out)?,
+        Format::Json | Format::Yaml => req.format.write_document(&report, out)?,
         Format::Text => {
             let kind = if info.is_ca {
                 "X.509 CA certificate (a cluster's or a signer's: it authenticates no one)"

@@ -6,14 +6,6 @@ use serde_json::Value;
 
 pub(super) use crate::clock::time_json as when;
 
-pub(super) fn write_json(report: &Value, out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{}",
-        serde_json::to_string_pretty(report).expect("json")
-    )
-}
-
 pub(super) fn s(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),

@@ -15,7 +15,7 @@ use crate::secret::Token;
 
 use super::super::admin_session::AdminSession;
 use super::input::{Cached, Request};
-use super::report::{when, write_json, write_text};
+use super::report::{when, write_text};
 
 /// The bound object of a bound token.
 fn bound_object(claims: &Claims) -> Value {
@@ -178,7 +178,7 @@ pub(super) fn inspect_token(
         "verification": verification,
     });
     match req.format {
-        Format::Json => write_json(&report, out)?,
+        Format::Json | Format::Yaml => req.format.write_document(&report, out)?,
         Format::Text => write_text(&report, out)?,
     }
     if let Some(v) = &report["verification"].as_object() {

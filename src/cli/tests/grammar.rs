@@ -68,6 +68,11 @@ fn typed_commands_default_the_admin_context_and_namespace_as_kubectl_does() {
             c => panic!("{c:?}"),
         }
     }
+    // Issue 33, item 11: doctor's namespace is the admin context's too.
+    match parse(&["doctor", "--admin-context", "adm"]).unwrap() {
+        Command::Doctor { namespace, .. } => assert_eq!(namespace, "team"),
+        c => panic!("{c:?}"),
+    }
     // Without any identity, whoami still takes the current context's own.
     assert!(matches!(
         parse(&["whoami"]).unwrap(),
@@ -298,4 +303,55 @@ fn a_token_in_the_wrong_place_is_not_echoed() {
         assert!(!err.is_empty());
     }
     assert!(parse_err(&["whoami", "--admin-context", "a", jwt]).contains("not shown"));
+}
+
+/// Issue 33, item 11: one meaning per flag name: `-o`/`--output` is the
+/// format wherever it exists (with yaml wherever json is), a file is
+/// `--output-file`.
+#[test]
+fn output_is_always_the_format() {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let mut seen = 0;
+    for sub in cli
+        .get_subcommands()
+        .flat_map(|s| std::iter::once(s).chain(s.get_subcommands()))
+    {
+        if let Some(arg) = sub.get_arguments().find(|a| a.get_id() == "output") {
+            seen += 1;
+            assert_eq!(arg.get_short(), Some('o'), "{}", sub.get_name());
+            let values: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .map(|v| v.get_name().to_string())
+                .collect();
+            assert!(
+                values.contains(&"yaml".to_string()) && values.contains(&"json".to_string()),
+                "{}: {values:?}",
+                sub.get_name()
+            );
+        }
+    }
+    assert!(
+        seen >= 6,
+        "whoami, inspect, cache list, doctor, rules, kubeconfig"
+    );
+    match parse_ok(&[
+        "kubeconfig",
+        "--admin-context",
+        "a",
+        "-n",
+        "t",
+        "v",
+        "-o",
+        "json",
+        "--output-file",
+        "f",
+    ]) {
+        Command::Kubeconfig { output, format, .. } => {
+            assert_eq!(output.as_deref(), Some(std::path::Path::new("f")));
+            assert_eq!(format, crate::options::Format::Json);
+        }
+        c => panic!("{c:?}"),
+    }
 }

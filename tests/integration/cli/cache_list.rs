@@ -164,3 +164,41 @@ fn a_check_that_could_not_be_made_fails_with_a_short_reason() {
     assert_eq!(json.code, 1);
     assert_eq!(json.json()[0]["check"]["state"], "unknown");
 }
+
+/// Issue 33, item 11: `-o yaml` is the JSON document in YAML.
+#[test]
+fn yaml_is_the_json_document() {
+    let api = FakeApi::start();
+    let env = TestEnv::builder().kubeconfig(api.kubeconfig()).build();
+    env.get(None, SA).ok();
+    let both = |args: &[&str]| {
+        let json = env.run(&[args, &["-o", "json"]].concat());
+        let yaml = env.run(&[args, &["-o", "yaml"]].concat());
+        assert_eq!(json.code, yaml.code, "{args:?}");
+        let from_yaml: serde_json::Value = serde_yaml::from_str(&yaml.stdout)
+            .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", yaml.stdout));
+        (json.json(), from_yaml)
+    };
+    // Entries: the same (less the times said relative to now).
+    let (json, yaml) = both(&["cache", "list"]);
+    let who = |v: &serde_json::Value| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["key"].clone(), e["identity"].clone(), e["store"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(who(&yaml), who(&json));
+    // Findings: as many, with the same results.
+    let (json, yaml) = both(&["doctor"]);
+    let results = |v: &serde_json::Value| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["result"].clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(yaml["problems"], json["problems"]);
+    assert_eq!(results(&yaml), results(&json));
+}

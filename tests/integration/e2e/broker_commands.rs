@@ -25,7 +25,7 @@ echo "whoami=$("$BIN" whoami --context "$CTX" -o json | tr -d ' \n')"
 "$BIN" token --context "$CTX" --ca-file ca.crt >token.txt
 echo "curl=$(curl -s -o /dev/null -w '%{http_code}' --cacert ca.crt -H "Authorization: Bearer $(cat token.txt)" "$SERVER/apis/authentication.k8s.io/v1/selfsubjectreviews" -X POST -H 'Content-Type: application/json' -d '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}')"
 echo "check=$("$BIN" cache list --check | grep "$NS/")"
-"$BIN" kubeconfig --context "$CTX" --embed-token --output embedded.kubeconfig 2>/dev/null
+"$BIN" kubeconfig --context "$CTX" --embed-token --output-file embedded.kubeconfig 2>/dev/null
 echo "embedded=$("$KUBECTL" --kubeconfig embedded.kubeconfig auth whoami -o jsonpath='{.status.userInfo.username}')"
 echo "--- verify" >&2
 "$BIN" inspect --context "$CTX" --verify >/dev/null; echo "verify=$?"

@@ -4,7 +4,7 @@
 use super::*;
 
 /// Item 4: an exported exec kubeconfig works on its own (`KUBECONFIG=FILE
-/// kubectl`, from a directory with no other kubeconfig), and `--output`
+/// kubectl`, from a directory with no other kubeconfig), and `--output-file`
 /// writes it (and the embedded variant, which holds a key or token) 0600.
 #[test]
 #[ignore = "needs the test control plane (tests/run.sh)"]
@@ -22,7 +22,13 @@ fn an_exported_kubeconfig_stands_alone_and_is_written_private() {
         k.env("KUBECONFIG", file).current_dir(&elsewhere);
         Out::from(k.output().unwrap())
     };
-    for (variant, extra) in [("exec", None), ("embedded", Some("--embed-token"))] {
+    // Issue 33, item 11: `-o json` is the same kubeconfig in JSON, which
+    // kubectl reads as well.
+    for (variant, extra) in [
+        ("exec", &[][..]),
+        ("embedded", &["--embed-token"][..]),
+        ("json", &["-o", "json"][..]),
+    ] {
         let file = env.root().join(format!("{variant}.kubeconfig"));
         let file_arg = file.to_str().unwrap();
         let mut args = vec![
@@ -32,13 +38,15 @@ fn an_exported_kubeconfig_stands_alone_and_is_written_private() {
             "-n",
             &ns,
             "viewer",
-            "--output",
+            "--output-file",
             file_arg,
         ];
         args.extend(extra);
         let out = env.run(&args);
         out.ok();
         assert!(out.stdout.is_empty(), "{variant}: {}", out.stdout);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.starts_with('{'), variant == "json", "{text}");
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{variant}");
         let who = kubectl_with(
