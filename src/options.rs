@@ -307,6 +307,8 @@ pub enum Command {
         print_rbac: bool,
         /// `--use`: make the context current (else only when none is).
         use_context: bool,
+        /// Undo a setup: remove its user and context.
+        remove: bool,
     },
     Kubeconfig {
         who: Who,

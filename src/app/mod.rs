@@ -32,6 +32,7 @@ mod rights;
 mod serve;
 mod serve_start;
 mod setup;
+mod setup_remove;
 mod token_cmd;
 mod verdict;
 mod whoami;
@@ -59,8 +60,16 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             opts,
             context_name,
             dry_run,
+            remove: true,
+            ..
+        } => setup_remove::remove(&opts, context_name.as_deref(), dry_run, out)?,
+        Command::Setup {
+            opts,
+            context_name,
+            dry_run,
             print_rbac,
             use_context,
+            remove: false,
         } => setup::setup(
             &opts,
             context_name.as_deref(),

@@ -204,6 +204,11 @@ pub(super) struct SetupArgs {
     /// when the kubeconfig has none).
     #[arg(long = "use")]
     pub(super) use_context: bool,
+    /// Undo: remove the user and context setup wrote for this identity
+    /// (a broker's cluster entry too, when no other context uses it); the
+    /// cached credential stays (logout forgets it).
+    #[arg(long, conflicts_with_all = ["print_rbac", "use_context"])]
+    pub(super) remove: bool,
 }
 
 #[derive(Args, Debug)]

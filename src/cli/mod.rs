@@ -315,6 +315,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             dry_run: a.dry_run,
             print_rbac: a.print_rbac,
             use_context: a.use_context,
+            remove: a.remove,
         },
         Cmd::Kubeconfig(a) => Command::Kubeconfig {
             who: who(a.who, defaults)?,

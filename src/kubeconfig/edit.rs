@@ -10,22 +10,20 @@
 //! - a symlinked file (`~/.kube/config` → dotfiles) is written through: its
 //!   target is replaced atomically, the link stays;
 //! - the previous content is kept as `<file>.kube-sa-token-<UTC time>.bak`,
-//!   the newest [`BACKUPS_KEPT`] of them.
+//!   the newest five of them (`write.rs` writes each file).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use serde_yaml::{Mapping, Value};
 
 use super::error::KubeconfigError;
-use super::files::{paths, to_yaml};
+use super::files::paths;
+#[cfg(test)]
+use super::files::to_yaml;
 use super::load::{named, parse};
-use crate::fsutil::write_atomic;
-
-/// How many backups of a file `setup` keeps.
-pub const BACKUPS_KEPT: usize = 5;
-/// How long to wait for another writer's `<file>.lock`.
-const LOCK_WAIT: Duration = Duration::from_secs(5);
+#[cfg(test)]
+use super::write::BACKUPS_KEPT;
+use super::write::{read, save_file};
 
 /// One file opened for editing.
 struct File {
@@ -54,17 +52,6 @@ pub struct Editable {
     files: Vec<File>,
     /// Index of the file new entries go to.
     create_in: usize,
-}
-
-fn read(path: &Path) -> Result<Option<String>, KubeconfigError> {
-    match std::fs::read_to_string(path) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(KubeconfigError::Read {
-            path: path.display().to_string(),
-            source,
-        }),
-    }
 }
 
 impl Editable {
@@ -174,6 +161,60 @@ impl Editable {
         }
     }
 
+    /// The item `name` of the list `list`, in the first file that has it.
+    pub fn item(&self, list: &str, name: &str) -> Option<&Value> {
+        self.files.iter().find_map(|f| named(&f.doc, list, name))
+    }
+
+    /// Removes the item `name` from the list `list` of every file that has
+    /// it; the files it was removed from.
+    pub fn remove(&mut self, list: &str, name: &str) -> Vec<PathBuf> {
+        let mut from = Vec::new();
+        for f in &mut self.files {
+            let Some(seq) = f.doc.get_mut(list).and_then(Value::as_sequence_mut) else {
+                continue;
+            };
+            let before = seq.len();
+            seq.retain(|i| i.get("name").and_then(Value::as_str) != Some(name));
+            if seq.len() != before {
+                from.push(f.path.clone());
+            }
+        }
+        from
+    }
+
+    /// The names of the contexts (in any file) whose `context.<field>` is
+    /// `value`: who else uses a cluster or a user.
+    pub fn contexts_with(&self, field: &str, value: &str) -> Vec<String> {
+        self.files
+            .iter()
+            .filter_map(|f| f.doc.get("contexts").and_then(Value::as_sequence))
+            .flatten()
+            .filter(|c| {
+                c.get("context")
+                    .and_then(|b| b.get(field))
+                    .and_then(Value::as_str)
+                    == Some(value)
+            })
+            .filter_map(|c| c.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    }
+
+    /// Unsets `current-context` where it names `name` (kubectl then has
+    /// none, rather than one that is gone).
+    pub fn forget_current(&mut self, name: &str) -> bool {
+        let mut forgot = false;
+        for f in &mut self.files {
+            if f.doc.get("current-context").and_then(Value::as_str) == Some(name)
+                && let Some(m) = f.doc.as_mapping_mut()
+            {
+                m.insert(Value::from("current-context"), Value::from(""));
+                forgot = true;
+            }
+        }
+        forgot
+    }
+
     fn changed_files(&self) -> impl Iterator<Item = &File> {
         self.files.iter().filter(|f| match &f.original {
             Some(orig) => parse(&f.path, orig).map(|o| o != f.doc).unwrap_or(true),
@@ -196,7 +237,9 @@ impl Editable {
     /// Writes every changed file (see the module docs); returns each written
     /// file with its backup, if it had a previous content.
     pub fn save(&self) -> Result<Vec<(PathBuf, Option<PathBuf>)>, KubeconfigError> {
-        self.changed_files().map(save_file).collect()
+        self.changed_files()
+            .map(|f| save_file(&f.path, f.original.as_deref(), &f.doc))
+            .collect()
     }
 }
 
@@ -212,187 +255,6 @@ fn without_nulls(v: &Value) -> Value {
         ),
         Value::Sequence(s) => Value::Sequence(s.iter().map(without_nulls).collect()),
         other => other.clone(),
-    }
-}
-
-/// client-go's lock: `<file>.lock`, created exclusively, removed on drop.
-struct Lock(PathBuf);
-
-impl Lock {
-    fn take(file: &Path) -> Result<Lock, KubeconfigError> {
-        let mut name = file.as_os_str().to_os_string();
-        name.push(".lock");
-        let path = PathBuf::from(name);
-        let start = Instant::now();
-        loop {
-            match std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&path)
-            {
-                Ok(_) => return Ok(Lock(path)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    if start.elapsed() >= LOCK_WAIT {
-                        return Err(KubeconfigError::Locked {
-                            lock: path.display().to_string(),
-                            waited: LOCK_WAIT.as_secs(),
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-                Err(source) => {
-                    return Err(KubeconfigError::Write {
-                        path: path.display().to_string(),
-                        source,
-                    });
-                }
-            }
-        }
-    }
-}
-
-impl Drop for Lock {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn save_file(f: &File) -> Result<(PathBuf, Option<PathBuf>), KubeconfigError> {
-    let werr = |source: std::io::Error| KubeconfigError::Write {
-        path: f.path.display().to_string(),
-        source,
-    };
-    // Whose the file is: its owner, or for a new one the owner of the
-    // nearest directory there is (root writing into an agent's home).
-    let owner = owner_unless_me(&f.path);
-    if let Some(dir) = f.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
-        std::fs::create_dir_all(dir).map_err(werr)?;
-        for d in missing {
-            give(d, owner).map_err(werr)?;
-        }
-    }
-    let _lock = Lock::take(&f.path)?;
-    if read(&f.path)? != f.original {
-        return Err(KubeconfigError::Changed {
-            path: f.path.display().to_string(),
-        });
-    }
-    // A link another account could have made: never followed as root
-    // into a file of someone else's (its content replaced, its owner kept).
-    let link = std::fs::symlink_metadata(&f.path).is_ok_and(|m| m.file_type().is_symlink());
-    if link
-        && f.path
-            .parent()
-            .is_some_and(|d| owner_unless_me(d).is_some())
-    {
-        return Err(werr(std::io::Error::other(
-            "it is a link in a directory of another account's; not followed: give the file it points to, if that is meant",
-        )));
-    }
-    // Through a symlink: replace the file it points at, keep the link.
-    let target = match std::fs::canonicalize(&f.path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => f.path.clone(),
-        Err(e) => return Err(werr(e)),
-    };
-    #[cfg(unix)]
-    let mode = {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(&target)
-            .map(|m| m.permissions().mode() & 0o777)
-            .unwrap_or(0o600)
-    };
-    #[cfg(not(unix))]
-    let mode = 0o600;
-    let content = to_yaml(&f.doc)?;
-    let backup = match &f.original {
-        Some(orig) => {
-            let b = backup_path(&f.path);
-            write_atomic(&b, orig.as_bytes(), mode).map_err(werr)?;
-            prune_backups(&f.path);
-            Some(b)
-        }
-        None => None,
-    };
-    write_atomic(&target, content.as_bytes(), mode).map_err(werr)?;
-    // Root writing another account's file (set up for an agent): the file
-    // and its backup stay that account's, as kubectl runs as it.
-    for p in std::iter::once(&target).chain(backup.as_ref()) {
-        give(p, owner).map_err(werr)?;
-    }
-    Ok((f.path.clone(), backup))
-}
-
-/// The owner of `path`, or of the nearest directory above it there is,
-/// when that is another account than ours.
-#[cfg(unix)]
-fn owner_unless_me(path: &Path) -> Option<(u32, u32)> {
-    use std::os::unix::fs::MetadataExt;
-    let m = path.ancestors().find_map(|p| std::fs::metadata(p).ok())?;
-    // SAFETY: geteuid cannot fail.
-    (m.uid() != unsafe { libc::geteuid() }).then(|| (m.uid(), m.gid()))
-}
-
-#[cfg(not(unix))]
-fn owner_unless_me(_: &Path) -> Option<(u32, u32)> {
-    None
-}
-
-/// Hands `path` to `owner`, if any.
-fn give(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
-    match owner {
-        #[cfg(unix)]
-        Some((uid, gid)) => std::os::unix::fs::chown(path, Some(uid), Some(gid)),
-        _ => Ok(()),
-    }
-}
-
-fn backup_prefix(file: &Path) -> String {
-    format!(
-        "{}.kube-sa-token-",
-        file.file_name().unwrap_or_default().to_string_lossy()
-    )
-}
-
-/// `<file>.kube-sa-token-20261129T101500.123Z.bak`: sorts by time.
-fn backup_path(file: &Path) -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.millisecond()
-    );
-    file.with_file_name(format!("{}{stamp}.bak", backup_prefix(file)))
-}
-
-/// Deletes all but the newest [`BACKUPS_KEPT`] backups of `file`.
-fn prune_backups(file: &Path) {
-    let dir = match file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(d) => d,
-        None => Path::new("."),
-    };
-    let prefix = backup_prefix(file);
-    let mut backups: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .map(|n| n.to_string_lossy())
-                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".bak"))
-        })
-        .collect();
-    backups.sort();
-    let excess = backups.len().saturating_sub(BACKUPS_KEPT);
-    for old in &backups[..excess] {
-        let _ = std::fs::remove_file(old);
     }
 }
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::kubeconfig::tests::ADMIN;
+use std::time::Duration;
 
 fn body(yaml: &str) -> Value {
     serde_yaml::from_str(yaml).unwrap()

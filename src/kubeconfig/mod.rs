@@ -10,6 +10,7 @@ mod error;
 mod files;
 mod load;
 mod redact;
+mod write;
 
 pub use edit::Editable;
 pub use error::KubeconfigError;

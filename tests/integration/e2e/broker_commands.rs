@@ -32,6 +32,9 @@ echo "--- verify" >&2
 echo "--- logout" >&2
 "$BIN" logout --context "$CTX"
 echo "after=$("$BIN" cache list | grep -c "$NS/")"
+echo "--- remove" >&2
+"$BIN" setup "$NS/viewer" --broker "$SOCK" --remove >&2
+echo "left=$(grep -c -e "$CTX" -e "$CLUSTER" "$KUBECONFIG")"
 "#,
     );
     let sa = format!("system:serviceaccount:{ns}:viewer");
@@ -73,5 +76,14 @@ echo "after=$("$BIN" cache list | grep -c "$NS/")"
         out.stdout
     );
     assert_eq!(line("after"), "0");
+    // Issue 33: setup undone, the broker's cluster entry with it.
+    assert!(
+        out.stderr.contains(&format!(
+            "removed user \"{ns}/viewer@broker:test\", context \"{ns}/viewer@broker:test\", cluster \"broker:test\" from"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(line("left"), "0", "{}", out.stderr);
     assert!(!out.stderr.contains("eyJ"), "{}", out.stderr);
 }

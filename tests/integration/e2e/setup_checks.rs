@@ -162,3 +162,76 @@ fn setup_again_after_kubectl_rewrote_the_file_changes_nothing() {
     assert!(dry.stdout.contains("stays as it is in"), "{}", dry.stdout);
     assert!(!dry.stdout.contains("would be replaced"), "{}", dry.stdout);
 }
+
+/// Issue 33: `setup --remove` undoes setup: its user and context go (the
+/// current context with them), kubectl no longer finds the context, a user
+/// of that name that setup did not write stays, and the cached credential
+/// stays for `logout`, which it names.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn setup_remove_undoes_setup_and_nothing_else() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-setup-remove");
+    let env = c.admin_env();
+    let setup = ["setup", "--admin-context", "admin", "-n", &ns, "viewer"];
+    let before = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    env.run(&[&setup[..], &["--use"]].concat()).ok();
+    let context = format!("{ns}/viewer@test");
+    c.kubectl(&env, &["auth", "whoami"]).ok();
+    let out = env.run(&[&setup[..], &["--remove"]].concat());
+    out.ok();
+    assert!(
+        out.stdout.contains(&format!(
+            "removed user \"{context}\", context \"{context}\" from"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "to forget it now: kube-sa-token logout --admin-context admin {ns}/viewer"
+        )),
+        "{}",
+        out.stdout
+    );
+    let after = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    assert!(!after.contains(&context), "{after}");
+    assert!(
+        after.contains("current-context: ''") || after.contains("current-context: \"\""),
+        "{after}"
+    );
+    let gone = c.kubectl(&env, &["--context", &context, "auth", "whoami"]);
+    assert_ne!(gone.code, 0);
+    // The rest of the file as it was (less the current context).
+    let without = |t: &str| {
+        let mut v: serde_yaml::Value = serde_yaml::from_str(t).unwrap();
+        v.as_mapping_mut().unwrap().remove("current-context");
+        v
+    };
+    assert_eq!(without(&after), without(&before));
+    assert!(!only_key(&env).is_empty(), "the cached credential stays");
+
+    // A user of that name setup did not write is left as it is.
+    c.kubectl(
+        &env,
+        &[
+            "config",
+            "set-credentials",
+            &context,
+            "--token=someone-elses",
+        ],
+    )
+    .ok();
+    let again = env.run(&[&setup[..], &["--remove"]].concat());
+    again.ok();
+    assert!(
+        again.stderr.contains("is not an exec entry setup wrote"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        std::fs::read_to_string(&env.kubeconfig)
+            .unwrap()
+            .contains("someone-elses")
+    );
+}
