@@ -83,7 +83,7 @@ pub(super) fn save_file(
     };
     // Whose the file is: its owner, or for a new one the owner of the
     // nearest directory there is (root writing into an agent's home).
-    let owner = owner_unless_me(&path);
+    let owner = owner_unless_me(path);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         let missing: Vec<&Path> = dir.ancestors().take_while(|d| !d.exists()).collect();
         std::fs::create_dir_all(dir).map_err(werr)?;
@@ -91,7 +91,7 @@ pub(super) fn save_file(
             give(d, owner).map_err(werr)?;
         }
     }
-    let _lock = Lock::take(&path)?;
+    let _lock = Lock::take(path)?;
     if read(path)?.as_deref() != original {
         return Err(KubeconfigError::Changed {
             path: path.display().to_string(),
@@ -99,14 +99,14 @@ pub(super) fn save_file(
     }
     // A link another account could have made: never followed as root
     // into a file of someone else's (its content replaced, its owner kept).
-    let link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+    let link = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
     if link && path.parent().is_some_and(|d| owner_unless_me(d).is_some()) {
         return Err(werr(std::io::Error::other(
             "it is a link in a directory of another account's; not followed: give the file it points to, if that is meant",
         )));
     }
     // Through a symlink: replace the file it points at, keep the link.
-    let target = match std::fs::canonicalize(&path) {
+    let target = match std::fs::canonicalize(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => path.to_path_buf(),
         Err(e) => return Err(werr(e)),
@@ -123,9 +123,9 @@ pub(super) fn save_file(
     let content = to_yaml(doc)?;
     let backup = match &original {
         Some(orig) => {
-            let b = backup_path(&path);
+            let b = backup_path(path);
             write_atomic(&b, orig.as_bytes(), mode).map_err(werr)?;
-            prune_backups(&path);
+            prune_backups(path);
             Some(b)
         }
         None => None,
