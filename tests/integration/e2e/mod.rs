@@ -115,3 +115,4 @@ mod trust;
 mod trust_impostor;
 mod users;
 mod users_commands;
+mod walk_docs;
