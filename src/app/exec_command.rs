@@ -93,6 +93,7 @@ pub fn versioned_store(path: &Path) -> Option<String> {
 }
 
 /// Directories on every account's PATH.
+#[cfg(unix)]
 const SYSTEM_BINS: &[&str] = &[
     "/usr/local/bin",
     "/usr/bin",

@@ -78,6 +78,7 @@ pub fn own_account() -> (u32, Option<String>) {
     (0, None)
 }
 
+#[cfg(unix)]
 pub fn user_name(_: u32) -> Option<String> {
     None
 }

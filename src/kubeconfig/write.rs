@@ -155,12 +155,17 @@ fn owner_unless_me(_: &Path) -> Option<(u32, u32)> {
 }
 
 /// Hands `path` to `owner`, if any.
+#[cfg(unix)]
 fn give(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
     match owner {
-        #[cfg(unix)]
         Some((uid, gid)) => std::os::unix::fs::chown(path, Some(uid), Some(gid)),
-        _ => Ok(()),
+        None => Ok(()),
     }
+}
+
+#[cfg(not(unix))]
+fn give(_: &Path, _: Option<(u32, u32)>) -> std::io::Result<()> {
+    Ok(())
 }
 
 fn backup_prefix(file: &Path) -> String {

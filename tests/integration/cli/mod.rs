@@ -69,5 +69,6 @@ mod commands;
 mod errors;
 mod get;
 mod hostile;
+#[cfg(unix)]
 mod setup_owner;
 mod version;
