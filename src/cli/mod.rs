@@ -14,6 +14,7 @@ use crate::options::{self, Command, GetOptions, InspectInput, Invocation, Who};
 use crate::secret::Token;
 
 mod args;
+mod completions;
 mod fast_get;
 mod man;
 mod plugin_complete;
@@ -35,14 +36,20 @@ pub enum Parsed {
 /// errors are printed here; our checks of the values come back as `Err`.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
     let args: Vec<OsString> = args.into_iter().collect();
-    // `kubectl sa-token <TAB>` runs `kubectl_complete-sa_token WORDS...`.
-    if args
+    // `kubectl sa-token <TAB>` runs `kubectl_complete-sa_token WORDS...`;
+    // the shells' scripts run `kube-sa-token __complete WORDS...`.
+    let plugin_complete = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_stem())
-        .is_some_and(|n| n == "kubectl_complete-sa_token")
-    {
+        .is_some_and(|n| n == "kubectl_complete-sa_token");
+    let skip = if plugin_complete {
+        Some(1)
+    } else {
+        (args.get(1).is_some_and(|a| a == "__complete")).then_some(2)
+    };
+    if let Some(skip) = skip {
         use clap::CommandFactory;
-        let words: Vec<String> = args[1..]
+        let words: Vec<String> = args[skip.min(args.len())..]
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
@@ -87,9 +94,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> 
     };
     if let Cmd::Completions { shell } = cli.command {
         use clap::CommandFactory;
-        let mut cmd = Cli::command();
         let mut out = std::io::stdout().lock();
-        clap_complete::generate(shell, &mut cmd, "kube-sa-token", &mut out);
+        out.write_all(completions::script(shell, Cli::command()).as_bytes())?;
         out.flush()?;
         return Ok(Parsed::Exit(ExitCode::Success));
     }

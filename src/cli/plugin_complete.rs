@@ -2,9 +2,17 @@
 //! running `kubectl_complete-sa_token` from PATH with the words typed after
 //! the plugin's name (the last one being completed, maybe empty), and reads
 //! Cobra's `__complete` answer: one candidate per line (`word<TAB>help`),
-//! then `:DIRECTIVE`. install.sh links that name to the binary.
+//! then `:DIRECTIVE`. install.sh links that name to the binary. The shells'
+//! scripts (`completions`) ask `kube-sa-token __complete WORDS...` the same
+//! for what only the kubeconfig knows: the context names after `--context`
+//! (the contexts `setup` wrote) and `--admin-context` (the others).
+
+use std::path::Path;
 
 use clap::Command;
+use serde_yaml::Value;
+
+use crate::kubeconfig::Kubeconfigs;
 
 /// Cobra's ShellCompDirectiveNoFileComp and ShellCompDirectiveDefault.
 const NO_FILES: u8 = 4;
@@ -23,7 +31,11 @@ pub fn answer(cmd: &Command, args: &[String]) -> String {
         }
     }
     let mut lines = Vec::new();
-    let directive = if partial.starts_with('-') {
+    let value_of = before.last().filter(|_| !partial.starts_with('-'));
+    let directive = if let Some(values) = value_of.and_then(|f| values(cmd, f, before)) {
+        lines.extend(values.into_iter().filter(|v| v.starts_with(partial)));
+        NO_FILES
+    } else if partial.starts_with('-') {
         for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
             if let Some(long) = arg.get_long() {
                 let word = format!("--{long}");
@@ -45,6 +57,68 @@ pub fn answer(cmd: &Command, args: &[String]) -> String {
     };
     lines.push(format!(":{directive}"));
     lines.join("\n") + "\n"
+}
+
+/// The values the flag `flag` takes, when they can be listed: kubeconfig
+/// context names, or its choices.
+fn values(cmd: &Command, flag: &str, before: &[String]) -> Option<Vec<String>> {
+    let arg = match flag.strip_prefix("--") {
+        Some(long) => cmd.get_arguments().find(|a| a.get_long() == Some(long))?,
+        None => {
+            let mut c = flag.strip_prefix('-')?.chars();
+            let (Some(short), None) = (c.next(), c.next()) else {
+                return None;
+            };
+            cmd.get_arguments().find(|a| a.get_short() == Some(short))?
+        }
+    };
+    match arg.get_long() {
+        Some("context") => Some(contexts(before, true)),
+        Some("admin-context") => Some(contexts(before, false)),
+        _ => {
+            let choices: Vec<String> = arg
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            (!choices.is_empty()).then_some(choices)
+        }
+    }
+}
+
+/// The contexts of the kubeconfig the words name (`--kubeconfig F`, else
+/// KUBECONFIG, else ~/.kube/config): those whose user runs `get` (what
+/// `setup` wrote) when `ours`, else the others.
+fn contexts(before: &[String], ours: bool) -> Vec<String> {
+    let file = before
+        .iter()
+        .position(|w| w == "--kubeconfig")
+        .and_then(|i| before.get(i + 1))
+        .map(Path::new);
+    let Ok(kc) = Kubeconfigs::load(file) else {
+        return Vec::new();
+    };
+    let runs_get = |exec: &Value| {
+        exec.get("args")
+            .and_then(Value::as_sequence)
+            .and_then(|a| a.first())
+            .and_then(Value::as_str)
+            == Some("get")
+    };
+    let our_users: Vec<String> = kc
+        .exec_users()
+        .into_iter()
+        .filter(|(_, exec)| runs_get(exec))
+        .map(|(name, _)| name)
+        .collect();
+    kc.context_names()
+        .into_iter()
+        .filter(|c| {
+            let user = kc.context(c).map(|r| r.user).unwrap_or_default();
+            our_users.contains(&user) == ours
+        })
+        .collect()
 }
 
 /// `word<TAB>first line of help`.

@@ -66,6 +66,8 @@ pub(crate) fn with_intact_cache(api: &FakeApi, env: &TestEnv, test: impl FnOnce(
 mod broker;
 mod cache_list;
 mod commands;
+#[cfg(unix)]
+mod completions;
 mod errors;
 mod get;
 mod hostile;
