@@ -160,7 +160,30 @@ mod tests {
         assert!(flags.starts_with("--admin-context\t"), "{flags}");
         assert!(flags.ends_with(":4\n"));
         assert!(ask(&["cache", ""]).contains("list\t"));
-        // A value or a positional argument: the shell's own completion.
-        assert_eq!(ask(&["setup", "--admin-context", "adm"]), ":0\n");
+        // A positional argument: the shell's own completion.
+        assert_eq!(ask(&["setup", "team/"]), ":0\n");
+    }
+
+    /// Issue 33, item 10: the context flags' values from the kubeconfig
+    /// the words name; a choice flag's values.
+    #[test]
+    fn context_names_and_choices() {
+        let dir = tempfile::tempdir().unwrap();
+        let kc = dir.path().join("config");
+        std::fs::write(
+            &kc,
+            "contexts:\n- {name: admin, context: {cluster: c, user: admin}}\n- {name: team/viewer@c, context: {cluster: c, user: v}}\nusers:\n- {name: admin, user: {token: t}}\n- {name: v, user: {exec: {command: kube-sa-token, args: [get, --admin-context, admin]}}}\n",
+        )
+        .unwrap();
+        let kc = kc.to_str().unwrap();
+        assert_eq!(
+            ask(&["setup", "--kubeconfig", kc, "--admin-context", "adm"]),
+            "admin\n:4\n"
+        );
+        assert_eq!(
+            ask(&["whoami", "--kubeconfig", kc, "--context", ""]),
+            "team/viewer@c\n:4\n"
+        );
+        assert_eq!(ask(&["whoami", "-o", ""]), "text\njson\nyaml\n:4\n");
     }
 }

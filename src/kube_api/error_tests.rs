@@ -60,7 +60,11 @@ fn unreachable_and_unauthorized_say_it_in_words() {
         who: "admin context \"admin\"",
         context: Some("admin"),
     };
-    let refused = std::io::Error::from_raw_os_error(111);
+    // As Linux words it (the test runs on Windows too, whose codes differ).
+    let refused = std::io::Error::new(
+        std::io::ErrorKind::ConnectionRefused,
+        "Connection refused (os error 111)",
+    );
     let e = kube::Error::Service(Box::new(Wrapped(refused)));
     let e = map_error(e, &caller, Action::global("get", "version")).to_string();
     assert_eq!(
