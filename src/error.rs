@@ -77,6 +77,9 @@ pub enum Error {
         code: ExitCode,
         failures: u32,
         retry_in: String,
+        /// The process it answers printed the reason already (kubectl
+        /// running the plugin again within one command): nothing to say.
+        quiet: bool,
     },
     /// A check that `doctor`/`inspect --verify` reports as failed.
     #[error("{0}")]
@@ -135,6 +138,11 @@ impl Error {
             Error::KubeApi(_) | Error::Unconfirmed { .. } | Error::Forbidden(_) => true,
             _ => false,
         }
+    }
+
+    /// Whether the reason was printed to this caller already.
+    pub fn is_quiet(&self) -> bool {
+        matches!(self, Error::BackedOff { quiet: true, .. })
     }
 
     /// Whether the API server could not be reached at all (it may come up

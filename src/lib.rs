@@ -61,6 +61,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 fn report(e: &error::Error) -> ExitCode {
+    if e.is_quiet() {
+        return e.exit_code();
+    }
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(
         stderr,

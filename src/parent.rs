@@ -34,6 +34,41 @@ pub fn current() -> Option<Parent> {
     None
 }
 
+/// Who a message on stderr reaches: the calling process and the stderr it
+/// gave us. One kubectl command runs the plugin once per request it tries
+/// (up to six), each time from the same process with the same stderr; two
+/// commands are two processes, and a test harness gives each run a pipe
+/// of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    pub parent: Parent,
+    /// Device and inode of our stderr (a terminal, a pipe, a file).
+    pub stderr: (u64, u64),
+}
+
+/// This run's audience, when its caller is `parent` (and stderr is open).
+pub fn audience(parent: Option<Parent>) -> Option<Audience> {
+    let parent = parent?;
+    #[cfg(unix)]
+    {
+        // SAFETY: fstat into a zeroed stat of our own.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        if unsafe { libc::fstat(2, &mut st) } != 0 {
+            return None;
+        }
+        #[allow(clippy::unnecessary_cast)]
+        Some(Audience {
+            parent,
+            stderr: (st.st_dev as u64, st.st_ino as u64),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = parent;
+        None
+    }
+}
+
 /// Whether process `pid` has our stdout's pipe or socket open (Linux; only
 /// asked when the parent pid is 1). Another user's init cannot be looked
 /// into: then it is not our caller either.

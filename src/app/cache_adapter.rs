@@ -62,14 +62,17 @@ impl FailedMints for FailureRecords<'_> {
         previous: Option<&Failure>,
         now: i64,
         error: &Error,
+        shown_to: Option<crate::parent::Audience>,
     ) -> Failure {
-        let f = Failure::after(
+        let mut f = Failure::after(
             previous,
             now,
             error.to_string(),
             error.exit_code() as u8,
             self.config().to_string(),
         );
+        f.shown_to = shown_to;
+        f.that_command_only = !error.backs_off();
         if let Err(e) = backoff::save(key, &f) {
             tracing::debug!("could not record the failed mint: {e}");
         }

@@ -88,7 +88,7 @@ impl GetToken<'_> {
         // Minting from here on. Refuse loops before waiting on our own
         // lock, and answer at once while a failure's window runs.
         let chain = recursion_chain(opts)?;
-        backoff::backed_off(self.failures, self.clock, key)?;
+        backoff::backed_off(self.failures, self.clock, key, self.parent)?;
         let _lock = match self.lock_for_mint(key, opts)? {
             Some(lock) => lock,
             // A background refresh holds the entry for longer than kubectl
@@ -119,7 +119,7 @@ impl GetToken<'_> {
         }
         // A caller that waited for the lock while another's mint failed
         // takes that failure: concurrent callers share one attempt.
-        let previous = backoff::backed_off(self.failures, self.clock, key)?;
+        let previous = backoff::backed_off(self.failures, self.clock, key, self.parent)?;
         if dead.is_some()
             && let Err(e) = self.cache.remove(key)
         {
@@ -128,7 +128,16 @@ impl GetToken<'_> {
 
         let (entry, expires, now) = match self.mint_and_keep(opts, target, key, &chain) {
             Ok(minted) => minted,
-            Err(e) => return Err(backoff::failed(self.failures, self.clock, key, previous, e)),
+            Err(e) => {
+                return Err(backoff::failed(
+                    self.failures,
+                    self.clock,
+                    key,
+                    previous,
+                    e,
+                    self.parent,
+                ));
+            }
         };
         if previous.is_some() {
             self.failures.clear(key);

@@ -111,13 +111,16 @@ pub trait FailedMints {
     /// changed since it was written, or the user asked to retry now.
     fn get(&self, key: &CacheKey) -> Option<Failure>;
     /// Records that minting `key` failed at `now` (one more in a row than
-    /// `previous`); the record written.
+    /// `previous`), shown to `shown_to`; the record written. A failure that
+    /// is not backed off ([`Error::backs_off`]) is recorded for that
+    /// process's further calls only.
     fn failed(
         &self,
         key: &CacheKey,
         previous: Option<&Failure>,
         now: i64,
         error: &Error,
+        shown_to: Option<crate::parent::Audience>,
     ) -> Failure;
     /// Forgets the failures of `key` (a mint succeeded).
     fn clear(&self, key: &CacheKey);

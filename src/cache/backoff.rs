@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::error::CacheError;
 use super::key::CacheKey;
 use super::paths::{self, private_dir};
+use crate::parent::Audience;
 
 /// The first window after a failure, in seconds; each failure in a row
 /// doubles it, up to [`MAX_WINDOW_SECS`].
@@ -36,6 +37,16 @@ pub struct Failure {
     /// What the failed mint was made under: the admin kubeconfig files
     /// then ([`crate::kubeconfig::fingerprint`]) and the lifetime asked.
     pub config: String,
+    /// Whom the failed call printed the reason to (kubectl's process and
+    /// stderr): that command's further calls inside the window end without
+    /// printing it again (kubectl runs the plugin for each request it
+    /// tries, up to six for one command).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown_to: Option<Audience>,
+    /// A failure that is not backed off (a broker's refusal, a store's
+    /// error): kept only to answer that process's further calls.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub that_command_only: bool,
 }
 
 impl Failure {
@@ -60,6 +71,8 @@ impl Failure {
             reason,
             code,
             config,
+            shown_to: None,
+            that_command_only: false,
         }
     }
 

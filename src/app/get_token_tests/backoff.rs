@@ -22,14 +22,23 @@ impl FailedMints for MemoryFailures {
         }
         self.records.borrow().get(key).cloned()
     }
-    fn failed(&self, key: &CacheKey, previous: Option<&Failure>, now: i64, e: &Error) -> Failure {
-        let f = Failure::after(
+    fn failed(
+        &self,
+        key: &CacheKey,
+        previous: Option<&Failure>,
+        now: i64,
+        e: &Error,
+        shown_to: Option<crate::parent::Audience>,
+    ) -> Failure {
+        let mut f = Failure::after(
             previous,
             now,
             e.to_string(),
             e.exit_code() as u8,
             "cfg".into(),
         );
+        f.shown_to = shown_to;
+        f.that_command_only = !e.backs_off();
         self.records.borrow_mut().insert(key.clone(), f.clone());
         f
     }
@@ -97,15 +106,30 @@ fn run(
     minter: &Flaky<'_>,
     failures: &MemoryFailures,
 ) -> Result<Issued, Error> {
+    run_for(cache, minter, failures, KUBECTL)
+}
+
+/// A run for the kubectl command `parent`.
+fn run_for(
+    cache: &MemoryCache,
+    minter: &Flaky<'_>,
+    failures: &MemoryFailures,
+    parent: crate::parent::Parent,
+) -> Result<Issued, Error> {
     GetToken {
         cache,
         minter,
         clock: minter.inner.clock,
-        parent: Some(KUBECTL),
+        parent: Some(parent),
         background: None,
         failures,
     }
     .run(&opts(), &info(), &cluster(), &key())
+}
+
+/// Another kubectl command than [`KUBECTL`].
+fn command(pid: u32) -> crate::parent::Parent {
+    crate::parent::Parent { pid, start: 7 }
 }
 
 fn failed(r: Result<Issued, Error>) -> Error {
@@ -170,10 +194,38 @@ fn the_callers_own_failures_are_not_backed_off() {
     let clock = FakeClock::at_unix(1_000_000);
     let minter = Flaky::new(&clock, false, true);
     let (cache, failures) = (MemoryCache::default(), MemoryFailures::default());
-    for _ in 0..3 {
-        let e = failed(run(&cache, &minter, &failures));
+    // Three kubectl commands: each tries, and says why.
+    for pid in 1..=3 {
+        let e = failed(run_for(&cache, &minter, &failures, command(pid)));
         assert!(!matches!(e, Error::BackedOff { .. }), "{e}");
     }
     assert_eq!(minter.attempts.get(), 3);
-    assert!(failures.records.borrow().is_empty());
+}
+
+/// Issue 33, item 25: kubectl runs the plugin once per request it tries,
+/// up to six times for one command. Its first run says why; the others
+/// end quietly with the same exit code, and try nothing (a broker is asked
+/// once): for a failure that is backed off and for one that is not.
+#[test]
+fn one_kubectl_command_is_told_once() {
+    for (down, unbound) in [(true, false), (false, true)] {
+        let clock = FakeClock::at_unix(1_000_000);
+        let minter = Flaky::new(&clock, down, unbound);
+        let (cache, failures) = (MemoryCache::default(), MemoryFailures::default());
+        let first = failed(run(&cache, &minter, &failures));
+        assert!(!first.is_quiet());
+        for _ in 0..5 {
+            let again = failed(run(&cache, &minter, &failures));
+            assert!(again.is_quiet(), "{again}");
+            assert_eq!(again.exit_code(), first.exit_code());
+        }
+        assert_eq!(minter.attempts.get(), 1, "asked once for one command");
+        // Another command is told, as before.
+        let other = failed(run_for(&cache, &minter, &failures, command(99)));
+        assert!(!other.is_quiet(), "{other}");
+        // The record of a failure that is not backed off ends with its
+        // window: the same process's next command tries again.
+        clock.advance(5);
+        failed(run(&cache, &minter, &failures));
+    }
 }

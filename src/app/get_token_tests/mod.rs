@@ -34,7 +34,14 @@ impl FailedMints for NoFailures {
     fn get(&self, _: &CacheKey) -> Option<Failure> {
         None
     }
-    fn failed(&self, _: &CacheKey, _: Option<&Failure>, now: i64, e: &Error) -> Failure {
+    fn failed(
+        &self,
+        _: &CacheKey,
+        _: Option<&Failure>,
+        now: i64,
+        e: &Error,
+        _: Option<crate::parent::Audience>,
+    ) -> Failure {
         Failure::after(None, now, e.to_string(), e.exit_code() as u8, String::new())
     }
     fn clear(&self, _: &CacheKey) {}

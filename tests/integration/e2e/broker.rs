@@ -117,6 +117,11 @@ echo "--- long" >&2
 "$BIN" get --broker "$SOCK" --service-account "$NS/viewer" --duration 2h >/dev/null; echo "long=$?"
 echo "--- capped" >&2
 "$BIN" get --broker "$SOCK" --service-account "$NS/capped" --duration 1h >capped.json; echo "capped=$?"
+echo "--- one command" >&2
+unset KUBERNETES_EXEC_INFO
+"$BIN" kubeconfig --broker "$SOCK" "$NS/other" --output-file other.kubeconfig 2>/dev/null
+rm -rf ~/.kube/cache
+"$KUBECTL" --kubeconfig other.kubeconfig get deployments -n "$NS" 2>&1 >/dev/null | grep -c "refused: no rule" >&2
 echo "--- rules" >&2
 "$BIN" rules --broker "$SOCK" >&2
 "#,
@@ -180,6 +185,18 @@ echo "--- rules" >&2
     let claims = crate::cli::claims_of(token);
     let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
     assert_eq!(lifetime, 1200, "capped at the rule's 20m");
+
+    // Issue 33, item 25: kubectl runs the plugin once per request it tries
+    // (its discovery, up to six); the refusal is printed once and the
+    // broker asked once for the whole command.
+    assert_eq!(section("one command"), "1", "{}", out.stderr);
+    let asked_other = broker
+        .audit_lines()
+        .iter()
+        .filter(|l| l["asked"] == format!("{ns}/other").as_str() && l["uid"] == uid)
+        .count();
+    // The `get` above asked once; the kubectl command once more.
+    assert_eq!(asked_other, 2, "{:?}", broker.audit_lines());
 
     // A user no rule names.
     let other = Client::new(&c, other_user(), "broker-other", &broker);
