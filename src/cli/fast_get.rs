@@ -4,8 +4,10 @@
 //! up in their table ([`crate::get_flags`]) in the forms clap accepts for
 //! them (`--flag value`, `--flag=value`, `-n value`, `-v`...) and hands the
 //! values to the same conversion as clap's path ([`Given::options`]).
-//! Anything else (help, a typo, a value that looks like a flag, a repeated
-//! flag, a value clap would refuse) returns `None`, and clap parses it and
+//! The ServiceAccount may be a positional word, as people type it (`get -n
+//! team viewer`). Anything else (help, a typo, a value that looks like a
+//! flag, a repeated flag, a second positional word, a value clap would
+//! refuse) returns `None`, and clap parses it and
 //! reports the error in its own words; a test holds both parsers to the
 //! same results.
 
@@ -24,10 +26,18 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
     let words: Vec<&str> = it.collect::<Option<_>>()?;
     let mut given = Given::default();
     let mut verbose: u8 = 0;
+    // The ServiceAccount as people type it (`get -n team viewer`), once.
+    let mut positional: Option<&str> = None;
     let mut i = 0;
     while i < words.len() {
         let word = words[i];
         i += 1;
+        if !word.starts_with('-') {
+            if positional.replace(word).is_some() {
+                return None;
+            }
+            continue;
+        }
         if let Some(v) = word
             .strip_prefix('-')
             .filter(|v| !v.is_empty() && v.bytes().all(|b| b == b'v'))
@@ -100,12 +110,16 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
         }
     }
     let background = given.on("refresh-in-background");
-    Some(given.options(None).map(|opts| Invocation {
-        verbose,
-        command: if background {
-            Command::Refresh(opts)
-        } else {
-            Command::Get(opts)
-        },
-    }))
+    Some(
+        given
+            .options(positional.map(String::from))
+            .map(|opts| Invocation {
+                verbose,
+                command: if background {
+                    Command::Refresh(opts)
+                } else {
+                    Command::Get(opts)
+                },
+            }),
+    )
 }

@@ -65,6 +65,44 @@ mod fast_get_equals_clap {
         }
     }
 
+    /// Issue 34: `get` as people type it (`-n NS NAME`, `NS/NAME`) takes
+    /// the fast path too, with clap's result.
+    #[test]
+    fn the_typed_spellings_take_the_fast_path() {
+        for words in [
+            &["get", "--admin-context", "admin", "-n", "team", "viewer"][..],
+            &["get", "--admin-context", "admin", "team/viewer"],
+            &[
+                "get",
+                "team/viewer",
+                "--admin-context",
+                "admin",
+                "--cache",
+                "file",
+            ],
+            &[
+                "get",
+                "--broker",
+                "/run/kube-sa-token/broker.sock",
+                "team/viewer",
+            ],
+        ] {
+            let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
+            argv.extend(words.iter().map(OsString::from));
+            let fast = super::super::super::fast_get::parse(&argv)
+                .unwrap_or_else(|| panic!("{words:?} left to clap"))
+                .unwrap();
+            let slow = invocation(Cli::try_parse_from(&argv).unwrap(), &Fixed).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{words:?}");
+        }
+        // Two positional words: clap's to refuse.
+        let argv: Vec<OsString> = ["kube-sa-token", "get", "--admin-context", "a", "x", "y"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert!(super::super::super::fast_get::parse(&argv).is_none());
+    }
+
     #[test]
     fn the_exec_entry_setup_writes_takes_the_fast_path() {
         let mut argv: Vec<OsString> = vec!["kube-sa-token".into()];
