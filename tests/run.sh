@@ -85,7 +85,7 @@ rm -rf "$scratch"
 # Its help is the comment block at its top, and nothing of the script.
 help=$(./install.sh --help)
 grep -q -- "--prefix DIR" <<<"$help"
-! grep -q "set -euo" <<<"$help"
+if grep -q "set -euo" <<<"$help"; then echo "install.sh --help shows the script" >&2; exit 1; fi
 cmp "$scratch/bin/kube-sa-token" "$KUBE_SA_TOKEN_TEST_BIN"
 [ "$(readlink "$scratch/bin/kubectl-sa_token")" = kube-sa-token ]
 # with completions and man pages where bash, fish and man look.
