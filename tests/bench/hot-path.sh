@@ -45,6 +45,45 @@ hyperfine -N --warmup 50 --min-runs 500 \
   -n 'get --user, cache hit, file' "$bin $user --cache file" \
   -n 'get --user, cache hit, keyutils' "$bin $user --cache keyutils" \
   "$@"
+# Issue 34: instructions (callgrind; stable across machines) and minor page
+# faults of a hit, per spelling and store, beside `true`'s. Each run has a
+# parent of its own (python), as each kubectl command is: a loop from one
+# parent would be taken for client-go re-running the plugin after a 401,
+# and ask the server once per 30 s (docs/performance.md).
+if command -v valgrind >/dev/null; then
+  echo "a hit: instructions (callgrind, min and max of 3) and minor page faults (max of 5)"
+  python3 - "$bin" <<'PY'
+import re, subprocess, sys
+bin = sys.argv[1]
+# Each run from a new intermediate process: a parent of its own. It
+# reports the run's minor page faults (its only child's).
+RUN = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
+       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt)")
+def faults(cmd):
+    return int(subprocess.run([sys.executable, "-c", RUN] + cmd, capture_output=True, text=True, check=True).stdout)
+def instructions(cmd):
+    log = subprocess.run([sys.executable, "-c", RUN, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
+                         + cmd, capture_output=True, text=True, check=True).stderr
+    return int(re.search(r"Collected : (\d+)", log).group(1))
+def row(name, cmd):
+    n = [instructions(cmd) for _ in range(3)]
+    f = max(faults(cmd) for _ in range(5))
+    print(f"  {name:<58} {min(n):>10,} {max(n):>10,} {f:>6}")
+print(f"  {'':<58} {'instr min':>10} {'instr max':>10} {'faults':>6}")
+row("true", ["true"])
+spellings = {
+    "setup's entry (--service-account NS/NAME)": ["get", "--admin-context", "admin", "--service-account", "bench/viewer"],
+    "typed: -n NS NAME": ["get", "--admin-context", "admin", "-n", "bench", "viewer"],
+    "typed: NS/NAME": ["get", "--admin-context", "admin", "bench/viewer"],
+}
+for name, words in spellings.items():
+    for store in ["auto", "keyutils", "tmpfs", "file"]:
+        cmd = [bin] + words + ([] if store == "auto" else ["--cache", store])
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)  # warm this entry
+        row(f"{name}, {store}", cmd)
+PY
+fi
+
 unset KUBERNETES_EXEC_INFO
 echo "without provideClusterInfo (reads the kubeconfig), and minting every time:"
 hyperfine -N --warmup 10 --min-runs 100 \
