@@ -94,6 +94,21 @@ fn context_fix(kc: &Kubeconfigs, name: &str) -> String {
     }
 }
 
+/// The names of `kc`'s contexts whose user's exec entry runs us (what
+/// `--context` takes; completion offers them).
+pub fn contexts_running_us(kc: &Kubeconfigs) -> Vec<String> {
+    let users: Vec<String> = kc
+        .exec_users()
+        .into_iter()
+        .filter(|(_, exec)| runs_us(exec))
+        .map(|(name, _)| name)
+        .collect();
+    kc.context_names()
+        .into_iter()
+        .filter(|name| kc.context(name).is_ok_and(|c| users.contains(&c.user)))
+        .collect()
+}
+
 /// The contexts of the kubeconfig (KUBECONFIG, else ~/.kube/config) whose
 /// user runs us, each with the cache key its credential is kept under, as
 /// [`crate::app`]'s `get` computes it. Entries that do not parse, or whose

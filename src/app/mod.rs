@@ -40,6 +40,7 @@ mod whoami;
 use std::io::Write;
 
 pub use defaults::FromKubeconfig;
+pub use identity::contexts_running_us;
 
 use crate::clock::SystemClock;
 use crate::error::Error;

@@ -16,6 +16,7 @@ use crate::options::{GetOptions, Principal};
 use crate::wording::shell_word;
 
 use super::broker_cluster;
+use super::identity::args_of;
 use super::setup::default_name;
 
 /// `setup --remove [--dry-run]`.
@@ -115,17 +116,15 @@ pub fn remove(
 /// Whether a kubeconfig user is an exec entry as setup writes one: it runs
 /// `get` for a ServiceAccount or a user.
 fn written_by_setup(user: &Value) -> bool {
-    let args: Vec<&str> = user
+    let args = user
         .get("user")
         .and_then(|u| u.get("exec"))
-        .and_then(|e| e.get("args"))
-        .and_then(Value::as_sequence)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .map(args_of)
         .unwrap_or_default();
-    args.first() == Some(&"get")
+    args.first().is_some_and(|a| a == "get")
         && args
             .iter()
-            .any(|a| *a == "--service-account" || *a == "--user")
+            .any(|a| a == "--service-account" || a == "--user")
 }
 
 /// `context.<field>` of the context `name`.

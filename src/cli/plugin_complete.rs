@@ -9,10 +9,8 @@
 
 use std::path::Path;
 
-use clap::Command;
-use serde_yaml::Value;
-
 use crate::kubeconfig::Kubeconfigs;
+use clap::Command;
 
 /// Cobra's ShellCompDirectiveNoFileComp and ShellCompDirectiveDefault.
 const NO_FILES: u8 = 4;
@@ -88,8 +86,8 @@ fn values(cmd: &Command, flag: &str, before: &[String]) -> Option<Vec<String>> {
 }
 
 /// The contexts of the kubeconfig the words name (`--kubeconfig F`, else
-/// KUBECONFIG, else ~/.kube/config): those whose user runs `get` (what
-/// `setup` wrote) when `ours`, else the others.
+/// KUBECONFIG, else ~/.kube/config): those whose user runs us (what `setup`
+/// wrote) when `ours`, else the others.
 fn contexts(before: &[String], ours: bool) -> Vec<String> {
     let file = before
         .iter()
@@ -99,25 +97,10 @@ fn contexts(before: &[String], ours: bool) -> Vec<String> {
     let Ok(kc) = Kubeconfigs::load(file) else {
         return Vec::new();
     };
-    let runs_get = |exec: &Value| {
-        exec.get("args")
-            .and_then(Value::as_sequence)
-            .and_then(|a| a.first())
-            .and_then(Value::as_str)
-            == Some("get")
-    };
-    let our_users: Vec<String> = kc
-        .exec_users()
-        .into_iter()
-        .filter(|(_, exec)| runs_get(exec))
-        .map(|(name, _)| name)
-        .collect();
+    let running_us = crate::app::contexts_running_us(&kc);
     kc.context_names()
         .into_iter()
-        .filter(|c| {
-            let user = kc.context(c).map(|r| r.user).unwrap_or_default();
-            our_users.contains(&user) == ours
-        })
+        .filter(|c| running_us.contains(c) == ours)
         .collect()
 }
 
