@@ -6,8 +6,13 @@
 #   --prefix DIR  install root (default ~/.local; binaries go to DIR/bin);
 #                 also PREFIX=DIR. For every account: --prefix /usr/local
 #   --dynamic     link the system's C library dynamically (see below)
-#   --build-only  build the release binary as installed, print its path,
-#                 install nothing (tests/run.sh and the benchmarks use it)
+#   --build-only  build the release binaries as installed, print the path of
+#                 kube-sa-token (kube-sa-token-full is beside it), install
+#                 nothing (tests/run.sh and the benchmarks use it)
+#
+# Two binaries: kube-sa-token, what kubectl runs, serves cached credentials
+# itself and runs kube-sa-token-full, installed beside it, for everything
+# else (a small binary starts in a fraction of the time: docs/performance.md).
 #
 # On Linux the binary is a static position-independent executable linked
 # against musl (Rust's <arch>-unknown-linux-musl target; static-pie keeps
@@ -91,19 +96,21 @@ target_dir=$(cargo metadata --locked --format-version 1 --no-deps | sed -n 's/.*
 target_dir=${target_dir:-$here/target}
 if [ "$link" = static ]; then
   built="$target_dir/$musl/release/kube-sa-token"
-  if ! cargo build --locked --release --target "$musl" --bin kube-sa-token; then
+  if ! cargo build --locked --release --target "$musl" --bin kube-sa-token --bin kube-sa-token-full; then
     echo "install.sh: the static musl build failed (see above); run ./install.sh --dynamic for the usual linking" >&2
     exit 1
   fi
   # Refuse a static binary at a fixed address (no ASLR for the program that
   # holds credentials) or one that wants a dynamic loader after all.
-  if [ "$(elf_type "$built")" != 3 ] || has_interp "$built"; then
-    echo "install.sh: the musl build of $built is not a static position-independent executable; run ./install.sh --dynamic" >&2
-    exit 1
-  fi
+  for b in "$built" "$built-full"; do
+    if [ "$(elf_type "$b")" != 3 ] || has_interp "$b"; then
+      echo "install.sh: the musl build of $b is not a static position-independent executable; run ./install.sh --dynamic" >&2
+      exit 1
+    fi
+  done
 else
   built="$target_dir/release/kube-sa-token"
-  cargo build --locked --release --bin kube-sa-token
+  cargo build --locked --release --bin kube-sa-token --bin kube-sa-token-full
   [ -z "$note" ] || echo "install.sh: a dynamically linked build, as $note; that costs a cache hit about 0.3 ms (docs/performance.md)" >&2
 fi
 
@@ -115,12 +122,16 @@ fi
 bin="$prefix/bin"
 mkdir -p "$bin"
 # Copy, then rename over the old binary: a kubectl running it meanwhile
-# keeps the old file, and never sees a half-written one.
-tmp=$(mktemp "$bin/.kube-sa-token.XXXXXX")
+# keeps the old file, and never sees a half-written one. The full program
+# first: the new kube-sa-token runs it (and an old one runs nothing else).
+tmp=""
 trap 'rm -f "$tmp"' EXIT
-cp "$built" "$tmp"
-chmod 0755 "$tmp"
-mv -f "$tmp" "$bin/kube-sa-token"
+for name in kube-sa-token-full kube-sa-token; do
+  tmp=$(mktemp "$bin/.kube-sa-token.XXXXXX")
+  cp "$built${name#kube-sa-token}" "$tmp"
+  chmod 0755 "$tmp"
+  mv -f "$tmp" "$bin/$name"
+done
 # `kubectl sa-token ...` runs kubectl-sa_token from PATH, and kubectl 1.26+
 # completes `kubectl sa-token <TAB>` with kubectl_complete-sa_token.
 ln -sf kube-sa-token "$bin/kubectl-sa_token"
@@ -140,7 +151,7 @@ mkdir -p "$share/bash-completion/completions" "$share/fish/vendor_completions.d"
 mkdir -p "$share/doc/kube-sa-token"
 cp "$here/README.md" "$here"/docs/*.md "$share/doc/kube-sa-token/"
 
-echo "installed $bin/kube-sa-token ($link) and $bin/kubectl-sa_token ($("$bin/kube-sa-token" --version))"
+echo "installed $bin/kube-sa-token with kube-sa-token-full ($link) and $bin/kubectl-sa_token ($("$bin/kube-sa-token" --version))"
 echo "installed completions for bash and fish, man pages (man kube-sa-token) and the guides (doc/kube-sa-token), under $share; zsh: add $share/zsh/site-functions to fpath"
 case ":$PATH:" in
   *":$bin:"*) ;;

@@ -58,10 +58,13 @@ pub struct CaError(String);
 /// The fingerprint of a PEM CA bundle: independent of the order of the
 /// certificates, of duplicates, and of the PEM text around them.
 pub fn ca_fingerprint(pem: &[u8]) -> Result<String, CaError> {
-    let mut certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem)
-        .map(|c| c.map(|c| c.to_vec()))
-        .collect::<Result<_, _>>()
-        .map_err(|_| CaError("the CA bundle is not valid PEM".into()))?;
+    let certs = match plain_certificates(pem) {
+        Some(certs) => Ok(certs),
+        None => CertificateDer::pem_slice_iter(pem)
+            .map(|c| c.map(|c| c.to_vec()))
+            .collect::<Result<Vec<_>, _>>(),
+    };
+    let mut certs = certs.map_err(|_| CaError("the CA bundle is not valid PEM".into()))?;
     if certs.is_empty() {
         return Err(CaError("the CA bundle holds no certificate".into()));
     }
@@ -72,7 +75,36 @@ pub fn ca_fingerprint(pem: &[u8]) -> Result<String, CaError> {
         h.update((c.len() as u64).to_be_bytes());
         h.update(c);
     }
-    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::hex::hex(&h.finalize()))
+}
+
+/// The DER certificates of a bundle of nothing but `CERTIFICATE` blocks of
+/// plain base64 lines, as kubeconfigs and kubectl give them; `None` for
+/// anything else (other blocks, blanks or spaces in a block, text that
+/// looks like a marker), which the PEM reader of rustls reads instead.
+/// What is read here, it reads alike: this is its common case with the
+/// `base64` crate's decoder, a cache hit's largest cost with its own
+/// (which is also made for private keys, in constant time).
+fn plain_certificates(pem: &[u8]) -> Option<Vec<Vec<u8>>> {
+    use base64::Engine;
+    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+    const END: &[u8] = b"-----END CERTIFICATE-----";
+    let mut certs = Vec::new();
+    let mut body: Option<Vec<u8>> = None;
+    for line in pem.split(|b| *b == b'\n' || *b == b'\r') {
+        match &mut body {
+            None if line == BEGIN => body = Some(Vec::with_capacity(pem.len())),
+            None if line.starts_with(b"-") => return None,
+            None => {}
+            Some(b) if line == END => {
+                certs.push(base64::engine::general_purpose::STANDARD.decode(&b).ok()?);
+                body = None;
+            }
+            // Anything but base64 (a blank, a marker) fails its decoding.
+            Some(b) => b.extend_from_slice(line),
+        }
+    }
+    body.is_none().then_some(certs)
 }
 
 /// The certificates of a CA bundle, re-encoded as `CERTIFICATE` blocks, and
@@ -204,6 +236,75 @@ mod tests {
             ca_fingerprint(format!("{CA_A}{CA_B}").as_bytes()).unwrap()
         );
         assert_eq!(certificates_only(CA_A.as_bytes()).1, 0);
+    }
+
+    /// The quick reader of plain bundles reads what rustls' PEM reader
+    /// reads, and leaves it everything else.
+    #[test]
+    fn plain_bundles_read_as_rustls_reads_them() {
+        let rustls = |pem: &str| {
+            CertificateDer::pem_slice_iter(pem.as_bytes())
+                .map(|c| c.map(|c| c.to_vec()))
+                .collect::<Result<Vec<_>, _>>()
+                .ok()
+        };
+        let key =
+            std::str::from_utf8(include_bytes!("../tests/fixtures/test-signing-key.pem")).unwrap();
+        let crlf = CA_A.replace('\n', "\r\n");
+        let plain = [
+            CA_A.to_string(),
+            format!("{CA_A}{CA_B}"),
+            format!("text before\n{CA_B}\n\n{CA_A}"),
+            crlf.clone(),
+            CA_A.trim_end().to_string(),
+            String::new(),
+        ];
+        for pem in &plain {
+            let quick = plain_certificates(pem.as_bytes());
+            assert!(quick.is_some(), "read quickly: {pem:?}");
+            assert_eq!(quick, rustls(pem), "{pem:?}");
+        }
+        // Left to rustls: a key block, spaces, a marker with trailing
+        // blanks, a block never ended, base64 with a bad character.
+        let body_line = CA_A.lines().nth(1).unwrap();
+        let others = [
+            format!("{CA_A}{key}"),
+            CA_A.replacen(body_line, &format!(" {body_line}"), 1),
+            CA_A.replacen(
+                "-----BEGIN CERTIFICATE-----",
+                "-----BEGIN CERTIFICATE----- ",
+                1,
+            ),
+            CA_A.replacen("-----END CERTIFICATE-----", "", 1),
+            CA_A.replacen(body_line, &body_line.replacen('A', "*", 1), 1),
+        ];
+        for pem in &others {
+            assert_eq!(plain_certificates(pem.as_bytes()), None, "{pem:?}");
+            assert_eq!(
+                ca_fingerprint(pem.as_bytes()).ok(),
+                rustls(pem).map(|_| ca_fingerprint_by_rustls(pem)),
+                "{pem:?}"
+            );
+        }
+        assert_eq!(
+            ca_fingerprint(crlf.as_bytes()).unwrap(),
+            ca_fingerprint(CA_A.as_bytes()).unwrap()
+        );
+    }
+
+    /// The fingerprint as rustls' reader alone gives it.
+    fn ca_fingerprint_by_rustls(pem: &str) -> String {
+        let mut certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .map(|c| c.unwrap().to_vec())
+            .collect();
+        certs.sort();
+        certs.dedup();
+        let mut h = Sha256::new();
+        for c in &certs {
+            h.update((c.len() as u64).to_be_bytes());
+            h.update(c);
+        }
+        crate::hex::hex(&h.finalize())
     }
 
     fn id(ca: Option<&str>, tls: Option<&str>, insecure: bool) -> ClusterIdentity {

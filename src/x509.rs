@@ -170,10 +170,7 @@ pub fn parse(pem: &str) -> Result<CertInfo, X509Error> {
             let der = cert
                 .to_der()
                 .map_err(|e| X509Error::Certificate(e.to_string()))?;
-            Sha256::digest(&der)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect()
+            crate::hex::hex(&Sha256::digest(&der))
         },
         is_ca: tbs
             .get::<BasicConstraints>()

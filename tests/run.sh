@@ -73,6 +73,7 @@ if under_sticky "$repo"; then
   staged="${XDG_CACHE_HOME:-$HOME/.cache}/kube-sa-token/test-bin"
   mkdir -p "$staged" && chmod 700 "$staged"
   cp -f "$KUBE_SA_TOKEN_TEST_BIN" "$staged/kube-sa-token"
+  cp -f "$KUBE_SA_TOKEN_TEST_BIN-full" "$staged/kube-sa-token-full"
   echo "== the checkout lies under a directory every user may write: the tests run $staged/kube-sa-token"
   KUBE_SA_TOKEN_TEST_BIN="$staged/kube-sa-token"
 fi
@@ -87,6 +88,7 @@ help=$(./install.sh --help)
 grep -q -- "--prefix DIR" <<<"$help"
 if grep -q "set -euo" <<<"$help"; then echo "install.sh --help shows the script" >&2; exit 1; fi
 cmp "$scratch/bin/kube-sa-token" "$KUBE_SA_TOKEN_TEST_BIN"
+cmp "$scratch/bin/kube-sa-token-full" "$KUBE_SA_TOKEN_TEST_BIN-full"
 [ "$(readlink "$scratch/bin/kubectl-sa_token")" = kube-sa-token ]
 # with completions and man pages where bash, fish and man look.
 grep -q kube-sa-token "$scratch/share/bash-completion/completions/kube-sa-token"

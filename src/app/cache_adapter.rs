@@ -144,3 +144,54 @@ impl TokenCache for Cache {
         Cache::record_served(self, key, served)
     }
 }
+
+/// The cache as the front binary's hits use it ([`super::get::cached`]):
+/// what serving a hit reads and records goes to the cache; anything that
+/// changes an entry (a mint, a revalidation, a removal) calls `hand_off`,
+/// the full program's. So the front binary links none of the OS keyring's
+/// code, which only writes reach.
+pub struct HitsOnly<'a> {
+    pub cache: &'a Cache,
+    pub hand_off: fn() -> !,
+}
+
+impl TokenCache for HitsOnly<'_> {
+    fn keeps(&self) -> bool {
+        self.cache.keeps()
+    }
+    fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
+        TokenCache::load(self.cache, key)
+    }
+    fn put(
+        &self,
+        _: &CacheKey,
+        _: &Entry,
+        _: &dyn Fn(StoreKind) -> Record,
+    ) -> Result<(), CacheError> {
+        (self.hand_off)()
+    }
+    fn update(&self, _: &CacheKey, _: &Entry) -> Result<(), CacheError> {
+        (self.hand_off)()
+    }
+    fn remove(&self, _: &CacheKey) -> Result<bool, CacheError> {
+        (self.hand_off)()
+    }
+    fn lock(&self, _: &CacheKey, _: Duration) -> Result<Locked, CacheError> {
+        (self.hand_off)()
+    }
+    fn try_lock(&self, _: &CacheKey) -> Result<TryLock, CacheError> {
+        (self.hand_off)()
+    }
+    fn last_refresh(&self, key: &CacheKey) -> Option<i64> {
+        self.cache.last_refresh(key)
+    }
+    fn note_refresh(&self, key: &CacheKey, now: i64) -> bool {
+        self.cache.note_refresh(key, now)
+    }
+    fn last_served(&self, key: &CacheKey) -> Option<Served> {
+        TokenCache::last_served(self.cache, key)
+    }
+    fn record_served(&self, key: &CacheKey, served: &Served) {
+        TokenCache::record_served(self.cache, key, served)
+    }
+}

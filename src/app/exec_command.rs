@@ -13,6 +13,8 @@ use crate::kuberc::look_path;
 /// The binary's own name, and the one kubectl runs it by as a plugin.
 pub const BIN: &str = "kube-sa-token";
 pub const PLUGIN: &str = "kubectl-sa_token";
+/// The full program's file name, beside [`BIN`] ([`crate::front`]).
+pub const FULL: &str = "kube-sa-token-full";
 
 /// The command to write, and why it may break later (`setup` says so).
 pub struct Chosen {
@@ -26,10 +28,7 @@ pub struct Chosen {
 /// replaced by another local user ([`replaceable`]): kubectl would run
 /// whatever is there, as the kubeconfig's owner.
 pub fn for_this_binary() -> Result<Chosen, Error> {
-    let me = std::env::current_exe()
-        .ok()
-        .and_then(|p| p.canonicalize().ok());
-    let Some(me) = me else {
+    let Some(me) = this_program() else {
         return Ok(Chosen {
             command: BIN.into(),
             warning: None,
@@ -59,6 +58,22 @@ pub fn for_this_binary() -> Result<Chosen, Error> {
         command: me.display().to_string(),
         warning,
     })
+}
+
+/// The program kubectl should run, links resolved: the front binary
+/// [`BIN`] beside this one when this is the full program
+/// ([`FULL`]), which serves cache hits at a fraction of the
+/// cost; else this binary.
+fn this_program() -> Option<PathBuf> {
+    let me = std::env::current_exe().ok()?.canonicalize().ok()?;
+    let full = format!("{}{}", FULL, std::env::consts::EXE_SUFFIX);
+    if me.file_name().is_some_and(|n| *n == *full) {
+        let front = me.with_file_name(format!("{BIN}{}", std::env::consts::EXE_SUFFIX));
+        if front.is_file() {
+            return Some(front);
+        }
+    }
+    Some(me)
 }
 
 /// Why another local user could put their own program at `path` (issue 32,

@@ -3,21 +3,25 @@
 //! `get`, its background refresh and the commands that obtain a credential
 //! like it (`whoami`, `kubeconfig --embed-token`).
 
-use crate::cache::{self, Cache};
+use crate::cache::backoff::Failure;
+use crate::cache::{self, Cache, CacheKey, Entry};
 use crate::clock::{Clock, rfc3339};
+use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
+use crate::kube_api::Minted;
 use crate::options::GetOptions;
+use crate::parent::Audience;
 use crate::protocol::{ExecInfo, exec_credential};
 
 use super::admin_session::AdminSession;
 use super::background::{BACKGROUND_DEADLINE, SpawnSelf};
 use super::broker_minter::BrokerMinter;
-use super::cache_adapter::FailureRecords;
+use super::cache_adapter::{FailureRecords, HitsOnly};
 use super::get_token::{GetToken, Issued};
 use super::kube_minter::KubeMinter;
-use super::ports::Minter;
+use super::ports::{FailedMints, Minter, Review};
 use super::refresh_ahead::refreshable;
-use super::request::{entry_key, recursion_chain, target_cluster};
+use super::request::{described_cluster, entry_key, recursion_chain, target_cluster};
 
 /// `kube-sa-token get`: the ExecCredential JSON for stdout.
 pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
@@ -36,6 +40,85 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
         &issued.credential,
         issued.expires,
     ))
+}
+
+/// `get` on a cache hit, for the front binary ([`crate::front`]): the
+/// ExecCredential JSON when the cache serves it, `None` when the call must
+/// go to the full program (a miss, an error to report). What would need
+/// more than the cache (asking the server about the cached token, reading
+/// the OS keyring) calls `hand_off`, which never returns: the full program
+/// then runs the same call from the start.
+pub fn cached(
+    opts: &GetOptions,
+    clock: &dyn Clock,
+    hand_off: fn() -> !,
+    durable: cache::Durable,
+) -> Option<String> {
+    let info = ExecInfo::from_env().ok()?;
+    // Without the cluster in the exec info, the admin kubeconfig says
+    // which one it is: the full program reads it.
+    let target = described_cluster(&info)?.ok()?;
+    let key = entry_key(&opts.spec, &target);
+    let cache = Cache::open_with(opts.cache, durable).ok()?;
+    let issued = GetToken {
+        cache: &HitsOnly {
+            cache: &cache,
+            hand_off,
+        },
+        minter: &HandOff(hand_off),
+        clock,
+        parent: crate::parent::current(),
+        background: Some(&SpawnSelf),
+        failures: &HandOff(hand_off),
+    }
+    .cached(opts, &info, &target, &key)
+    .ok()??;
+    Some(exec_credential(
+        info.api_version,
+        &issued.credential,
+        issued.expires,
+    ))
+}
+
+/// The front binary's minter and record of failed mints: anything they
+/// are asked goes to the full program.
+struct HandOff(fn() -> !);
+
+impl FailedMints for HandOff {
+    fn get(&self, _: &CacheKey) -> Option<Failure> {
+        (self.0)()
+    }
+    fn failed(
+        &self,
+        _: &CacheKey,
+        _: Option<&Failure>,
+        _: i64,
+        _: &Error,
+        _: Option<Audience>,
+    ) -> Failure {
+        (self.0)()
+    }
+    fn clear(&self, _: &CacheKey) {
+        (self.0)()
+    }
+}
+
+impl Minter for HandOff {
+    fn mint(
+        &self,
+        _: &GetOptions,
+        _: &ClusterIdentity,
+        _: &CacheKey,
+        _: &str,
+    ) -> Result<Minted, Error> {
+        (self.0)()
+    }
+    fn review(&self, _: &Entry, _: &ExecInfo, _: &str) -> Result<Review, Error> {
+        (self.0)()
+    }
+    fn why_rejected(&self, _: &Entry, _: &str) -> String {
+        (self.0)()
+    }
 }
 
 /// The token for `opts`, from the real cache, or minted through `admin`.

@@ -159,6 +159,21 @@ impl GetToken<'_> {
         })
     }
 
+    /// A cache hit, served as [`GetToken::run`] serves it; `None` where
+    /// `run` would go on to mint.
+    pub fn cached(
+        &self,
+        opts: &GetOptions,
+        info: &ExecInfo,
+        target: &ClusterIdentity,
+        key: &CacheKey,
+    ) -> Result<Option<Issued>, Error> {
+        Ok(match self.lookup(key, opts, target, info, true)? {
+            Lookup::Hit(out) => Some(out),
+            Lookup::Dead(_) | Lookup::Miss => None,
+        })
+    }
+
     /// The background refresh itself: mints the successor under the entry's
     /// lock, unless another process holds it or the entry is not due any
     /// more. `Ok(true)` when a token was minted.

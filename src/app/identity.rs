@@ -13,8 +13,12 @@ use crate::options::{GetOptions, ParseGet, Who};
 use super::request::{admin_cluster, entry_key};
 
 /// The names this program is installed under (a command, or kubectl's
-/// plugin name).
-const NAMES: [&str; 2] = ["kube-sa-token", "kubectl-sa_token"];
+/// plugin name), and the full program's (an entry may name it).
+const NAMES: [&str; 3] = [
+    "kube-sa-token",
+    "kubectl-sa_token",
+    super::exec_command::FULL,
+];
 
 /// Whether an exec entry runs this program.
 pub(super) fn runs_us(exec: &Value) -> bool {

@@ -40,6 +40,8 @@ mod whoami;
 use std::io::Write;
 
 pub use defaults::FromKubeconfig;
+pub use exec_command::FULL;
+pub use get::cached;
 pub use identity::contexts_running_us;
 
 use crate::clock::SystemClock;

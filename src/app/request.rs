@@ -51,33 +51,40 @@ pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey
 /// The cluster kubectl talks to: as the exec info describes it, else the
 /// admin context's (without `provideClusterInfo`, the plugin cannot know).
 pub(super) fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
-    let Some(c) = &info.cluster else {
-        if let Some(b) = &opts.spec.broker {
-            // The broker mints for one cluster; the client must know which
-            // one kubectl talks to before anything is sent there.
-            return Err(ProtocolError::Malformed(format!(
-                "--broker {} needs the cluster from kubectl: set `provideClusterInfo: true` in the exec entry (`kube-sa-token setup --broker` writes it)",
-                b.socket.display()
-            ))
-            .into());
-        }
-        return admin_cluster(&opts.spec);
-    };
+    if let Some(described) = described_cluster(info) {
+        return described;
+    }
+    if let Some(b) = &opts.spec.broker {
+        // The broker mints for one cluster; the client must know which
+        // one kubectl talks to before anything is sent there.
+        return Err(ProtocolError::Malformed(format!(
+            "--broker {} needs the cluster from kubectl: set `provideClusterInfo: true` in the exec entry (`kube-sa-token setup --broker` writes it)",
+            b.socket.display()
+        ))
+        .into());
+    }
+    admin_cluster(&opts.spec)
+}
+
+/// The cluster the exec info describes (`provideClusterInfo`), if it does.
+pub(super) fn described_cluster(info: &ExecInfo) -> Option<Result<ClusterIdentity, Error>> {
+    let c = info.cluster.as_ref()?;
     let bad = |e: crate::cluster_identity::CaError| {
-        ProtocolError::Malformed(format!("spec.cluster: {e}"))
+        Error::from(ProtocolError::Malformed(format!("spec.cluster: {e}")))
     };
-    let ca = read_ca(
+    let identity = read_ca(
         c.certificate_authority_data.as_deref(),
         c.certificate_authority.as_deref(),
     )
-    .map_err(bad)?;
-    Ok(ClusterIdentity::new(
-        &c.server,
-        ca.as_deref(),
-        c.tls_server_name.as_deref(),
-        c.insecure_skip_tls_verify,
-    )
-    .map_err(bad)?)
+    .and_then(|ca| {
+        ClusterIdentity::new(
+            &c.server,
+            ca.as_deref(),
+            c.tls_server_name.as_deref(),
+            c.insecure_skip_tls_verify,
+        )
+    });
+    Some(identity.map_err(bad))
 }
 
 /// The recursion chain for anything that may run the admin's credentials

@@ -277,10 +277,7 @@ fn object_name(what: &str, subject: &str, rights: &[&Right]) -> String {
     for r in rights {
         h.update(format!("\0{}\0{}\0{:?}\0{:?}", r.verb, r.resource, r.sub, r.name).as_bytes());
     }
-    let hex: String = h.finalize()[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hex: String = crate::hex::hex(&h.finalize()[..4]);
     format!("kube-sa-token-{what}-{hex}")
 }
 

@@ -409,10 +409,7 @@ pub fn fingerprint(credential: &Credential) -> String {
         Credential::Token(t) => t.expose().as_bytes(),
         Credential::Certificate(c) => c.certificate.as_bytes(),
     };
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::hex(&Sha256::digest(bytes))
 }
 
 #[cfg(test)]

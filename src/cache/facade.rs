@@ -22,6 +22,9 @@ pub struct Cache {
     store: Option<Box<dyn Store>>,
 }
 
+/// Resolves the store behind a kernel copy, on its first miss.
+pub type Durable = fn() -> Result<Box<dyn Store>, CacheError>;
+
 fn resolve_auto() -> Result<Box<dyn Store>, CacheError> {
     let (store, why) = factory::auto()?;
     tracing::info!("store: {} (--cache auto: {})", why.kind, why.why);
@@ -37,17 +40,33 @@ impl Cache {
     /// copy in front of the store they resolve to ([`tier`]), which is only
     /// resolved (and `auto` only probed) when the kernel copy misses.
     pub fn open(choice: CacheChoice) -> Result<Cache, CacheError> {
-        let store: Box<dyn Store> = match choice {
-            CacheChoice::None => return Ok(Cache { store: None }),
-            CacheChoice::Auto => Box::new(tier::Tiered::new(resolve_auto)),
-            CacheChoice::Keyring => Box::new(tier::Tiered::new(open_keyring)),
-            CacheChoice::Keyutils => factory::open(StoreKind::Keyutils)?,
-            CacheChoice::File => factory::open(StoreKind::File)?,
-            CacheChoice::Tmpfs => factory::open(StoreKind::Tmpfs)?,
+        let durable = match choice {
+            CacheChoice::Auto => resolve_auto,
+            _ => open_keyring,
         };
-        if !matches!(choice, CacheChoice::Auto) {
+        let cache = Cache::open_with(choice, durable)?;
+        if let Some(store) = cache
+            .store
+            .as_ref()
+            .filter(|_| !matches!(choice, CacheChoice::Auto))
+        {
             tracing::info!("store: {}, as --cache says", store.kind());
         }
+        Ok(cache)
+    }
+
+    /// The cache `--cache` names, with `durable` resolving the store behind
+    /// the kernel copy of `auto` and `keyring`. The front binary's hits
+    /// ([`crate::front`]) pass one that hands the call to the full program:
+    /// no D-Bus, Keychain or Credential Manager code is reached from here.
+    pub fn open_with(choice: CacheChoice, durable: Durable) -> Result<Cache, CacheError> {
+        let store: Box<dyn Store> = match choice {
+            CacheChoice::None => return Ok(Cache { store: None }),
+            CacheChoice::Auto | CacheChoice::Keyring => Box::new(tier::Tiered::new(durable)),
+            CacheChoice::Keyutils => factory::open_local(StoreKind::Keyutils)?,
+            CacheChoice::File => factory::open_local(StoreKind::File)?,
+            CacheChoice::Tmpfs => factory::open_local(StoreKind::Tmpfs)?,
+        };
         Ok(Cache { store: Some(store) })
     }
 

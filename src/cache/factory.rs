@@ -13,8 +13,17 @@ use super::store::{Store, StoreKind};
 
 /// Opens the store of a concrete kind.
 pub fn open(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
+    match kind {
+        StoreKind::Keyring => Ok(Box::new(KeyringStore::new()?)),
+        local => open_local(local),
+    }
+}
+
+/// Opens a store of this machine's own: not the OS keyring, whose code
+/// the front binary ([`crate::front`]) must not reach.
+pub fn open_local(kind: StoreKind) -> Result<Box<dyn Store>, CacheError> {
     Ok(match kind {
-        StoreKind::Keyring => Box::new(KeyringStore::new()?),
+        StoreKind::Keyring => unreachable!("the OS keyring is not a local store"),
         StoreKind::Keyutils => Box::new(KeyutilsStore::new()?),
         StoreKind::File => Box::new(FileStore::new(paths::cache_dir()?)),
         StoreKind::Tmpfs => Box::new(FileStore::in_memory(super::state::state_dir()?)),

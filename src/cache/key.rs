@@ -100,7 +100,7 @@ impl CacheKey {
             h.update(field.as_bytes());
         }
         let digest = h.finalize();
-        CacheKey(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+        CacheKey(crate::hex::hex(&digest[..16]))
     }
 
     /// Accepts a key typed by the user (from `cache list`).

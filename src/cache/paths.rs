@@ -7,10 +7,15 @@ use super::error::CacheError;
 
 /// `~/.cache/kube-sa-token` on Linux (XDG_CACHE_HOME respected), the
 /// platform's equivalent elsewhere.
+/// Worked out once per process: a cache hit asks for it several times,
+/// and each answer reads a dozen environment variables.
 pub fn cache_dir() -> Result<PathBuf, CacheError> {
-    let dirs =
-        directories::ProjectDirs::from("", "", "kube-sa-token").ok_or(CacheError::NoCacheDir)?;
-    Ok(dirs.cache_dir().to_path_buf())
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        directories::ProjectDirs::from("", "", "kube-sa-token").map(|d| d.cache_dir().to_path_buf())
+    })
+    .clone()
+    .ok_or(CacheError::NoCacheDir)
 }
 
 /// The file store's directory.
@@ -90,7 +95,7 @@ pub fn dir_label() -> Option<String> {
     use sha2::{Digest, Sha256};
     let dir = cache_dir().ok()?;
     let hash = Sha256::digest(dir.as_os_str().as_encoded_bytes());
-    Some(hash[..8].iter().map(|b| format!("{b:02x}")).collect())
+    Some(crate::hex::hex(&hash[..8]))
 }
 
 #[cfg(all(test, unix))]

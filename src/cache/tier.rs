@@ -75,12 +75,12 @@ pub struct Tiered {
     /// The kernel copy (`None` where keyctl is blocked, and off Linux).
     fast: Option<KeyutilsStore>,
     /// Resolves the durable store, on the first miss.
-    resolve: fn() -> Result<Box<dyn Store>, CacheError>,
+    resolve: super::facade::Durable,
     durable: OnceCell<Box<dyn Store>>,
 }
 
 impl Tiered {
-    pub fn new(resolve: fn() -> Result<Box<dyn Store>, CacheError>) -> Tiered {
+    pub fn new(resolve: super::facade::Durable) -> Tiered {
         Tiered {
             fast: kernel(),
             resolve,

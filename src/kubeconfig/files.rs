@@ -50,10 +50,7 @@ pub fn fingerprint(explicit: Option<&Path>) -> String {
             Err(_) => h.update("\tmissing\n"),
         }
     }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::hex(&h.finalize()[..8])
 }
 
 /// A kubeconfig as YAML that kubectl reads back the same: kubectl reads YAML

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The krew plugin manifest (plugin `sa-token`) for the archives listed in
 OUT/sha256sums.txt: one platform per archive, with its sha256, the binary
-as `bin` and LICENSE extracted (krew's `files`). Validated by krew's own
+as `bin`, the full program it runs beside it and LICENSE extracted
+(krew's `files`). Validated by krew's own
 validate-krew-manifest in tests/release/check.sh.
 
 Usage: krew-manifest.py VERSION OUT [BASE_URL] > OUT/sa-token.yaml
@@ -23,7 +24,8 @@ with open(os.path.join(out, "sha256sums.txt")) as f:
 platforms = []
 for os_name, arch in [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"),
                       ("darwin", "arm64"), ("windows", "amd64")]:
-    ext, exe = (".zip", "kube-sa-token.exe") if os_name == "windows" else (".tar.gz", "kube-sa-token")
+    ext, suffix = (".zip", ".exe") if os_name == "windows" else (".tar.gz", "")
+    exe, full = f"kube-sa-token{suffix}", f"kube-sa-token-full{suffix}"
     archive = f"kube-sa-token-v{version}-{os_name}-{arch}{ext}"
     if archive not in sums:
         continue
@@ -35,6 +37,8 @@ for os_name, arch in [("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"
     sha256: {sums[archive]}
     files:
       - from: {exe}
+        to: .
+      - from: {full}
         to: .
       - from: LICENSE
         to: .

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One release archive: tests/release/pack.sh OS ARCH RUST_TARGET BINARY DOCS OUT
-# packs BINARY with what DOCS holds (LICENSE, README.md, CHANGELOG.md,
+# packs BINARY, and the full program beside it (kube-sa-token-full: BINARY
+# runs it for everything but a cache hit), with what DOCS holds (LICENSE, README.md, CHANGELOG.md,
 # completions/, man/), THIRD-PARTY-LICENSES.txt and the CycloneDX software
 # bill of materials kube-sa-token.cdx.json for RUST_TARGET into
 # OUT/kube-sa-token-vVERSION-OS-ARCH.tar.gz (.zip for windows). Entries
@@ -12,12 +13,13 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 os=$1 arch=$2 rust_target=$3 binary=$4 docs=$5 out=$6
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' "$repo/Cargo.toml" | head -1)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git -C "$repo" log -1 --format=%ct)}
-name="kube-sa-token-v$version-$os-$arch" exe=kube-sa-token
-[ "$os" = windows ] && exe=kube-sa-token.exe
+name="kube-sa-token-v$version-$os-$arch" suffix=""
+[ "$os" = windows ] && suffix=.exe
 dir=$(mktemp -d) && trap 'rm -rf "$dir"' EXIT
 cp -r "$docs/." "$dir/"
-cp "$binary" "$dir/$exe"
-chmod 0755 "$dir/$exe"
+cp "$binary" "$dir/kube-sa-token$suffix"
+cp "$(dirname "$binary")/kube-sa-token-full$suffix" "$dir/kube-sa-token-full$suffix"
+chmod 0755 "$dir/kube-sa-token$suffix" "$dir/kube-sa-token-full$suffix"
 (cd "$repo" && python3 tests/release/notices.py "$rust_target") >"$dir/THIRD-PARTY-LICENSES.txt"
 # The software bill of materials of the same crates (CycloneDX JSON).
 (cd "$repo" && python3 tests/release/notices.py "$rust_target" --sbom) >"$dir/kube-sa-token.cdx.json"

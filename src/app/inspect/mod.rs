@@ -118,10 +118,7 @@ mod tests {
             .decode(body)
             .unwrap();
         use sha2::Digest;
-        let hex: String = sha2::Sha256::digest(&der)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let hex: String = crate::hex::hex(&sha2::Sha256::digest(&der));
         let v: Value =
             serde_json::from_str(&run(&Token::new(c.certificate.clone()), Format::Json)).unwrap();
         assert_eq!(v["credentialId"], format!("X509SHA256={hex}"));

@@ -94,9 +94,8 @@ fn a_binary_others_could_replace_is_never_written_into_an_exec_entry() {
     let api = FakeApi::start();
     let env = env_with(&api);
     let shared = env.root().join("shared");
-    let bin = shared.join("mine/kube-sa-token");
-    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
-    std::fs::copy(&*support::BIN, &bin).unwrap();
+    std::fs::create_dir_all(shared.join("mine")).unwrap();
+    let bin = support::copy_program(&support::BIN, &shared.join("mine"), "kube-sa-token");
     std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
     let before = std::fs::read_to_string(&env.kubeconfig).unwrap();
     for args in [

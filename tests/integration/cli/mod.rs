@@ -69,6 +69,7 @@ mod commands;
 #[cfg(unix)]
 mod completions;
 mod errors;
+mod front;
 mod get;
 mod hostile;
 #[cfg(unix)]

@@ -49,8 +49,7 @@ fn an_agents_kubeconfig_stays_the_agents_and_an_unrunnable_command_is_named() {
         .join(format!("setup-owner-{}", std::process::id()));
     std::fs::create_dir_all(&private).unwrap();
     std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let bin = private.join("kube-sa-token");
-    std::fs::copy(&*crate::support::BIN, &bin).unwrap();
+    let bin = crate::support::copy_program(&crate::support::BIN, &private, "kube-sa-token");
     let out = setup_with(&env, &bin, &file);
     out.ok();
     assert!(

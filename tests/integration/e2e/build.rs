@@ -131,9 +131,13 @@ nobody "$BIN" doctor --kubeconfig "$DIR/localhost.kubeconfig" --admin-context ad
         .into_iter()
         .enumerate()
     {
-        let copy = dir.path().join(format!("kube-sa-token-{i}"));
-        std::fs::copy(built, &copy).unwrap();
-        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let sub = dir.path().join(format!("build-{i}"));
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let copy = support::copy_program(built, &sub, "kube-sa-token");
+        for f in [copy.clone(), sub.join("kube-sa-token-full")] {
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let bin = copy.to_str().unwrap();
         let mut cmd = Command::new("unshare");
         cmd.args(["--mount", "bash", "-c", script]);

@@ -60,6 +60,10 @@ fn walk(c: &Cluster, root: &str, agent: &str) -> Out {
     std::fs::create_dir(&bin).unwrap();
     for (from, to) in [
         (PathBuf::from(&*support::BIN), "kube-sa-token"),
+        (
+            PathBuf::from(&*support::BIN).with_file_name("kube-sa-token-full"),
+            "kube-sa-token-full",
+        ),
         (c.kubectl_path(), "kubectl"),
     ] {
         std::fs::copy(&from, bin.join(to)).unwrap();

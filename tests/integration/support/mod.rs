@@ -23,6 +23,20 @@ pub static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_kube-sa-token").to_string())
 });
 
+/// Copies the program `built` (the front binary kubectl runs) and the full
+/// program beside it (`kube-sa-token-full`, which it runs for everything
+/// but a cache hit) into `dir`, the front as `name`; returns its path.
+pub fn copy_program(built: &str, dir: &Path, name: &str) -> PathBuf {
+    let to = dir.join(name);
+    std::fs::copy(built, &to).unwrap();
+    let full = Path::new(built).with_file_name(format!(
+        "kube-sa-token-full{}",
+        std::env::consts::EXE_SUFFIX
+    ));
+    std::fs::copy(&full, dir.join(full.file_name().unwrap())).unwrap();
+    to
+}
+
 /// Variables of ours (and of the protocol) that must not leak into a test.
 const SCRUBBED: &[&str] = &[
     "KUBE_SA_TOKEN_CHAIN",

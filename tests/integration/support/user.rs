@@ -91,10 +91,14 @@ impl OrdinaryUser {
     /// The binary under test, copied into `dir` for the user: the checkout
     /// it was built in may sit in a directory only root can enter (CI's
     /// clone in a fresh temporary folder).
+    /// With the full program beside it, which it runs.
     pub fn binary_in(&self, dir: &Path) -> PathBuf {
-        let to = self.copy_in(Path::new(&*super::BIN), dir);
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let to = super::copy_program(&super::BIN, dir, "kube-sa-token");
+        for f in [to.clone(), dir.join("kube-sa-token-full")] {
+            self.give(&f);
+            std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
         to
     }
 
