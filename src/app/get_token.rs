@@ -20,7 +20,7 @@ use super::background::BACKGROUND_DEADLINE;
 use super::ports::{Background, FailedMints, Locked, Minter, Review, TokenCache, TryLock};
 use super::request::recursion_chain;
 use super::verdict::{Verdict, judge, still_valid_until};
-use super::{backoff, mint, refresh_ahead};
+use super::{backoff, mint, refresh_ahead, reinvoked};
 use crate::clock::after;
 
 /// How long a call waits for the lock held by a background refresh before it
@@ -56,17 +56,6 @@ enum Lookup {
     /// The server rejected the cached token: drop it, then mint.
     Dead(Box<Entry>),
 }
-
-/// A caller that comes back this long before the expiry it was given is
-/// not refreshing on schedule: kube-rs refreshes 60 s before it, client-go
-/// at it. Earlier, the same caller is re-running the plugin after a 401.
-const REFRESH_SLACK_SECS: i64 = 90;
-
-/// One check per caller at most this often: a script or a benchmark that
-/// runs `get` in a loop from one shell looks like a client re-running the
-/// plugin each time; it costs one SelfSubjectReview per half minute, not one
-/// per call.
-const CHECK_COOLDOWN_SECS: i64 = 30;
 
 impl GetToken<'_> {
     /// The token for `opts` on `target` under `key`: from the cache when
@@ -388,22 +377,12 @@ impl GetToken<'_> {
         self.parent.and(self.cache.last_served(key))
     }
 
-    /// Did the caller get this entry before (`last`), with an expiry still
-    /// ahead, and was it not checked for it just now?
+    /// Did the caller get this entry before, and must it be checked?
     fn reinvoked(&self, last: Option<Served>, now: OffsetDateTime) -> bool {
-        let (Some(me), Some(last)) = (self.parent, last) else {
-            return false;
-        };
-        let now = now.unix_timestamp();
-        last.parent == me
-            && last.at <= now
-            && now < last.until.saturating_sub(REFRESH_SLACK_SECS)
-            && now.saturating_sub(last.checked) >= CHECK_COOLDOWN_SECS
+        reinvoked::reinvoked(self.parent, last, now)
     }
 
-    /// Records who was served until when; `checked`: the token was just
-    /// checked with the server for this caller, else `last`'s check time
-    /// carries over for the same caller.
+    /// Records who was served until when ([`reinvoked::serve`]).
     fn note_served(
         &self,
         key: &CacheKey,
@@ -412,22 +391,10 @@ impl GetToken<'_> {
         checked: bool,
         last: Option<Served>,
     ) {
-        let Some(parent) = self.parent else { return };
-        let now = now.unix_timestamp();
-        let checked = if checked {
-            now
-        } else {
-            last.filter(|s| s.parent == parent).map_or(0, |s| s.checked)
-        };
-        self.cache.record_served(
-            key,
-            &Served {
-                parent,
-                at: now,
-                until: until.unix_timestamp(),
-                checked,
-            },
-        );
+        if let Some(parent) = self.parent {
+            let served = reinvoked::serve(parent, now, until, checked, last);
+            self.cache.record_served(key, &served);
+        }
     }
 
     /// Asks the server about the cached credential; one it accepts as

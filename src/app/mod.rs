@@ -27,6 +27,7 @@ mod logout;
 mod mint;
 mod ports;
 mod refresh_ahead;
+mod reinvoked;
 mod request;
 mod rights;
 mod serve;

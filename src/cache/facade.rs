@@ -13,6 +13,7 @@ use super::lock::{FileLock, LockError};
 use super::paths::{self, dir_label};
 use super::served::{self, Served};
 use super::store::{Entry, Store, StoreKind};
+use super::tier::Durable;
 use super::{backoff, refresh, tier};
 use crate::credential::Credential;
 use crate::options::CacheChoice;
@@ -21,9 +22,6 @@ use crate::options::CacheChoice;
 pub struct Cache {
     store: Option<Box<dyn Store>>,
 }
-
-/// Resolves the store behind a kernel copy, on its first miss.
-pub type Durable = fn() -> Result<Box<dyn Store>, CacheError>;
 
 fn resolve_auto() -> Result<Box<dyn Store>, CacheError> {
     let (store, why) = factory::auto()?;

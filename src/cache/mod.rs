@@ -49,9 +49,7 @@ mod store;
 mod tier;
 
 pub use error::CacheError;
-pub use facade::{
-    Cache, Durable, in_kernel, kernel_tier_available, list, record, remove_untracked_files,
-};
+pub use facade::{Cache, in_kernel, kernel_tier_available, list, record, remove_untracked_files};
 pub use index::{BROKER_PREFIX, Record};
 pub use key::CacheKey;
 /// This user's kernel key quota and its use (Linux), for `doctor`.
@@ -61,6 +59,7 @@ pub use paths::dir_label;
 pub use runtime_dir::runtime_dir;
 pub use served::Served;
 pub use store::{Entry, Store, StoreKind};
+pub use tier::Durable;
 
 #[cfg(test)]
 pub(crate) use index::parse as parse_index;

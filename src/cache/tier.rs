@@ -70,17 +70,20 @@ pub fn forget(key: &CacheKey) -> bool {
     kernel().is_some_and(|k| k.remove(key).unwrap_or(false))
 }
 
+/// Resolves the durable store behind a kernel copy, on its first miss.
+pub type Durable = fn() -> Result<Box<dyn Store>, CacheError>;
+
 /// A durable store behind a kernel copy.
 pub struct Tiered {
     /// The kernel copy (`None` where keyctl is blocked, and off Linux).
     fast: Option<KeyutilsStore>,
     /// Resolves the durable store, on the first miss.
-    resolve: super::facade::Durable,
+    resolve: Durable,
     durable: OnceCell<Box<dyn Store>>,
 }
 
 impl Tiered {
-    pub fn new(resolve: super::facade::Durable) -> Tiered {
+    pub fn new(resolve: Durable) -> Tiered {
         Tiered {
             fast: kernel(),
             resolve,

@@ -15,7 +15,30 @@ use std::ffi::OsString;
 
 use crate::error::Error;
 use crate::get_flags::{self, Given, Takes};
-use crate::options::{Command, Invocation};
+use crate::options::{Command, GetOptions, Invocation};
+
+/// Whether kubectl's plugin completion runs us (`kubectl_complete-sa_token`).
+pub(super) fn completing(args: &[OsString]) -> bool {
+    args.first()
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .is_some_and(|n| n == "kubectl_complete-sa_token")
+}
+
+/// The options of a plain `get` (no `-v`, nothing clap must judge), as
+/// [`super::parse`] would give them; `None` for anything else. The front
+/// binary's parser ([`crate::front`]).
+pub fn plain_get(args: &[OsString]) -> Option<GetOptions> {
+    if completing(args) {
+        return None;
+    }
+    match parse(args)?.ok()? {
+        Invocation {
+            verbose: 0,
+            command: Command::Get(opts),
+        } => Some(opts),
+        _ => None,
+    }
+}
 
 /// `Some` when `args` is a plain `get` invocation.
 pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {

@@ -16,6 +16,7 @@ use crate::secret::Token;
 mod args;
 mod completions;
 mod fast_get;
+pub use fast_get::plain_get;
 mod man;
 mod plugin_complete;
 mod table_args;
@@ -34,34 +35,11 @@ pub enum Parsed {
 
 /// Parses the command line. Help, version, completions and clap's own usage
 /// errors are printed here; our checks of the values come back as `Err`.
-/// Whether kubectl's plugin completion runs us (`kubectl_complete-sa_token`).
-fn completing(args: &[OsString]) -> bool {
-    args.first()
-        .and_then(|a| std::path::Path::new(a).file_stem())
-        .is_some_and(|n| n == "kubectl_complete-sa_token")
-}
-
-/// The options of a plain `get` (no `-v`, nothing clap must judge), as
-/// [`parse`] would give them; `None` for anything else. The front binary's
-/// parser ([`crate::front`]).
-pub fn plain_get(args: &[OsString]) -> Option<GetOptions> {
-    if completing(args) {
-        return None;
-    }
-    match fast_get::parse(args)?.ok()? {
-        Invocation {
-            verbose: 0,
-            command: Command::Get(opts),
-        } => Some(opts),
-        _ => None,
-    }
-}
-
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, Error> {
     let args: Vec<OsString> = args.into_iter().collect();
     // `kubectl sa-token <TAB>` runs `kubectl_complete-sa_token WORDS...`;
     // the shells' scripts run `kube-sa-token __complete WORDS...`.
-    let plugin_complete = completing(&args);
+    let plugin_complete = fast_get::completing(&args);
     let skip = if plugin_complete {
         Some(1)
     } else {

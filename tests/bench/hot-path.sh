@@ -40,7 +40,7 @@ hyperfine -N --warmup 50 --min-runs 500 \
   -n 'true (process spawn)' 'true' \
   -n 'get, cache hit, file' "$bin $args --cache file" \
   -n 'get, cache hit, keyutils' "$bin $args --cache keyutils" \
-  -n 'get, cache hit, auto (no session bus: keyutils)' "$bin $args" \
+  -n 'get, cache hit, auto (no session bus: tmpfs, kernel copy in front)' "$bin $args" \
   -n 'get, cache hit, keyutils, dynamically linked' "$bin_dynamic $args --cache keyutils" \
   -n 'get --user, cache hit, file' "$bin $user --cache file" \
   -n 'get --user, cache hit, keyutils' "$bin $user --cache keyutils" \
@@ -83,6 +83,51 @@ for name, words in spellings.items():
         row(f"{name}, {store}", cmd)
 PY
 fi
+
+# Issue 34: time against `true`, 1,000 alternating pairs a store (each run
+# from python, a parent of its own); what a call the front binary hands
+# over costs (`--version`: kube-sa-token, which runs kube-sa-token-full,
+# against kube-sa-token-full itself); and kubectl through the exec entry
+# against kubectl through an entry that runs `cat FILE` (kubectl's own cost
+# of any plugin), paired in one run.
+paired() { python3 "$repo/tests/bench/paired.py" "$@"; }
+echo "a hit against true, 1,000 alternating pairs each (paired.py: B is the hit):"
+for store in auto keyutils tmpfs file; do
+  c=()
+  [ "$store" = auto ] || c=(--cache "$store")
+  # shellcheck disable=SC2086
+  paired --runs 1000 --warmup 20 --name-a true --name-b "hit, $store" -- true --- $bin $args "${c[@]}"
+done
+echo "a call the front binary hands over (B) against the full program run directly (A):"
+paired --runs 300 --warmup 10 --name-a "kube-sa-token-full --version" --name-b "kube-sa-token --version" \
+  -- "$bin-full" --version --- "$bin" --version
+kc=$work/paired.kubeconfig
+# shellcheck disable=SC2086
+"$bin" $args >"$work/credential.json"
+cat >"$kc" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: bench
+  cluster: {server: "$TEST_CLUSTER_SERVER", certificate-authority-data: "$ca_data"}
+users:
+- name: plugin
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1, command: "$bin", args: [get, --kubeconfig, "$KUBECONFIG", --admin-context, admin, --service-account, bench/viewer], provideClusterInfo: true, interactiveMode: Never}
+- name: cat
+  user:
+    exec: {apiVersion: client.authentication.k8s.io/v1, command: cat, args: ["$work/credential.json"], interactiveMode: Never}
+contexts:
+- {name: plugin, context: {cluster: bench, user: plugin}}
+- {name: cat, context: {cluster: bench, user: cat}}
+EOF
+kubectl=("$TEST_CLUSTER_BIN/kubectl" --kubeconfig "$kc")
+echo "kubectl get --raw /version through the exec entry (B) against through an entry running cat FILE (A):"
+(
+  unset KUBERNETES_EXEC_INFO
+  paired --runs 300 --warmup 10 --name-a "kubectl, cat FILE" --name-b "kubectl, kube-sa-token" \
+    -- "${kubectl[@]}" --context cat get --raw /version --- "${kubectl[@]}" --context plugin get --raw /version
+)
 
 unset KUBERNETES_EXEC_INFO
 echo "without provideClusterInfo (reads the kubeconfig), and minting every time:"
