@@ -42,7 +42,11 @@ pub fn for_this_binary() -> Result<Chosen, Error> {
             });
         }
     }
-    if let Some(why) = replaceable(&me) {
+    // The full program the front binary runs: as open to others as the
+    // front itself would be.
+    let full = me.with_file_name(format!("{FULL}{}", std::env::consts::EXE_SUFFIX));
+    let others = replaceable(&me).or_else(|| full.is_file().then(|| replaceable(&full)).flatten());
+    if let Some(why) = others {
         return Err(Error::Refused(format!(
             "not writing an exec entry that runs {}: {why}, and kubectl would run whatever is there then, as you; install kube-sa-token where only you or root can write (./install.sh puts it in ~/.local/bin; PREFIX=/usr/local ./install.sh for every account) and run setup from there",
             me.display()

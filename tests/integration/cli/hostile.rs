@@ -119,6 +119,35 @@ fn a_binary_others_could_replace_is_never_written_into_an_exec_entry() {
     }
     assert_eq!(std::fs::read_to_string(&env.kubeconfig).unwrap(), before);
     assert_eq!(api.token_requests(), 0, "refused before asking anything");
+    // In a private directory (not under /tmp, which is refused as above),
+    // with the full program beside it writable by every user: the front
+    // binary would run whatever is put there.
+    let private = std::path::PathBuf::from(std::env::var_os("HOME").unwrap())
+        .join(".cache/kube-sa-token/tests")
+        .join(format!("hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let front = support::copy_program(&support::BIN, &private, "kube-sa-token");
+    let full = private.join("kube-sa-token-full");
+    std::fs::set_permissions(&full, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut c = std::process::Command::new(&front);
+    env.isolate(&mut c);
+    let out = support::Out::from(
+        c.args(["setup", "--admin-context", "admin", "team/viewer"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out.code, 6, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "{} is writable by every user (mode 777)",
+            full.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&env.kubeconfig).unwrap(), before);
+    std::fs::remove_dir_all(&private).unwrap();
     // An entry that runs it: doctor fails it.
     let entry = format!(
         "{before}- name: planted\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      args: [get, --admin-context, admin, --service-account, team/viewer]\n      interactiveMode: Never\n      provideClusterInfo: true\n",

@@ -49,10 +49,7 @@ impl Client {
         let dir = self.dir.join("faketime");
         std::fs::create_dir(&dir).unwrap();
         self.user.give(&dir);
-        let bin = self.user.copy_in(Path::new(support::FAKETIME_BIN), &dir);
-        std::fs::set_permissions(&bin, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-            .unwrap();
-        bin
+        self.user.program_in(support::FAKETIME_BIN, &dir)
     }
 
     /// Runs `script` as the user, with the variables and `more`.
@@ -237,7 +234,9 @@ echo "--- rules" >&2
     assert!(
         audit.iter().filter(|l| l["uid"] != 0).all(|l| l["exe"]
             .as_str()
-            .is_some_and(|e| e.ends_with("/kube-sa-token"))),
+            // The full program asks the broker; kube-sa-token only serves
+            // what is cached.
+            .is_some_and(|e| e.ends_with("/kube-sa-token-full"))),
         "{audit:?}"
     );
     let capped_line = audit

@@ -93,8 +93,14 @@ impl OrdinaryUser {
     /// clone in a fresh temporary folder).
     /// With the full program beside it, which it runs.
     pub fn binary_in(&self, dir: &Path) -> PathBuf {
+        self.program_in(&super::BIN, dir)
+    }
+
+    /// The program `built` (and the full program beside it) copied into
+    /// `dir` for the user, 0700.
+    pub fn program_in(&self, built: &str, dir: &Path) -> PathBuf {
         use std::os::unix::fs::PermissionsExt;
-        let to = super::copy_program(&super::BIN, dir, "kube-sa-token");
+        let to = super::copy_program(built, dir, "kube-sa-token");
         for f in [to.clone(), dir.join("kube-sa-token-full")] {
             self.give(&f);
             std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o700)).unwrap();
