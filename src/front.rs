@@ -22,8 +22,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use crate::app::FULL;
-use crate::cache::{CacheError, Store};
+use crate::cache::{CacheError, Durable, Store};
 use crate::error::ExitCode;
+use crate::options::CacheChoice;
 
 /// This call's arguments, for [`hand_off`].
 static ARGS: OnceLock<Vec<OsString>> = OnceLock::new();
@@ -38,7 +39,13 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         hand_off()
     };
     crate::logging::init(0);
-    let Some(json) = crate::app::cached(&opts, &crate::clock::SystemClock, hand_off, in_full)
+    // Behind the kernel copy: `auto`'s store where no OS keyring can
+    // answer, read here; the OS keyring's, read by the full program.
+    let durable: Durable = match opts.cache {
+        CacheChoice::Auto => auto_here,
+        _ => in_full,
+    };
+    let Some(json) = crate::app::cached(&opts, &crate::clock::SystemClock, hand_off, durable)
     else {
         hand_off()
     };
@@ -55,6 +62,13 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 /// The OS keyring behind a kernel copy that missed: the full program's.
 fn in_full() -> Result<Box<dyn Store>, CacheError> {
     hand_off()
+}
+
+/// `--cache auto` behind a kernel copy that missed (or where keyctl is
+/// blocked: a container): the memory-backed files where no session bus
+/// can answer, else the full program's (it asks the Secret Service).
+fn auto_here() -> Result<Box<dyn Store>, CacheError> {
+    crate::cache::auto_without_bus().unwrap_or_else(|| hand_off())
 }
 
 /// Replaces this process with the full program, given this call's

@@ -6,6 +6,7 @@
 use super::error::CacheError;
 use super::file::FileStore;
 use super::keyring::KeyringStore;
+use super::keyring_error::NO_BUS;
 use super::keyutils::KeyutilsStore;
 use super::paths;
 use super::runtime_dir::runtime_dir;
@@ -42,6 +43,9 @@ pub struct AutoChoice {
 /// kernel keyring alone, else an error naming the choices.
 /// Never the file store: plaintext on disk is only ever an explicit choice.
 pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
+    if !session_bus_possible() {
+        return without_keyring(NO_BUS.into());
+    }
     let keyring_problem = match KeyringStore::new().and_then(|s| s.probe().map(|()| s)) {
         Ok(s) => {
             return Ok((
@@ -56,6 +60,40 @@ pub fn auto() -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
         Err(CacheError::Keyring { detail, .. }) => detail,
         Err(e) => e.to_string(),
     };
+    without_keyring(keyring_problem)
+}
+
+/// Whether a session bus, and so a Secret Service, could answer here: the
+/// address D-Bus clients use (zbus's: `DBUS_SESSION_BUS_ADDRESS`, else the
+/// socket `$XDG_RUNTIME_DIR/bus`, else `/run/user/UID/bus`) names
+/// something. Elsewhere the OS keyring is always there to ask.
+#[cfg(target_os = "linux")]
+fn session_bus_possible() -> bool {
+    if let Some(address) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
+        return !address.is_empty();
+    }
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map_or_else(
+        // SAFETY: geteuid cannot fail.
+        || std::path::PathBuf::from(format!("/run/user/{}", unsafe { libc::geteuid() })),
+        std::path::PathBuf::from,
+    );
+    runtime.join("bus").exists()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn session_bus_possible() -> bool {
+    true
+}
+
+/// What `--cache auto` picks where no session bus can answer (so never
+/// the OS keyring): the front binary's hits read that store themselves.
+/// `None` where a Secret Service might answer: only the full program asks.
+pub fn auto_without_bus() -> Option<Result<Box<dyn Store>, CacheError>> {
+    (!session_bus_possible()).then(|| without_keyring(NO_BUS.into()).map(|(store, _)| store))
+}
+
+/// `--cache auto` once the OS keyring did not answer (`keyring_problem`).
+fn without_keyring(keyring_problem: String) -> Result<(Box<dyn Store>, AutoChoice), CacheError> {
     // Memory-backed files: room for hundreds of entries, never on a disk;
     // the kernel keyring keeps a copy in front where it has room (see
     // `tier`), which an ordinary user's quota gives about 16 entries.

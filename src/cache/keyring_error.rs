@@ -21,6 +21,9 @@ pub fn describe(e: &keyring::Error) -> String {
     }
 }
 
+/// Why no Secret Service can answer, when no session bus is there.
+pub const NO_BUS: &str = "no D-Bus session bus (no desktop session: DBUS_SESSION_BUS_ADDRESS is unset or its socket is gone)";
+
 /// A platform failure in words a user can act on. The library's own chain
 /// (zbus: addresses, D-Bus error names) goes to -vv only.
 fn plain(raw: &str) -> String {
@@ -29,7 +32,7 @@ fn plain(raw: &str) -> String {
         || raw.contains("DBUS_SESSION_BUS_ADDRESS")
         || raw.contains("autolaunch")
     {
-        "no D-Bus session bus (no desktop session: DBUS_SESSION_BUS_ADDRESS is unset or its socket is gone)".into()
+        NO_BUS.into()
     } else if raw.contains("org.freedesktop.secrets") || raw.contains("ServiceUnknown") {
         "no Secret Service on the session bus (gnome-keyring, KWallet or KeePassXC is not running)"
             .into()

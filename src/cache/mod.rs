@@ -50,6 +50,7 @@ mod tier;
 
 pub use error::CacheError;
 pub use facade::{Cache, in_kernel, kernel_tier_available, list, record, remove_untracked_files};
+pub use factory::auto_without_bus;
 pub use index::{BROKER_PREFIX, Record};
 pub use key::CacheKey;
 /// This user's kernel key quota and its use (Linux), for `doctor`.

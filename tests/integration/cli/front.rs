@@ -11,12 +11,30 @@ use crate::support::Out;
 /// its own (one caller twice in a row is taken for a client re-running the
 /// plugin after a 401, and the token is checked with the server first).
 fn run_in(dir: &Path, env: &TestEnv, info: &str, program: &str, args: &[&str]) -> Out {
-    let mut c = Command::new("sh");
+    run_under(&[], &[], dir, env, info, program, args)
+}
+
+/// [`run_in`] under `prefix` (a command that runs its arguments), with the
+/// variables `vars` besides the env's.
+fn run_under(
+    prefix: &[&str],
+    vars: &[(&str, String)],
+    dir: &Path,
+    env: &TestEnv,
+    info: &str,
+    program: &str,
+    args: &[&str],
+) -> Out {
+    let mut c = Command::new(prefix.first().copied().unwrap_or("sh"));
+    if !prefix.is_empty() {
+        c.args(&prefix[1..]).arg("sh");
+    }
     c.args(["-c", "\"$0\" \"$@\"; exit $?"])
         .arg(dir.join(program))
         .args(args);
     env.isolate(&mut c);
     c.env("KUBERNETES_EXEC_INFO", info);
+    c.envs(vars.iter().map(|(k, v)| (k, v)));
     Out::from(c.output().unwrap())
 }
 
@@ -121,4 +139,53 @@ fn the_full_program_answers_what_the_front_binary_hands_over() {
     let out = env.run_with_stdin(&["inspect", "-"], b"not a token");
     assert_ne!(out.code, 0);
     assert!(out.stderr.starts_with("kube-sa-token: "), "{}", out.stderr);
+}
+
+/// In a container (keyctl blocked) without a session bus, `auto` keeps
+/// its entries in memory-backed files: the front binary reads them itself.
+/// Where a session bus might answer, it leaves `auto` to the full program,
+/// which asks the Secret Service first.
+#[cfg(target_os = "linux")]
+#[test]
+fn in_a_container_auto_hits_are_the_front_binarys_unless_a_session_bus_may_answer() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    let info = exec_info("v1", Some(&api.server));
+    let no_keyctl = ["python3", support::NO_KEYCTL];
+    let alone = env.root().join("alone");
+    std::fs::create_dir(&alone).unwrap();
+    std::fs::copy(&*support::BIN, alone.join("kube-sa-token")).unwrap();
+    let pair = env.root().join("pair");
+    std::fs::create_dir(&pair).unwrap();
+    support::copy_program(&support::BIN, &pair, "kube-sa-token");
+    let args = ["get", "--admin-context", "admin", "team/viewer"];
+    let minted = run_under(&no_keyctl, &[], &pair, &env, &info, "kube-sa-token", &args);
+    minted.ok();
+    let hit = run_under(&no_keyctl, &[], &alone, &env, &info, "kube-sa-token", &args);
+    hit.ok();
+    assert_eq!(hit.stdout, minted.stdout);
+    assert!(
+        env.runtime_dir().is_dir(),
+        "the entry is in the memory-backed directory"
+    );
+    let bus = [(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", env.root().join("bus").display()),
+    )];
+    let handed = run_under(
+        &no_keyctl,
+        &bus,
+        &alone,
+        &env,
+        &info,
+        "kube-sa-token",
+        &args,
+    );
+    assert_eq!(handed.code, 1, "{}", handed.stderr);
+    assert!(
+        handed.stderr.contains("kube-sa-token-full is missing"),
+        "{}",
+        handed.stderr
+    );
+    assert_eq!(api.token_requests(), 1);
 }
