@@ -1,21 +1,26 @@
 //! The front binary (src/front.rs): `kube-sa-token` serves cache hits
 //! itself and runs `kube-sa-token-full`, beside it, for everything else.
 
+#[cfg(target_os = "linux")]
 use std::path::Path;
+#[cfg(target_os = "linux")]
 use std::process::Command;
 
 use super::*;
+#[cfg(target_os = "linux")]
 use crate::support::Out;
 
 /// `program` in `dir`, run as kubectl runs it: each call from a parent of
 /// its own (one caller twice in a row is taken for a client re-running the
 /// plugin after a 401, and the token is checked with the server first).
+#[cfg(target_os = "linux")]
 fn run_in(dir: &Path, env: &TestEnv, info: &str, program: &str, args: &[&str]) -> Out {
     run_under(&[], &[], dir, env, info, program, args)
 }
 
 /// [`run_in`] under `prefix` (a command that runs its arguments), with the
 /// variables `vars` besides the env's.
+#[cfg(target_os = "linux")]
 fn run_under(
     prefix: &[&str],
     vars: &[(&str, String)],

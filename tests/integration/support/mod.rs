@@ -26,6 +26,7 @@ pub static BIN: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
 /// Copies the program `built` (the front binary kubectl runs) and the full
 /// program beside it (`kube-sa-token-full`, which it runs for everything
 /// but a cache hit) into `dir`, the front as `name`; returns its path.
+#[cfg(unix)]
 pub fn copy_program(built: &str, dir: &Path, name: &str) -> PathBuf {
     let to = dir.join(name);
     std::fs::copy(built, &to).unwrap();
