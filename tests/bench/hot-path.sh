@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks `kube-sa-token get` on a cache hit (file and keyutils stores)
-# against spawning a trivial process, with hyperfine, on the test cluster.
-# Figures go to docs/performance.md; nothing here is asserted by a test.
+# Benchmarks `kube-sa-token get` on a cache hit against spawning a trivial
+# process, on the test cluster: hyperfine per store; callgrind instructions
+# and page faults per spelling and store; 1,000 alternating pairs against
+# `true` per store; a call handed to kube-sa-token-full; kubectl through the
+# exec entry against through `cat FILE` (issue 34). Figures go to
+# docs/performance.md; nothing here is asserted by a test.
 # The installed build (static-pie, musl) and the same code linked
 # dynamically (install.sh --dynamic) are measured side by side.
 #   needs: hyperfine (apt-get install hyperfine), a running test cluster
