@@ -90,7 +90,12 @@ impl TokenCache for Cache {
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
         match Cache::load(self, key) {
             Err(CacheError::Corrupt(why)) => {
-                tracing::warn!("ignoring a corrupt cache entry ({why}); minting a new token");
+                // Said once: `get` looks again under the entry's lock.
+                static SAID: std::sync::atomic::AtomicBool =
+                    std::sync::atomic::AtomicBool::new(false);
+                if !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    tracing::warn!("ignoring a corrupt cache entry ({why}); minting a new token");
+                }
                 Ok(None)
             }
             other => other,
@@ -160,7 +165,11 @@ impl TokenCache for HitsOnly<'_> {
         self.cache.keeps()
     }
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
-        TokenCache::load(self.cache, key)
+        match Cache::load(self.cache, key) {
+            // The full program says so (once) and mints anew.
+            Err(CacheError::Corrupt(_)) => (self.hand_off)(),
+            other => other,
+        }
     }
     fn put(
         &self,

@@ -194,3 +194,31 @@ fn in_a_container_auto_hits_are_the_front_binarys_unless_a_session_bus_may_answe
     );
     assert_eq!(api.token_requests(), 1);
 }
+
+/// A damaged entry is said once, by the full program, which mints anew:
+/// the front binary hands it over without a word of its own.
+#[test]
+fn a_damaged_entry_is_reported_once() {
+    let api = FakeApi::start();
+    let env = env_with(&api);
+    let info = exec_info("v1", Some(&api.server));
+    env.get(Some(&info), SA).ok();
+    let tokens = env.home.join(".cache/kube-sa-token/tokens");
+    let entries: Vec<_> = std::fs::read_dir(&tokens)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    std::fs::write(&entries[0], "not an entry").unwrap();
+    let out = env.get(Some(&info), SA);
+    out.ok();
+    assert_eq!(
+        out.stderr.matches("ignoring a corrupt cache entry").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert_eq!(api.token_requests(), 2);
+}
