@@ -64,10 +64,15 @@ pub fn ca_fingerprint(pem: &[u8]) -> Result<String, CaError> {
             .map(|c| c.map(|c| c.to_vec()))
             .collect::<Result<Vec<_>, _>>(),
     };
-    let mut certs = certs.map_err(|_| CaError("the CA bundle is not valid PEM".into()))?;
+    let certs = certs.map_err(|_| CaError("the CA bundle is not valid PEM".into()))?;
     if certs.is_empty() {
         return Err(CaError("the CA bundle holds no certificate".into()));
     }
+    Ok(fingerprint_of(certs))
+}
+
+/// SHA-256 (hex) over DER certificates, sorted and without duplicates.
+fn fingerprint_of(mut certs: Vec<Vec<u8>>) -> String {
     certs.sort();
     certs.dedup();
     let mut h = Sha256::new();
@@ -75,7 +80,7 @@ pub fn ca_fingerprint(pem: &[u8]) -> Result<String, CaError> {
         h.update((c.len() as u64).to_be_bytes());
         h.update(c);
     }
-    Ok(crate::hex::hex(&h.finalize()))
+    crate::hex::hex(&h.finalize())
 }
 
 /// The DER certificates of a bundle of nothing but `CERTIFICATE` blocks of
@@ -294,17 +299,11 @@ mod tests {
 
     /// The fingerprint as rustls' reader alone gives it.
     fn ca_fingerprint_by_rustls(pem: &str) -> String {
-        let mut certs: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(pem.as_bytes())
-            .map(|c| c.unwrap().to_vec())
-            .collect();
-        certs.sort();
-        certs.dedup();
-        let mut h = Sha256::new();
-        for c in &certs {
-            h.update((c.len() as u64).to_be_bytes());
-            h.update(c);
-        }
-        crate::hex::hex(&h.finalize())
+        fingerprint_of(
+            CertificateDer::pem_slice_iter(pem.as_bytes())
+                .map(|c| c.unwrap().to_vec())
+                .collect(),
+        )
     }
 
     fn id(ca: Option<&str>, tls: Option<&str>, insecure: bool) -> ClusterIdentity {

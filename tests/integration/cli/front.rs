@@ -10,6 +10,19 @@ use super::*;
 #[cfg(target_os = "linux")]
 use crate::support::Out;
 
+/// `kube-sa-token` alone in a directory of the env's, and with the full
+/// program beside it in another.
+#[cfg(target_os = "linux")]
+fn alone_and_pair(env: &TestEnv) -> (std::path::PathBuf, std::path::PathBuf) {
+    let alone = env.root().join("alone");
+    std::fs::create_dir(&alone).unwrap();
+    std::fs::copy(&*support::BIN, alone.join("kube-sa-token")).unwrap();
+    let pair = env.root().join("pair");
+    std::fs::create_dir(&pair).unwrap();
+    support::copy_program(&support::BIN, &pair, "kube-sa-token");
+    (alone, pair)
+}
+
 /// `program` in `dir`, run as kubectl runs it: each call from a parent of
 /// its own (one caller twice in a row is taken for a client re-running the
 /// plugin after a 401, and the token is checked with the server first).
@@ -52,12 +65,7 @@ fn a_hit_is_served_by_the_front_binary_alone_and_a_miss_names_the_full_program()
     let api = FakeApi::start();
     let env = env_with(&api);
     let info = exec_info("v1", Some(&api.server));
-    let alone = env.root().join("alone");
-    std::fs::create_dir(&alone).unwrap();
-    std::fs::copy(&*support::BIN, alone.join("kube-sa-token")).unwrap();
-    let pair = env.root().join("pair");
-    std::fs::create_dir(&pair).unwrap();
-    support::copy_program(&support::BIN, &pair, "kube-sa-token");
+    let (alone, pair) = alone_and_pair(&env);
     for store in ["file", "tmpfs", "keyutils", "auto"] {
         let args = [
             "get",
@@ -157,12 +165,7 @@ fn in_a_container_auto_hits_are_the_front_binarys_unless_a_session_bus_may_answe
     let env = env_with(&api);
     let info = exec_info("v1", Some(&api.server));
     let no_keyctl = ["python3", support::NO_KEYCTL];
-    let alone = env.root().join("alone");
-    std::fs::create_dir(&alone).unwrap();
-    std::fs::copy(&*support::BIN, alone.join("kube-sa-token")).unwrap();
-    let pair = env.root().join("pair");
-    std::fs::create_dir(&pair).unwrap();
-    support::copy_program(&support::BIN, &pair, "kube-sa-token");
+    let (alone, pair) = alone_and_pair(&env);
     let args = ["get", "--admin-context", "admin", "team/viewer"];
     let minted = run_under(&no_keyctl, &[], &pair, &env, &info, "kube-sa-token", &args);
     minted.ok();
