@@ -6,6 +6,7 @@ use crate::cache::CacheError;
 use crate::guard::GuardError;
 use crate::jwt::ClaimsError;
 use crate::kube_api::KubeApiError;
+use crate::kube_api::vault::VaultError;
 use crate::kubeconfig::KubeconfigError;
 use crate::protocol::ProtocolError;
 use crate::runtime::RuntimeError;
@@ -36,6 +37,8 @@ pub enum Error {
     Runtime(#[from] RuntimeError),
     #[error(transparent)]
     Broker(#[from] BrokerError),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
     /// A cached legacy token could not be confirmed with the server for too long.
     #[error(
         "{what} could not be confirmed with the server for {secs}s (more than 4 times --revalidate-interval): {source}"
@@ -68,7 +71,7 @@ pub enum Error {
     /// the same answer, without running the admin login or the request
     /// again.
     #[error(
-        "{reason} [not tried again: {failures} failed attempt{} in a row; the next in {retry_in}, or at once after the admin kubeconfig changes or with KUBE_SA_TOKEN_RETRY_NOW=1]",
+        "{reason} [not tried again: {failures} failed attempt{} in a row; the next in {retry_in}, or at once after the admin kubeconfig or Vault token changes, or with KUBE_SA_TOKEN_RETRY_NOW=1]",
         if *failures == 1 { "" } else { "s" }
     )]
     BackedOff {
@@ -136,6 +139,9 @@ impl Error {
                 false
             }
             Error::KubeApi(_) | Error::Unconfirmed { .. } | Error::Forbidden(_) => true,
+            // Vault's answers and the way there; not this machine's set-up
+            // (no token yet: a login follows).
+            Error::Vault(v) => !v.is_local(),
             _ => false,
         }
     }
@@ -148,7 +154,11 @@ impl Error {
     /// Whether the API server could not be reached at all (it may come up
     /// later), as opposed to an answer or a local failure.
     pub fn is_unreachable(&self) -> bool {
-        matches!(self, Error::KubeApi(KubeApiError::Unreachable { .. }))
+        matches!(
+            self,
+            Error::KubeApi(KubeApiError::Unreachable { .. })
+                | Error::Vault(VaultError::Unreachable { .. })
+        )
     }
 
     pub fn exit_code(&self) -> ExitCode {
@@ -172,6 +182,22 @@ impl Error {
                 | BrokerError::UnknownOwner(_)
                 | BrokerError::Unsupported
                 | BrokerError::Setup(_) => ExitCode::Config,
+            },
+            Error::Vault(v) => match v {
+                VaultError::NoToken { .. }
+                | VaultError::TokenFile { .. }
+                | VaultError::Config { .. }
+                | VaultError::UnknownRole { .. }
+                | VaultError::NoEngine { .. }
+                | VaultError::EngineConfig { .. } => ExitCode::Config,
+                VaultError::NamespaceNotAllowed { .. } => ExitCode::Refused,
+                VaultError::Unreachable { .. }
+                | VaultError::Tls { .. }
+                | VaultError::Denied { .. }
+                | VaultError::TooShort { .. }
+                | VaultError::EngineRefused { .. }
+                | VaultError::Failed { .. }
+                | VaultError::BadAnswer { .. } => ExitCode::Api,
             },
             Error::Claims(_)
             | Error::X509(_)

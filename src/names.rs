@@ -99,6 +99,73 @@ pub fn lifetime(d: Duration) -> Result<(), String> {
     Ok(())
 }
 
+/// A Vault role's name (`--vault-role`): letters, digits, '-', '_' and
+/// '.', at most 128, not all dots. It goes into a Vault path.
+pub fn vault_role(s: &str) -> Result<(), Invalid> {
+    check(
+        vault_segment(s) && s.len() <= 128,
+        "Vault role",
+        "use letters, digits, '-', '_' and '.' (at most 128)",
+    )
+}
+
+/// Where a Vault secrets engine is mounted (`--vault-mount`): segments of
+/// [`vault_role`]'s characters joined by '/', at most 256 bytes.
+pub fn vault_mount(s: &str) -> Result<(), Invalid> {
+    check(
+        s.len() <= 256 && s.split('/').all(vault_segment),
+        "Vault mount",
+        "use segments of letters, digits, '-', '_' and '.' joined by '/' (no leading, trailing or double '/', no \"..\")",
+    )
+}
+
+fn vault_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && s.bytes().any(|b| b != b'.')
+}
+
+/// A Vault server's address (`--vault-addr`, `VAULT_ADDR`): `https://HOST[:PORT]`,
+/// or `http://` to a loopback host only (a dev server: the Vault token
+/// would cross a network in the clear otherwise); no user, path or query.
+/// The address as it is used: without a trailing slash.
+pub fn vault_address(s: &str) -> Result<String, Invalid> {
+    const WHAT: &str = "Vault address";
+    let uri: http::Uri = s.parse().map_err(|_| Invalid {
+        what: WHAT,
+        rule: "give a URL such as https://vault.example.com:8200",
+    })?;
+    let host = uri.host().unwrap_or("");
+    let plain_ok = matches!(host, "localhost" | "[::1]" | "::1")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    let scheme_ok = match uri.scheme_str() {
+        Some("https") => true,
+        Some("http") => plain_ok,
+        _ => false,
+    };
+    check(
+        scheme_ok,
+        WHAT,
+        "use https:// (http:// only to a loopback address: the Vault token would cross the network in the clear)",
+    )?;
+    let authority = uri.authority().map(|a| a.as_str()).unwrap_or("");
+    check(
+        !host.is_empty()
+            && !authority.contains('@')
+            && matches!(uri.path(), "" | "/")
+            && uri.query().is_none(),
+        WHAT,
+        "give the scheme, host and port only (no user, path or query)",
+    )?;
+    Ok(format!(
+        "{}://{authority}",
+        uri.scheme_str().unwrap_or("https")
+    ))
+}
+
 fn plain(s: &str) -> bool {
     !s.is_empty() && s.len() <= 256 && !s.chars().any(char::is_control)
 }
@@ -181,6 +248,72 @@ mod tests {
         for bad in ["", "a\nb", "a\u{1b}[31m", &"g".repeat(257)] {
             assert!(x509("group", bad).is_err(), "{bad:?}");
             assert!(audience(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn vault_names_stay_in_their_path_segment() {
+        for ok in ["deployer", "team-a_ro.v2", "A1"] {
+            assert!(vault_role(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            ".",
+            "..",
+            "a/b",
+            "a b",
+            "r?x=1",
+            "r%2F",
+            &"r".repeat(129),
+        ] {
+            assert!(vault_role(bad).is_err(), "{bad}");
+        }
+        for ok in ["kubernetes", "k8s/prod", "team-a/k8s.v2"] {
+            assert!(vault_mount(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "/kubernetes",
+            "kubernetes/",
+            "a//b",
+            "a/../sys",
+            "..",
+            "a/./b",
+            "sys?x",
+        ] {
+            assert!(vault_mount(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn vault_addresses_are_https_or_loopback_http() {
+        assert_eq!(
+            vault_address("https://vault.example.com:8200/").unwrap(),
+            "https://vault.example.com:8200"
+        );
+        assert_eq!(
+            vault_address("http://127.0.0.1:8200").unwrap(),
+            "http://127.0.0.1:8200"
+        );
+        assert_eq!(
+            vault_address("http://[::1]:8200").unwrap(),
+            "http://[::1]:8200"
+        );
+        assert_eq!(
+            vault_address("http://localhost:8200").unwrap(),
+            "http://localhost:8200"
+        );
+        for bad in [
+            "http://vault.example.com:8200",
+            "http://10.0.0.1:8200",
+            "ftp://127.0.0.1",
+            "vault.example.com",
+            "https://user:pw@vault.example.com",
+            "https://vault.example.com/v1/sys",
+            "https://vault.example.com/?x=1",
+            "",
+        ] {
+            assert!(vault_address(bad).is_err(), "{bad}");
         }
     }
 

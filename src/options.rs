@@ -25,6 +25,8 @@ pub enum SourceKind {
     #[default]
     TokenRequest,
     Secret,
+    /// A Vault or OpenBao Kubernetes secrets engine ([`TokenSpec::vault`]).
+    Vault,
 }
 
 impl SourceKind {
@@ -32,8 +34,29 @@ impl SourceKind {
         match self {
             SourceKind::TokenRequest => "token-request",
             SourceKind::Secret => "secret",
+            SourceKind::Vault => "vault",
         }
     }
+}
+
+/// The mount of the Kubernetes secrets engine when `--vault-mount` is not
+/// given (Vault's and OpenBao's own default).
+pub const DEFAULT_VAULT_MOUNT: &str = "kubernetes";
+
+/// A Vault (or OpenBao) Kubernetes secrets engine role that mints the
+/// tokens (`--source vault`): no admin context here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultRef {
+    /// `--vault-addr`: `https://HOST:PORT` (http on loopback only),
+    /// without a trailing slash.
+    pub address: String,
+    /// `--vault-mount`: where the engine is mounted.
+    pub mount: String,
+    /// `--vault-role`.
+    pub role: String,
+    /// `--vault-ca`: the CA bundle Vault's certificate is checked with
+    /// (else the system's roots).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Which store the user asked for (`--cache`).
@@ -128,6 +151,9 @@ pub struct TokenSpec {
     /// `--broker`: the credential comes from the local broker, not from an
     /// admin context (then `kubeconfig` is `None`).
     pub broker: Option<BrokerRef>,
+    /// `--source vault`: the engine role that mints (then `kubeconfig` is
+    /// `None` and `admin_context` empty).
+    pub vault: Option<VaultRef>,
     /// The ServiceAccount's namespace; for a user, the namespace `setup`
     /// gives its context.
     pub namespace: String,
@@ -230,11 +256,12 @@ pub struct GetOptions {
 
 impl GetOptions {
     /// Whether `--duration` says how long the credential lives: TokenRequest
-    /// tokens and users' certificates (not legacy Secret tokens).
+    /// tokens, a Vault engine's (its TTL) and users' certificates (not
+    /// legacy Secret tokens).
     pub fn asks_duration(&self) -> bool {
         match self.spec.principal {
             Principal::User { .. } => true,
-            Principal::ServiceAccount(_) => self.spec.source == SourceKind::TokenRequest,
+            Principal::ServiceAccount(_) => self.spec.source != SourceKind::Secret,
         }
     }
 

@@ -30,6 +30,14 @@ impl Kind for KeyPem {
     const NAME: &'static str = "PrivateKey";
 }
 
+/// A Vault (or OpenBao) token: what the Vault source logs in with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VaultTokenText {}
+
+impl Kind for VaultTokenText {
+    const NAME: &'static str = "VaultToken";
+}
+
 /// A secret of kind `K`. Redacted in `Debug`; never `Display`.
 pub struct Secret<K: Kind>(SecretString, PhantomData<K>);
 
@@ -37,6 +45,8 @@ pub struct Secret<K: Kind>(SecretString, PhantomData<K>);
 pub type Token = Secret<BearerToken>;
 /// An X.509 user's private key (PEM).
 pub type PrivateKey = Secret<KeyPem>;
+/// A Vault token.
+pub type VaultToken = Secret<VaultTokenText>;
 
 impl<K: Kind> Secret<K> {
     pub fn new(value: impl Into<String>) -> Self {
@@ -81,17 +91,19 @@ mod tests {
     fn debug_is_redacted() {
         let t = Token::new("eyJhbGciOiJSUzI1NiJ9.c2VjcmV0.c2ln");
         let k = PrivateKey::new("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n");
-        let shown = format!("{t:?} {:?} {k:?} {:?}", Some(&t), vec![k.clone()]);
+        let v = VaultToken::new("s.c2VjcmV0");
+        let shown = format!("{t:?} {:?} {k:?} {:?} {v:?}", Some(&t), vec![k.clone()]);
         assert!(
             !shown.contains("eyJ") && !shown.contains("c2VjcmV0"),
             "{shown}"
         );
-        assert_eq!(shown.matches("Token([REDACTED])").count(), 2, "{shown}");
+        assert!(shown.starts_with("Token([REDACTED]) Some(Token([REDACTED]))"), "{shown}");
         assert_eq!(
             shown.matches("PrivateKey([REDACTED])").count(),
             2,
             "{shown}"
         );
+        assert!(shown.contains("VaultToken([REDACTED])"), "{shown}");
     }
 
     #[test]

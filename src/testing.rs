@@ -14,6 +14,7 @@ pub fn opts() -> GetOptions {
         kubeconfig: None,
         admin_context: "admin".into(),
         broker: None,
+        vault: None,
         namespace: "team".into(),
         principal: Principal::ServiceAccount("viewer".into()),
         source: SourceKind::TokenRequest,

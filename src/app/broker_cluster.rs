@@ -1,4 +1,4 @@
-//! A broker identity's cluster, for the commands a person types (`whoami`,
+//! A broker identity's (or a Vault role's) cluster, for the commands a person types (`whoami`,
 //! `token`, `kubeconfig`, `inspect`, `logout`, `cache`, `setup`): kubectl is
 //! not there to name the cluster, and there is no admin context to read it
 //! from, so the broker's status says it (its admin context's cluster: the
@@ -9,10 +9,12 @@ use std::time::Duration;
 use base64::Engine;
 use serde_yaml::{Mapping, Value};
 
+use super::admin_session::AdminSession;
 use crate::broker::client;
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
-use crate::options::{BrokerRef, TokenSpec};
+use crate::kube_api::vault::{self, VaultClient, VaultError};
+use crate::options::{BrokerRef, TokenSpec, VaultRef};
 use crate::protocol::{ClusterInfo, ExecInfo, V1};
 
 /// How long a command waits for the broker's status.
@@ -95,15 +97,73 @@ pub(super) fn of(b: &BrokerRef) -> Result<BrokerCluster, Error> {
     })
 }
 
+/// The cluster the engine of `v` mints for, as a kubeconfig cluster entry
+/// (`vault:HOST:PORT/MOUNT`) and as kubectl would describe it: what the
+/// commands a person types use where kubectl is not there to say it.
+pub(super) fn vault_cluster(v: &VaultRef) -> Result<BrokerCluster, Error> {
+    let (token, _) = vault::find_token(&v.address)?;
+    let session = AdminSession::new(None, "");
+    let engine = session
+        .block_on(async { VaultClient::new(v)?.engine_cluster(&token, &v.mount).await })??;
+    let identity = engine_identity(v, &engine.server, &engine.ca_pem)?;
+    let ca_b64 = base64::engine::general_purpose::STANDARD.encode(&engine.ca_pem);
+    let mut entry = Mapping::new();
+    entry.insert("server".into(), engine.server.clone().into());
+    entry.insert("certificate-authority-data".into(), ca_b64.clone().into());
+    let host = v.address.split("://").nth(1).unwrap_or(&v.address);
+    Ok(BrokerCluster {
+        name: format!("vault:{host}/{}", v.mount),
+        entry: Value::Mapping(entry),
+        identity,
+        info: ClusterInfo {
+            server: engine.server,
+            certificate_authority_data: Some(ca_b64),
+            certificate_authority: None,
+            tls_server_name: None,
+            insecure_skip_tls_verify: false,
+            proxy_url: None,
+        },
+        ca_pem: Some(engine.ca_pem),
+        version: String::new(),
+        policy_file: String::new(),
+    })
+}
+
+/// What a token of the engine is bound to: its `kubernetes_host` and CA.
+pub(super) fn engine_identity(
+    v: &VaultRef,
+    server: &str,
+    ca: &[u8],
+) -> Result<ClusterIdentity, Error> {
+    ClusterIdentity::new(server, Some(ca), None, false).map_err(|e| {
+        VaultError::EngineConfig {
+            address: v.address.clone(),
+            mount: v.mount.clone(),
+            detail: format!("has a kubernetes_ca_cert that is not usable ({e})"),
+        }
+        .into()
+    })
+}
+
+/// The cluster of an identity that has no admin context: a broker's (its
+/// status says it) or a Vault role's (its engine's config says it); `None`
+/// for an admin context's identity.
+pub(super) fn remote(spec: &TokenSpec) -> Option<Result<BrokerCluster, Error>> {
+    if let Some(b) = &spec.broker {
+        return Some(of(b));
+    }
+    spec.vault.as_ref().map(vault_cluster)
+}
+
 /// The exec info a command obtains a credential with: none from kubectl;
-/// for a broker's identity, its cluster as kubectl would name it (a broker
-/// client never mints without knowing where the credential goes).
+/// for a broker's or a Vault role's identity, its cluster as kubectl would
+/// name it (neither mints without knowing where the credential goes).
 pub(super) fn command_info(spec: &TokenSpec) -> Result<ExecInfo, Error> {
     Ok(ExecInfo {
         api_version: V1,
         interactive: false,
-        cluster: match &spec.broker {
-            Some(b) => Some(of(b)?.info),
+        cluster: match remote(spec) {
+            Some(c) => Some(c?.info),
             None => None,
         },
     })

@@ -64,6 +64,7 @@ pub(super) fn options_for(
             kubeconfig: admin.kubeconfig.clone(),
             admin_context: admin.admin_context.clone(),
             broker: None,
+            vault: None,
             namespace,
             principal,
             source,

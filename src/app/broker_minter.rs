@@ -113,6 +113,7 @@ impl Minter for BrokerMinter<'_> {
             secret: resp.secret,
             ca_crt: None,
             clock_offset: resp.clock_offset,
+            lease: None,
         })
     }
 

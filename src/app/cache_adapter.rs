@@ -39,7 +39,15 @@ impl<'a> FailureRecords<'a> {
 
     fn config(&self) -> &str {
         self.config.get_or_init(|| {
-            let files = crate::kubeconfig::fingerprint(self.opts.spec.kubeconfig.as_deref());
+            // What mints: the admin kubeconfig, or the Vault token (a new
+            // login is a new chance at once).
+            let files = match &self.opts.spec.vault {
+                Some(v) => format!(
+                    "vault token {}",
+                    crate::kube_api::vault::token_fingerprint(&v.address)
+                ),
+                None => crate::kubeconfig::fingerprint(self.opts.spec.kubeconfig.as_deref()),
+            };
             if self.opts.asks_duration() {
                 format!("{files} {}s", self.opts.duration.as_secs())
             } else {

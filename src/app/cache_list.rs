@@ -120,6 +120,7 @@ fn row_json(row: &Row<'_>, short: usize, now: i64) -> Value {
         "boundSecret": r.bound_secret,
         "tokenSecret": r.token_secret,
         "credentialId": r.credential_id,
+        "vaultLease": r.lease,
         "store": r.store,
         "alsoIn": r.also_in,
         "kernelCopy": cache::in_kernel(row.key),
@@ -184,7 +185,7 @@ fn write_table(
                     Some(k) => format!("{} ({k})", r.admin_context),
                     None => r.admin_context.clone(),
                 },
-                source_column(r),
+                source_column(r, wide),
                 store_column(row.key, r),
                 expiry(r, now),
             ];
@@ -226,7 +227,7 @@ fn identity_column(r: &Record) -> String {
 
 /// How it was asked for: the source, and what sets it apart from the
 /// default (audiences, the Secret it is bound to or read from).
-fn source_column(r: &Record) -> String {
+fn source_column(r: &Record, wide: bool) -> String {
     let mut s = r.source.clone();
     if !r.audiences.is_empty() {
         s.push_str(&format!(" aud={}", r.audiences.join(",")));
@@ -236,6 +237,9 @@ fn source_column(r: &Record) -> String {
     }
     if let Some(t) = &r.token_secret {
         s.push_str(&format!(" secret={t}"));
+    }
+    if let Some(l) = r.lease.as_ref().filter(|_| wide) {
+        s.push_str(&format!(" lease={l}"));
     }
     s
 }

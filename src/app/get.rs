@@ -22,6 +22,7 @@ use super::kube_minter::KubeMinter;
 use super::ports::{FailedMints, Minter, Review};
 use super::refresh_ahead::refreshable;
 use super::request::{described_cluster, entry_key, recursion_chain, target_cluster};
+use super::vault_minter::VaultMinter;
 
 /// `kube-sa-token get`: the ExecCredential JSON for stdout.
 pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
@@ -30,7 +31,11 @@ pub fn get(opts: &GetOptions, clock: &dyn Clock) -> Result<String, Error> {
     let issued = obtain(opts, &info, clock, &admin).map_err(|e| match e {
         // An exec entry that names no admin kubeconfig relies on kubectl's
         // environment: say so when that finds none (issue 33).
-        Error::Kubeconfig(k) if opts.spec.kubeconfig.is_none() && opts.spec.broker.is_none() => {
+        Error::Kubeconfig(k)
+            if opts.spec.kubeconfig.is_none()
+                && opts.spec.broker.is_none()
+                && opts.spec.vault.is_none() =>
+        {
             Error::Kubeconfig(k.in_exec_entry(&opts.spec.admin_context))
         }
         other => other,
@@ -149,6 +154,9 @@ fn minter_for<'a>(
     session: &'a AdminSession<'a>,
     refresh: bool,
 ) -> Box<dyn Minter + 'a> {
+    if let Some(v) = &opts.spec.vault {
+        return Box::new(VaultMinter { vault: v, session });
+    }
     match &opts.spec.broker {
         Some(b) => Box::new(BrokerMinter::new(b, session, refresh)),
         None => Box::new(KubeMinter { session }),

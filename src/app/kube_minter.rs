@@ -211,6 +211,13 @@ async fn mint(admin: &Admin, opts: &GetOptions, key: &CacheKey) -> Result<Minted
                 .secret_token(&spec.namespace, sa, opts.create_secret, opts.secret_wait)
                 .await?
         }
+        // `get.rs` hands these to the Vault minter: no admin context mints them.
+        SourceKind::Vault => {
+            return Err(Error::Usage(
+                "--source vault mints through Vault (--vault-role), not through an admin context"
+                    .into(),
+            ));
+        }
     };
     Ok(minted)
 }
@@ -251,6 +258,7 @@ async fn sign_user(
         secret: None,
         ca_crt: None,
         clock_offset: signed.clock_offset,
+        lease: None,
     })
 }
 

@@ -51,8 +51,9 @@ pub fn export(
 ) -> Result<(), Error> {
     let (output, format) = output;
     let spec = &opts.spec;
-    // A broker's identity: the cluster its status names, no admin context.
-    let broker = spec.broker.as_ref().map(broker_cluster::of).transpose()?;
+    // A broker's or a Vault role's identity: the cluster its status (the
+    // engine's config) names, no admin context.
+    let broker = broker_cluster::remote(spec).transpose()?;
     let (mut cluster, cluster_name, own) = match &broker {
         Some(b) => (
             b.entry.as_mapping().cloned().unwrap_or_default(),

@@ -125,9 +125,22 @@ fn outcome(r: &Record, spec: &TokenSpec, now: i64, revoker: &mut Revoker) -> Res
     if let Some(secret) = &r.bound_secret {
         return revoker.revoke(secret);
     }
+    if let (Some(lease), Some(v)) = (&r.lease, &spec.vault) {
+        revoker.revoke_lease(v, lease)?;
+        return Ok(format!(
+            "revoked its Vault lease {lease}; the token itself stays valid on the server until {} (the engine cannot revoke a token of a ServiceAccount it did not create: delete and recreate {}/{} to cut it off sooner)",
+            expiry(r, now),
+            r.namespace,
+            r.service_account
+        ));
+    }
     Ok(match &r.token_secret {
         Some(secret) => format!(
             "the legacy token never expires; it stays valid until its Secret is deleted: kubectl -n {namespace} delete secret {secret}"
+        ),
+        None if spec.vault.is_some() => format!(
+            "the token itself stays valid on the server until {}; Vault has no lease of it on record",
+            expiry(r, now)
         ),
         None if spec.broker.is_some() => format!(
             "the token itself stays valid on the server until {}; it came from the broker, whose policy's maxDuration bounds how long tokens live",
@@ -157,6 +170,16 @@ impl Revoker<'_> {
         });
         let admin = session.admin(None)?;
         Ok(session.block_on(admin.delete_secret(&spec.namespace, secret))??)
+    }
+
+    /// Revokes a Vault lease with this account's Vault token.
+    fn revoke_lease(&mut self, v: &crate::options::VaultRef, lease: &str) -> Result<(), Error> {
+        use crate::kube_api::vault::{VaultClient, find_token};
+        let (token, _) = find_token(&v.address)?;
+        let session = self
+            .session
+            .get_or_insert_with(|| AdminSession::new(None, ""));
+        Ok(session.block_on(async { VaultClient::new(v)?.revoke(&token, lease).await })??)
     }
 
     /// The outcome line of revoking through `secret`.

@@ -118,6 +118,7 @@ pub(super) fn mint_and_keep(
         asked_secs: opts.asks_duration().then_some(opts.duration.as_secs()),
         revalidate_secs: Some(opts.revalidate.as_secs()),
         cache_dir: crate::cache::dir_label(),
+        lease: minted.lease,
     };
     if cache.keeps() {
         let record = |store| Record::new(&entry, spec, store);

@@ -35,6 +35,7 @@ mod serve_start;
 mod setup;
 mod setup_remove;
 mod token_cmd;
+mod vault_minter;
 mod verdict;
 mod whoami;
 

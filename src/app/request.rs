@@ -13,9 +13,10 @@ use crate::protocol::{ExecInfo, ProtocolError};
 /// The admin context's cluster from the kubeconfig (no client built); a
 /// broker's, from the broker.
 pub(super) fn admin_cluster(spec: &TokenSpec) -> Result<ClusterIdentity, Error> {
-    if let Some(b) = &spec.broker {
-        // No admin context here: the broker's (its status says it).
-        return Ok(super::broker_cluster::of(b)?.identity);
+    if let Some(remote) = super::broker_cluster::remote(spec) {
+        // No admin context here: the broker's (its status says it), or the
+        // Vault engine's (its config).
+        return Ok(remote?.identity);
     }
     let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
     Ok(kc.cluster_identity(&spec.admin_context)?)
@@ -28,6 +29,17 @@ pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey
         // From a broker: its socket stands where the admin kubeconfig would.
         tracing::info!("broker {}; server {}", b.socket.display(), cluster.server);
         return CacheKey::for_token(spec, cluster, &format!("broker:{}", b.socket.display()));
+    }
+    if let Some(v) = &spec.vault {
+        // From Vault: the engine's role stands where the admin kubeconfig would.
+        tracing::info!(
+            "Vault {} role {}/{}; server {}",
+            v.address,
+            v.mount,
+            v.role,
+            cluster.server
+        );
+        return CacheKey::for_token(spec, cluster, &vault_origin(v));
     }
     let files: Vec<String> = crate::kubeconfig::paths(spec.kubeconfig.as_deref())
         .unwrap_or_default()
@@ -48,6 +60,12 @@ pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey
     CacheKey::for_token(spec, cluster, &files.join("\n"))
 }
 
+/// Where a Vault role's credentials come from, as the cache key and the
+/// index record name it: `vault:ADDRESS/MOUNT/ROLE`.
+pub(super) fn vault_origin(v: &crate::options::VaultRef) -> String {
+    format!("vault:{}/{}/{}", v.address, v.mount, v.role)
+}
+
 /// The cluster kubectl talks to: as the exec info describes it, else the
 /// admin context's (without `provideClusterInfo`, the plugin cannot know).
 pub(super) fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<ClusterIdentity, Error> {
@@ -61,6 +79,12 @@ pub(super) fn target_cluster(opts: &GetOptions, info: &ExecInfo) -> Result<Clust
             "--broker {} needs the cluster from kubectl: set `provideClusterInfo: true` in the exec entry (`kube-sa-token setup --broker` writes it)",
             b.socket.display()
         ))
+        .into());
+    }
+    if opts.spec.vault.is_some() {
+        return Err(ProtocolError::Malformed(
+            "--source vault needs the cluster from kubectl: set `provideClusterInfo: true` in the exec entry (`kube-sa-token setup --source vault` writes it)".into(),
+        )
         .into());
     }
     admin_cluster(&opts.spec)

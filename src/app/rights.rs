@@ -124,10 +124,13 @@ pub(super) fn needed(opts: &GetOptions) -> Vec<Right> {
                 v.extend([APPROVE_CSR, APPROVE_SIGNER]);
             }
         }
+        // Vault's engine mints with its own ServiceAccount: the admin
+        // context (there is none) needs nothing.
+        Principal::ServiceAccount(_) if spec.source == SourceKind::Vault => {}
         Principal::ServiceAccount(_) => {
             v.push(GET_SA);
             match spec.source {
-                SourceKind::TokenRequest => v.push(CREATE_TOKEN),
+                SourceKind::TokenRequest | SourceKind::Vault => v.push(CREATE_TOKEN),
                 SourceKind::Secret => {
                     v.extend([LIST_SECRETS, GET_SECRETS]);
                     if opts.create_secret {

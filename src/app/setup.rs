@@ -77,17 +77,21 @@ pub fn setup(
     if let Some(w) = &chosen.warning {
         tracing::warn!("{w}");
     }
-    let (cluster_name, cluster_entry) = match &spec.broker {
-        Some(b) => {
-            if print_rbac_only {
-                return Err(Error::Usage(
-                    "--print-rbac needs an admin context; with --broker, the broker's operator grants the ServiceAccount its rights".into(),
-                ));
-            }
+    let (cluster_name, cluster_entry) = match (&spec.broker, &spec.vault) {
+        (Some(_), _) | (_, Some(_)) if print_rbac_only => {
+            return Err(Error::Usage(
+                "--print-rbac needs an admin context; with --broker or --source vault, the operator of the broker or of Vault grants the ServiceAccount its rights".into(),
+            ));
+        }
+        (Some(b), _) => {
             let (name, body) = super::broker_setup::validate(b, opts, dry_run)?;
             (name, Some(body))
         }
-        None => {
+        (None, Some(v)) => {
+            let (name, body) = super::vault_minter::setup_check(v, opts, dry_run)?;
+            (name, Some(body))
+        }
+        (None, None) => {
             let kc = Kubeconfigs::load(spec.kubeconfig.as_deref())?;
             let admin_ctx = kc.context(&spec.admin_context)?;
             let session = AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context);

@@ -30,8 +30,8 @@ pub fn remove(
     let name = match context_name {
         Some(n) => n.to_string(),
         None => {
-            let cluster = match &spec.broker {
-                Some(b) => broker_cluster::of(b)?.name,
+            let cluster = match broker_cluster::remote(spec) {
+                Some(remote) => remote?.name,
                 None => {
                     Kubeconfigs::load(spec.kubeconfig.as_deref())?
                         .context(&spec.admin_context)?
@@ -140,15 +140,23 @@ fn context_field(ed: &Editable, name: &str, field: &str) -> Option<String> {
 fn logout_command(opts: &GetOptions) -> String {
     let spec = &opts.spec;
     let mut words = vec!["kube-sa-token".to_string(), "logout".into()];
-    match &spec.broker {
-        Some(b) => {
+    match (&spec.broker, &spec.vault) {
+        (Some(b), _) => {
             words.push("--broker".into());
             words.push(b.socket.display().to_string());
             if let Some(owner) = &b.owner {
                 words.extend(["--broker-owner".into(), owner.clone()]);
             }
         }
-        None => {
+        (None, Some(v)) => {
+            words.extend(["--source".into(), "vault".into()]);
+            words.extend(["--vault-addr".into(), v.address.clone()]);
+            if v.mount != crate::options::DEFAULT_VAULT_MOUNT {
+                words.extend(["--vault-mount".into(), v.mount.clone()]);
+            }
+            words.extend(["--vault-role".into(), v.role.clone()]);
+        }
+        (None, None) => {
             if let Some(k) = &spec.kubeconfig {
                 words.extend(["--kubeconfig".into(), k.display().to_string()]);
             }

@@ -53,6 +53,12 @@ pub fn token(
 /// as its kubeconfig gives it.
 fn admin_ca(opts: &GetOptions) -> Result<Vec<u8>, Error> {
     let spec = &opts.spec;
+    // A Vault role's: the CA its engine's config names (it must name one).
+    if spec.vault.is_some()
+        && let Some(remote) = broker_cluster::remote(spec)
+    {
+        return Ok(remote?.ca_pem.unwrap_or_default());
+    }
     if let Some(b) = &spec.broker {
         return broker_cluster::of(b)?.ca_pem.ok_or_else(|| {
             Error::Usage(format!(

@@ -65,6 +65,7 @@ fn entry(credential: Credential, user: Option<&str>, groups: &[String]) -> Entry
         asked_secs: Some(86_400),
         revalidate_secs: Some(600),
         cache_dir: Some("0123456789abcdef".into()),
+        lease: None,
     }
 }
 

@@ -101,6 +101,7 @@ mod tests {
             asked_secs: None,
             revalidate_secs: None,
             cache_dir: None,
+            lease: None,
         }
     }
 

@@ -59,6 +59,9 @@ pub struct Record {
     /// ([`crate::credential::Credential::id`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credential_id: Option<String>,
+    /// The Vault lease the token was issued under (`--source vault`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
 }
 
 /// How a record names the broker an entry came from, in place of an
@@ -77,13 +80,17 @@ impl Record {
     pub fn new(entry: &Entry, spec: &TokenSpec, store: StoreKind) -> Record {
         Record {
             // A broker's entry: where it came from instead.
-            admin_context: match &spec.broker {
-                Some(b) => format!("{BROKER_PREFIX}{}", b.socket.display()),
-                None => spec.admin_context.clone(),
+            admin_context: match (&spec.broker, &spec.vault) {
+                (Some(b), _) => format!("{BROKER_PREFIX}{}", b.socket.display()),
+                (None, Some(v)) => format!("vault:{}/{}", v.address, v.mount),
+                (None, None) => spec.admin_context.clone(),
             },
             broker_owner: spec.broker.as_ref().and_then(|b| b.owner.clone()),
             kubeconfig: spec.kubeconfig.as_ref().map(|p| p.display().to_string()),
-            source: spec.source_name().into(),
+            source: match &spec.vault {
+                Some(v) => format!("vault:{}", v.role),
+                None => spec.source_name().into(),
+            },
             audiences: spec.audiences.clone(),
             bound_secret: entry.secret.clone().filter(|_| spec.bind_secret),
             token_secret: entry
@@ -119,6 +126,7 @@ impl Record {
             bound_secret: None,
             token_secret: None,
             credential_id: crate::credential_id::of(&entry.credential),
+            lease: entry.lease.clone(),
         }
     }
 
@@ -230,6 +238,7 @@ mod tests {
             bound_secret: None,
             token_secret: None,
             credential_id: None,
+            lease: None,
         }
     }
 

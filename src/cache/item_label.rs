@@ -51,6 +51,7 @@ mod tests {
             revalidate_secs: None,
             secret: None,
             cache_dir: None,
+            lease: None,
         }
     }
 

@@ -192,6 +192,7 @@ mod tests {
             asked_secs: None,
             revalidate_secs: None,
             cache_dir: None,
+            lease: None,
         };
         store.save(&key, &entry).unwrap();
         assert_eq!(

@@ -78,6 +78,10 @@ pub struct Entry {
     /// a listing from one cache adopts only its own entries.
     #[serde(default, rename = "home", skip_serializing_if = "Option::is_none")]
     pub cache_dir: Option<String>,
+    /// The Vault lease the token was issued under (`--source vault`):
+    /// `logout` revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
 }
 
 impl Entry {
@@ -104,6 +108,7 @@ impl Entry {
             asked_secs: None,
             revalidate_secs: None,
             cache_dir: None,
+            lease: None,
         }
     }
 
@@ -203,6 +208,7 @@ mod tests {
             asked_secs: Some(3600),
             revalidate_secs: Some(600),
             cache_dir: super::super::dir_label(),
+            lease: None,
         };
         let description = "kube-sa-token-tier:".len() + 32;
         let bytes = encode(&e).len() + description;
@@ -229,6 +235,7 @@ mod tests {
             asked_secs: None,
             revalidate_secs: None,
             cache_dir: None,
+            lease: None,
         };
         assert!(!format!("{e:?}").contains("eyJsecret"));
     }

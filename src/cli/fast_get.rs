@@ -120,7 +120,8 @@ pub(super) fn parse(args: &[OsString]) -> Option<Result<Invocation, Error>> {
     // conflicts with or without one it needs.
     let (admin, _) = get_flags::find("admin-context")?;
     let (broker, _) = get_flags::find("broker")?;
-    if !given.has(admin) && !given.has(broker) {
+    let (vault, _) = get_flags::find("vault-role")?;
+    if !given.has(admin) && !given.has(broker) && !given.has(vault) {
         return None;
     }
     for (row, flag) in get_flags::FLAGS.iter().enumerate() {

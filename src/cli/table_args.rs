@@ -119,9 +119,9 @@ fn arg(f: &'static GetFlag, set: u8) -> Arg {
     // Mint options are accepted where an identity may come from --context
     // instead, but not listed (the command's help names them).
     let unlisted = f.group == Group::Mint && set & MINT_UNLISTED != 0;
-    // The admin context, unless a broker mints instead.
+    // The admin context, unless a broker or a Vault role mints instead.
     if f.group == Group::Admin && set & TYPED == 0 {
-        a = a.required_unless_present("broker");
+        a = a.required_unless_present_any(["broker", "vault-role"]);
     }
     a.hide(f.group == Group::Background || unlisted)
 }

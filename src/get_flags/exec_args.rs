@@ -3,7 +3,8 @@
 //! background refresh, written row by row from the flag table. Held equal to
 //! the parsers by the property `parse(exec_args(o)) == o` (`cli/tests.rs`).
 
-use super::table::{FLAGS, Takes};
+use super::flag::Takes;
+use super::table::FLAGS;
 use crate::options::GetOptions;
 
 /// The `get` arguments that reproduce `opts` (defaults left out): what

@@ -11,7 +11,9 @@ use super::table::{FLAGS, find};
 use crate::duration;
 use crate::error::Error;
 use crate::names;
-use crate::options::{self, BrokerRef, CacheChoice, GetOptions, Principal, SourceKind, TokenSpec};
+use crate::options::{
+    self, BrokerRef, CacheChoice, GetOptions, Principal, SourceKind, TokenSpec, VaultRef,
+};
 
 /// The values given to each flag of [`FLAGS`] (a switch: one empty value).
 #[derive(Debug, Clone)]
@@ -95,6 +97,7 @@ impl Given {
     fn source(&self) -> SourceKind {
         match self.one("source").as_deref() {
             Some("secret") => SourceKind::Secret,
+            Some("vault" | "openbao") => SourceKind::Vault,
             _ => SourceKind::TokenRequest,
         }
     }
@@ -177,6 +180,48 @@ impl Given {
         }))
     }
 
+    /// `--source vault`'s role, address, mount and CA (the address and CA
+    /// from `defaults` when not given); `None` for the other sources.
+    fn vault(&self, defaults: &dyn Defaults) -> Result<Option<VaultRef>, Error> {
+        let role = self.one("vault-role");
+        if self.source() != SourceKind::Vault {
+            return match role {
+                Some(_) => Err(Error::Usage(
+                    "--vault-role and the other --vault-* flags work with --source vault only"
+                        .into(),
+                )),
+                None => Ok(None),
+            };
+        }
+        let Some(role) = role else {
+            return Err(Error::Usage(
+                "--source vault needs --vault-role ROLE: the Kubernetes secrets engine's role that mints the token (docs/vault.md)".into(),
+            ));
+        };
+        names::vault_role(&role).map_err(|e| Error::Usage(e.quoting(&role)))?;
+        let mount = self
+            .one("vault-mount")
+            .unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into());
+        names::vault_mount(&mount).map_err(|e| Error::Usage(e.quoting(&mount)))?;
+        let Some(address) = self.one("vault-addr").or_else(|| defaults.vault_address()) else {
+            return Err(Error::Usage(
+                "which Vault? pass --vault-addr https://HOST:PORT (the commands you type read VAULT_ADDR or BAO_ADDR)".into(),
+            ));
+        };
+        let address = names::vault_address(&address)
+            .map_err(|e| Error::Usage(format!("--vault-addr: {}", e.quoting(&address))))?;
+        let ca_file = self
+            .raw("vault-ca")
+            .map(PathBuf::from)
+            .or_else(|| defaults.vault_ca());
+        Ok(Some(VaultRef {
+            address,
+            mount,
+            role,
+            ca_file,
+        }))
+    }
+
     /// Resolves `--namespace`, `--service-account NS/NAME` and a positional
     /// SA, or `--user` and its groups.
     fn spec(
@@ -186,16 +231,19 @@ impl Given {
     ) -> Result<TokenSpec, Error> {
         let kubeconfig = self.raw("kubeconfig").map(PathBuf::from);
         let broker = self.broker()?;
+        let vault = self.vault(defaults)?;
+        // Neither a broker nor a Vault role has an admin context here.
+        let remote = broker.is_some() || vault.is_some();
         let admin_context = match self.one("admin-context") {
-            _ if broker.is_some() => String::new(),
+            _ if remote => String::new(),
             Some(a) => a,
             None => defaults.admin_context(kubeconfig.as_deref())?,
         };
-        if admin_context.is_empty() && broker.is_none() {
+        if admin_context.is_empty() && !remote {
             return Err(Error::Usage("--admin-context must not be empty".into()));
         }
         let default_namespace = || {
-            if broker.is_some() {
+            if remote {
                 return options::DEFAULT_NAMESPACE.into();
             }
             defaults
@@ -252,6 +300,7 @@ impl Given {
             kubeconfig,
             admin_context,
             broker,
+            vault,
             namespace: ns,
             principal: Principal::ServiceAccount(name),
             source,
@@ -304,6 +353,7 @@ impl Given {
             kubeconfig,
             admin_context,
             broker: None,
+            vault: None,
             namespace,
             principal: Principal::User { name, groups },
             source: SourceKind::default(),
@@ -326,6 +376,19 @@ pub trait Defaults {
         kubeconfig: Option<&std::path::Path>,
         admin_context: &str,
     ) -> Option<String>;
+    /// The Vault address when --vault-addr is not given.
+    fn vault_address(&self) -> Option<String> {
+        ["VAULT_ADDR", "BAO_ADDR"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|a| !a.is_empty()))
+    }
+    /// The CA bundle of Vault's certificate when --vault-ca is not given.
+    fn vault_ca(&self) -> Option<PathBuf> {
+        ["VAULT_CACERT", "BAO_CACERT"]
+            .iter()
+            .find_map(|v| std::env::var_os(v).filter(|a| !a.is_empty()))
+            .map(PathBuf::from)
+    }
 }
 
 /// No defaults from the kubeconfig: what `get` takes. An exec entry says
@@ -341,6 +404,12 @@ impl Defaults for Fixed {
         ))
     }
     fn namespace(&self, _: Option<&std::path::Path>, _: &str) -> Option<String> {
+        None
+    }
+    fn vault_address(&self) -> Option<String> {
+        None
+    }
+    fn vault_ca(&self) -> Option<PathBuf> {
         None
     }
 }

@@ -5,12 +5,11 @@
 //! arguments, row by row. This file only names the parts.
 
 mod exec_args;
+mod flag;
 mod given;
 mod table;
 
 pub use exec_args::exec_args;
+pub use flag::{GetFlag, Group, Kind, Takes};
 pub use given::{Defaults, Fixed, Given};
-pub use table::{
-    FLAGS, GetFlag, Group, Kind, SYSTEM_BROKER_SOCKET, Takes, default_broker_socket, find,
-    find_short,
-};
+pub use table::{FLAGS, SYSTEM_BROKER_SOCKET, default_broker_socket, find, find_short};

@@ -5,82 +5,9 @@
 
 use std::time::Duration;
 
+use super::flag::{GetFlag, Group, Kind, Takes};
 use crate::duration;
-use crate::options::{self, CacheChoice, GetOptions, Principal, SourceKind};
-
-/// What a flag takes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Takes {
-    /// Nothing: on when given (once).
-    Switch,
-    /// One value (the flag at most once).
-    One(Kind),
-    /// A value each time it is given.
-    Many(Kind),
-}
-
-/// The kind of a flag's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    /// A file path (any bytes).
-    Path,
-    /// "90s", "10m", "1h30m" ([`duration::parse`]).
-    Duration,
-    /// One of these words.
-    Choice(&'static [&'static str]),
-}
-
-impl Kind {
-    /// Whether `value` is one of this kind (the command line's parsers
-    /// refuse the others).
-    pub fn accepts(self, value: &str) -> bool {
-        match self {
-            Kind::Text => true,
-            // clap's path parser refuses an empty path.
-            Kind::Path => !value.is_empty(),
-            Kind::Duration => duration::parse(value).is_ok(),
-            Kind::Choice(words) => words.contains(&value),
-        }
-    }
-}
-
-/// Which commands take a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    /// `--admin-context`: every command that mints or finds an entry
-    /// (`inspect` has its own, optional one).
-    Admin,
-    /// Which credential, besides the admin context: every such command.
-    Who,
-    /// `--cache`: every command that reads or writes an entry.
-    Store,
-    /// How to mint and keep: the commands that mint (`get`, `setup`,
-    /// `kubeconfig`, `whoami`).
-    Mint,
-    /// `get` only, hidden: what refresh-ahead runs.
-    Background,
-}
-
-/// One flag of `get`.
-pub struct GetFlag {
-    /// Without the dashes.
-    pub long: &'static str,
-    pub short: Option<char>,
-    pub takes: Takes,
-    pub value_name: &'static str,
-    pub help: &'static str,
-    pub group: Group,
-    /// Flags that cannot be given with this one.
-    pub conflicts: &'static [&'static str],
-    /// A flag this one needs.
-    pub requires: Option<&'static str>,
-    /// The value used when the flag is not given (shown in help).
-    pub default: fn() -> Option<String>,
-    /// The values that reproduce `o` (a switch: one empty word when on);
-    /// none at the default, which needs no flag.
-    pub write: fn(&GetOptions) -> Vec<String>,
-}
+use crate::options::{self, CacheChoice, Principal, SourceKind};
 
 /// Where a broker run by root listens (`serve --socket`'s default).
 pub const SYSTEM_BROKER_SOCKET: &str = "/run/kube-sa-token/broker.sock";
@@ -94,7 +21,19 @@ pub fn default_broker_socket() -> String {
         .unwrap_or_else(|| SYSTEM_BROKER_SOCKET.into())
 }
 
-const SOURCES: &[&str] = &["token-request", "secret"];
+const SOURCES: &[&str] = &["token-request", "secret", "vault", "openbao"];
+
+/// What a Vault role's flags cannot be given with: there is no admin
+/// context, no Secret of ours and no CSR on that path.
+const NOT_WITH_VAULT: &[&str] = &[
+    "kubeconfig",
+    "admin-context",
+    "broker",
+    "user",
+    "create-secret",
+    "bind-secret",
+    "no-approve",
+];
 const CACHES: &[&str] = &["auto", "keyring", "keyutils", "tmpfs", "file", "none"];
 
 fn no_default() -> Option<String> {
@@ -148,7 +87,7 @@ pub static FLAGS: &[GetFlag] = &[
         requires: None,
         default: no_default,
         write: |o| {
-            if o.spec.broker.is_some() {
+            if o.spec.broker.is_some() || o.spec.vault.is_some() {
                 Vec::new()
             } else {
                 vec![o.spec.admin_context.clone()]
@@ -268,7 +207,7 @@ pub static FLAGS: &[GetFlag] = &[
         short: None,
         takes: Takes::One(Kind::Choice(SOURCES)),
         value_name: "SOURCE",
-        help: "Where the token comes from",
+        help: "Where the token comes from: TokenRequest through the admin context, its legacy token Secret, or a Vault/OpenBao Kubernetes secrets engine (vault, also spelled openbao; with --vault-role, docs/vault.md)",
         group: Group::Who,
         conflicts: &[],
         requires: None,
@@ -279,6 +218,71 @@ pub static FLAGS: &[GetFlag] = &[
             } else {
                 vec![o.spec.source.as_str().into()]
             }
+        },
+    },
+    GetFlag {
+        long: "vault-role",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "ROLE",
+        help: "With --source vault: the engine's role that mints (POST MOUNT/creds/ROLE)",
+        group: Group::Who,
+        conflicts: NOT_WITH_VAULT,
+        requires: None,
+        default: no_default,
+        write: |o| o.spec.vault.iter().map(|v| v.role.clone()).collect(),
+    },
+    GetFlag {
+        long: "vault-addr",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "URL",
+        help: "With --source vault: the Vault/OpenBao server (https://HOST:PORT; http:// on loopback only). Default for the commands you type: VAULT_ADDR, else BAO_ADDR; exec entries name it",
+        group: Group::Who,
+        conflicts: NOT_WITH_VAULT,
+        requires: Some("vault-role"),
+        default: no_default,
+        write: |o| o.spec.vault.iter().map(|v| v.address.clone()).collect(),
+    },
+    GetFlag {
+        long: "vault-mount",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "PATH",
+        help: "With --source vault: where the Kubernetes secrets engine is mounted",
+        group: Group::Who,
+        conflicts: NOT_WITH_VAULT,
+        requires: Some("vault-role"),
+        default: || Some(options::DEFAULT_VAULT_MOUNT.into()),
+        write: |o| {
+            o.spec
+                .vault
+                .iter()
+                .filter(|v| v.mount != options::DEFAULT_VAULT_MOUNT)
+                .map(|v| v.mount.clone())
+                .collect()
+        },
+    },
+    GetFlag {
+        long: "vault-ca",
+        short: None,
+        takes: Takes::One(Kind::Path),
+        value_name: "PATH",
+        help: "With --source vault: the CA bundle Vault's certificate is checked with (default for the commands you type: VAULT_CACERT, else BAO_CACERT; else the system's roots)",
+        group: Group::Who,
+        conflicts: NOT_WITH_VAULT,
+        requires: Some("vault-role"),
+        default: no_default,
+        write: |o| {
+            o.spec
+                .vault
+                .iter()
+                .filter_map(|v| v.ca_file.as_ref())
+                .map(|p| {
+                    let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                    abs.display().to_string()
+                })
+                .collect()
         },
     },
     GetFlag {

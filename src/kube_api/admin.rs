@@ -31,6 +31,8 @@ pub struct Minted {
     pub ca_crt: Option<Vec<u8>>,
     /// The server's clock minus ours (seconds), from the mint's answer.
     pub clock_offset: Option<i64>,
+    /// A Vault lease the credential was issued under (`--source vault`).
+    pub lease: Option<String>,
 }
 
 /// A client for the admin context.

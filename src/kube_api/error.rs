@@ -188,7 +188,7 @@ impl<'a> Action<'a> {
 
 /// The first error of type `T` in `e`'s source chain, looking inside
 /// `io::Error`s too (their `source()` skips the error they wrap).
-fn find<'e, T: StdError + 'static>(e: &'e (dyn StdError + 'static)) -> Option<&'e T> {
+pub(super) fn find<'e, T: StdError + 'static>(e: &'e (dyn StdError + 'static)) -> Option<&'e T> {
     let mut cur = Some(e);
     while let Some(err) = cur {
         if let Some(t) = err.downcast_ref::<T>() {

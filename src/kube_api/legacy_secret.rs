@@ -321,6 +321,7 @@ fn minted_from_secret(s: &Secret) -> Option<Minted> {
         ca_crt: data.get("ca.crt").map(|b| b.0.clone()),
         // A legacy token has no times of its own to judge.
         clock_offset: None,
+        lease: None,
     })
 }
 

@@ -1,11 +1,13 @@
-//! Every conversation with the API server. This is the only module that
-//! imports `kube`.
+//! Every conversation with the API server (and with the Vault that mints
+//! tokens for it). This is the only module that imports `kube`.
 //!
 //! - [`Admin`] ([`admin`]): a client built from the named admin context
 //!   only, with TokenRequest ([`token_request`]), the classic token Secret
 //!   ([`legacy_secret`]), CSRs ([`csr`]), access and token reviews
 //!   ([`reviews`]) and the cluster's discovery endpoints ([`discovery`]).
 //! - [`TokenClient`]: requests made *with* a ServiceAccount token.
+//! - [`vault`]: a Vault or OpenBao Kubernetes secrets engine, the other
+//!   source of tokens (over the same HTTP stack).
 //!
 //! This file only names the parts.
 
@@ -22,6 +24,9 @@ mod reviews;
 mod timed;
 mod token_client;
 mod token_request;
+pub mod vault;
+mod vault_error;
+mod vault_token;
 
 pub use admin::{Admin, Minted};
 pub use csr::SIGNER;

@@ -71,6 +71,7 @@ impl Admin {
             secret: bound_secret.map(|(n, _)| n.to_string()),
             ca_crt: None,
             clock_offset,
+            lease: None,
         })
     }
 }

@@ -207,6 +207,7 @@ impl Minter for FakeMinter<'_> {
             secret: None,
             ca_crt: None,
             clock_offset: Some(self.server_ahead),
+            lease: None,
         })
     }
     fn why_rejected(&self, _: &Entry, _: &str) -> String {
@@ -293,6 +294,7 @@ fn entry(token: crate::secret::Token, server: &str, checked_at: i64) -> Entry {
         asked_secs: None,
         revalidate_secs: None,
         cache_dir: None,
+        lease: None,
     }
 }
 

@@ -31,7 +31,7 @@ pub(super) fn inspect_certificate(
     let now = clock.now().unix_timestamp();
     let verification = match (req.verify, credential, cached) {
         (false, _, _) => None,
-        (true, Some(credential), Some(Cached { opts, cluster })) => {
+        (true, Some(credential), Some(Cached { opts, cluster, .. })) => {
             let session =
                 AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
             let who = format!("the cached certificate of {}", opts.spec.label());

@@ -36,6 +36,8 @@ pub(super) enum Inspected {
 pub(super) struct Cached {
     pub(super) opts: GetOptions,
     pub(super) cluster: ClusterIdentity,
+    /// The Vault lease it was issued under (`--source vault`).
+    pub(super) lease: Option<String>,
 }
 
 /// Reads what `input` names.
@@ -90,6 +92,7 @@ pub(super) fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cach
                     opts.spec.label(),
                 ))
             })?;
+            let lease = entry.lease.clone();
             let inspected = match entry.credential {
                 Credential::Token(t) => Inspected::Token(t),
                 Credential::Certificate(c) => Inspected::Certificate {
@@ -102,6 +105,7 @@ pub(super) fn read_input(input: &InspectInput) -> Result<(Inspected, Option<Cach
                 Some(Cached {
                     opts,
                     cluster: entry.cluster,
+                    lease,
                 }),
             )
         }

@@ -81,6 +81,9 @@ pub(super) fn write_text(r: &Value, out: &mut dyn Write) -> std::io::Result<()> 
         format!("{} {} (uid {})", s(&b["kind"]), s(&b["name"]), s(&b["uid"]))
     };
     writeln!(out, "Bound to:         {bound}")?;
+    if let Some(lease) = r["vaultLease"].as_str() {
+        writeln!(out, "Vault lease:      {lease}")?;
+    }
     writeln!(out, "JWT ID:           {}", s(&r["jti"]))?;
     writeln!(
         out,

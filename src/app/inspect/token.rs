@@ -174,6 +174,7 @@ pub(super) fn inspect_token(
         "jti": claims.jti,
         // What the API server's audit log calls requests made with it.
         "credentialId": crate::credential_id::of_token(&claims),
+        "vaultLease": cached.and_then(|c| c.lease.clone()),
         "claims": serde_json::to_value(&claims).unwrap_or(Value::Null),
         "verification": verification,
     });

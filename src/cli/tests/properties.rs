@@ -138,7 +138,7 @@ mod fast_get_equals_clap {
 /// without a generator here does not compile.
 mod every_option_round_trips {
     use super::super::*;
-    use crate::options::{BrokerRef, Principal, TokenSpec};
+    use crate::options::{BrokerRef, Principal, TokenSpec, VaultRef};
     use proptest::prelude::*;
 
     fn secs(min: u64) -> impl Strategy<Value = Duration> {
@@ -210,6 +210,21 @@ mod every_option_round_trips {
                 },
                 prop::option::of("[a-z][a-z0-9]{0,7}"),
             )),
+            // Sometimes a Vault role (for a ServiceAccount, without a broker).
+            prop::option::of((
+                "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,8}",
+                prop::sample::select(vec![
+                    "https://vault.example.com:8200",
+                    "http://127.0.0.1:8200",
+                    "https://[::1]:8200",
+                ]),
+                prop::option::of("[a-z]{1,6}(/[a-z0-9_-]{1,6})?"),
+                prop::option::of(if cfg!(windows) {
+                    r"C:\\[a-z]{1,6}\\ca\.pem"
+                } else {
+                    "/[a-z]{1,6}/ca\\.pem"
+                }),
+            )),
         )
             .prop_map(
                 |(
@@ -217,25 +232,37 @@ mod every_option_round_trips {
                     admin_context,
                     kubeconfig,
                     broker,
+                    vault,
                 )| {
                     let broker = broker.map(|(socket, owner)| BrokerRef {
                         socket: socket.into(),
                         owner,
                     });
-                    let brokered = broker.is_some();
+                    let vault = vault
+                        .filter(|_| {
+                            broker.is_none() && matches!(principal, Principal::ServiceAccount(_))
+                        })
+                        .map(|(role, address, mount, ca)| VaultRef {
+                            address: address.into(),
+                            mount: mount.unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into()),
+                            role,
+                            ca_file: ca.map(Into::into),
+                        });
+                    let remote = broker.is_some() || vault.is_some();
                     TokenSpec {
-                        kubeconfig: kubeconfig.filter(|_| !brokered).map(Into::into),
-                        admin_context: if brokered {
-                            String::new()
+                        kubeconfig: kubeconfig.filter(|_| !remote).map(Into::into),
+                        admin_context: if remote { String::new() } else { admin_context },
+                        source: if vault.is_some() {
+                            SourceKind::Vault
                         } else {
-                            admin_context
+                            source
                         },
                         broker,
+                        vault,
                         namespace,
                         principal,
-                        source,
                         audiences,
-                        bind_secret: bind_secret && !brokered,
+                        bind_secret: bind_secret && !remote,
                     }
                 },
             );
@@ -293,7 +320,7 @@ mod every_option_round_trips {
         fn through_both_parsers(o in options()) {
             // Every field, so that a new one fails to compile here.
             let GetOptions { spec, duration: _, cache: _, create_secret: _, revalidate: _, secret_wait: _, lock_wait: _, refresh_ahead: _, approve: _, csr_wait: _ } = &o;
-            let TokenSpec { kubeconfig: _, admin_context: _, broker: _, namespace: _, principal: _, source: _, audiences: _, bind_secret: _ } = spec;
+            let TokenSpec { kubeconfig: _, admin_context: _, broker: _, vault: _, namespace: _, principal: _, source: _, audiences: _, bind_secret: _ } = spec;
             if matches!(&spec.principal, Principal::User { name, groups } if name.starts_with("system:") || name.trim() != name || groups.iter().any(|g| g.starts_with("system:"))) {
                 return Ok(());
             }

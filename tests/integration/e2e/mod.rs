@@ -115,4 +115,5 @@ mod trust;
 mod trust_impostor;
 mod users;
 mod users_commands;
+mod vault;
 mod walk_docs;

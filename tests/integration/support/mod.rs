@@ -12,6 +12,8 @@ pub mod fake_api;
 pub mod proxy;
 #[cfg(target_os = "linux")]
 pub mod user;
+#[cfg(target_os = "linux")]
+pub mod vault;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -52,6 +54,13 @@ const SCRUBBED: &[&str] = &[
     "http_proxy",
     "NO_PROXY",
     "no_proxy",
+    "VAULT_ADDR",
+    "VAULT_TOKEN",
+    "VAULT_CACERT",
+    "VAULT_NAMESPACE",
+    "BAO_ADDR",
+    "BAO_TOKEN",
+    "BAO_CACERT",
     "ALL_PROXY",
     "all_proxy",
 ];

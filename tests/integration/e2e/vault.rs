@@ -1,0 +1,283 @@
+//! `--source vault`: a real OpenBao server's Kubernetes secrets engine mints
+//! the ServiceAccount tokens (tests/vault/openbao.sh fetches the server).
+//! From `setup` to kubectl as the ServiceAccount, with a Vault token that
+//! has only the policy docs/vault.md gives; hits never reach Vault, cold
+//! calls at once ask it once, its refusals are said in one line and backed
+//! off, a lease goes with `logout`, and the cluster binding and Vault's TLS
+//! are held.
+
+use super::self_heal::until_rejected;
+use super::*;
+use crate::support::vault::Bao;
+
+const ROLE: &str = "viewer-role";
+
+/// A namespace with ServiceAccount `viewer`, a role for it, and an env
+/// (the admin kubeconfig) whose Vault variables name the server and a
+/// token with the user's policy.
+fn vault_env(c: &Cluster, bao: &Bao, prefix: &str) -> (String, TestEnv) {
+    let ns = c.namespace(prefix);
+    bao.role(ROLE, &ns, "viewer");
+    let mut env = c.admin_env();
+    env.env.push(("VAULT_ADDR".into(), bao.address.clone()));
+    env.env.push(("VAULT_TOKEN".into(), bao.user_token(ROLE)));
+    if let Some(ca) = &bao.ca {
+        env.env
+            .push(("BAO_CACERT".into(), ca.display().to_string()));
+    }
+    (ns, env)
+}
+
+/// `setup --source vault` as context "sa".
+fn setup(env: &TestEnv, ns: &str) -> Out {
+    env.run(&[
+        "setup",
+        "--source",
+        "vault",
+        "--vault-role",
+        ROLE,
+        &sa(ns),
+        "--context-name",
+        "sa",
+    ])
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn setup_then_kubectl_acts_as_the_service_account_and_hits_never_ask_vault() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault");
+    let out = setup(&env, &ns);
+    out.ok();
+    assert!(
+        out.stderr.contains("Vault issued a token"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(bao.requests(&format!("kubernetes/creds/{ROLE}")), 1);
+    // The exec entry names Vault and the role, never a token.
+    let yaml = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    assert!(yaml.contains("--vault-role") && yaml.contains(&bao.address));
+    let token = &env.env.iter().find(|(k, _)| k == "VAULT_TOKEN").unwrap().1;
+    assert!(!yaml.contains(token.as_str()));
+    let before = bao.all_requests();
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+    c.kubectl(&env, &list_sas_args(&ns)).ok();
+    c.kubectl(
+        &env,
+        &["--context", "sa", "-n", &ns, "create", "configmap", "x"],
+    )
+    .fails_with("forbidden");
+    assert_eq!(bao.all_requests(), before, "cache hits asked Vault");
+    // What the cache says of it: the role, the lease.
+    let list = env.run(&["cache", "list", "-o", "json"]).json();
+    assert_eq!(list[0]["source"], format!("vault:{ROLE}"), "{list}");
+    let lease = list[0]["vaultLease"].as_str().unwrap().to_string();
+    assert!(
+        lease.starts_with(&format!("kubernetes/creds/{ROLE}/")),
+        "{lease}"
+    );
+    let wide = env.run(&["cache", "list", "-o", "wide"]);
+    assert!(
+        wide.ok().stdout.contains(&format!("lease={lease}")),
+        "{}",
+        wide.stdout
+    );
+    let inspect = env.run(&["inspect", "--context", "sa"]);
+    assert!(inspect.ok().stdout.contains(&lease), "{}", inspect.stdout);
+    // With Vault gone, hits still work: it is asked on a miss only.
+    drop(bao);
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn fifty_cold_kubectl_calls_at_once_make_one_creds_request() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-flight");
+    setup(&env, &ns).ok();
+    env.run(&["cache", "clear", "--all"]).ok();
+    let before = bao.requests(&format!("kubernetes/creds/{ROLE}"));
+    let outs = c.kubectl_concurrently(&env, 50, &whoami_args());
+    for o in &outs {
+        assert_eq!(username(o), format!("system:serviceaccount:{ns}:viewer"));
+    }
+    assert_eq!(
+        bao.requests(&format!("kubernetes/creds/{ROLE}")) - before,
+        1
+    );
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_revoked_vault_token_is_said_once_and_backed_off() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-revoked");
+    setup(&env, &ns).ok();
+    let token = env
+        .env
+        .iter()
+        .find(|(k, _)| k == "VAULT_TOKEN")
+        .unwrap()
+        .1
+        .clone();
+    bao.cli(&["token", "revoke"]).arg_ok(&token);
+    env.run(&["cache", "clear", "--all"]).ok();
+    let before = bao.all_requests();
+    let outs: Vec<Out> = (0..5).map(|_| c.kubectl(&env, &whoami_args())).collect();
+    for o in &outs {
+        assert_ne!(o.code, 0);
+    }
+    assert!(
+        outs[0].stderr.contains("permission denied") && outs[0].stderr.contains("log in again"),
+        "{}",
+        outs[0].stderr
+    );
+    assert!(
+        outs[1].stderr.contains("not tried again"),
+        "{}",
+        outs[1].stderr
+    );
+    // The first call asked Vault (one request: its config, refused); the
+    // four after it, inside the backoff window, nothing.
+    assert_eq!(bao.all_requests() - before, 1);
+    // A new login (another token) is a new chance at once.
+    let mut env = env;
+    let fresh = bao.user_token(ROLE);
+    env.env.retain(|(k, _)| k != "VAULT_TOKEN");
+    env.env.push(("VAULT_TOKEN".into(), fresh));
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn logout_revokes_the_lease() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-logout");
+    setup(&env, &ns).ok();
+    let lease = env.run(&["cache", "list", "-o", "json"]).json()[0]["vaultLease"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    bao.cli(&["lease", "lookup"]).arg_ok(&lease);
+    let out = env.run(&["logout", "--context", "sa"]);
+    out.ok();
+    assert!(
+        out.stdout
+            .contains(&format!("revoked its Vault lease {lease}")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(bao.requests("sys/leases/revoke"), 1);
+    assert_ne!(
+        bao.cli(&["lease", "lookup", &lease]).run().code,
+        0,
+        "the lease is gone"
+    );
+    // The next kubectl call mints anew through Vault.
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+    assert_eq!(bao.requests(&format!("kubernetes/creds/{ROLE}")), 2);
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_recreated_service_account_heals_through_vault() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-heal");
+    setup(&env, &ns).ok();
+    let old = env.run(&["token", "--context", "sa"]);
+    let old = old.ok().stdout.trim().to_string();
+    c.admin(&["-n", &ns, "delete", "serviceaccount", "viewer"])
+        .ok();
+    c.admin(&["-n", &ns, "create", "serviceaccount", "viewer"])
+        .ok();
+    until_rejected(&c, &old);
+    let outs: Vec<Out> = (0..3)
+        .map(|_| c.kubectl(&env, &list_sas_args(&ns)))
+        .collect();
+    assert!(
+        outs.iter().filter(|o| o.code != 0).count() <= 1,
+        "{}",
+        outs[0].stderr
+    );
+    assert!(outs[1..].iter().all(|o| o.code == 0), "{}", outs[2].stderr);
+    assert_eq!(bao.requests(&format!("kubernetes/creds/{ROLE}")), 2);
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn tls_with_bao_cacert_and_an_impostor_ca_refused() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, true);
+    assert!(bao.address.starts_with("https://"));
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-tls");
+    let out = setup(&env, &ns);
+    out.ok();
+    // The exec entry names the CA it was set up with.
+    let yaml = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    assert!(yaml.contains("--vault-ca"), "{yaml}");
+    // Another CA (the cluster's) for the same address: refused at TLS,
+    // nothing asked, nothing minted.
+    env.run(&["cache", "clear", "--all"]).ok();
+    let before = bao.all_requests();
+    let mut impostor = env;
+    impostor.env.retain(|(k, _)| k != "BAO_CACERT");
+    impostor
+        .env
+        .push(("BAO_CACERT".into(), c.ca().display().to_string()));
+    let out = impostor.run(&[
+        "whoami",
+        "--source",
+        "vault",
+        "--vault-role",
+        ROLE,
+        &sa(&ns),
+    ]);
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("TLS failure talking to Vault"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(bao.all_requests(), before);
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn an_engine_for_another_cluster_is_refused_before_anything_is_asked() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-bound");
+    setup(&env, &ns).ok();
+    env.run(&["cache", "clear", "--all"]).ok();
+    // The engine now mints on another server (the same CA, another port).
+    bao.cli(&[
+        "write",
+        "kubernetes/config",
+        "kubernetes_host=https://127.0.0.2:6443",
+        &format!("kubernetes_ca_cert=@{}", c.ca().display()),
+    ])
+    .ok();
+    let out = c.kubectl(&env, &whoami_args());
+    assert_ne!(out.code, 0);
+    assert!(out.stderr.contains("cluster binding"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("nothing was asked of it"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        bao.requests(&format!("kubernetes/creds/{ROLE}")),
+        1,
+        "only setup's"
+    );
+}
