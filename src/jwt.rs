@@ -269,7 +269,11 @@ fn judge(
         want.namespace, want.service_account
     );
     let sub = claims.sub.clone().unwrap_or_default();
-    if sub != expected {
+    let generated = want.service_account == crate::options::GENERATED_SA
+        && sub
+            .strip_prefix(&expected[..expected.len() - want.service_account.len()])
+            .is_some_and(|name| !name.is_empty() && !name.contains(':'));
+    if sub != expected && !generated {
         return Err(Stale::WrongSubject(sub));
     }
     let aud = claims.aud.to_vec();

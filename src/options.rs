@@ -43,6 +43,12 @@ impl SourceKind {
 /// given (Vault's and OpenBao's own default).
 pub const DEFAULT_VAULT_MOUNT: &str = "kubernetes";
 
+/// The ServiceAccount of a Vault role that generates one for each token
+/// (`kubernetes_role_name`, `generated_role_rules`): `--source vault` given
+/// a namespace and no ServiceAccount. A token of any ServiceAccount of the
+/// namespace is taken. No name the parsers accept looks like it.
+pub const GENERATED_SA: &str = "(generated)";
+
 /// A Vault (or OpenBao) Kubernetes secrets engine role that mints the
 /// tokens (`--source vault`): no admin context here.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -97,7 +97,10 @@ mod tests {
             !shown.contains("eyJ") && !shown.contains("c2VjcmV0"),
             "{shown}"
         );
-        assert!(shown.starts_with("Token([REDACTED]) Some(Token([REDACTED]))"), "{shown}");
+        assert!(
+            shown.starts_with("Token([REDACTED]) Some(Token([REDACTED]))"),
+            "{shown}"
+        );
         assert_eq!(
             shown.matches("PrivateKey([REDACTED])").count(),
             2,

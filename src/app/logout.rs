@@ -127,6 +127,11 @@ fn outcome(r: &Record, spec: &TokenSpec, now: i64, revoker: &mut Revoker) -> Res
     }
     if let (Some(lease), Some(v)) = (&r.lease, &spec.vault) {
         revoker.revoke_lease(v, lease)?;
+        if spec.service_account() == Some(crate::options::GENERATED_SA) {
+            return Ok(format!(
+                "revoked its Vault lease {lease}: the engine deleted the ServiceAccount it had made for the token, and the API server rejects the token from now on (within its few seconds of authentication cache)"
+            ));
+        }
         return Ok(format!(
             "revoked its Vault lease {lease}; the token itself stays valid on the server until {} (the engine cannot revoke a token of a ServiceAccount it did not create: delete and recreate {}/{} to cut it off sooner)",
             expiry(r, now),

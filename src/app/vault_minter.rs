@@ -60,7 +60,8 @@ impl Minter for VaultMinter<'_> {
                     &spec.audiences,
                 )
                 .await?;
-            if creds.namespace != spec.namespace || creds.service_account != *sa {
+            let generated = sa == crate::options::GENERATED_SA;
+            if creds.namespace != spec.namespace || (creds.service_account != *sa && !generated) {
                 // Not what the entry is for: nobody gets it, and its lease
                 // goes at once.
                 let revoked = client.revoke(&token, &creds.lease_id).await.is_ok();

@@ -1,6 +1,8 @@
 //! What a row of `get`'s flag table ([`super::table`]) says of its flag:
 //! its value's kind, the commands that take it, how it is written back.
 
+use std::time::Duration;
+
 use crate::duration;
 use crate::options::GetOptions;
 
@@ -76,4 +78,21 @@ pub struct GetFlag {
     /// The values that reproduce `o` (a switch: one empty word when on);
     /// none at the default, which needs no flag.
     pub write: fn(&GetOptions) -> Vec<String>,
+}
+
+pub(super) fn no_default() -> Option<String> {
+    None
+}
+
+pub(super) fn on(yes: bool) -> Vec<String> {
+    if yes { vec![String::new()] } else { Vec::new() }
+}
+
+/// `d` unless it is the default.
+pub(super) fn unless_default(d: Duration, default: Duration) -> Vec<String> {
+    if d == default {
+        Vec::new()
+    } else {
+        vec![duration::flag(d)]
+    }
 }

@@ -266,6 +266,11 @@ impl Given {
                 ));
             }
             (Some(s), None) | (None, Some(s)) => s,
+            // A Vault role that generates its ServiceAccounts.
+            (None, None) if self.source() == SourceKind::Vault => {
+                let ns = namespace.clone().unwrap_or_else(default_namespace);
+                format!("{ns}/{}", options::GENERATED_SA)
+            }
             (None, None) => {
                 return Err(Error::Usage(
                     "which ServiceAccount? pass --service-account NAME (or NS/NAME)".into(),
@@ -284,7 +289,9 @@ impl Given {
             None => (namespace.unwrap_or_else(default_namespace), sa),
         };
         names::namespace(&ns).map_err(|e| Error::Usage(e.quoting(&ns)))?;
-        names::service_account(&name).map_err(|e| Error::Usage(e.quoting(&name)))?;
+        if name != options::GENERATED_SA || self.source() != SourceKind::Vault {
+            names::service_account(&name).map_err(|e| Error::Usage(e.quoting(&name)))?;
+        }
         let audiences = self.many("audience");
         for a in &audiences {
             names::audience(a).map_err(|e| Error::Usage(e.quoting(a)))?;

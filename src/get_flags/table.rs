@@ -2,10 +2,7 @@
 //! spelled, what value it takes, its help, which commands take it, and how
 //! its value is written back from the options. To add one: a row here, its
 //! reading in [`super::given`], and the option it sets.
-
-use std::time::Duration;
-
-use super::flag::{GetFlag, Group, Kind, Takes};
+use super::flag::{GetFlag, Group, Kind, Takes, no_default, on, unless_default};
 use crate::duration;
 use crate::options::{self, CacheChoice, Principal, SourceKind};
 
@@ -35,23 +32,6 @@ const NOT_WITH_VAULT: &[&str] = &[
     "no-approve",
 ];
 const CACHES: &[&str] = &["auto", "keyring", "keyutils", "tmpfs", "file", "none"];
-
-fn no_default() -> Option<String> {
-    None
-}
-
-fn on(yes: bool) -> Vec<String> {
-    if yes { vec![String::new()] } else { Vec::new() }
-}
-
-/// `d` unless it is the default.
-fn unless_default(d: Duration, default: Duration) -> Vec<String> {
-    if d == default {
-        Vec::new()
-    } else {
-        vec![duration::flag(d)]
-    }
-}
 
 /// Every flag of `get`, in the order exec entries write them.
 pub static FLAGS: &[GetFlag] = &[
@@ -150,6 +130,7 @@ pub static FLAGS: &[GetFlag] = &[
         requires: None,
         default: no_default,
         write: |o| match &o.spec.principal {
+            Principal::ServiceAccount(sa) if sa == options::GENERATED_SA => Vec::new(),
             Principal::ServiceAccount(sa) => vec![format!("{}/{sa}", o.spec.namespace)],
             Principal::User { .. } => Vec::new(),
         },
@@ -194,12 +175,16 @@ pub static FLAGS: &[GetFlag] = &[
         conflicts: &[],
         requires: None,
         default: no_default,
-        // A ServiceAccount's is written as NS/NAME.
+        // A ServiceAccount's is written as NS/NAME (but a generated one's).
         write: |o| match &o.spec.principal {
-            Principal::User { .. } if o.spec.namespace != options::DEFAULT_NAMESPACE => {
-                vec![o.spec.namespace.clone()]
+            Principal::ServiceAccount(sa)
+                if sa != options::GENERATED_SA
+                    || o.spec.namespace == options::DEFAULT_NAMESPACE =>
+            {
+                Vec::new()
             }
-            _ => Vec::new(),
+            Principal::User { .. } if o.spec.namespace == options::DEFAULT_NAMESPACE => Vec::new(),
+            _ => vec![o.spec.namespace.clone()],
         },
     },
     GetFlag {

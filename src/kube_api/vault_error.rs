@@ -70,7 +70,7 @@ pub enum VaultError {
     },
     /// The API server refused the engine's own ServiceAccount.
     #[error(
-        "Vault at {address} could not mint: the API server refused the Kubernetes secrets engine at {mount}/ ({detail}); the Vault operator grants the engine's ServiceAccount `create` on serviceaccounts/token (docs/vault.md)"
+        "Vault at {address} could not mint: the API server refused the Kubernetes secrets engine at {mount}/ ({detail}); the Vault operator grants the engine's ServiceAccount what its roles need (docs/vault.md, \"The engine's ServiceAccount\")"
     )]
     EngineRefused {
         address: String,

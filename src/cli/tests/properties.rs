@@ -224,6 +224,8 @@ mod every_option_round_trips {
                 } else {
                     "/[a-z]{1,6}/ca\\.pem"
                 }),
+                // A role that generates its ServiceAccounts.
+                any::<bool>(),
             )),
         )
             .prop_map(
@@ -238,16 +240,19 @@ mod every_option_round_trips {
                         socket: socket.into(),
                         owner,
                     });
-                    let vault = vault
-                        .filter(|_| {
-                            broker.is_none() && matches!(principal, Principal::ServiceAccount(_))
-                        })
-                        .map(|(role, address, mount, ca)| VaultRef {
-                            address: address.into(),
-                            mount: mount.unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into()),
-                            role,
-                            ca_file: ca.map(Into::into),
-                        });
+                    let vault = vault.filter(|_| {
+                        broker.is_none() && matches!(principal, Principal::ServiceAccount(_))
+                    });
+                    let principal = match &vault {
+                        Some((.., true)) => Principal::ServiceAccount(options::GENERATED_SA.into()),
+                        _ => principal,
+                    };
+                    let vault = vault.map(|(role, address, mount, ca, _)| VaultRef {
+                        address: address.into(),
+                        mount: mount.unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into()),
+                        role,
+                        ca_file: ca.map(Into::into),
+                    });
                     let remote = broker.is_some() || vault.is_some();
                     TokenSpec {
                         kubeconfig: kubeconfig.filter(|_| !remote).map(Into::into),

@@ -189,6 +189,51 @@ fn logout_revokes_the_lease() {
 
 #[test]
 #[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_role_that_generates_service_accounts_and_logout_cuts_its_token_off() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-gen");
+    bao.generated_role(ROLE, &ns);
+    // No ServiceAccount named: whichever the role makes.
+    let out = env.run(&[
+        "setup",
+        "--source",
+        "vault",
+        "--vault-role",
+        ROLE,
+        "-n",
+        &ns,
+        "--context-name",
+        "sa",
+    ]);
+    out.ok();
+    let who = username(&c.kubectl(&env, &whoami_args()));
+    assert!(
+        who.starts_with(&format!("system:serviceaccount:{ns}:")),
+        "{who}"
+    );
+    c.kubectl(&env, &list_sas_args(&ns)).ok();
+    let token = env.run(&["token", "--context", "sa"]);
+    let token = token.ok().stdout.trim().to_string();
+    let out = env.run(&["logout", "--context", "sa"]);
+    out.ok();
+    assert!(
+        out.stdout.contains("the engine deleted the ServiceAccount"),
+        "{}",
+        out.stdout
+    );
+    // The API server refuses the token it had handed out.
+    until_rejected(&c, &token);
+    // The next call mints through Vault again, as a new ServiceAccount.
+    let again = username(&c.kubectl(&env, &whoami_args()));
+    assert!(
+        again.starts_with(&format!("system:serviceaccount:{ns}:")) && again != who,
+        "{again}"
+    );
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
 fn a_recreated_service_account_heals_through_vault() {
     let c = Cluster::get();
     let bao = Bao::start(&c, false);

@@ -112,13 +112,33 @@ impl Bao {
         // The engine's own ServiceAccount (outside a pod it needs a JWT).
         c.admin(&["create", "namespace", "bao-engine"]);
         c.admin(&["-n", "bao-engine", "create", "serviceaccount", "engine"]);
+        // What docs/vault.md gives it: tokens of existing ServiceAccounts;
+        // for roles that generate them, the ServiceAccounts and their
+        // bindings (and binding the roles those name).
         let role = "kube-sa-token-e2e-bao-engine";
+        // Its rules as written here, whatever an earlier run left.
+        c.admin(&["delete", "clusterrole", role, "--ignore-not-found"]);
         c.admin(&[
             "create",
             "clusterrole",
             role,
-            "--verb=create",
-            "--resource=serviceaccounts/token",
+            "--verb=create,delete,get",
+            "--resource=serviceaccounts/token,serviceaccounts,rolebindings,roles",
+        ]);
+        let bind = format!("{role}-bind");
+        c.admin(&[
+            "create",
+            "clusterrole",
+            &bind,
+            "--verb=bind",
+            "--resource=clusterroles",
+        ]);
+        c.admin(&[
+            "create",
+            "clusterrolebinding",
+            &bind,
+            &format!("--clusterrole={bind}"),
+            "--serviceaccount=bao-engine:engine",
         ]);
         c.admin(&[
             "create",
@@ -154,6 +174,23 @@ impl Bao {
             &format!("kubernetes/roles/{name}"),
             &format!("allowed_kubernetes_namespaces={ns}"),
             &format!("service_account_name={sa}"),
+            "token_default_ttl=10m",
+            "token_max_ttl=2h",
+        ])
+        .ok();
+    }
+
+    /// Role `name`: for each token a new ServiceAccount in namespace `ns`,
+    /// bound to ClusterRole `view`; revoking the lease deletes both.
+    pub fn generated_role(&self, name: &str, ns: &str) {
+        // A role names its ServiceAccount or generates them, not both.
+        self.cli(&["delete", &format!("kubernetes/roles/{name}")]).ok();
+        self.cli(&[
+            "write",
+            &format!("kubernetes/roles/{name}"),
+            &format!("allowed_kubernetes_namespaces={ns}"),
+            "kubernetes_role_type=ClusterRole",
+            "kubernetes_role_name=view",
             "token_default_ttl=10m",
             "token_max_ttl=2h",
         ])
