@@ -234,6 +234,44 @@ fn a_role_that_generates_service_accounts_and_logout_cuts_its_token_off() {
 
 #[test]
 #[ignore = "needs the test control plane (tests/run.sh)"]
+fn refresh_ahead_mints_the_successor_through_vault_before_expiry() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-ahead");
+    setup(&env, &ns).ok();
+    let first = env.run(&["cache", "list", "-o", "json"]).json()[0]["vaultLease"].clone();
+    let args = [
+        "--service-account",
+        &sa(&ns),
+        "--source",
+        "vault",
+        "--vault-role",
+        ROLE,
+        "--vault-addr",
+        &bao.address,
+    ];
+    let info = support::exec_info_with_ca("v1", &c.server, &c.ca());
+    // 35 minutes on: past the middle of the one-hour token's serve window.
+    // The hit answers at once, with the token it has.
+    let out = env.get_at("+35m", &info, &args);
+    out.ok();
+    assert!(out.stdout.contains("\"token\""), "{}", out.stdout);
+    // A background refresh mints its successor through Vault.
+    let creds = format!("kubernetes/creds/{ROLE}");
+    assert!(
+        eventually(Duration::from_secs(30), || bao.requests(&creds) == 2),
+        "no successor was minted"
+    );
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            env.run(&["cache", "list", "-o", "json"]).json()[0]["vaultLease"] != first
+        }),
+        "the successor was not kept"
+    );
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
 fn a_recreated_service_account_heals_through_vault() {
     let c = Cluster::get();
     let bao = Bao::start(&c, false);

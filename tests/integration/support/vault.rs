@@ -184,7 +184,8 @@ impl Bao {
     /// bound to ClusterRole `view`; revoking the lease deletes both.
     pub fn generated_role(&self, name: &str, ns: &str) {
         // A role names its ServiceAccount or generates them, not both.
-        self.cli(&["delete", &format!("kubernetes/roles/{name}")]).ok();
+        self.cli(&["delete", &format!("kubernetes/roles/{name}")])
+            .ok();
         self.cli(&[
             "write",
             &format!("kubernetes/roles/{name}"),
