@@ -187,6 +187,7 @@ impl Error {
                 VaultError::NoToken { .. }
                 | VaultError::TokenFile { .. }
                 | VaultError::Config { .. }
+                | VaultError::LoginInput { .. }
                 | VaultError::UnknownRole { .. }
                 | VaultError::NoEngine { .. }
                 | VaultError::EngineConfig { .. } => ExitCode::Config,
@@ -194,6 +195,7 @@ impl Error {
                 VaultError::Unreachable { .. }
                 | VaultError::Tls { .. }
                 | VaultError::Denied { .. }
+                | VaultError::LoginRefused { .. }
                 | VaultError::TooShort { .. }
                 | VaultError::EngineRefused { .. }
                 | VaultError::Failed { .. }

@@ -5,6 +5,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod vault;
+
+pub use vault::{DEFAULT_VAULT_MOUNT, GENERATED_SA, VaultLogin, VaultLoginMethod, VaultRef};
+
 /// TokenRequest lifetime asked for (`--duration`).
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(3600);
 /// How long a legacy token is served before the server confirms it again.
@@ -37,32 +41,6 @@ impl SourceKind {
             SourceKind::Vault => "vault",
         }
     }
-}
-
-/// The mount of the Kubernetes secrets engine when `--vault-mount` is not
-/// given (Vault's and OpenBao's own default).
-pub const DEFAULT_VAULT_MOUNT: &str = "kubernetes";
-
-/// The ServiceAccount of a Vault role that generates one for each token
-/// (`kubernetes_role_name`, `generated_role_rules`): `--source vault` given
-/// a namespace and no ServiceAccount. A token of any ServiceAccount of the
-/// namespace is taken. No name the parsers accept looks like it.
-pub const GENERATED_SA: &str = "(generated)";
-
-/// A Vault (or OpenBao) Kubernetes secrets engine role that mints the
-/// tokens (`--source vault`): no admin context here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VaultRef {
-    /// `--vault-addr`: `https://HOST:PORT` (http on loopback only),
-    /// without a trailing slash.
-    pub address: String,
-    /// `--vault-mount`: where the engine is mounted.
-    pub mount: String,
-    /// `--vault-role`.
-    pub role: String,
-    /// `--vault-ca`: the CA bundle Vault's certificate is checked with
-    /// (else the system's roots).
-    pub ca_file: Option<PathBuf>,
 }
 
 /// Which store the user asked for (`--cache`).

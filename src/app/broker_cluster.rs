@@ -13,7 +13,8 @@ use super::admin_session::AdminSession;
 use crate::broker::client;
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
-use crate::kube_api::vault::{self, VaultClient, VaultError};
+use crate::kube_api::vault::{VaultClient, VaultError};
+use crate::kube_api::vault_login::{self, UsedToken};
 use crate::options::{BrokerRef, TokenSpec, VaultRef};
 use crate::protocol::{ClusterInfo, ExecInfo, V1};
 
@@ -101,10 +102,13 @@ pub(super) fn of(b: &BrokerRef) -> Result<BrokerCluster, Error> {
 /// (`vault:HOST:PORT/MOUNT`) and as kubectl would describe it: what the
 /// commands a person types use where kubectl is not there to say it.
 pub(super) fn vault_cluster(v: &VaultRef) -> Result<BrokerCluster, Error> {
-    let (token, _) = vault::find_token(&v.address)?;
     let session = AdminSession::new(None, "");
-    let engine = session
-        .block_on(async { VaultClient::new(v)?.engine_cluster(&token, &v.mount).await })??;
+    let engine = session.block_on(vault_login::with_token(
+        v,
+        async |client: &VaultClient, used: &UsedToken| {
+            client.engine_cluster(&used.token, &v.mount).await
+        },
+    ))??;
     let identity = engine_identity(v, &engine.server, &engine.ca_pem)?;
     let ca_b64 = base64::engine::general_purpose::STANDARD.encode(&engine.ca_pem);
     let mut entry = Mapping::new();

@@ -43,8 +43,11 @@ impl<'a> FailureRecords<'a> {
             // login is a new chance at once).
             let files = match &self.opts.spec.vault {
                 Some(v) => format!(
-                    "vault token {}",
-                    crate::kube_api::vault::token_fingerprint(&v.address)
+                    "vault token {} login {}",
+                    crate::kube_api::vault::token_fingerprint(&v.address),
+                    v.login.as_ref().map_or("none".into(), |l| {
+                        crate::kube_api::vault_login::input_fingerprint(l, &v.address)
+                    })
                 ),
                 None => crate::kubeconfig::fingerprint(self.opts.spec.kubeconfig.as_deref()),
             };

@@ -179,12 +179,15 @@ impl Revoker<'_> {
 
     /// Revokes a Vault lease with this account's Vault token.
     fn revoke_lease(&mut self, v: &crate::options::VaultRef, lease: &str) -> Result<(), Error> {
-        use crate::kube_api::vault::{VaultClient, find_token};
-        let (token, _) = find_token(&v.address)?;
+        use crate::kube_api::vault::VaultClient;
+        use crate::kube_api::vault_login::{UsedToken, with_token};
         let session = self
             .session
             .get_or_insert_with(|| AdminSession::new(None, ""));
-        Ok(session.block_on(async { VaultClient::new(v)?.revoke(&token, lease).await })??)
+        Ok(session.block_on(with_token(
+            v,
+            async |client: &VaultClient, used: &UsedToken| client.revoke(&used.token, lease).await,
+        ))??)
     }
 
     /// The outcome line of revoking through `secret`.

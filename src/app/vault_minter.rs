@@ -13,7 +13,8 @@ use crate::cluster_identity::ClusterIdentity;
 use crate::credential::Credential;
 use crate::error::Error;
 use crate::kube_api::Minted;
-use crate::kube_api::vault::{self, VaultClient};
+use crate::kube_api::vault::{self, VaultClient, VaultError};
+use crate::kube_api::vault_login::{UsedToken, with_token};
 use crate::options::{GetOptions, Principal, VaultRef};
 use crate::protocol::ExecInfo;
 
@@ -44,16 +45,13 @@ impl Minter for VaultMinter<'_> {
             ));
         };
         tracing::debug!(vault = %v.address, mount = %v.mount, role = %v.role, "minting through Vault");
-        let (token, origin) = vault::find_token(&v.address)?;
-        tracing::debug!("the Vault token from {origin}");
-        self.session.block_on(async {
-            // kube's client is built inside the runtime.
-            let client = VaultClient::new(v)?;
-            let engine: vault::EngineCluster = client.engine_cluster(&token, &v.mount).await?;
+        self.session.block_on(with_token(v, async |client: &VaultClient, used: &UsedToken| {
+            let token = &used.token;
+            let engine: vault::EngineCluster = client.engine_cluster(token, &v.mount).await?;
             bound_to(v, &engine_identity(v, &engine.server, &engine.ca_pem)?, target)?;
             let creds = client
                 .creds(
-                    &token,
+                    token,
                     v,
                     &spec.namespace,
                     opts.duration.as_secs(),
@@ -64,7 +62,7 @@ impl Minter for VaultMinter<'_> {
             if creds.namespace != spec.namespace || (creds.service_account != *sa && !generated) {
                 // Not what the entry is for: nobody gets it, and its lease
                 // goes at once.
-                let revoked = client.revoke(&token, &creds.lease_id).await.is_ok();
+                let revoked = client.revoke(token, &creds.lease_id).await.is_ok();
                 return Err(Error::Refused(format!(
                     "Vault role {:?} issues tokens for {}/{}, not {}: name that ServiceAccount, or another role{}",
                     v.role,
@@ -96,7 +94,7 @@ impl Minter for VaultMinter<'_> {
                 clock_offset: None,
                 lease: Some(creds.lease_id).filter(|l| !l.is_empty()),
             })
-        })
+        }))
         .and_then(|minted: Result<Minted, Error>| minted)
     }
 
@@ -139,9 +137,13 @@ pub(super) fn setup_check(
     opts: &GetOptions,
     dry_run: bool,
 ) -> Result<(String, Value), Error> {
-    let (token, origin) = vault::find_token(&v.address)?;
     let session = AdminSession::new(None, "");
-    let me = session.block_on(async { VaultClient::new(v)?.lookup_self(&token).await })??;
+    let (me, origin) = session.block_on(with_token(
+        v,
+        async |client: &VaultClient, used: &UsedToken| {
+            Ok::<_, VaultError>((client.lookup_self(&used.token).await?, used.origin.clone()))
+        },
+    ))??;
     let expires = match me.ttl {
         0 => "does not expire".to_string(),
         s => format!(

@@ -61,6 +61,7 @@ pub enum Group {
 }
 
 /// One flag of `get`.
+#[derive(Clone, Copy)]
 pub struct GetFlag {
     /// Without the dashes.
     pub long: &'static str,

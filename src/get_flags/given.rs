@@ -180,46 +180,15 @@ impl Given {
         }))
     }
 
-    /// `--source vault`'s role, address, mount and CA (the address and CA
-    /// from `defaults` when not given); `None` for the other sources.
+    /// `--source vault`'s role, server and login ([`super::given_vault`]);
+    /// `None` for the other sources.
     fn vault(&self, defaults: &dyn Defaults) -> Result<Option<VaultRef>, Error> {
-        let role = self.one("vault-role");
-        if self.source() != SourceKind::Vault {
-            return match role {
-                Some(_) => Err(Error::Usage(
-                    "--vault-role and the other --vault-* flags work with --source vault only"
-                        .into(),
-                )),
-                None => Ok(None),
-            };
-        }
-        let Some(role) = role else {
-            return Err(Error::Usage(
-                "--source vault needs --vault-role ROLE: the Kubernetes secrets engine's role that mints the token (docs/vault.md)".into(),
-            ));
-        };
-        names::vault_role(&role).map_err(|e| Error::Usage(e.quoting(&role)))?;
-        let mount = self
-            .one("vault-mount")
-            .unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into());
-        names::vault_mount(&mount).map_err(|e| Error::Usage(e.quoting(&mount)))?;
-        let Some(address) = self.one("vault-addr").or_else(|| defaults.vault_address()) else {
-            return Err(Error::Usage(
-                "which Vault? pass --vault-addr https://HOST:PORT (the commands you type read VAULT_ADDR or BAO_ADDR)".into(),
-            ));
-        };
-        let address = names::vault_address(&address)
-            .map_err(|e| Error::Usage(format!("--vault-addr: {}", e.quoting(&address))))?;
-        let ca_file = self
-            .raw("vault-ca")
-            .map(PathBuf::from)
-            .or_else(|| defaults.vault_ca());
-        Ok(Some(VaultRef {
-            address,
-            mount,
-            role,
-            ca_file,
-        }))
+        let raw = |long: &str| self.raw(long).map(OsStr::to_os_string);
+        super::given_vault::vault(
+            &raw,
+            self.source() == SourceKind::Vault,
+            (&|| defaults.vault_address(), &|| defaults.vault_ca()),
+        )
     }
 
     /// Resolves `--namespace`, `--service-account NS/NAME` and a positional

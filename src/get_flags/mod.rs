@@ -7,7 +7,9 @@
 mod exec_args;
 mod flag;
 mod given;
+mod given_vault;
 mod table;
+mod table_vault;
 
 pub use exec_args::exec_args;
 pub use flag::{GetFlag, Group, Kind, Takes};

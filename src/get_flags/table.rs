@@ -20,21 +20,13 @@ pub fn default_broker_socket() -> String {
 
 const SOURCES: &[&str] = &["token-request", "secret", "vault", "openbao"];
 
-/// What a Vault role's flags cannot be given with: there is no admin
-/// context, no Secret of ours and no CSR on that path.
-const NOT_WITH_VAULT: &[&str] = &[
-    "kubeconfig",
-    "admin-context",
-    "broker",
-    "user",
-    "create-secret",
-    "bind-secret",
-    "no-approve",
-];
 const CACHES: &[&str] = &["auto", "keyring", "keyutils", "tmpfs", "file", "none"];
 
 /// Every flag of `get`, in the order exec entries write them.
-pub static FLAGS: &[GetFlag] = &[
+pub static FLAGS: &[GetFlag] = &super::table_vault::with_vault_rows(ROWS);
+
+/// The rows before the Vault source's ([`super::table_vault`]).
+const ROWS: [GetFlag; super::table_vault::OTHER_ROWS] = [
     GetFlag {
         long: "kubeconfig",
         short: None,
@@ -203,71 +195,6 @@ pub static FLAGS: &[GetFlag] = &[
             } else {
                 vec![o.spec.source.as_str().into()]
             }
-        },
-    },
-    GetFlag {
-        long: "vault-role",
-        short: None,
-        takes: Takes::One(Kind::Text),
-        value_name: "ROLE",
-        help: "With --source vault: the engine's role that mints (POST MOUNT/creds/ROLE)",
-        group: Group::Who,
-        conflicts: NOT_WITH_VAULT,
-        requires: None,
-        default: no_default,
-        write: |o| o.spec.vault.iter().map(|v| v.role.clone()).collect(),
-    },
-    GetFlag {
-        long: "vault-addr",
-        short: None,
-        takes: Takes::One(Kind::Text),
-        value_name: "URL",
-        help: "With --source vault: the Vault/OpenBao server (https://HOST:PORT; http:// on loopback only). Default for the commands you type: VAULT_ADDR, else BAO_ADDR; exec entries name it",
-        group: Group::Who,
-        conflicts: NOT_WITH_VAULT,
-        requires: Some("vault-role"),
-        default: no_default,
-        write: |o| o.spec.vault.iter().map(|v| v.address.clone()).collect(),
-    },
-    GetFlag {
-        long: "vault-mount",
-        short: None,
-        takes: Takes::One(Kind::Text),
-        value_name: "PATH",
-        help: "With --source vault: where the Kubernetes secrets engine is mounted",
-        group: Group::Who,
-        conflicts: NOT_WITH_VAULT,
-        requires: Some("vault-role"),
-        default: || Some(options::DEFAULT_VAULT_MOUNT.into()),
-        write: |o| {
-            o.spec
-                .vault
-                .iter()
-                .filter(|v| v.mount != options::DEFAULT_VAULT_MOUNT)
-                .map(|v| v.mount.clone())
-                .collect()
-        },
-    },
-    GetFlag {
-        long: "vault-ca",
-        short: None,
-        takes: Takes::One(Kind::Path),
-        value_name: "PATH",
-        help: "With --source vault: the CA bundle Vault's certificate is checked with (default for the commands you type: VAULT_CACERT, else BAO_CACERT; else the system's roots)",
-        group: Group::Who,
-        conflicts: NOT_WITH_VAULT,
-        requires: Some("vault-role"),
-        default: no_default,
-        write: |o| {
-            o.spec
-                .vault
-                .iter()
-                .filter_map(|v| v.ca_file.as_ref())
-                .map(|p| {
-                    let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-                    abs.display().to_string()
-                })
-                .collect()
         },
     },
     GetFlag {

@@ -26,6 +26,7 @@ mod token_client;
 mod token_request;
 pub mod vault;
 mod vault_error;
+pub mod vault_login;
 mod vault_token;
 
 pub use admin::{Admin, Minted};

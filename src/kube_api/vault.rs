@@ -18,7 +18,7 @@ use super::client_config::{apply_timeouts, pem_certs};
 use super::error::{chain, find};
 use super::proxy::{self, ProxyEnv};
 pub use super::vault_error::VaultError;
-pub use super::vault_token::{find_token, token_fingerprint};
+pub use super::vault_token::token_fingerprint;
 use crate::options::VaultRef;
 use crate::secret::{Token, VaultToken};
 
@@ -56,19 +56,28 @@ pub struct TokenInfo {
 /// A client for one Vault server.
 pub struct VaultClient {
     client: Client,
-    address: String,
+    pub(super) address: String,
 }
 
 /// Vault's answer envelope.
 #[derive(Deserialize)]
-struct Answer<T> {
-    data: Option<T>,
+pub(super) struct Answer<T> {
+    pub(super) data: Option<T>,
+    /// A login's token.
+    #[serde(default)]
+    pub(super) auth: Option<Auth>,
     #[serde(default)]
     lease_id: String,
     #[serde(default)]
     lease_duration: u64,
     #[serde(default)]
     warnings: Option<Vec<String>>,
+}
+
+/// What a login answers (`auth`).
+#[derive(Deserialize)]
+pub(super) struct Auth {
+    pub(super) client_token: VaultToken,
 }
 
 impl VaultClient {
@@ -103,11 +112,11 @@ impl VaultClient {
     }
 
     /// Sends one request; the status and the body read whole (bounded).
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         path: &str,
-        token: &VaultToken,
+        token: Option<&VaultToken>,
         body: Option<serde_json::Value>,
     ) -> Result<(StatusCode, bytes::Bytes), VaultError> {
         let mut req = Request::builder()
@@ -116,13 +125,15 @@ impl VaultClient {
             .header("X-Vault-Request", "true");
         // The one place the Vault token is read: into its header, marked
         // sensitive so that no layer logs it.
-        let mut value =
-            http::HeaderValue::from_str(token.expose()).map_err(|_| VaultError::Config {
-                address: self.address.clone(),
-                detail: "the Vault token holds characters a header cannot carry".into(),
-            })?;
-        value.set_sensitive(true);
-        req = req.header("X-Vault-Token", value);
+        if let Some(token) = token {
+            let mut value =
+                http::HeaderValue::from_str(token.expose()).map_err(|_| VaultError::Config {
+                    address: self.address.clone(),
+                    detail: "the Vault token holds characters a header cannot carry".into(),
+                })?;
+            value.set_sensitive(true);
+            req = req.header("X-Vault-Token", value);
+        }
         let body = match body {
             Some(b) => {
                 req = req.header(http::header::CONTENT_TYPE, "application/json");
@@ -162,7 +173,7 @@ impl VaultClient {
         }
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(
+    pub(super) fn decode<T: serde::de::DeserializeOwned>(
         &self,
         action: &str,
         bytes: &[u8],
@@ -175,7 +186,13 @@ impl VaultClient {
     }
 
     /// An error answer to `action`, for which the token needed `needs`.
-    fn refused(&self, action: &str, needs: &str, code: StatusCode, body: &[u8]) -> VaultError {
+    pub(super) fn refused(
+        &self,
+        action: &str,
+        needs: &str,
+        code: StatusCode,
+        body: &[u8],
+    ) -> VaultError {
         let message = super::vault_error::message(body);
         match code.as_u16() {
             403 => VaultError::Denied {
@@ -207,7 +224,7 @@ impl VaultClient {
         }
         let action = format!("read {mount}/config");
         let (code, body) = self
-            .call(Method::GET, &v1(mount, &["config"]), token, None)
+            .call(Method::GET, &v1(mount, &["config"]), Some(token), None)
             .await?;
         if code == StatusCode::NOT_FOUND {
             return Err(VaultError::NoEngine {
@@ -273,7 +290,7 @@ impl VaultClient {
             .call(
                 Method::POST,
                 &v1(mount, &["creds", role]),
-                token,
+                Some(token),
                 Some(body),
             )
             .await?;
@@ -352,7 +369,12 @@ impl VaultClient {
     pub async fn revoke(&self, token: &VaultToken, lease_id: &str) -> Result<(), VaultError> {
         let body = serde_json::json!({ "lease_id": lease_id });
         let (code, answer) = self
-            .call(Method::PUT, "/v1/sys/leases/revoke", token, Some(body))
+            .call(
+                Method::PUT,
+                "/v1/sys/leases/revoke",
+                Some(token),
+                Some(body),
+            )
             .await?;
         if code.is_success() {
             return Ok(());
@@ -373,7 +395,7 @@ impl VaultClient {
     pub async fn lookup_self(&self, token: &VaultToken) -> Result<TokenInfo, VaultError> {
         let action = "look up the Vault token (auth/token/lookup-self)";
         let (code, body) = self
-            .call(Method::GET, "/v1/auth/token/lookup-self", token, None)
+            .call(Method::GET, "/v1/auth/token/lookup-self", Some(token), None)
             .await?;
         if !code.is_success() {
             return Err(self.refused(action, "read on auth/token/lookup-self", code, &body));
@@ -389,7 +411,7 @@ impl VaultClient {
 
 /// `/v1/MOUNT/PARTS...`, every segment percent-escaped (names are checked
 /// before they get here, `names.rs`: this is the second wall).
-fn v1(mount: &str, parts: &[&str]) -> String {
+pub(super) fn v1(mount: &str, parts: &[&str]) -> String {
     let mut path = String::from("/v1");
     for s in mount.split('/').chain(parts.iter().copied()) {
         path.push('/');

@@ -17,6 +17,19 @@ pub enum VaultError {
     /// `~/.vault-token` (or the file a variable names) could not be read.
     #[error("cannot read the Vault token file {}: {detail}", path.display())]
     TokenFile { path: PathBuf, detail: String },
+    /// A machine login's input (the JWT, the AppRole ids) is missing.
+    #[error("Vault at {address}: {detail}")]
+    LoginInput { address: String, detail: String },
+    /// Vault refused a machine login.
+    #[error(
+        "Vault at {address} refused the {method} login at auth/{mount}/: {message}; check --vault-login-role and that the JWT (or the AppRole's secret id) is current"
+    )]
+    LoginRefused {
+        address: String,
+        method: &'static str,
+        mount: String,
+        message: String,
+    },
     /// The client could not be set up (the CA bundle, a proxy).
     #[error("Vault at {address}: {detail}")]
     Config { address: String, detail: String },
@@ -105,7 +118,10 @@ impl VaultError {
     pub fn is_local(&self) -> bool {
         matches!(
             self,
-            VaultError::NoToken { .. } | VaultError::TokenFile { .. } | VaultError::Config { .. }
+            VaultError::NoToken { .. }
+                | VaultError::TokenFile { .. }
+                | VaultError::Config { .. }
+                | VaultError::LoginInput { .. }
         )
     }
 }

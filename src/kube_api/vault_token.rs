@@ -17,6 +17,8 @@ const TOKEN_ENV: [&str; 2] = ["VAULT_TOKEN", "BAO_TOKEN"];
 pub enum TokenOrigin {
     Env(&'static str),
     File(PathBuf),
+    /// A login of ours: the method and where it is mounted.
+    Login(&'static str, String),
 }
 
 impl std::fmt::Display for TokenOrigin {
@@ -24,6 +26,7 @@ impl std::fmt::Display for TokenOrigin {
         match self {
             TokenOrigin::Env(v) => write!(f, "${v}"),
             TokenOrigin::File(p) => write!(f, "{}", p.display()),
+            TokenOrigin::Login(method, mount) => write!(f, "a {method} login at auth/{mount}/"),
         }
     }
 }

@@ -138,8 +138,9 @@ mod fast_get_equals_clap {
 /// without a generator here does not compile.
 mod every_option_round_trips {
     use super::super::*;
-    use crate::options::{BrokerRef, Principal, TokenSpec, VaultRef};
+    use crate::options::{BrokerRef, Principal, TokenSpec, VaultLogin, VaultLoginMethod, VaultRef};
     use proptest::prelude::*;
+    use std::path::PathBuf;
 
     fn secs(min: u64) -> impl Strategy<Value = Duration> {
         prop_oneof![
@@ -226,6 +227,17 @@ mod every_option_round_trips {
                 }),
                 // A role that generates its ServiceAccounts.
                 any::<bool>(),
+                // A machine login: jwt (else approle), a name, a file, a mount.
+                prop::option::of((
+                    any::<bool>(),
+                    "[a-z]{1,6}",
+                    if cfg!(windows) {
+                        r"C:\\[a-z]{1,6}\\[a-z]{1,6}"
+                    } else {
+                        "/[a-z]{1,6}/[a-z]{1,6}"
+                    },
+                    prop::option::of("[a-z]{1,6}(/[a-z]{1,6})?"),
+                )),
             )),
         )
             .prop_map(
@@ -244,14 +256,37 @@ mod every_option_round_trips {
                         broker.is_none() && matches!(principal, Principal::ServiceAccount(_))
                     });
                     let principal = match &vault {
-                        Some((.., true)) => Principal::ServiceAccount(options::GENERATED_SA.into()),
+                        Some((.., true, _)) => {
+                            Principal::ServiceAccount(options::GENERATED_SA.into())
+                        }
                         _ => principal,
                     };
-                    let vault = vault.map(|(role, address, mount, ca, _)| VaultRef {
+                    let vault = vault.map(|(role, address, mount, ca, _, login)| VaultRef {
                         address: address.into(),
                         mount: mount.unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into()),
                         role,
                         ca_file: ca.map(Into::into),
+                        login: login.map(|(jwt, name, file, mount)| {
+                            let method = if jwt {
+                                VaultLoginMethod::Jwt {
+                                    jwt: if name.len() % 2 == 0 {
+                                        format!("env:{}", name.to_uppercase())
+                                    } else {
+                                        file
+                                    },
+                                    role: name,
+                                }
+                            } else {
+                                VaultLoginMethod::AppRole {
+                                    role_id_file: PathBuf::from(&file),
+                                    secret_id_file: PathBuf::from(format!("{file}s")),
+                                }
+                            };
+                            VaultLogin {
+                                mount: mount.unwrap_or_else(|| method.name().into()),
+                                method,
+                            }
+                        }),
                     });
                     let remote = broker.is_some() || vault.is_some();
                     TokenSpec {

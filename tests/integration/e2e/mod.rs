@@ -116,4 +116,5 @@ mod trust_impostor;
 mod users;
 mod users_commands;
 mod vault;
+mod vault_login;
 mod walk_docs;

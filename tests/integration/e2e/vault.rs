@@ -10,12 +10,12 @@ use super::self_heal::until_rejected;
 use super::*;
 use crate::support::vault::Bao;
 
-const ROLE: &str = "viewer-role";
+pub(super) const ROLE: &str = "viewer-role";
 
 /// A namespace with ServiceAccount `viewer`, a role for it, and an env
 /// (the admin kubeconfig) whose Vault variables name the server and a
 /// token with the user's policy.
-fn vault_env(c: &Cluster, bao: &Bao, prefix: &str) -> (String, TestEnv) {
+pub(super) fn vault_env(c: &Cluster, bao: &Bao, prefix: &str) -> (String, TestEnv) {
     let ns = c.namespace(prefix);
     bao.role(ROLE, &ns, "viewer");
     let mut env = c.admin_env();

@@ -219,6 +219,91 @@ impl Bao {
         out.stdout.trim().to_string()
     }
 
+    /// The jwt auth method at `auth/jwt/`, trusting the cluster's
+    /// ServiceAccount signing key: a token the cluster issues for audience
+    /// `vault-e2e` (`kubectl create token`) logs in as auth role `ci`, with
+    /// the policy of `role`'s users.
+    pub fn jwt_auth(&self, c: &Cluster, role: &str) {
+        self.cli(&["auth", "enable", "jwt"]).ok();
+        self.cli(&[
+            "write",
+            "auth/jwt/config",
+            &format!(
+                "jwt_validation_pubkeys=@{}",
+                c.pki().join("sa.pub").display()
+            ),
+        ])
+        .ok();
+        self.cli(&[
+            "write",
+            "auth/jwt/role/ci",
+            "role_type=jwt",
+            "bound_audiences=vault-e2e",
+            "user_claim=sub",
+            &format!("token_policies=kst-{role}"),
+            "token_ttl=10m",
+        ])
+        .ok();
+    }
+
+    /// AppRole `ci` with the policy of `role`'s users: its role id and a
+    /// secret id, written to files in `dir`.
+    pub fn approle(&self, role: &str, dir: &Path) -> (PathBuf, PathBuf) {
+        self.cli(&["auth", "enable", "approle"]).ok();
+        self.cli(&[
+            "write",
+            "auth/approle/role/ci",
+            &format!("token_policies=kst-{role}"),
+            "token_ttl=10m",
+        ])
+        .ok();
+        let role_id = self
+            .cli(&["read", "-field=role_id", "auth/approle/role/ci/role-id"])
+            .ok();
+        let secret_id = self
+            .cli(&[
+                "write",
+                "-f",
+                "-field=secret_id",
+                "auth/approle/role/ci/secret-id",
+            ])
+            .ok();
+        let files = (dir.join("role-id"), dir.join("secret-id"));
+        std::fs::write(&files.0, role_id.stdout.trim()).unwrap();
+        std::fs::write(&files.1, secret_id.stdout.trim()).unwrap();
+        (files.0, files.1)
+    }
+
+    /// Userpass user `name` (password `password`) with the policy of
+    /// `role`'s users.
+    pub fn userpass(&self, role: &str, name: &str, password: &str) {
+        self.cli(&["auth", "enable", "userpass"]).ok();
+        self.cli(&[
+            "write",
+            &format!("auth/userpass/users/{name}"),
+            &format!("password={password}"),
+            &format!("token_policies=kst-{role}"),
+        ])
+        .ok();
+    }
+
+    /// `bao login` as a person types it, in `home` (it writes
+    /// `home/.vault-token`).
+    pub fn login_as_person(&self, home: &Path, args: &[&str]) -> Out {
+        let mut c = Command::new(binary());
+        c.arg("login")
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("BAO_ADDR", &self.address)
+            .env("HOME", home)
+            .stdin(Stdio::null());
+        if let Some(ca) = &self.ca {
+            c.env("BAO_CACERT", ca);
+        }
+        Out::from(c.output().unwrap())
+    }
+
     /// Requests on `path` in the audit log (e.g. `kubernetes/creds/ROLE`).
     pub fn requests(&self, path: &str) -> usize {
         // The audit log is written before the request is served: what a
@@ -229,6 +314,18 @@ impl Bao {
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["type"] == "request" && v["request"]["path"] == path)
             .count()
+    }
+
+    /// The path of every request in the audit log, in order (for
+    /// assertion messages).
+    pub fn paths(&self) -> Vec<String> {
+        std::fs::read_to_string(self.audit_log())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "request")
+            .map(|v| v["request"]["path"].as_str().unwrap_or("").to_string())
+            .collect()
     }
 
     /// Every request in the audit log.

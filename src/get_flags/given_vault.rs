@@ -1,0 +1,226 @@
+//! The Vault source's flags (`--source vault`, [`super::table_vault`])
+//! turned into a [`VaultRef`]: the engine's role, the server, its CA and
+//! the machine login, each checked (`names.rs`) before it goes anywhere.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::names;
+use crate::options::{self, VaultLogin, VaultLoginMethod, VaultRef};
+
+/// The Vault rows' values (`raw`: a flag's value by name), for `--source
+/// vault` (`vault`) or not; `defaults`: the address and CA a command takes
+/// when they are not given.
+pub(super) fn vault(
+    raw: &dyn Fn(&str) -> Option<OsString>,
+    vault: bool,
+    defaults: (&dyn Fn() -> Option<String>, &dyn Fn() -> Option<PathBuf>),
+) -> Result<Option<VaultRef>, Error> {
+    let one = |long: &str| raw(long).map(|v| v.to_string_lossy().into_owned());
+    let role = one("vault-role");
+    if !vault {
+        return match role {
+            Some(_) => Err(Error::Usage(
+                "--vault-role and the other --vault-* flags work with --source vault only".into(),
+            )),
+            None => Ok(None),
+        };
+    }
+    let Some(role) = role else {
+        return Err(Error::Usage(
+            "--source vault needs --vault-role ROLE: the Kubernetes secrets engine's role that mints the token (docs/vault.md)".into(),
+        ));
+    };
+    names::vault_role(&role).map_err(|e| Error::Usage(e.quoting(&role)))?;
+    let mount = one("vault-mount").unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into());
+    names::vault_mount(&mount).map_err(|e| Error::Usage(e.quoting(&mount)))?;
+    let Some(address) = one("vault-addr").or_else(defaults.0) else {
+        return Err(Error::Usage(
+            "which Vault? pass --vault-addr https://HOST:PORT (the commands you type read VAULT_ADDR or BAO_ADDR)".into(),
+        ));
+    };
+    let address = names::vault_address(&address)
+        .map_err(|e| Error::Usage(format!("--vault-addr: {}", e.quoting(&address))))?;
+    let ca_file = raw("vault-ca").map(PathBuf::from).or_else(defaults.1);
+    Ok(Some(VaultRef {
+        address,
+        mount,
+        role,
+        ca_file,
+        login: login(raw)?,
+    }))
+}
+
+/// `--vault-login` and what its method needs.
+fn login(raw: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<VaultLogin>, Error> {
+    let one = |long: &str| raw(long).map(|v| v.to_string_lossy().into_owned());
+    let Some(name) = one("vault-login") else {
+        return Ok(None);
+    };
+    let needs = |long: &str| Error::Usage(format!("--vault-login {name} needs --{long}"));
+    let not_for = |longs: &[&str]| match longs.iter().find(|l| raw(l).is_some()) {
+        Some(l) => Err(Error::Usage(format!(
+            "--{l} does not go with --vault-login {name}"
+        ))),
+        None => Ok(()),
+    };
+    let method = match name.as_str() {
+        "jwt" => {
+            not_for(&["vault-role-id-file", "vault-secret-id-file"])?;
+            let role = one("vault-login-role").ok_or_else(|| needs("vault-login-role"))?;
+            names::vault_role(&role)
+                .map_err(|e| Error::Usage(format!("--vault-login-role: {}", e.quoting(&role))))?;
+            let jwt = one("vault-jwt").ok_or_else(|| needs("vault-jwt"))?;
+            if jwt.is_empty() || jwt == "env:" {
+                return Err(needs("vault-jwt"));
+            }
+            VaultLoginMethod::Jwt { role, jwt }
+        }
+        _ => {
+            not_for(&["vault-login-role", "vault-jwt"])?;
+            VaultLoginMethod::AppRole {
+                role_id_file: raw("vault-role-id-file")
+                    .map(PathBuf::from)
+                    .ok_or_else(|| needs("vault-role-id-file"))?,
+                secret_id_file: raw("vault-secret-id-file")
+                    .map(PathBuf::from)
+                    .ok_or_else(|| needs("vault-secret-id-file"))?,
+            }
+        }
+    };
+    let mount = one("vault-login-mount").unwrap_or_else(|| method.name().into());
+    names::vault_mount(&mount)
+        .map_err(|e| Error::Usage(format!("--vault-login-mount: {}", e.quoting(&mount))))?;
+    Ok(Some(VaultLogin { method, mount }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(vault_source: bool, flags: &[(&str, &str)]) -> Result<Option<VaultRef>, String> {
+        let raw = |long: &str| {
+            flags
+                .iter()
+                .rev()
+                .find(|(k, _)| *k == long)
+                .map(|(_, v)| OsString::from(v))
+        };
+        vault(
+            &raw,
+            vault_source,
+            (&|| Some("https://vault.example:8200".into()), &|| None),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_role_and_a_server_are_needed_and_checked() {
+        assert_eq!(parse(false, &[]), Ok(None));
+        assert!(
+            parse(false, &[("vault-role", "r")])
+                .unwrap_err()
+                .contains("--source vault only")
+        );
+        assert!(parse(true, &[]).unwrap_err().contains("needs --vault-role"));
+        let v = parse(true, &[("vault-role", "r")]).unwrap().unwrap();
+        assert_eq!(
+            (v.address.as_str(), v.mount.as_str(), v.login),
+            ("https://vault.example:8200", "kubernetes", None)
+        );
+        assert!(
+            parse(true, &[("vault-role", "../sys")])
+                .unwrap_err()
+                .contains("invalid Vault role")
+        );
+        let plain = parse(
+            true,
+            &[("vault-role", "r"), ("vault-addr", "http://vault.example")],
+        );
+        assert!(plain.unwrap_err().contains("loopback"));
+    }
+
+    #[test]
+    fn each_login_takes_its_own_inputs() {
+        let jwt = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "jwt"),
+                ("vault-login-role", "ci"),
+                ("vault-jwt", "env:CI_JWT"),
+            ],
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            jwt.login,
+            Some(VaultLogin {
+                method: VaultLoginMethod::Jwt {
+                    role: "ci".into(),
+                    jwt: "env:CI_JWT".into()
+                },
+                mount: "jwt".into()
+            })
+        );
+        let no_role = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "jwt"),
+                ("vault-jwt", "f"),
+            ],
+        );
+        assert!(no_role.unwrap_err().contains("needs --vault-login-role"));
+        let empty_env = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "jwt"),
+                ("vault-login-role", "ci"),
+                ("vault-jwt", "env:"),
+            ],
+        );
+        assert!(empty_env.unwrap_err().contains("needs --vault-jwt"));
+        let mixed = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "approle"),
+                ("vault-jwt", "f"),
+            ],
+        );
+        assert!(
+            mixed
+                .unwrap_err()
+                .contains("--vault-jwt does not go with --vault-login approle")
+        );
+        let approle = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "approle"),
+                ("vault-role-id-file", "/run/ci/role-id"),
+                ("vault-secret-id-file", "/run/ci/secret-id"),
+                ("vault-login-mount", "ci/approle"),
+            ],
+        )
+        .unwrap()
+        .unwrap()
+        .login
+        .unwrap();
+        assert_eq!(approle.mount, "ci/approle");
+        let bad_mount = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "approle"),
+                ("vault-role-id-file", "a"),
+                ("vault-secret-id-file", "b"),
+                ("vault-login-mount", "../sys"),
+            ],
+        );
+        assert!(bad_mount.unwrap_err().contains("--vault-login-mount"));
+    }
+}

@@ -1,0 +1,161 @@
+//! The Vault token a mint uses: this account's (`VAULT_TOKEN`, `BAO_TOKEN`,
+//! `~/.vault-token`: a person's `bao login`), else a machine login the entry
+//! names (`--vault-login`: a CI job's JWT, an AppRole). A login's token
+//! lives for the one mint: it is revoked when the mint is done.
+
+use http::Method;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::vault::{Answer, VaultClient, v1};
+use super::vault_error::VaultError;
+use super::vault_token::{TokenOrigin, find_token};
+use crate::options::{VaultLogin, VaultLoginMethod, VaultRef};
+use crate::secret::VaultToken;
+
+/// A Vault token and where it came from.
+pub struct UsedToken {
+    pub token: VaultToken,
+    pub origin: TokenOrigin,
+    /// From a login of ours: revoke it when done ([`done`]).
+    logged_in: bool,
+}
+
+/// The token to use with `v`'s server: found, else logged in for.
+pub async fn token(client: &VaultClient, v: &VaultRef) -> Result<UsedToken, VaultError> {
+    match (find_token(&v.address), &v.login) {
+        (Ok((token, origin)), _) => Ok(UsedToken {
+            token,
+            origin,
+            logged_in: false,
+        }),
+        (Err(VaultError::NoToken { .. }), Some(login)) => Ok(UsedToken {
+            token: log_in(client, login).await?,
+            origin: TokenOrigin::Login(login.method.name(), login.mount.clone()),
+            logged_in: true,
+        }),
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Ends the use of `used`: a login's token is revoked (best effort: it
+/// expires anyway).
+pub async fn done(client: &VaultClient, used: &UsedToken) {
+    if !used.logged_in {
+        return;
+    }
+    let revoked = client
+        .call(
+            Method::POST,
+            "/v1/auth/token/revoke-self",
+            Some(&used.token),
+            None,
+        )
+        .await;
+    if !matches!(revoked, Ok((code, _)) if code.is_success()) {
+        tracing::info!("the Vault login's token could not be revoked; it expires on its own");
+    }
+}
+
+/// The secret input of `login` (the JWT, the secret id), read now.
+fn read(login: &VaultLogin, address: &str) -> Result<Vec<(&'static str, String)>, VaultError> {
+    let file = |what: &'static str, path: &std::path::Path| {
+        std::fs::read_to_string(path)
+            .map(|t| t.trim().to_string())
+            .map_err(|e| VaultError::LoginInput {
+                address: address.into(),
+                detail: format!("cannot read the {what} from {}: {e}", path.display()),
+            })
+    };
+    let values = match &login.method {
+        VaultLoginMethod::Jwt { role, jwt } => {
+            let text = match jwt.strip_prefix("env:") {
+                Some(var) => std::env::var(var).map_err(|_| VaultError::LoginInput {
+                    address: address.into(),
+                    detail: format!("--vault-jwt env:{var}: ${var} is not set"),
+                })?,
+                None => file("JWT", std::path::Path::new(jwt))?,
+            };
+            vec![("role", role.clone()), ("jwt", text.trim().to_string())]
+        }
+        VaultLoginMethod::AppRole {
+            role_id_file,
+            secret_id_file,
+        } => vec![
+            ("role_id", file("role id", role_id_file)?),
+            ("secret_id", file("secret id", secret_id_file)?),
+        ],
+    };
+    if let Some((what, _)) = values.iter().find(|(_, v)| v.is_empty()) {
+        return Err(VaultError::LoginInput {
+            address: address.into(),
+            detail: format!(
+                "the {what} for --vault-login {} is empty",
+                login.method.name()
+            ),
+        });
+    }
+    Ok(values)
+}
+
+/// What identifies a login's secret input without showing it (the first
+/// 16 hex digits of its SHA-256): a new JWT or secret id is a new chance
+/// for a backed-off mint.
+pub fn input_fingerprint(login: &VaultLogin, address: &str) -> String {
+    match read(login, address) {
+        Ok(values) => {
+            let mut h = Sha256::new();
+            for (_, v) in values {
+                h.update(v.as_bytes());
+                h.update([0]);
+            }
+            crate::hex::hex(&h.finalize()[..8])
+        }
+        Err(_) => "unreadable".into(),
+    }
+}
+
+/// Logs in with `login`: its Vault token.
+async fn log_in(client: &VaultClient, login: &VaultLogin) -> Result<VaultToken, VaultError> {
+    let body: serde_json::Map<String, serde_json::Value> = read(login, &client.address)?
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect();
+    let action = format!("log in ({} at auth/{}/)", login.method.name(), login.mount);
+    let path = v1(&format!("auth/{}", login.mount), &["login"]);
+    let (code, answer) = client
+        .call(Method::POST, &path, None, Some(json!(body)))
+        .await?;
+    if !code.is_success() {
+        return Err(VaultError::LoginRefused {
+            address: client.address.clone(),
+            method: login.method.name(),
+            mount: login.mount.clone(),
+            message: super::vault_error::message(&answer),
+        });
+    }
+    let answer: Answer<serde_json::Value> = client.decode(&action, &answer)?;
+    answer
+        .auth
+        .map(|a| a.client_token)
+        .ok_or_else(|| VaultError::BadAnswer {
+            address: client.address.clone(),
+            action,
+            detail: "no auth.client_token".into(),
+        })
+}
+
+/// Runs `f` with a client for `v`'s server and the token to use there
+/// ([`token`]); a login's token is revoked after it ([`done`]). Call it
+/// inside the runtime.
+pub async fn with_token<T, E: From<VaultError>>(
+    v: &VaultRef,
+    f: impl AsyncFnOnce(&VaultClient, &UsedToken) -> Result<T, E>,
+) -> Result<T, E> {
+    let client = VaultClient::new(v)?;
+    let used = token(&client, v).await?;
+    tracing::debug!("the Vault token from {}", used.origin);
+    let result = f(&client, &used).await;
+    done(&client, &used).await;
+    result
+}

@@ -1,0 +1,66 @@
+//! The Vault source's inputs (`--source vault`): the engine's role, the
+//! server, and the machine login.
+
+use std::path::PathBuf;
+
+/// The mount of the Kubernetes secrets engine when `--vault-mount` is not
+/// given (Vault's and OpenBao's own default).
+pub const DEFAULT_VAULT_MOUNT: &str = "kubernetes";
+
+/// The ServiceAccount of a Vault role that generates one for each token
+/// (`kubernetes_role_name`, `generated_role_rules`): `--source vault` given
+/// a namespace and no ServiceAccount. A token of any ServiceAccount of the
+/// namespace is taken. No name the parsers accept looks like it.
+pub const GENERATED_SA: &str = "(generated)";
+
+/// A Vault (or OpenBao) Kubernetes secrets engine role that mints the
+/// tokens (`--source vault`): no admin context here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultRef {
+    /// `--vault-addr`: `https://HOST:PORT` (http on loopback only),
+    /// without a trailing slash.
+    pub address: String,
+    /// `--vault-mount`: where the engine is mounted.
+    pub mount: String,
+    /// `--vault-role`.
+    pub role: String,
+    /// `--vault-ca`: the CA bundle Vault's certificate is checked with
+    /// (else the system's roots).
+    pub ca_file: Option<PathBuf>,
+    /// `--vault-login`: how to log in when no Vault token is found
+    /// (`VAULT_TOKEN`, `BAO_TOKEN`, `~/.vault-token`).
+    pub login: Option<VaultLogin>,
+}
+
+/// A machine login to Vault (`--vault-login`): what CI jobs and agents use
+/// instead of a person's `bao login`. Each mint logs in, and the login's
+/// Vault token is revoked when the mint is done.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VaultLogin {
+    pub method: VaultLoginMethod,
+    /// `--vault-login-mount`: where the auth method is mounted (default:
+    /// its name).
+    pub mount: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultLoginMethod {
+    /// A JWT (a CI job's OIDC token) for auth role `role`, read from
+    /// `jwt` (`--vault-jwt FILE`, or `env:VAR`).
+    Jwt { role: String, jwt: String },
+    /// AppRole: the role id and secret id read from these files.
+    AppRole {
+        role_id_file: PathBuf,
+        secret_id_file: PathBuf,
+    },
+}
+
+impl VaultLoginMethod {
+    /// The method's name (`--vault-login`, and its default mount).
+    pub fn name(&self) -> &'static str {
+        match self {
+            VaultLoginMethod::Jwt { .. } => "jwt",
+            VaultLoginMethod::AppRole { .. } => "approle",
+        }
+    }
+}

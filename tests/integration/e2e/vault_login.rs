@@ -1,0 +1,168 @@
+//! How a kube-sa-token user gets a Vault token, on a real OpenBao: a
+//! person's `bao login` (userpass here), whose `~/.vault-token` is read; a
+//! CI job's JWT (`--vault-login jwt`) or an AppRole (`--vault-login
+//! approle`), logged in with at each mint and revoked after it. No Vault
+//! token ever lands in the kubeconfig, and a refused login says so in one
+//! line.
+
+use super::vault::{ROLE, vault_env};
+use super::*;
+use crate::support::vault::Bao;
+
+/// The env without its Vault token: only a login gives one.
+fn without_token(mut env: TestEnv) -> TestEnv {
+    env.env.retain(|(k, _)| k != "VAULT_TOKEN");
+    env
+}
+
+fn setup_with(env: &TestEnv, ns: &str, login: &[&str]) -> Out {
+    let mut args = vec![
+        "setup",
+        "--source",
+        "vault",
+        "--vault-role",
+        ROLE,
+        "--context-name",
+        "sa",
+    ];
+    let sa = sa(ns);
+    args.push(&sa);
+    args.extend_from_slice(login);
+    env.run(&args)
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_persons_bao_login_is_read_from_vault_token() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-userpass");
+    let env = without_token(env);
+    bao.userpass(ROLE, "alice", "correct horse");
+    setup_with(&env, &ns, &[]).fails_with("no Vault token");
+    bao.login_as_person(
+        &env.home,
+        &[
+            "-method=userpass",
+            "username=alice",
+            "password=correct horse",
+        ],
+    )
+    .ok();
+    assert!(env.home.join(".vault-token").exists());
+    let out = setup_with(&env, &ns, &[]);
+    out.ok();
+    assert!(out.stderr.contains(".vault-token"), "{}", out.stderr);
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_ci_jobs_jwt_logs_in_at_each_mint_and_the_login_is_revoked() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-jwt");
+    let env = without_token(env);
+    bao.jwt_auth(&c, ROLE);
+    // The CI job's OIDC token: here, one the cluster signs.
+    c.admin(&["-n", &ns, "create", "serviceaccount", "ci"]).ok();
+    let jwt = c.admin(&[
+        "-n",
+        &ns,
+        "create",
+        "token",
+        "ci",
+        "--audience",
+        "vault-e2e",
+    ]);
+    let jwt_file = env.root().join("ci-jwt");
+    std::fs::write(&jwt_file, jwt.ok().stdout.trim()).unwrap();
+    let login = [
+        "--vault-login",
+        "jwt",
+        "--vault-login-role",
+        "ci",
+        "--vault-jwt",
+        jwt_file.to_str().unwrap(),
+    ];
+    // (The dev server revokes a token of its own as it starts.)
+    let revoked_before = bao.requests("auth/token/revoke-self");
+    setup_with(&env, &ns, &login).ok();
+    let yaml = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    assert!(
+        yaml.contains("--vault-jwt") && !yaml.contains(jwt.stdout.trim()),
+        "{yaml}"
+    );
+    env.run(&["cache", "clear", "--all"]).ok();
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+    // Every login's token was revoked when its mint was done.
+    let logins = bao.requests("auth/jwt/login");
+    assert!(logins >= 2, "{logins}");
+    assert_eq!(
+        bao.requests("auth/token/revoke-self") - revoked_before,
+        logins,
+        "{:?}",
+        bao.paths()
+    );
+    // A JWT Vault refuses (another audience): one line, the login named.
+    let other = c.admin(&[
+        "-n",
+        &ns,
+        "create",
+        "token",
+        "ci",
+        "--audience",
+        "elsewhere",
+    ]);
+    std::fs::write(&jwt_file, other.ok().stdout.trim()).unwrap();
+    env.run(&["cache", "clear", "--all"]).ok();
+    let out = c.kubectl(&env, &whoami_args());
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("refused the jwt login at auth/jwt/"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn an_approle_logs_in_from_its_files() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-approle");
+    let env = without_token(env);
+    let (role_id, secret_id) = bao.approle(ROLE, env.root());
+    let login = [
+        "--vault-login",
+        "approle",
+        "--vault-role-id-file",
+        role_id.to_str().unwrap(),
+        "--vault-secret-id-file",
+        secret_id.to_str().unwrap(),
+    ];
+    // (The dev server revokes a token of its own as it starts.)
+    let revoked_before = bao.requests("auth/token/revoke-self");
+    setup_with(&env, &ns, &login).ok();
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+    assert_eq!(
+        bao.requests("auth/token/revoke-self") - revoked_before,
+        bao.requests("auth/approle/login"),
+        "{:?}",
+        bao.paths()
+    );
+    // A secret id Vault does not know: refused, said, nothing minted.
+    std::fs::write(&secret_id, "00000000-0000-0000-0000-000000000000").unwrap();
+    env.run(&["cache", "clear", "--all"]).ok();
+    let out = c.kubectl(&env, &whoami_args());
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("refused the approle login"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("00000000-0000"), "{}", out.stderr);
+}
