@@ -211,7 +211,11 @@ pub struct ServeOptions {
     /// `-`: stdout. None: the default for the account.
     pub audit_log: Option<PathBuf>,
     pub kubeconfig: Option<PathBuf>,
+    /// "" when a Vault role mints.
     pub admin_context: String,
+    /// `--vault-role`: a Vault engine's role mints instead of an admin
+    /// context.
+    pub vault: Option<VaultRef>,
     pub cache: CacheChoice,
     /// Connections served at once; more are answered "busy".
     pub max_connections: usize,

@@ -20,6 +20,7 @@ use super::get_token::GetToken;
 use super::kube_minter::KubeMinter;
 use super::ports::{Minter, Review};
 use super::request::{entry_key, recursion_chain};
+use super::vault_minter::VaultMinter;
 
 /// A credential handed out by the broker.
 pub struct Handed {
@@ -55,16 +56,30 @@ pub(super) fn options_for(
         }
     };
     let source = match req.source.as_deref() {
+        // A broker that mints through Vault hands out the engine's bound
+        // tokens where a client asks for a TokenRequest's.
+        None | Some("token-request") if admin.vault.is_some() => SourceKind::Vault,
         None | Some("token-request") => SourceKind::TokenRequest,
-        Some("secret") => SourceKind::Secret,
+        Some("secret") if admin.vault.is_none() => SourceKind::Secret,
+        Some("secret") => {
+            return Err(Error::Usage(
+                "this broker mints through Vault: bound tokens only, no legacy token Secrets"
+                    .into(),
+            ));
+        }
         Some(_) => return Err(Error::Usage("source is token-request or secret".into())),
     };
+    if admin.vault.is_some() && matches!(principal, Principal::User { .. }) {
+        return Err(Error::Usage(
+            "this broker mints through Vault: ServiceAccount tokens only, no X.509 users".into(),
+        ));
+    }
     Ok(GetOptions {
         spec: TokenSpec {
             kubeconfig: admin.kubeconfig.clone(),
             admin_context: admin.admin_context.clone(),
             broker: None,
-            vault: None,
+            vault: admin.vault.clone(),
             namespace,
             principal,
             source,
@@ -102,20 +117,39 @@ pub(super) fn issue(
     // Nobody watches the broker: an admin login that would prompt is refused.
     let session =
         AdminSession::new(spec.kubeconfig.as_deref(), &spec.admin_context).headless(deadline);
-    let minter = KubeMinter { session: &session };
+    let minter: Box<dyn Minter> = match &spec.vault {
+        Some(vault) => Box::new(VaultMinter {
+            vault,
+            session: &session,
+        }),
+        None => Box::new(KubeMinter { session: &session }),
+    };
     let cache = Cache::open(opts.cache)?;
     let chain = recursion_chain(opts)?;
     // Reviews of the broker's copy go to the admin context's cluster (the
-    // binding has already held it to the client's).
+    // binding has already held it to the client's); a Vault role's, to its
+    // engine's (asked of Vault only then).
     let info = ExecInfo {
         api_version: V1,
         interactive: false,
         cluster: None,
     };
+    let review_info = || -> Result<ExecInfo, Error> {
+        Ok(ExecInfo {
+            cluster: match &spec.vault {
+                Some(v) => Some(super::broker_cluster::vault_cluster(v)?.info),
+                None => None,
+            },
+            ..info.clone()
+        })
+    };
     if let Some(fp) = rejected
         && let Ok(Some(entry)) = cache.load(&key)
         && fingerprint(&entry.credential) == fp
-        && matches!(minter.review(&entry, &info, &chain)?, Review::Rejected)
+        && matches!(
+            minter.review(&entry, &review_info()?, &chain)?,
+            Review::Rejected
+        )
     {
         tracing::warn!(
             "{}: the API server rejected the cached {}; minting a new one",
@@ -132,7 +166,7 @@ pub(super) fn issue(
     let failures = FailureRecords::new(opts);
     let use_case = GetToken {
         cache: &cache,
-        minter: &minter,
+        minter: &*minter,
         clock,
         parent: None,
         background: None,

@@ -31,19 +31,47 @@ const PER_CALLER: usize = 8;
 /// `kube-sa-token serve`: runs until SIGTERM or SIGINT.
 pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
     let policy = PolicyFile::load(&opts.policy, now()).map_err(setup)?;
-    let kc = Kubeconfigs::load(opts.kubeconfig.as_deref())?;
-    let cluster = Status {
-        server: kc.server_of(&opts.admin_context)?,
-        ca_pem: kc
-            .cluster_ca(&opts.admin_context)?
-            .map(|pem| status_ca(&pem)),
-        tls_server_name: kc.cluster_identity(&opts.admin_context)?.tls_server_name,
-        cluster_name: Some(kc.context(&opts.admin_context)?.cluster).filter(|c| !c.is_empty()),
-        ..Status::default()
-    };
     let (socket_path, audit_log) = serve_start::paths(opts)?;
     let current = policy.current(now).policy;
-    let admin = serve_start::check_admin(opts, &current)?;
+    let (cluster, admin, minter) = match &opts.vault {
+        // The cluster is the one the engine mints for: Vault must answer
+        // (with this account's token or login) before anything is served.
+        Some(v) => {
+            let engine = super::broker_cluster::vault_cluster(v)?;
+            let cluster = Status {
+                server: engine.info.server,
+                ca_pem: engine.ca_pem.map(|pem| status_ca(&pem)),
+                tls_server_name: None,
+                cluster_name: Some(engine.name),
+                ..Status::default()
+            };
+            let check = serve_start::AdminCheck {
+                who: None,
+                warnings: Vec::new(),
+            };
+            let minter = format!("Vault role {:?} at {}/{}", v.role, v.address, v.mount);
+            (cluster, check, minter)
+        }
+        None => {
+            let kc = Kubeconfigs::load(opts.kubeconfig.as_deref())?;
+            let cluster = Status {
+                server: kc.server_of(&opts.admin_context)?,
+                ca_pem: kc
+                    .cluster_ca(&opts.admin_context)?
+                    .map(|pem| status_ca(&pem)),
+                tls_server_name: kc.cluster_identity(&opts.admin_context)?.tls_server_name,
+                cluster_name: Some(kc.context(&opts.admin_context)?.cluster)
+                    .filter(|c| !c.is_empty()),
+                ..Status::default()
+            };
+            let check = serve_start::check_admin(opts, &current)?;
+            (
+                cluster,
+                check,
+                format!("admin context {:?}", opts.admin_context),
+            )
+        }
+    };
     let audit = AuditLog::open(&audit_log).map_err(|e| {
         setup(format!(
             "cannot open the audit log {}: {e}; pass --audit-log FILE (- for stdout)",
@@ -57,10 +85,9 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
     #[cfg(not(unix))]
     drop(made);
     eprintln!(
-        "kube-sa-token {} serving {} for admin context {:?} ({}{}); policy {} ({}); audit log {}",
+        "kube-sa-token {} serving {} for {minter} ({}{}); policy {} ({}); audit log {}",
         env!("CARGO_PKG_VERSION"),
         listener.describe(),
-        opts.admin_context,
         cluster.server,
         admin.who.map(|w| format!(", as {w}")).unwrap_or_default(),
         opts.policy.display(),

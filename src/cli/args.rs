@@ -6,7 +6,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::table_args::{FINDS_OR_CONTEXT, GET, INSPECTS, MINTS_OR_CONTEXT, SETUP, TableArgs};
+use super::table_args::{
+    FINDS_OR_CONTEXT, GET, INSPECTS, MINTS_OR_CONTEXT, SERVE_VAULT, SETUP, TableArgs,
+};
 use crate::options::{CacheChoice, Format};
 
 /// The exit codes (`error::ExitCode`), as docs/troubleshooting.md lists them.
@@ -339,8 +341,17 @@ pub(super) struct ServeArgs {
     #[command(flatten)]
     pub(super) kubeconfig: KubeconfigArg,
     /// The more privileged context that mints the credentials.
-    #[arg(long, value_name = "NAME", required = true)]
-    pub(super) admin_context: String,
+    #[arg(
+        long,
+        value_name = "NAME",
+        required_unless_present = "vault-role",
+        conflicts_with = "vault-role"
+    )]
+    pub(super) admin_context: Option<String>,
+    /// Or mint through a Vault/OpenBao Kubernetes secrets engine's role
+    /// (docs/vault.md), with the broker account's Vault token or login.
+    #[command(flatten)]
+    pub(super) vault: TableArgs<SERVE_VAULT>,
     /// The broker's own credential store.
     #[arg(long, value_enum, default_value_t = CacheArg::Auto)]
     pub(super) cache: CacheArg,

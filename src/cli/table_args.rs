@@ -18,14 +18,15 @@ const fn bit(g: Group) -> u8 {
         Group::Store => 4,
         Group::Mint => 8,
         Group::Background => 16,
+        Group::Vault => 32,
     }
 }
 
 /// Not a group: a typed command, where `--admin-context` and `-n` may be
 /// left out (kubectl's defaults, or the identity of `--context`).
-const TYPED: u8 = 32;
+const TYPED: u8 = 64;
 /// Not a group: the mint options are accepted but not listed.
-const MINT_UNLISTED: u8 = 64;
+const MINT_UNLISTED: u8 = 128;
 
 /// `get`: every flag; what exec entries say, so nothing is defaulted.
 pub(super) const GET: u8 = MINTS | bit(Group::Background);
@@ -37,9 +38,11 @@ pub(super) const MINTS_OR_CONTEXT: u8 = MINTS | TYPED | MINT_UNLISTED;
 pub(super) const FINDS_OR_CONTEXT: u8 = FINDS | TYPED;
 const MINTS: u8 = FINDS | bit(Group::Mint);
 /// Which entry, and where it is kept.
-const FINDS: u8 = bit(Group::Admin) | bit(Group::Who) | bit(Group::Store);
+const FINDS: u8 = bit(Group::Admin) | bit(Group::Who) | bit(Group::Vault) | bit(Group::Store);
+/// `serve --vault-role`: the broker mints through Vault (no --source there).
+pub(super) const SERVE_VAULT: u8 = bit(Group::Vault) | TYPED;
 /// `inspect`: which entry and where (its admin context is its own flag).
-pub(super) const INSPECTS: u8 = bit(Group::Who) | bit(Group::Store) | TYPED;
+pub(super) const INSPECTS: u8 = bit(Group::Who) | bit(Group::Vault) | bit(Group::Store) | TYPED;
 
 /// The flags of the table in the groups of `SET`.
 #[derive(Debug, Clone)]

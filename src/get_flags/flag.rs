@@ -58,6 +58,9 @@ pub enum Group {
     Mint,
     /// `get` only, hidden: what refresh-ahead runs.
     Background,
+    /// The Vault source's (`--vault-*`): the commands that find an entry,
+    /// and `serve`.
+    Vault,
 }
 
 /// One flag of `get`.

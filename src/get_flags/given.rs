@@ -191,6 +191,16 @@ impl Given {
         )
     }
 
+    /// `serve`'s Vault role (`--vault-role` and the rest), if given.
+    pub fn serve_vault(&self, defaults: &dyn Defaults) -> Result<Option<VaultRef>, Error> {
+        let raw = |long: &str| self.raw(long).map(OsStr::to_os_string);
+        super::given_vault::vault(
+            &raw,
+            self.raw("vault-role").is_some(),
+            (&|| defaults.vault_address(), &|| defaults.vault_ca()),
+        )
+    }
+
     /// Resolves `--namespace`, `--service-account NS/NAME` and a positional
     /// SA, or `--user` and its groups.
     fn spec(

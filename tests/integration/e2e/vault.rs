@@ -364,3 +364,58 @@ fn an_engine_for_another_cluster_is_refused_before_anything_is_asked() {
         "only setup's"
     );
 }
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_broker_mints_through_vault_for_an_ordinary_user() {
+    use crate::support::broker::Broker;
+    use crate::support::user::ordinary_user;
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let ns = c.namespace("e2e-vault-broker");
+    bao.role(ROLE, &ns, "viewer");
+    let token = bao.user_token(ROLE);
+    let user = ordinary_user();
+    let policy = super::broker::policy(&ns, &user);
+    // The broker's account holds the Vault token; no admin kubeconfig.
+    let broker = Broker::start_vault(
+        "vault",
+        &policy,
+        &["--vault-role", ROLE, "--vault-addr", &bao.address],
+        &[("VAULT_TOKEN", &token)],
+    );
+    assert!(
+        broker.log().contains(&format!("for Vault role \"{ROLE}\"")),
+        "{}",
+        broker.log()
+    );
+    let client = super::broker::Client::new(&c, user, "broker-vault", &broker);
+    let out = client.run(
+        &[("NS", &ns)],
+        r#"
+"$BIN" setup --broker "$SOCK" "$NS/viewer" >/dev/null; echo "setup=$?"
+CTX=$("$KUBECTL" config current-context)
+echo "user=$("$KUBECTL" --context "$CTX" auth whoami -o jsonpath='{.status.userInfo.username}')"
+"$KUBECTL" --context "$CTX" auth whoami -o jsonpath='{.status.userInfo.username}' >/dev/null; echo "again=$?"
+"$BIN" get --broker "$SOCK" --service-account "$NS/viewer" --source secret >/dev/null; echo "secret=$?"
+"#,
+    );
+    let said = |what: &str| out.stdout.lines().any(|l| l == what);
+    assert!(
+        said("setup=0"),
+        "{}\n{}\n{}",
+        out.stdout,
+        out.stderr,
+        broker.log()
+    );
+    assert!(
+        said(&format!("user=system:serviceaccount:{ns}:viewer")),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(said("again=0"), "{}", out.stdout);
+    assert!(!said("secret=0"), "{}", out.stdout);
+    // One credential through Vault for setup and both kubectl calls.
+    assert_eq!(bao.requests(&format!("kubernetes/creds/{ROLE}")), 1);
+}

@@ -30,6 +30,9 @@ pub struct Broker {
     env: Vec<(String, String)>,
     /// Run as this ordinary user instead of root (uid, gid).
     run_as: Option<(u32, u32)>,
+    /// How it mints: the admin context of its admin kubeconfig, or a
+    /// Vault role.
+    mints: Vec<String>,
 }
 
 /// What systemd does for a socket unit: bind and listen, then run the
@@ -60,53 +63,7 @@ os.execv(sys.argv[2], sys.argv[2:])
 /// in a loop for SECS seconds, printing how many answers it got; `idle N
 /// SECS` opens N connections, sends nothing, and after SECS seconds prints
 /// how many were closed by the broker meanwhile, then the answers' codes.
-const HOSTILE: &str = r#"
-import json, socket, sys, time
-path, mode = sys.argv[1], sys.argv[2]
-def connect():
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(60)
-    s.connect(path)
-    return s
-def answer(s):
-    data = b""
-    while not data.endswith(b"\n"):
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data.decode(errors="replace").strip()
-if mode == "ask":
-    s = connect()
-    try:
-        s.sendall(sys.stdin.buffer.read())
-    except (BrokenPipeError, ConnectionResetError):
-        pass
-    print(answer(s))
-elif mode == "flood":
-    end, n = time.time() + float(sys.argv[3]), 0
-    while time.time() < end:
-        s = connect()
-        try:
-            s.sendall(b'{"v":1,"op":"status"}\n')
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        n += bool(answer(s))
-        s.close()
-    print(n)
-elif mode == "idle":
-    conns = [connect() for _ in range(int(sys.argv[3]))]
-    time.sleep(float(sys.argv[4]))
-    codes = []
-    for s in conns:
-        s.settimeout(0.5)
-        a = answer(s)
-        codes.append(json.loads(a)["error"]["code"] if a else "open")
-    print(json.dumps(codes))
-"#;
+const HOSTILE: &str = include_str!("hostile.py");
 
 impl Broker {
     /// Starts a broker named `name` with `policy` (YAML), ready to answer.
@@ -138,6 +95,25 @@ impl Broker {
         std::fs::write(&admin, yaml).unwrap();
         std::fs::set_permissions(&admin, std::fs::Permissions::from_mode(0o600)).unwrap();
         let mut b = Broker::assemble(&tag, dir, admin, policy, false, None);
+        b.run();
+        b
+    }
+
+    /// Minting through a Vault role (`vault`: serve's `--vault-*` flags),
+    /// with `env` (its Vault token): no admin kubeconfig at all.
+    pub fn start_vault(name: &str, policy: &str, vault: &[&str], env: &[(&str, &str)]) -> Broker {
+        let tag = format!("kst-broker-{name}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(&tag);
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let admin = dir.join("no-admin.kubeconfig");
+        let mut b = Broker::assemble(&tag, dir, admin, policy, false, None);
+        b.mints = vault.iter().map(|s| s.to_string()).collect();
+        b.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         b.run();
         b
     }
@@ -233,6 +209,12 @@ impl Broker {
             None => PathBuf::from("/run").join(tag),
             Some(_) => std::env::temp_dir().join(format!("{tag}-socket")),
         };
+        let mints = vec![
+            "--admin-context".into(),
+            "admin".into(),
+            "--kubeconfig".into(),
+            admin.display().to_string(),
+        ];
         let mut b = Broker {
             audit: dir.join("audit.jsonl"),
             dir,
@@ -245,6 +227,7 @@ impl Broker {
             bin: PathBuf::from(&*super::BIN),
             env: Vec::new(),
             run_as: None,
+            mints,
         };
         if let Some(u) = user {
             u.give(&b.policy);
@@ -315,16 +298,8 @@ impl Broker {
             });
         }
         let child = cmd
-            .args([
-                "serve",
-                "--admin-context",
-                "admin",
-                "--cache",
-                "tmpfs",
-                "-v",
-            ])
-            .arg("--kubeconfig")
-            .arg(&self.admin)
+            .args(["serve", "--cache", "tmpfs", "-v"])
+            .args(&self.mints)
             .arg("--socket")
             .arg(&socket)
             .arg("--policy")
