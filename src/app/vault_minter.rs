@@ -14,7 +14,7 @@ use crate::credential::Credential;
 use crate::error::Error;
 use crate::kube_api::Minted;
 use crate::kube_api::vault::{self, VaultClient, VaultError};
-use crate::kube_api::vault_login::{UsedToken, with_token};
+use crate::kube_api::vault_login::{self, UsedToken, with_token};
 use crate::options::{GetOptions, Principal, VaultRef};
 use crate::protocol::ExecInfo;
 
@@ -141,7 +141,10 @@ pub(super) fn setup_check(
     let (me, origin) = session.block_on(with_token(
         v,
         async |client: &VaultClient, used: &UsedToken| {
-            Ok::<_, VaultError>((client.lookup_self(&used.token).await?, used.origin.clone()))
+            Ok::<_, VaultError>((
+                vault_login::lookup_self(client, &used.token).await?,
+                used.origin.clone(),
+            ))
         },
     ))??;
     let expires = match me.ttl {

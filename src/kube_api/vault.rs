@@ -39,20 +39,6 @@ pub struct VaultCreds {
     pub namespace: String,
 }
 
-/// What Vault says of its own token (`auth/token/lookup-self`).
-#[derive(Debug, Deserialize)]
-pub struct TokenInfo {
-    #[serde(default)]
-    pub display_name: String,
-    #[serde(default)]
-    pub policies: Vec<String>,
-    /// Seconds left; 0 for a token that never expires (root).
-    #[serde(default)]
-    pub ttl: u64,
-    #[serde(default)]
-    pub renewable: bool,
-}
-
 /// A client for one Vault server.
 pub struct VaultClient {
     client: Client,
@@ -389,23 +375,6 @@ impl VaultClient {
             code,
             &answer,
         ))
-    }
-
-    /// What Vault says of `token` itself.
-    pub async fn lookup_self(&self, token: &VaultToken) -> Result<TokenInfo, VaultError> {
-        let action = "look up the Vault token (auth/token/lookup-self)";
-        let (code, body) = self
-            .call(Method::GET, "/v1/auth/token/lookup-self", Some(token), None)
-            .await?;
-        if !code.is_success() {
-            return Err(self.refused(action, "read on auth/token/lookup-self", code, &body));
-        }
-        let answer: Answer<TokenInfo> = self.decode(action, &body)?;
-        answer.data.ok_or_else(|| VaultError::BadAnswer {
-            address: self.address.clone(),
-            action: action.into(),
-            detail: "no data".into(),
-        })
     }
 }
 

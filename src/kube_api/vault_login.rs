@@ -4,6 +4,7 @@
 //! lives for the one mint: it is revoked when the mint is done.
 
 use http::Method;
+use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -158,4 +159,70 @@ pub async fn with_token<T, E: From<VaultError>>(
     let result = f(&client, &used).await;
     done(&client, &used).await;
     result
+}
+
+/// What Vault says of its own token (`auth/token/lookup-self`).
+#[derive(Debug, Deserialize)]
+pub struct TokenInfo {
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub policies: Vec<String>,
+    /// Seconds left; 0 for a token that never expires (root).
+    #[serde(default)]
+    pub ttl: u64,
+    #[serde(default)]
+    pub renewable: bool,
+}
+
+/// The capabilities `token` has on each of `paths`
+/// (`sys/capabilities-self`), in their order.
+pub async fn capabilities(
+    client: &VaultClient,
+    token: &VaultToken,
+    paths: &[String],
+) -> Result<Vec<Vec<String>>, VaultError> {
+    let action = "ask for the Vault token's capabilities (sys/capabilities-self)";
+    let body = serde_json::json!({ "paths": paths });
+    let (code, answer) = client
+        .call(
+            Method::POST,
+            "/v1/sys/capabilities-self",
+            Some(token),
+            Some(body),
+        )
+        .await?;
+    if !code.is_success() {
+        return Err(client.refused(action, "update on sys/capabilities-self", code, &answer));
+    }
+    let all: std::collections::HashMap<String, serde_json::Value> =
+        client.decode(action, &answer)?;
+    Ok(paths
+        .iter()
+        .map(|p| {
+            all.get(p)
+                .and_then(|c| serde_json::from_value::<Vec<String>>(c.clone()).ok())
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// What Vault says of `token` itself.
+pub async fn lookup_self(
+    client: &VaultClient,
+    token: &VaultToken,
+) -> Result<TokenInfo, VaultError> {
+    let action = "look up the Vault token (auth/token/lookup-self)";
+    let (code, body) = client
+        .call(Method::GET, "/v1/auth/token/lookup-self", Some(token), None)
+        .await?;
+    if !code.is_success() {
+        return Err(client.refused(action, "read on auth/token/lookup-self", code, &body));
+    }
+    let answer: Answer<TokenInfo> = client.decode(action, &body)?;
+    answer.data.ok_or_else(|| VaultError::BadAnswer {
+        address: client.address.clone(),
+        action: action.into(),
+        detail: "no data".into(),
+    })
 }

@@ -63,8 +63,9 @@ pub(super) fn check_admin(
 pub(super) fn check_entry_admins(entries: &[Entry], r: &mut Report) -> Result<(), Error> {
     let mut admins: Vec<(Option<&Path>, &str)> = entries
         .iter()
-        // A broker's entries: its own check (`broker.rs`).
-        .filter(|e| e.opts.spec.broker.is_none())
+        // A broker's entries and a Vault role's: their own checks
+        // (`broker.rs`, `vault.rs`).
+        .filter(|e| e.opts.spec.broker.is_none() && e.opts.spec.vault.is_none())
         .map(|e| {
             (
                 e.opts.spec.kubeconfig.as_deref(),

@@ -99,8 +99,9 @@ pub(super) fn check_exec_entries(
             Err(why) => problems.push(format!("its args do not parse as `get`: {why}")),
             Ok(opts) => {
                 let admin = &opts.spec.admin_context;
-                if opts.spec.broker.is_some() {
-                    // No admin context here: the broker is checked instead.
+                if opts.spec.broker.is_some() || opts.spec.vault.is_some() {
+                    // No admin context here: the broker (Vault) is checked
+                    // instead.
                 } else if let Err(e) = kc.context(admin) {
                     problems.push(format!(
                         "admin context {admin:?} not found ({})",
@@ -112,11 +113,11 @@ pub(super) fn check_exec_entries(
                 parsed = Some(opts);
             }
         }
-        let brokered = parsed
+        let remote = parsed
             .as_ref()
-            .is_some_and(|o: &GetOptions| o.spec.broker.is_some());
-        if brokered && exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
-            problems.push("provideClusterInfo is not true, and --broker needs it (the broker mints for the cluster kubectl names)".into());
+            .is_some_and(|o: &GetOptions| o.spec.broker.is_some() || o.spec.vault.is_some());
+        if remote && exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
+            problems.push("provideClusterInfo is not true, and --broker and --source vault need it (they mint for the cluster kubectl names)".into());
         } else if exec.get("provideClusterInfo").and_then(Value::as_bool) != Some(true) {
             r.warn(format!("user {user:?}: provideClusterInfo is not true, so the cluster-binding check cannot see which server kubectl talks to; rerun setup"));
         }

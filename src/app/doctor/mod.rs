@@ -6,5 +6,6 @@ mod entries;
 mod report;
 mod run;
 mod store;
+mod vault;
 
 pub use run::{Request, doctor};

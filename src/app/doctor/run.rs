@@ -12,6 +12,7 @@ use super::broker::check_entry_brokers;
 use super::entries::check_exec_entries;
 use super::report::Report;
 use super::store::{check_entry_stores, check_store};
+use super::vault::check_entry_vaults;
 
 pub struct Request<'a> {
     pub kubeconfig: Option<&'a std::path::Path>,
@@ -42,6 +43,7 @@ pub fn doctor(req: Request<'_>, out: &mut dyn Write) -> Result<(), Error> {
             check_entry_stores(&entries, req.cache, &mut r);
             check_entry_admins(&entries, &mut r)?;
             check_entry_brokers(&entries, &mut r);
+            check_entry_vaults(&kc, &entries, &mut r);
             if let Some(ctx) = req.admin_context {
                 match kc.context(ctx) {
                     Ok(_) => check_admin(req.kubeconfig, ctx, req.namespace, &mut r)?,

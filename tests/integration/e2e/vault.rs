@@ -87,6 +87,17 @@ fn setup_then_kubectl_acts_as_the_service_account_and_hits_never_ask_vault() {
     );
     let inspect = env.run(&["inspect", "--context", "sa"]);
     assert!(inspect.ok().stdout.contains(&lease), "{}", inspect.stdout);
+    // doctor: the token, its rights on the role's paths, the binding.
+    let doctor = env.run(&["doctor"]);
+    doctor.ok();
+    for line in [
+        format!("update on kubernetes/creds/{ROLE} (mint (POST creds)): yes"),
+        "read on kubernetes/config (check the engine's cluster before a mint): yes".into(),
+        "update on sys/leases/revoke (revoke a lease at logout): yes".into(),
+        format!("context \"sa\": Vault role kubernetes/{ROLE} mints for its cluster"),
+    ] {
+        assert!(doctor.stdout.contains(&line), "{line}\n{}", doctor.stdout);
+    }
     // With Vault gone, hits still work: it is asked on a miss only.
     drop(bao);
     let who = c.kubectl(&env, &whoami_args());
