@@ -71,6 +71,18 @@ const ENVIRONMENT: &[(&str, &str)] = &[
         "serve's audit log when not run by root (default ~/.local/state)",
     ),
     (
+        "VAULT_ADDR, BAO_ADDR",
+        "--source vault: the Vault (OpenBao) server of typed commands without --vault-addr; exec entries name it",
+    ),
+    (
+        "VAULT_TOKEN, BAO_TOKEN",
+        "--source vault: the Vault token (else ~/.vault-token, else the entry's --vault-login)",
+    ),
+    (
+        "VAULT_CACERT, BAO_CACERT",
+        "--source vault: the CA of Vault's certificate for typed commands without --vault-ca",
+    ),
+    (
         "HTTPS_PROXY, HTTP_PROXY, NO_PROXY",
         "proxies, chosen as kubectl chooses them (a kubeconfig's proxy-url first)",
     ),
