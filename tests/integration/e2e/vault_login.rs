@@ -166,3 +166,59 @@ fn an_approle_logs_in_from_its_files() {
     );
     assert!(!out.stderr.contains("00000000-0000"), "{}", out.stderr);
 }
+
+/// The README's Vault section, as written: its five commands, with only
+/// the names that differ here replaced (the server, the login a person
+/// would make in a browser, the role and the ServiceAccount).
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn the_readmes_vault_section_works_as_written() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, env) = vault_env(&c, &bao, "e2e-vault-readme");
+    let env = without_token(env);
+    bao.userpass(ROLE, "alice", "pw");
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let section = &readme[readme.find("## Vault and OpenBao").unwrap()..];
+    let block = &section[section.find("```sh\n").unwrap() + 6..];
+    let block = &block[..block.find("```").unwrap()];
+    assert_eq!(block.lines().count(), 5, "five commands: {block}");
+    let host = bao.address.trim_start_matches("http://");
+    let script = block
+        // install.sh put the binaries on PATH (this test's PATH has them).
+        .replace("./install.sh\n", "")
+        .replace("https://vault.example.com:8200", &bao.address)
+        .replace("vault.example.com:8200", host)
+        .replace(
+            "-method=oidc",
+            "-method=userpass username=alice password=pw",
+        )
+        .replace("--vault-role deployer", &format!("--vault-role {ROLE}"))
+        .replace("team-a/deployer", &sa(&ns));
+    // The programs as installed: ours, kubectl and bao on PATH.
+    let bin = env.root().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    support::copy_program(&support::BIN, &bin, "kube-sa-token");
+    std::os::unix::fs::symlink(c.kubectl_path(), bin.join("kubectl")).unwrap();
+    std::os::unix::fs::symlink(
+        std::env::var("KUBE_SA_TOKEN_TEST_BAO").unwrap(),
+        bin.join("bao"),
+    )
+    .unwrap();
+    let mut cmd = Command::new("bash");
+    cmd.args(["-euo", "pipefail", "-c", &script]);
+    env.isolate(&mut cmd);
+    cmd.env(
+        "PATH",
+        format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()),
+    );
+    let out = Out::from(cmd.output().unwrap());
+    out.ok();
+    assert!(
+        out.stderr.contains("Vault issued a token"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("error"), "{}", out.stderr);
+}
