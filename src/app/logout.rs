@@ -26,12 +26,37 @@ fn same_identity(record: &Record, spec: &TokenSpec) -> bool {
     }
 }
 
+/// The index's entry of a Vault role's identity, for when Vault cannot be
+/// asked which cluster it is on.
+fn vault_entry(spec: &TokenSpec) -> Result<Option<(CacheKey, Record)>, Error> {
+    let Some(v) = &spec.vault else {
+        return Ok(None);
+    };
+    let origin = format!("vault:{}/{}", v.address, v.mount);
+    let source = format!("vault:{}", v.role);
+    Ok(cache::list()?
+        .into_iter()
+        .find(|(_, r)| r.admin_context == origin && r.source == source && same_identity(r, spec)))
+}
+
 /// `logout`: forget the identity's credentials; revoke bound tokens.
 pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
     let spec = &opts.spec;
-    let cluster = super::request::admin_cluster(spec)?;
-    let key = super::request::entry_key(spec, &cluster);
-    let server = &cluster.server;
+    let (key, server) = match super::request::admin_cluster(spec) {
+        Ok(cluster) => (super::request::entry_key(spec, &cluster), cluster.server),
+        // Vault cannot say its engine's cluster now (no token, down): the
+        // identity's entries are found in the index, and forgotten all the
+        // same.
+        Err(e) if spec.vault.is_some() => match vault_entry(spec)? {
+            Some((k, r)) => {
+                tracing::warn!("{e}; forgetting what the cache holds");
+                (k, r.server)
+            }
+            None => return Err(e),
+        },
+        Err(e) => return Err(e),
+    };
+    let server = &server;
     let what = match spec.principal {
         Principal::User { .. } => "certificate",
         Principal::ServiceAccount(_) => "token",
@@ -126,7 +151,12 @@ fn outcome(r: &Record, spec: &TokenSpec, now: i64, revoker: &mut Revoker) -> Res
         return revoker.revoke(secret);
     }
     if let (Some(lease), Some(v)) = (&r.lease, &spec.vault) {
-        revoker.revoke_lease(v, lease)?;
+        if let Err(e) = revoker.revoke_lease(v, lease) {
+            return Ok(format!(
+                "its Vault lease {lease} could not be revoked ({e}); the token stays valid on the server until {} (revoke it later: `bao lease revoke {lease}`)",
+                expiry(r, now)
+            ));
+        }
         if spec.service_account() == Some(crate::options::GENERATED_SA) {
             return Ok(format!(
                 "revoked its Vault lease {lease}: the engine deleted the ServiceAccount it had made for the token, and the API server rejects the token from now on (within its few seconds of authentication cache)"

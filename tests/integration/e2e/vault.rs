@@ -196,6 +196,20 @@ fn logout_revokes_the_lease() {
     let who = c.kubectl(&env, &whoami_args());
     assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
     assert_eq!(bao.requests(&format!("kubernetes/creds/{ROLE}")), 2);
+    // Without a Vault token (expired, never there), logout still forgets
+    // the cached token, and says the lease stays.
+    let mut env = env;
+    env.env.retain(|(k, _)| k != "VAULT_TOKEN");
+    let out = env.run(&["logout", "--context", "sa"]);
+    out.ok();
+    assert!(out.stderr.contains("no Vault token"), "{}", out.stderr);
+    assert!(
+        out.stdout.contains("could not be revoked"),
+        "{}",
+        out.stdout
+    );
+    let list = env.run(&["cache", "list", "-o", "json"]).json();
+    assert_eq!(list.as_array().unwrap().len(), 0, "{list}");
 }
 
 #[test]
