@@ -5,6 +5,7 @@ mod app;
 mod arena;
 mod broker;
 mod cache;
+mod child;
 mod cli;
 mod clock;
 mod cluster_identity;

@@ -345,6 +345,12 @@ pub enum Command {
         who: Who,
         format: Format,
     },
+    /// `exec`: `command` run as the identity (empty: `shell`, $SHELL).
+    Exec {
+        who: Who,
+        command: Vec<std::ffi::OsString>,
+        allow_nested: bool,
+    },
     /// The raw token, for curl and scripts.
     Token {
         who: Who,

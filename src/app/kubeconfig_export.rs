@@ -50,6 +50,31 @@ pub fn export(
     out: &mut dyn Write,
 ) -> Result<(), Error> {
     let (output, format) = output;
+    let (_, text, _) = document(opts, embed_token, context_name, format)?;
+    match output {
+        None => out.write_all(&text)?,
+        Some(path) => {
+            crate::fsutil::write_atomic(path, &text, 0o600).map_err(|e| {
+                Error::CheckFailed(format!(
+                    "cannot write --output-file {}: {e}; pick a path in a directory you can write (nothing was written)",
+                    path.display()
+                ))
+            })?;
+            eprintln!("wrote {} (mode 0600)", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// The self-contained kubeconfig of `export` (and of `exec`), in `format`,
+/// the name of its context (and cluster and user), and the options its
+/// exec entry runs `get` with.
+pub(super) fn document(
+    opts: &GetOptions,
+    embed_token: bool,
+    context_name: Option<&str>,
+    format: Format,
+) -> Result<(String, Vec<u8>, GetOptions), Error> {
     let spec = &opts.spec;
     // A broker's or a Vault role's identity: the cluster its status (the
     // engine's config) names, no admin context.
@@ -158,19 +183,7 @@ pub fn export(
         text.clear();
         format.write_document(&doc, &mut text)?;
     }
-    match output {
-        None => out.write_all(&text)?,
-        Some(path) => {
-            crate::fsutil::write_atomic(path, &text, 0o600).map_err(|e| {
-                Error::CheckFailed(format!(
-                    "cannot write --output-file {}: {e}; pick a path in a directory you can write (nothing was written)",
-                    path.display()
-                ))
-            })?;
-            eprintln!("wrote {} (mode 0600)", path.display());
-        }
-    }
-    Ok(())
+    Ok((name, text, own))
 }
 
 /// Writes the self-contained kubeconfig: one cluster, context and user, all

@@ -16,6 +16,7 @@ mod cache_cmd;
 mod cache_list;
 mod defaults;
 mod doctor;
+mod exec;
 mod exec_command;
 mod get;
 mod get_token;
@@ -115,6 +116,21 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
         )?,
         Command::Token { who, ca_file } => token_cmd::token(&who, ca_file.as_deref(), &clock, out)?,
         Command::Whoami { who, format } => whoami::whoami(&who, format, &clock, out)?,
+        Command::Exec {
+            who,
+            command,
+            allow_nested,
+        } => {
+            let opts = identity::options_of(&who)?;
+            let code = if command.is_empty() {
+                exec::shell(&opts, allow_nested, &clock)?
+            } else {
+                exec::exec(&opts, &command, allow_nested, &clock)?
+            };
+            out.flush()?;
+            // COMMAND's status is ours (the kubeconfig is already removed).
+            std::process::exit(code);
+        }
         Command::CacheList {
             format,
             wide,

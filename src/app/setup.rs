@@ -51,11 +51,17 @@ pub(super) fn context_body(cluster: &str, user: &str, namespace: &str) -> Value 
 /// groups when it has some (`user:alice+dev+qa@cluster`), so alice in dev
 /// and alice in qa get a context each. '+' needs no quoting in any shell.
 pub(super) fn default_name(opts: &GetOptions, cluster: &str) -> String {
+    format!("{}@{cluster}", identity_name(opts))
+}
+
+/// Who a context is for, as its default name starts: `NS/SA`, or
+/// `user:NAME+GROUP...`.
+pub(super) fn identity_name(opts: &GetOptions) -> String {
     match &opts.spec.principal {
-        Principal::ServiceAccount(sa) => format!("{}/{sa}@{cluster}", opts.spec.namespace),
+        Principal::ServiceAccount(sa) => format!("{}/{sa}", opts.spec.namespace),
         Principal::User { name, groups } => {
             let groups: String = groups.iter().map(|g| format!("+{g}")).collect();
-            format!("user:{name}{groups}@{cluster}")
+            format!("user:{name}{groups}")
         }
     }
 }

@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use super::table_args::{
     FINDS_OR_CONTEXT, GET, INSPECTS, MINTS_OR_CONTEXT, SERVE_VAULT, SETUP, TableArgs,
 };
+pub(super) use super::who_args::{ContextArg, ExecArgs, IdentityArgs, ShellArgs};
 use crate::options::{CacheChoice, Format};
 
 /// The exit codes (`error::ExitCode`), as docs/troubleshooting.md lists them.
@@ -112,6 +113,28 @@ pub(super) enum Cmd {
   kube-sa-token logout --context team/viewer@test         # every entry of that identity
   kube-sa-token logout --admin-context admin team/viewer")]
     Logout(LogoutArgs),
+    /// Run a command as a ServiceAccount (or --user), with a kubeconfig of its own: your kubeconfig is not touched.
+    #[command(after_help = "Examples:
+  kube-sa-token exec --admin-context admin team/viewer -- kubectl get pods
+  kube-sa-token exec --context team/viewer@test -- helm list
+  kube-sa-token exec team/viewer --broker -- my-agent
+
+COMMAND runs with KUBECONFIG naming a kubeconfig of one cluster, user and
+context (the namespace as its default), 0600 in the memory-backed runtime
+directory and removed when COMMAND ends, and KUBE_SA_TOKEN_IDENTITY naming
+the identity (for prompts). The credential is obtained first: a refusal
+shows before COMMAND runs, with get's exit code. Otherwise the exit status
+is COMMAND's (128 + N when signal N ended it); SIGINT, SIGQUIT, SIGTERM and
+SIGHUP sent to exec are passed to COMMAND.")]
+    Exec(ExecArgs),
+    /// Start your $SHELL as a ServiceAccount (or --user), as exec runs a command.
+    #[command(after_help = "Examples:
+  kube-sa-token shell --context team/viewer@test
+  kube-sa-token shell --admin-context admin team/viewer
+
+A prompt can show the identity: KUBE_SA_TOKEN_IDENTITY is set in the shell
+(bash: PS1='[$KUBE_SA_TOKEN_IDENTITY] \\w\\$ '; docs/exec.md has zsh and fish).")]
+    Shell(ShellArgs),
     /// Check the cache store, the admin context, the clock and the exec entries.
     #[command(after_help = "Examples:
   kube-sa-token doctor
@@ -143,29 +166,6 @@ Clients: kube-sa-token setup team/viewer --broker       # the command serve prin
         #[arg(long, value_name = "DIR")]
         dir: Option<std::path::PathBuf>,
     },
-}
-
-/// `--context`: whose credential, by the kubeconfig context `setup` wrote.
-#[derive(Args, Debug, Clone)]
-pub(super) struct ContextArg {
-    /// The identity of this kubeconfig context's exec entry (one `setup`
-    /// wrote), with all its options; the default without --admin-context:
-    /// the current context.
-    #[arg(long, value_name = "NAME")]
-    pub(super) context: Option<String>,
-}
-
-/// Whose credential a command that shows or forgets one is about:
-/// `--context`, or `get`'s flags of `SET` and the ServiceAccount.
-#[derive(Args, Debug)]
-pub(super) struct IdentityArgs<const SET: u8> {
-    #[command(flatten)]
-    pub(super) context: ContextArg,
-    #[command(flatten)]
-    pub(super) flags: TableArgs<SET>,
-    /// The ServiceAccount (NAME or NS/NAME; NS:NAME too), if not given with --service-account.
-    #[arg(value_name = "SA")]
-    pub(super) sa: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -20,6 +20,7 @@ pub use fast_get::plain_get;
 mod man;
 mod plugin_complete;
 mod table_args;
+mod who_args;
 
 #[cfg(test)]
 use crate::get_flags::exec_args;
@@ -361,6 +362,16 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
         Cmd::Token(a) => Command::Token {
             who: who(a.who, defaults)?,
             ca_file: a.ca_file,
+        },
+        Cmd::Exec(a) => Command::Exec {
+            who: who(a.who, defaults)?,
+            command: a.command,
+            allow_nested: a.allow_nested,
+        },
+        Cmd::Shell(a) => Command::Exec {
+            who: who(a.who, defaults)?,
+            command: Vec::new(),
+            allow_nested: a.allow_nested,
         },
         Cmd::Whoami(a) => Command::Whoami {
             who: who(a.who, defaults)?,

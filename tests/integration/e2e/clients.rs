@@ -8,7 +8,7 @@ use super::*;
 
 /// The Python interpreter of the venv tests/run.sh makes (target/py), or
 /// KUBE_SA_TOKEN_TEST_PYTHON.
-fn python() -> PathBuf {
+pub(super) fn python() -> PathBuf {
     let p = std::env::var_os("KUBE_SA_TOKEN_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/py/bin/python"));
