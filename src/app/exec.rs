@@ -130,6 +130,7 @@ fn private_dir() -> Result<PrivateDir, Error> {
             std::process::id(),
             nanos.wrapping_add(attempt)
         ));
+        #[cfg_attr(not(unix), allow(unused_mut))]
         let mut b = std::fs::DirBuilder::new();
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
