@@ -351,6 +351,13 @@ pub enum Command {
         command: Vec<std::ffi::OsString>,
         allow_nested: bool,
     },
+    /// `exec --print-env`: the identity's kubeconfig kept, its variables
+    /// printed for `eval`.
+    ExecEnv {
+        who: Who,
+    },
+    /// `exec --clean`: the kubeconfigs `--print-env` left, removed.
+    ExecClean,
     /// The raw token, for curl and scripts.
     Token {
         who: Who,

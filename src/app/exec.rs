@@ -112,14 +112,19 @@ impl Drop for PrivateDir {
     }
 }
 
-fn private_dir() -> Result<PrivateDir, Error> {
-    let base = crate::cache::runtime_dir()
+/// The memory-backed runtime directory (`cache::runtime_dir`).
+fn runtime_base() -> Result<PathBuf, Error> {
+    Ok(crate::cache::runtime_dir()
         .map_err(|e| {
             Error::StoreUnusable(format!(
                 "exec keeps the command's kubeconfig in memory only, and found no memory-backed directory: {e}"
             ))
         })?
-        .dir;
+        .dir)
+}
+
+fn private_dir() -> Result<PrivateDir, Error> {
+    let base = runtime_base()?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
@@ -160,4 +165,82 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = o.open(path)?;
     f.write_all(bytes)?;
     f.sync_all()
+}
+
+/// The directory `--print-env` keeps an identity's kubeconfig in: one per
+/// identity (its name's SHA-256), so that `eval` again reuses it.
+fn env_dir(base: &Path, name: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(name.as_bytes());
+    base.join(format!("env-{}", crate::hex::hex(&digest[..8])))
+}
+
+/// `exec --print-env`: the credential obtained, the identity's kubeconfig
+/// kept in the memory-backed runtime directory, and the shell lines that
+/// point KUBECONFIG at it (fish's syntax when $SHELL is fish, else POSIX).
+pub fn print_env(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Result<(), Error> {
+    let (name, kubeconfig, opts) =
+        super::kubeconfig_export::document(opts, false, None, Format::Yaml)?;
+    let info = command_info(&opts.spec)?;
+    let session = AdminSession::new(opts.spec.kubeconfig.as_deref(), &opts.spec.admin_context);
+    obtain(&opts, &info, clock, &session)?;
+    let dir = env_dir(&runtime_base()?, &name);
+    let _ = std::fs::remove_dir_all(&dir);
+    #[cfg_attr(not(unix), allow(unused_mut))]
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(&dir)
+        .and_then(|()| write_new(&dir.join("kubeconfig"), &kubeconfig))
+        .map_err(|e| {
+            Error::StoreUnusable(format!(
+                "cannot keep the kubeconfig in {}: {e}",
+                dir.display()
+            ))
+        })?;
+    let file = dir.join("kubeconfig").display().to_string();
+    let fish = std::env::var("SHELL").is_ok_and(|s| s.ends_with("/fish") || s == "fish");
+    for (var, value) in [("KUBECONFIG", file.as_str()), (IDENTITY_ENV, name.as_str())] {
+        if fish {
+            writeln!(out, "set -gx {var} {};", quote(value))?;
+        } else {
+            writeln!(out, "export {var}={};", quote(value))?;
+        }
+    }
+    eprintln!(
+        "# {name}: KUBECONFIG={file} (in memory until `kube-sa-token exec --clean` or reboot)"
+    );
+    Ok(())
+}
+
+/// `exec --clean`: removes what `--print-env` kept, and what an `exec`
+/// killed outright (SIGKILL) could not remove.
+pub fn clean(out: &mut dyn Write) -> Result<(), Error> {
+    let base = runtime_base()?;
+    let mut removed = 0;
+    for e in std::fs::read_dir(&base).into_iter().flatten().flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        // An exec's own, whose process is gone (killed outright); where
+        // /proc does not say, none.
+        let stale_exec = cfg!(target_os = "linux")
+            && name
+                .strip_prefix("exec-")
+                .and_then(|rest| rest.split('-').next()?.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+        if (name.starts_with("env-") || stale_exec) && std::fs::remove_dir_all(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    writeln!(
+        out,
+        "removed {} from {}",
+        crate::wording::counted(removed, "kubeconfig"),
+        base.display()
+    )?;
+    Ok(())
+}
+
+/// A value in single quotes, for sh and fish alike.
+fn quote(v: &str) -> String {
+    format!("'{}'", v.replace('\'', "'\\''"))
 }

@@ -131,6 +131,8 @@ pub fn dispatch(cmd: Command, out: &mut dyn Write) -> Result<(), Error> {
             // COMMAND's status is ours (the kubeconfig is already removed).
             std::process::exit(code);
         }
+        Command::ExecEnv { who } => exec::print_env(&identity::options_of(&who)?, &clock, out)?,
+        Command::ExecClean => exec::clean(out)?,
         Command::CacheList {
             format,
             wide,

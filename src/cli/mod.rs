@@ -363,6 +363,10 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             who: who(a.who, defaults)?,
             ca_file: a.ca_file,
         },
+        Cmd::Exec(a) if a.clean => Command::ExecClean,
+        Cmd::Exec(a) if a.print_env => Command::ExecEnv {
+            who: who(a.who, defaults)?,
+        },
         Cmd::Exec(a) => Command::Exec {
             who: who(a.who, defaults)?,
             command: a.command,

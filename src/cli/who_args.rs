@@ -39,8 +39,21 @@ pub(super) struct ExecArgs {
     /// Run even inside another `exec` (or `shell`) of another identity.
     #[arg(long)]
     pub(super) allow_nested: bool,
+    /// Instead of running a command: print the shell lines that set
+    /// KUBECONFIG to the identity's own kubeconfig, for `eval` (kept in
+    /// memory until `exec --clean` or reboot).
+    #[arg(long, conflicts_with = "clean")]
+    pub(super) print_env: bool,
+    /// Remove the kubeconfigs --print-env left.
+    #[arg(long, conflicts_with_all = ["print_env", "allow_nested"])]
+    pub(super) clean: bool,
     /// The command and its arguments, after --.
-    #[arg(last = true, required = true, value_name = "COMMAND")]
+    #[arg(
+        last = true,
+        required_unless_present_any = ["print_env", "clean"],
+        conflicts_with_all = ["print_env", "clean"],
+        value_name = "COMMAND"
+    )]
     pub(super) command: Vec<OsString>,
 }
 

@@ -380,3 +380,59 @@ fn an_x509_user_and_group_through_exec() {
     ]);
     again.ok();
 }
+
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn print_env_points_a_shell_at_the_identity_until_clean() {
+    let c = Cluster::get();
+    let ns = c.namespace("e2e-exec-env");
+    let env = c.admin_env();
+    let before = std::fs::read(&env.kubeconfig).unwrap();
+    let bin = &*support::BIN;
+    let kubectl = c.kubectl_path();
+    let kubectl = kubectl.display();
+    let sa = sa(&ns);
+    let whoami = format!("{kubectl} auth whoami -o jsonpath={{.status.userInfo.username}}");
+    // sh: eval, then kubectl as the identity.
+    let mut sh = Command::new("sh");
+    sh.args([
+        "-c",
+        &format!(
+            "eval \"$({bin} exec --print-env --admin-context admin {sa})\"; echo \"$({whoami})\"; echo \"$KUBE_SA_TOKEN_IDENTITY\"; echo \"$KUBECONFIG\""
+        ),
+    ]);
+    env.isolate(&mut sh);
+    sh.env("SHELL", "/bin/sh");
+    let out = Out::from(sh.output().unwrap());
+    out.ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("system:serviceaccount:{ns}:viewer"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(lines[1], format!("{sa}@test"));
+    let kept = PathBuf::from(lines[2]);
+    assert!(kept.starts_with(env.runtime_dir()), "{}", kept.display());
+    // fish: its own syntax.
+    let mut fish = Command::new("fish");
+    fish.args([
+        "-c",
+        &format!("eval ({bin} exec --print-env --admin-context admin {sa}); {whoami}"),
+    ]);
+    env.isolate(&mut fish);
+    fish.env("SHELL", "/usr/bin/fish");
+    let out = Out::from(fish.output().unwrap());
+    assert_eq!(username(&out), format!("system:serviceaccount:{ns}:viewer"));
+    assert!(kept.exists(), "kept until clean");
+    assert_eq!(std::fs::read(&env.kubeconfig).unwrap(), before);
+    let out = env.run(&["exec", "--clean"]);
+    out.ok();
+    assert!(
+        out.stdout.contains("removed 1 kubeconfig"),
+        "{}",
+        out.stdout
+    );
+    assert!(!kept.exists());
+}
