@@ -145,12 +145,41 @@ pub(super) fn message(body: &[u8]) -> String {
         .filter(|s| !s.is_empty() && *s != "*")
         .collect::<Vec<_>>()
         .join(" ");
-    let flat = flat.replace("1 error occurred: * ", "");
+    let flat = redacted(&flat.replace("1 error occurred: * ", ""));
     if flat.chars().count() > 300 {
         flat.chars().take(300).collect::<String>() + "…"
     } else {
         flat
     }
+}
+
+/// `text` with every word that looks like a credential (a JWT, a Vault
+/// token) replaced: Vault's messages are not expected to quote one, and
+/// this makes sure they never show one.
+fn redacted(text: &str) -> String {
+    let secret = |w: &str| {
+        w.len() >= 20
+            && (w.starts_with("eyJ")
+                || ["hvs.", "hvb.", "hvr.", "s.", "b."]
+                    .iter()
+                    .any(|p| w.starts_with(p)))
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(if secret(word) { "[REDACTED]" } else { word });
+        word.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -168,6 +197,11 @@ mod tests {
         assert_eq!(
             message(b"<html>secret page</html>"),
             "(an answer that is not Vault's)"
+        );
+        let quoted = br#"{"errors":["invalid token eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln for hvs.CAESIJ0123456789abcdefghij, role \"ci\""]}"#;
+        assert_eq!(
+            message(quoted),
+            r#"invalid token [REDACTED] for [REDACTED], role "ci""#
         );
         let long = format!(r#"{{"errors":["{}"]}}"#, "x".repeat(400));
         assert_eq!(message(long.as_bytes()).chars().count(), 301);

@@ -61,6 +61,15 @@ pub async fn done(client: &VaultClient, used: &UsedToken) {
 /// The secret input of `login` (the JWT, the secret id), read now.
 fn read(login: &VaultLogin, address: &str) -> Result<Vec<(&'static str, String)>, VaultError> {
     let file = |what: &'static str, path: &std::path::Path| {
+        if let Some(why) = others_may_write(path) {
+            return Err(VaultError::LoginInput {
+                address: address.into(),
+                detail: format!(
+                    "refusing the {what} in {}: {why}, so another user could log this one in as someone else (chmod go-w)",
+                    path.display()
+                ),
+            });
+        }
         std::fs::read_to_string(path)
             .map(|t| t.trim().to_string())
             .map_err(|e| VaultError::LoginInput {
@@ -97,6 +106,22 @@ fn read(login: &VaultLogin, address: &str) -> Result<Vec<(&'static str, String)>
         });
     }
     Ok(values)
+}
+
+/// Why another user could change the file at `path` (group or others may
+/// write it), if they could.
+fn others_may_write(path: &std::path::Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o022 != 0).then(|| format!("it is writable by others (mode {:o})", mode & 0o777))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
 }
 
 /// What identifies a login's secret input without showing it (the first
@@ -225,4 +250,40 @@ pub async fn lookup_self(
         action: action.into(),
         detail: "no data".into(),
     })
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_login_input_others_may_write_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("jwt");
+        std::fs::write(&f, "eyJx").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(others_may_write(&f), None);
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(others_may_write(&f), None);
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert_eq!(
+            others_may_write(&f).unwrap(),
+            "it is writable by others (mode 666)"
+        );
+        let login = VaultLogin {
+            method: VaultLoginMethod::Jwt {
+                role: "ci".into(),
+                jwt: f.display().to_string(),
+            },
+            mount: "jwt".into(),
+        };
+        let e = read(&login, "https://vault.example:8200")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("refusing the JWT in") && !e.contains("eyJx"),
+            "{e}"
+        );
+    }
 }
