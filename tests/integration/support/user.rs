@@ -65,11 +65,34 @@ fn user_named(name: &'static str) -> OrdinaryUser {
 impl OrdinaryUser {
     /// A new empty directory owned by the user (0700), for one test.
     pub fn workdir(&self, name: &str) -> PathBuf {
+        self.remove_stale_workdirs();
         let dir = self.home.join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         self.give(&dir);
         dir
+    }
+
+    /// Removes the workdirs of test processes that are gone (`NAME-PID`
+    /// whose PID runs no more): each holds copies of the binaries, and runs
+    /// on one machine would otherwise fill its disk (51 GB had piled up).
+    fn remove_stale_workdirs(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.home) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name
+                .rsplit_once('-')
+                .and_then(|(_, p)| p.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let gone = !Path::new(&format!("/proc/{pid}")).exists();
+            if gone && e.file_type().is_ok_and(|t| t.is_dir()) {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
     }
 
     /// Gives `path` (file or directory) to the user, 0600/0700.
