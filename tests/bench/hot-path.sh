@@ -55,23 +55,14 @@ hyperfine -N --warmup 50 --min-runs 500 \
 # and ask the server once per 30 s (docs/performance.md).
 if command -v valgrind >/dev/null; then
   echo "a hit: instructions (callgrind, min and max of 3) and minor page faults (max of 5)"
-  python3 - "$bin" <<'PY'
-import re, subprocess, sys
+  python3 - "$bin" "$repo/tests/bench" <<'PY'
+import subprocess, sys
 bin = sys.argv[1]
-# Each run from a new intermediate process: a parent of its own. It
-# reports the run's minor page faults (its only child's).
-RUN = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
-       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt)")
-def faults(cmd):
-    return int(subprocess.run([sys.executable, "-c", RUN] + cmd, capture_output=True, text=True, check=True).stdout)
-def instructions(cmd):
-    log = subprocess.run([sys.executable, "-c", RUN, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-                         + cmd, capture_output=True, text=True, check=True).stderr
-    return int(re.search(r"Collected : (\d+)", log).group(1))
+sys.path.insert(0, sys.argv[2])
+from hit_cost import cost
 def row(name, cmd):
-    n = [instructions(cmd) for _ in range(3)]
-    f = max(faults(cmd) for _ in range(5))
-    print(f"  {name:<58} {min(n):>10,} {max(n):>10,} {f:>6}")
+    lo, hi, f = cost(cmd)
+    print(f"  {name:<58} {lo:>10,} {hi:>10,} {f:>6}")
 print(f"  {'':<58} {'instr min':>10} {'instr max':>10} {'faults':>6}")
 row("true", ["true"])
 spellings = {

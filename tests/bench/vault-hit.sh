@@ -43,17 +43,12 @@ ca_data=$(base64 -w0 < "$state/pki/ca.crt")
 export KUBERNETES_EXEC_INFO="{\"kind\":\"ExecCredential\",\"apiVersion\":\"client.authentication.k8s.io/v1\",\"spec\":{\"interactive\":false,\"cluster\":{\"server\":\"$TEST_CLUSTER_SERVER\",\"certificate-authority-data\":\"$ca_data\"}}}"
 export VAULT_TOKEN=bench
 echo "binary: $bin ($(stat -c %s "$bin") bytes), $(nproc) cores"
-python3 - "$bin" "$BAO_ADDR" "$repo/tests/bench/paired.py" <<'PY'
-import re, subprocess, sys
-bin, addr, paired = sys.argv[1], sys.argv[2], sys.argv[3]
-RUN = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); "
-       "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_minflt)")
-def faults(cmd):
-    return int(subprocess.run([sys.executable, "-c", RUN] + cmd, capture_output=True, text=True, check=True).stdout)
-def instructions(cmd):
-    log = subprocess.run([sys.executable, "-c", RUN, "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"]
-                         + cmd, capture_output=True, text=True, check=True).stderr
-    return int(re.search(r"Collected : (\d+)", log).group(1))
+python3 - "$bin" "$BAO_ADDR" "$repo/tests/bench" <<'PY'
+import subprocess, sys
+bin, addr, bench = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, bench)
+from hit_cost import cost
+paired = bench + "/paired.py"
 entries = {
     "TokenRequest": ["get", "--admin-context", "admin", "--service-account", "bench/viewer"],
     "Vault": ["get", "--service-account", "bench/viewer", "--source", "vault", "--vault-role", "bench", "--vault-addr", addr],
@@ -63,9 +58,8 @@ for store in ["auto", "keyutils", "tmpfs", "file"]:
     for name, words in entries.items():
         cmd = [bin] + words + ([] if store == "auto" else ["--cache", store])
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True)  # warm this entry
-        n = [instructions(cmd) for _ in range(3)]
-        f = max(faults(cmd) for _ in range(5))
-        print(f"  {name:<40} {store:<9} {min(n):>10,} {max(n):>10,} {f:>6}")
+        lo, hi, f = cost(cmd)
+        print(f"  {name:<40} {store:<9} {lo:>10,} {hi:>10,} {f:>6}")
 print("time, 1,000 alternating pairs (auto): A TokenRequest's hit, B Vault's")
 subprocess.run([sys.executable, paired, "--runs", "1000", "--warmup", "20", "--name-a", "TokenRequest hit",
                 "--name-b", "Vault hit", "--", bin] + entries["TokenRequest"] + ["---", bin] + entries["Vault"], check=True)

@@ -319,41 +319,32 @@ fn an_x509_user_and_group_through_exec() {
     .ok();
     let env = c.admin_env();
     let kubectl = c.kubectl_path();
-    let out = env.run(&[
-        "exec",
-        "--admin-context",
-        "admin",
-        "--user",
-        "exec-alice",
-        "--group",
-        "exec-devs",
-        "-n",
-        &ns,
-        "--",
-        kubectl.to_str().unwrap(),
-        "get",
-        "serviceaccounts",
-        "-o",
-        "name",
-    ]);
+    let kubectl = kubectl.to_str().unwrap();
+    // exec as exec-alice in group exec-devs.
+    let as_alice = |command: &[&str]| {
+        let who = [
+            "exec",
+            "--admin-context",
+            "admin",
+            "--user",
+            "exec-alice",
+            "--group",
+            "exec-devs",
+            "-n",
+            &ns,
+            "--",
+        ];
+        env.run(&[&who[..], command].concat())
+    };
+    let out = as_alice(&[kubectl, "get", "serviceaccounts", "-o", "name"]);
     out.ok();
     assert!(
         out.stdout.contains("serviceaccount/viewer"),
         "{}",
         out.stdout
     );
-    let who = env.run(&[
-        "exec",
-        "--admin-context",
-        "admin",
-        "--user",
-        "exec-alice",
-        "--group",
-        "exec-devs",
-        "-n",
-        &ns,
-        "--",
-        kubectl.to_str().unwrap(),
+    let who = as_alice(&[
+        kubectl,
         "auth",
         "whoami",
         "-o",
@@ -363,22 +354,12 @@ fn an_x509_user_and_group_through_exec() {
     // The same user inside its own exec: not another identity.
     let admin = env.kubeconfig.display();
     let bin = &*support::BIN;
-    let again = env.run(&[
-        "exec",
-        "--admin-context",
-        "admin",
-        "--user",
-        "exec-alice",
-        "--group",
-        "exec-devs",
-        "-n",
-        &ns,
-        "--",
+    as_alice(&[
         "sh",
         "-c",
         &format!("{bin} exec --kubeconfig {admin} --admin-context admin --user exec-alice --group exec-devs -n {ns} -- true"),
-    ]);
-    again.ok();
+    ])
+    .ok();
 }
 
 #[test]

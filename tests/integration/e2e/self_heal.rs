@@ -33,7 +33,7 @@ pub(super) fn until_rejected(c: &Cluster, token: &str) {
 
 /// Deletes and recreates ServiceAccount `viewer` of `ns`, then waits until
 /// the server rejects its `old` token.
-fn recreate_viewer(c: &Cluster, ns: &str, old: &str) {
+pub(super) fn recreate_viewer(c: &Cluster, ns: &str, old: &str) {
     c.admin(&["-n", ns, "delete", "serviceaccount", "viewer"])
         .ok();
     c.admin(&["-n", ns, "create", "serviceaccount", "viewer"])
@@ -44,7 +44,7 @@ fn recreate_viewer(c: &Cluster, ns: &str, old: &str) {
 /// Three kubectl commands through the exec entry: at most the first fails,
 /// the others work; exactly one new TokenRequest; the plugin's line says
 /// `why` on the one that failed.
-fn three_commands_heal(c: &Cluster, env: &TestEnv, ns: &str, why: &str) {
+pub(super) fn three_commands_heal(c: &Cluster, env: &TestEnv, ns: &str, why: &str) {
     let before = c.token_requests_settled();
     let outs: Vec<Out> = (0..3).map(|_| c.kubectl(env, &list_sas_args(ns))).collect();
     let failed = outs.iter().filter(|o| o.code != 0).count();
