@@ -6,7 +6,18 @@
 
 use std::fs;
 use std::io::{self, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// `p` as exec entries, cache keys and the broker name it: absolute.
+/// Windows' `GetFullPathNameW` (behind `std::path::absolute`) turns a path
+/// such as `C:\x\aux.sock` into the device `\\.\aux` (Windows 10, Wine),
+/// so there a path given absolute is kept exactly as given.
+pub fn absolute(p: &Path) -> PathBuf {
+    if cfg!(windows) && p.is_absolute() {
+        return p.to_path_buf();
+    }
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
 
 /// Creates `dir` and any missing parents 0700, and makes `dir` itself 0700.
 pub fn private_dir(dir: &Path) -> io::Result<()> {
@@ -225,6 +236,27 @@ pub fn not_runnable_by(path: &Path, uid: u32, gid: u32) -> Option<String> {
             m.uid()
         )
     })
+}
+
+#[cfg(test)]
+mod absolute_tests {
+    use std::path::Path;
+
+    /// An absolute path names the same file after `absolute`; on Windows a
+    /// reserved device name in it (`aux`, `con`, `nul`...) stays a file name.
+    #[test]
+    fn absolute_paths_stay_as_given_and_relative_ones_join_the_working_dir() {
+        let given = if cfg!(windows) {
+            [r"C:\a\aux.sock", r"C:\nul\con.pem", r"C:\x\prn"]
+        } else {
+            ["/a/aux.sock", "/nul/con.pem", "/x/prn"]
+        };
+        for p in given {
+            assert_eq!(super::absolute(Path::new(p)), Path::new(p));
+        }
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(super::absolute(Path::new("k.yaml")), cwd.join("k.yaml"));
+    }
 }
 
 #[cfg(all(test, unix))]

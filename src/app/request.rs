@@ -44,12 +44,7 @@ pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey
     let files: Vec<String> = crate::kubeconfig::paths(spec.kubeconfig.as_deref())
         .unwrap_or_default()
         .iter()
-        .map(|p| {
-            std::path::absolute(p)
-                .unwrap_or_else(|_| p.clone())
-                .display()
-                .to_string()
-        })
+        .map(|p| crate::fsutil::absolute(p).display().to_string())
         .collect();
     tracing::info!(
         "admin context {:?} from {}; server {}",

@@ -221,7 +221,7 @@ pub fn setup(
 /// cannot be named by one path: said, and the entry relies on KUBECONFIG.
 fn anchored(kc: &Kubeconfigs, opts: &GetOptions) -> Result<GetOptions, Error> {
     let mut own = opts.clone();
-    let absolute = |p: &std::path::Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let absolute = crate::fsutil::absolute;
     if let Some(given) = &opts.spec.kubeconfig {
         own.spec.kubeconfig = Some(absolute(given));
         return Ok(own);

@@ -407,7 +407,7 @@ fn convert(cmd: Cmd, defaults: &dyn Defaults) -> Result<Command, Error> {
             who: who(a.who, defaults)?,
         },
         Cmd::Serve(a) => Command::Serve(crate::options::ServeOptions {
-            socket: a.socket.map(|s| std::path::absolute(&s).unwrap_or(s)),
+            socket: a.socket.map(|s| crate::fsutil::absolute(&s)),
             policy: a.policy,
             audit_log: a.audit_log,
             kubeconfig: a.kubeconfig.kubeconfig,

@@ -41,10 +41,7 @@ const ROWS: [GetFlag; super::table_vault::OTHER_ROWS] = [
             o.spec
                 .kubeconfig
                 .iter()
-                .map(|k| {
-                    let abs = std::path::absolute(k).unwrap_or_else(|_| k.clone());
-                    abs.display().to_string()
-                })
+                .map(|k| crate::fsutil::absolute(k).display().to_string())
                 .collect()
         },
     },
@@ -86,10 +83,7 @@ const ROWS: [GetFlag; super::table_vault::OTHER_ROWS] = [
             o.spec
                 .broker
                 .iter()
-                .map(|b| {
-                    let abs = std::path::absolute(&b.socket).unwrap_or_else(|_| b.socket.clone());
-                    abs.display().to_string()
-                })
+                .map(|b| crate::fsutil::absolute(&b.socket).display().to_string())
                 .collect()
         },
     },

@@ -216,8 +216,5 @@ const VAULT: [GetFlag; VAULT_ROWS] = [
 
 /// A path as an exec entry keeps it: absolute.
 fn absolute(p: &std::path::Path) -> String {
-    std::path::absolute(p)
-        .unwrap_or_else(|_| p.to_path_buf())
-        .display()
-        .to_string()
+    crate::fsutil::absolute(p).display().to_string()
 }

@@ -90,7 +90,7 @@ fn resolve_at(body: &mut Value, key: &str, base: &Path) {
 /// contains a path separator (a bare name is looked up on PATH).
 fn resolve_paths(doc: &mut Value, file: &Path) {
     let dir = file.parent().unwrap_or(Path::new(""));
-    let base = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let base = crate::fsutil::absolute(dir);
     for (list, body_key, keys) in [
         ("clusters", "cluster", &["certificate-authority"][..]),
         (
