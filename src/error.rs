@@ -188,6 +188,7 @@ impl Error {
                 | VaultError::TokenFile { .. }
                 | VaultError::Config { .. }
                 | VaultError::LoginInput { .. }
+                | VaultError::LoginNeeded { .. }
                 | VaultError::UnknownRole { .. }
                 | VaultError::NoEngine { .. }
                 | VaultError::EngineConfig { .. } => ExitCode::Config,
@@ -196,6 +197,7 @@ impl Error {
                 | VaultError::Tls { .. }
                 | VaultError::Denied { .. }
                 | VaultError::LoginRefused { .. }
+                | VaultError::PasswordRefused { .. }
                 | VaultError::TooShort { .. }
                 | VaultError::EngineRefused { .. }
                 | VaultError::Failed { .. }

@@ -119,6 +119,23 @@ pub fn vault_mount(s: &str) -> Result<(), Invalid> {
     )
 }
 
+/// A Vault login's user name (`--vault-username`): at most 256 printable
+/// characters, no space and no '/' (an LDAP name such as `alice@corp` or
+/// `CORP\alice` is fine); it goes into the login path as one
+/// percent-escaped segment.
+pub fn vault_username(s: &str) -> Result<(), Invalid> {
+    check(
+        !s.is_empty()
+            && s.len() <= 256
+            && s.chars()
+                .all(|c| !c.is_control() && !c.is_whitespace() && c != '/')
+            && s != "."
+            && s != "..",
+        "Vault user name",
+        "use at most 256 characters without spaces or '/'",
+    )
+}
+
 fn vault_segment(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -267,6 +284,12 @@ mod tests {
             &"r".repeat(129),
         ] {
             assert!(vault_role(bad).is_err(), "{bad}");
+        }
+        for ok in ["alice", "alice@corp.example", r"CORP\alice", "a?b%2F"] {
+            assert!(vault_username(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a b", "a\nb", &"u".repeat(257)] {
+            assert!(vault_username(bad).is_err(), "{bad}");
         }
         for ok in ["kubernetes", "k8s/prod", "team-a/k8s.v2"] {
             assert!(vault_mount(ok).is_ok(), "{ok}");

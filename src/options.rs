@@ -7,7 +7,9 @@ use std::time::Duration;
 
 mod vault;
 
-pub use vault::{DEFAULT_VAULT_MOUNT, GENERATED_SA, VaultLogin, VaultLoginMethod, VaultRef};
+pub use vault::{
+    DEFAULT_VAULT_MOUNT, GENERATED_SA, PasswordMethod, VaultLogin, VaultLoginMethod, VaultRef,
+};
 
 /// TokenRequest lifetime asked for (`--duration`).
 pub const DEFAULT_DURATION: Duration = Duration::from_secs(3600);

@@ -38,6 +38,15 @@ impl Kind for VaultTokenText {
     const NAME: &'static str = "VaultToken";
 }
 
+/// A person's password for a Vault login (`--vault-login userpass|ldap`):
+/// read from the terminal, sent once, never kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordText {}
+
+impl Kind for PasswordText {
+    const NAME: &'static str = "Password";
+}
+
 /// A secret of kind `K`. Redacted in `Debug`; never `Display`.
 pub struct Secret<K: Kind>(SecretString, PhantomData<K>);
 
@@ -47,6 +56,8 @@ pub type Token = Secret<BearerToken>;
 pub type PrivateKey = Secret<KeyPem>;
 /// A Vault token.
 pub type VaultToken = Secret<VaultTokenText>;
+/// A Vault login's password.
+pub type Password = Secret<PasswordText>;
 
 impl<K: Kind> Secret<K> {
     pub fn new(value: impl Into<String>) -> Self {

@@ -48,6 +48,14 @@ impl<'a> AdminSession<'a> {
         self
     }
 
+    /// Whether a login may prompt here: not in the background, and with a
+    /// terminal on stdin (kubectl hands its terminal to an exec plugin
+    /// whose entry says interactiveMode: IfAvailable, when it has one).
+    pub fn may_prompt(&self) -> bool {
+        use std::io::IsTerminal;
+        self.headless.is_none() && std::io::stdin().is_terminal()
+    }
+
     fn runtime(&self) -> Result<&Runtime, Error> {
         if let Some(rt) = self.runtime.get() {
             return Ok(rt);

@@ -14,7 +14,7 @@ use crate::broker::client;
 use crate::cluster_identity::ClusterIdentity;
 use crate::error::Error;
 use crate::kube_api::vault::{VaultClient, VaultError};
-use crate::kube_api::vault_login::{self, UsedToken};
+use crate::kube_api::vault_login::{self, Keeper, UsedToken};
 use crate::options::{BrokerRef, TokenSpec, VaultRef};
 use crate::protocol::{ClusterInfo, ExecInfo, V1};
 
@@ -101,10 +101,11 @@ pub(super) fn of(b: &BrokerRef) -> Result<BrokerCluster, Error> {
 /// The cluster the engine of `v` mints for, as a kubeconfig cluster entry
 /// (`vault:HOST:PORT/MOUNT`) and as kubectl would describe it: what the
 /// commands a person types use where kubectl is not there to say it.
-pub(super) fn vault_cluster(v: &VaultRef) -> Result<BrokerCluster, Error> {
+pub(super) fn vault_cluster(v: &VaultRef, keeper: &dyn Keeper) -> Result<BrokerCluster, Error> {
     let session = AdminSession::new(None, "");
     let engine = session.block_on(vault_login::with_token(
         v,
+        keeper,
         async |client: &VaultClient, used: &UsedToken| {
             client.engine_cluster(&used.token, &v.mount).await
         },
@@ -156,7 +157,11 @@ pub(super) fn remote(spec: &TokenSpec) -> Option<Result<BrokerCluster, Error>> {
     if let Some(b) = &spec.broker {
         return Some(of(b));
     }
-    spec.vault.as_ref().map(vault_cluster)
+    // The commands a person types: a password login may prompt.
+    let may_prompt = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    spec.vault
+        .as_ref()
+        .map(|v| vault_cluster(v, &super::vault_keeper::VaultKeeper::new(v, may_prompt)))
 }
 
 /// The exec info a command obtains a credential with: none from kubectl;

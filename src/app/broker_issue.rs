@@ -137,7 +137,13 @@ pub(super) fn issue(
     let review_info = || -> Result<ExecInfo, Error> {
         Ok(ExecInfo {
             cluster: match &spec.vault {
-                Some(v) => Some(super::broker_cluster::vault_cluster(v)?.info),
+                Some(v) => Some(
+                    super::broker_cluster::vault_cluster(
+                        v,
+                        &super::vault_keeper::VaultKeeper::new(v, false),
+                    )?
+                    .info,
+                ),
                 None => None,
             },
             ..info.clone()

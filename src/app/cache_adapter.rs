@@ -3,6 +3,7 @@
 //! entry reads as none, a lock still held is [`Locked::TimedOut`], a cleared
 //! entry is [`TryLock::Cleared`]).
 
+use crate::kube_api::vault_login::Keeper;
 use std::time::Duration;
 
 use std::cell::OnceCell;
@@ -43,11 +44,12 @@ impl<'a> FailureRecords<'a> {
             // login is a new chance at once).
             let files = match &self.opts.spec.vault {
                 Some(v) => format!(
-                    "vault token {} login {}",
+                    "vault token {} login {} kept {}",
                     crate::kube_api::vault::token_fingerprint(&v.address),
                     v.login.as_ref().map_or("none".into(), |l| {
                         crate::kube_api::vault_login::input_fingerprint(l, &v.address)
-                    })
+                    }),
+                    Keeper::fingerprint(&super::vault_keeper::VaultKeeper::new(v, false))
                 ),
                 None => crate::kubeconfig::fingerprint(self.opts.spec.kubeconfig.as_deref()),
             };

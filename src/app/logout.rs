@@ -13,6 +13,7 @@ use crate::options::{GetOptions, Principal, TokenSpec};
 
 use super::admin_session::AdminSession;
 use super::cache_cmd::expiry;
+use super::vault_keeper::VaultKeeper;
 
 /// Whether `record` is an entry of the identity `spec` names.
 fn same_identity(record: &Record, spec: &TokenSpec) -> bool {
@@ -124,6 +125,30 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
             "removed the cached {what} of {label} on {server}{which}{id}: {outcome}"
         )?;
     }
+    // A person's Vault login kept for this entry's mints goes too.
+    if let Some(
+        v @ crate::options::VaultRef {
+            login:
+                Some(crate::options::VaultLogin {
+                    method: crate::options::VaultLoginMethod::Password { username, .. },
+                    mount,
+                }),
+            ..
+        },
+    ) = &spec.vault
+    {
+        match revoker.log_out_of_vault(v) {
+            Ok(true) => writeln!(
+                out,
+                "logged out of Vault: revoked and removed the kept login of {username} at auth/{mount}/ (the next mint through it asks for the password)"
+            )?,
+            Ok(false) => {}
+            Err(e) => writeln!(
+                out,
+                "the kept Vault login of {username} could not be revoked ({e}); it is still kept: run logout again when Vault answers"
+            )?,
+        }
+    }
     // Nothing cached, but a Secret an earlier `--bind-secret` mint left.
     if removed.is_empty() && spec.bind_secret {
         let secret = spec.bound_secret_name(key.as_str());
@@ -214,10 +239,25 @@ impl Revoker<'_> {
         let session = self
             .session
             .get_or_insert_with(|| AdminSession::new(None, ""));
+        let keeper = VaultKeeper::new(v, session.may_prompt());
         Ok(session.block_on(with_token(
             v,
+            &keeper,
             async |client: &VaultClient, used: &UsedToken| client.revoke(&used.token, lease).await,
         ))??)
+    }
+
+    /// Logs a person's kept Vault login out (`--vault-login
+    /// userpass|ldap`); `Ok(false)` when none was kept.
+    fn log_out_of_vault(&mut self, v: &crate::options::VaultRef) -> Result<bool, Error> {
+        use crate::kube_api::vault::VaultClient;
+        let session = self
+            .session
+            .get_or_insert_with(|| AdminSession::new(None, ""));
+        let keeper = VaultKeeper::new(v, false);
+        Ok(session.block_on(async {
+            crate::kube_api::vault_login::log_out(&VaultClient::new(v)?, &keeper).await
+        })??)
     }
 
     /// The outcome line of revoking through `secret`.

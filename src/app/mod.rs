@@ -36,6 +36,7 @@ mod serve_start;
 mod setup;
 mod setup_remove;
 mod token_cmd;
+mod vault_keeper;
 mod vault_minter;
 mod verdict;
 mod whoami;

@@ -37,7 +37,11 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
         // The cluster is the one the engine mints for: Vault must answer
         // (with this account's token or login) before anything is served.
         Some(v) => {
-            let engine = super::broker_cluster::vault_cluster(v)?;
+            // A password login may prompt here, once, when serve starts
+            // in a terminal; requests never do.
+            let may_prompt = std::io::IsTerminal::is_terminal(&std::io::stdin());
+            let keeper = super::vault_keeper::VaultKeeper::new(v, may_prompt);
+            let engine = super::broker_cluster::vault_cluster(v, &keeper)?;
             let cluster = Status {
                 server: engine.info.server,
                 ca_pem: engine.ca_pem.map(|pem| status_ca(&pem)),

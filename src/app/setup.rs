@@ -31,7 +31,17 @@ pub(super) fn exec_user(opts: &GetOptions, command: &str) -> Value {
         "args".into(),
         Value::Sequence(exec_args(opts).into_iter().map(Value::from).collect()),
     );
-    exec.insert("interactiveMode".into(), "Never".into());
+    // Never, so kubectl keeps its terminal; a person's Vault login asks
+    // for its password there when its kept token is gone, so its entry
+    // takes kubectl's terminal when kubectl has one.
+    let prompts = matches!(
+        opts.spec.vault.as_ref().and_then(|v| v.login.as_ref()),
+        Some(l) if matches!(l.method, crate::options::VaultLoginMethod::Password { .. })
+    );
+    exec.insert(
+        "interactiveMode".into(),
+        if prompts { "IfAvailable" } else { "Never" }.into(),
+    );
     exec.insert("provideClusterInfo".into(), true.into());
     exec.insert("installHint".into(), INSTALL_HINT.into());
     let mut user = Mapping::new();

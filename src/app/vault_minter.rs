@@ -22,6 +22,7 @@ use super::admin_session::AdminSession;
 use super::broker_cluster::{engine_identity, vault_cluster as cluster};
 use super::kube_minter::KubeMinter;
 use super::ports::{Minter, Review};
+use super::vault_keeper::VaultKeeper;
 
 pub struct VaultMinter<'s> {
     pub vault: &'s VaultRef,
@@ -45,7 +46,8 @@ impl Minter for VaultMinter<'_> {
             ));
         };
         tracing::debug!(vault = %v.address, mount = %v.mount, role = %v.role, "minting through Vault");
-        self.session.block_on(with_token(v, async |client: &VaultClient, used: &UsedToken| {
+        let keeper = VaultKeeper::new(v, self.session.may_prompt());
+        self.session.block_on(with_token(v, &keeper, async |client: &VaultClient, used: &UsedToken| {
             let token = &used.token;
             let engine: vault::EngineCluster = client.engine_cluster(token, &v.mount).await?;
             bound_to(v, &engine_identity(v, &engine.server, &engine.ca_pem)?, target)?;
@@ -138,8 +140,10 @@ pub(super) fn setup_check(
     dry_run: bool,
 ) -> Result<(String, Value), Error> {
     let session = AdminSession::new(None, "");
+    let keeper = VaultKeeper::new(v, session.may_prompt());
     let (me, origin) = session.block_on(with_token(
         v,
+        &keeper,
         async |client: &VaultClient, used: &UsedToken| {
             Ok::<_, VaultError>((
                 vault_login::lookup_self(client, &used.token).await?,
@@ -161,7 +165,7 @@ pub(super) fn setup_check(
         me.display_name,
         me.policies.join(", ")
     );
-    let cluster = cluster(v)?;
+    let cluster = cluster(v, &keeper)?;
     if !dry_run {
         let info = ExecInfo {
             api_version: crate::protocol::V1,

@@ -79,7 +79,11 @@ impl KeyutilsStore {
     }
 
     fn find(&self, key: &CacheKey) -> Result<Option<linux_keyutils::Key>, CacheError> {
-        match self.ring.search(&self.description(key)) {
+        self.find_named(&self.description(key))
+    }
+
+    fn find_named(&self, description: &str) -> Result<Option<linux_keyutils::Key>, CacheError> {
+        match self.ring.search(description) {
             Ok(k) => Ok(Some(k)),
             Err(KeyError::KeyDoesNotExist | KeyError::KeyExpired | KeyError::KeyRevoked) => {
                 Ok(None)
@@ -108,11 +112,33 @@ impl Store for KeyutilsStore {
     }
 
     fn load(&self, key: &CacheKey) -> Result<Option<Entry>, CacheError> {
-        let Some(k) = self.find(key)? else {
+        self.read_named(&self.description(key))?
+            .map(|bytes| decode(&bytes))
+            .transpose()
+    }
+
+    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
+        self.write_named(
+            &self.description(key),
+            encode(entry).as_bytes(),
+            (self.lifetime)(entry),
+        )
+    }
+
+    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
+        self.remove_named(&self.description(key))
+    }
+}
+
+/// Keys by their description: the entries' ([`Store`]) and the kept
+/// logins' ([`super::login_store`]).
+impl KeyutilsStore {
+    pub fn read_named(&self, description: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        let Some(k) = self.find_named(description)? else {
             return Ok(None);
         };
         match k.read_to_vec() {
-            Ok(bytes) => decode(&bytes).map(Some),
+            Ok(bytes) => Ok(Some(bytes)),
             Err(KeyError::KeyExpired | KeyError::KeyRevoked | KeyError::KeyDoesNotExist) => {
                 Ok(None)
             }
@@ -120,12 +146,19 @@ impl Store for KeyutilsStore {
         }
     }
 
-    fn save(&self, key: &CacheKey, entry: &Entry) -> Result<(), CacheError> {
+    /// Writes `bytes` under `description`, dropped by the kernel after
+    /// `lifetime` seconds (`None`: never).
+    pub fn write_named(
+        &self,
+        description: &str,
+        bytes: &[u8],
+        lifetime: Option<i64>,
+    ) -> Result<(), CacheError> {
         // add_key replaces the payload of an existing key of the same
         // description atomically.
         let k = self
             .ring
-            .add_key(&self.description(key), encode(entry).as_bytes())
+            .add_key(description, bytes)
             .map_err(err("write"))?;
         // Only this user may use the key, whether or not it "possesses" the
         // user keyring through its session keyring.
@@ -135,15 +168,15 @@ impl Store for KeyutilsStore {
             .build();
         k.set_perms(perms).map_err(err("set permissions"))?;
         // Let the kernel drop the key once it is of no use.
-        if let Some(left) = (self.lifetime)(entry) {
+        if let Some(left) = lifetime {
             k.set_timeout(left.max(1) as usize)
                 .map_err(err("set timeout"))?;
         }
         Ok(())
     }
 
-    fn remove(&self, key: &CacheKey) -> Result<bool, CacheError> {
-        let Some(k) = self.find(key)? else {
+    pub fn remove_named(&self, description: &str) -> Result<bool, CacheError> {
+        let Some(k) = self.find_named(description)? else {
             return Ok(false);
         };
         match k.invalidate() {

@@ -28,6 +28,18 @@ impl KeyutilsStore {
     pub fn holds(&self, _: &CacheKey) -> bool {
         match self.0 {}
     }
+
+    pub fn read_named(&self, _: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        match self.0 {}
+    }
+
+    pub fn write_named(&self, _: &str, _: &[u8], _: Option<i64>) -> Result<(), CacheError> {
+        match self.0 {}
+    }
+
+    pub fn remove_named(&self, _: &str) -> Result<bool, CacheError> {
+        match self.0 {}
+    }
 }
 
 impl Store for KeyutilsStore {

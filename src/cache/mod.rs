@@ -40,6 +40,7 @@ mod keyutils;
 #[path = "keyutils_off.rs"]
 mod keyutils_off;
 mod lock;
+mod login_store;
 mod paths;
 pub mod refresh;
 mod runtime_dir;
@@ -56,6 +57,7 @@ pub use key::CacheKey;
 /// This user's kernel key quota and its use (Linux), for `doctor`.
 pub use keyutils::quota as key_quota;
 pub use lock::{FileLock, LockError};
+pub use login_store::LoginStore;
 pub use paths::dir_label;
 pub use runtime_dir::runtime_dir;
 pub use served::Served;

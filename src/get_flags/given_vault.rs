@@ -1,13 +1,13 @@
 //! The Vault source's flags (`--source vault`, [`super::table_vault`])
 //! turned into a [`VaultRef`]: the engine's role, the server, its CA and
-//! the machine login, each checked (`names.rs`) before it goes anywhere.
+//! the login, each checked (`names.rs`) before it goes anywhere.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::names;
-use crate::options::{self, VaultLogin, VaultLoginMethod, VaultRef};
+use crate::options::{self, PasswordMethod, VaultLogin, VaultLoginMethod, VaultRef};
 
 /// The Vault rows' values (`raw`: a flag's value by name), for `--source
 /// vault` (`vault`) or not; `defaults`: the address and CA a command takes
@@ -66,8 +66,31 @@ fn login(raw: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<VaultLogin>, E
         None => Ok(()),
     };
     let method = match name.as_str() {
+        "userpass" | "ldap" => {
+            not_for(&[
+                "vault-login-role",
+                "vault-jwt",
+                "vault-role-id-file",
+                "vault-secret-id-file",
+            ])?;
+            let username = one("vault-username").ok_or_else(|| needs("vault-username"))?;
+            names::vault_username(&username)
+                .map_err(|e| Error::Usage(format!("--vault-username: {}", e.quoting(&username))))?;
+            VaultLoginMethod::Password {
+                method: if name == "ldap" {
+                    PasswordMethod::Ldap
+                } else {
+                    PasswordMethod::UserPass
+                },
+                username,
+            }
+        }
         "jwt" => {
-            not_for(&["vault-role-id-file", "vault-secret-id-file"])?;
+            not_for(&[
+                "vault-role-id-file",
+                "vault-secret-id-file",
+                "vault-username",
+            ])?;
             let role = one("vault-login-role").ok_or_else(|| needs("vault-login-role"))?;
             names::vault_role(&role)
                 .map_err(|e| Error::Usage(format!("--vault-login-role: {}", e.quoting(&role))))?;
@@ -78,7 +101,7 @@ fn login(raw: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<VaultLogin>, E
             VaultLoginMethod::Jwt { role, jwt }
         }
         _ => {
-            not_for(&["vault-login-role", "vault-jwt"])?;
+            not_for(&["vault-login-role", "vault-jwt", "vault-username"])?;
             VaultLoginMethod::AppRole {
                 role_id_file: raw("vault-role-id-file")
                     .map(PathBuf::from)
@@ -222,5 +245,44 @@ mod tests {
             ],
         );
         assert!(bad_mount.unwrap_err().contains("--vault-login-mount"));
+        let ldap = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "ldap"),
+                ("vault-username", "alice@corp"),
+            ],
+        )
+        .unwrap()
+        .unwrap()
+        .login
+        .unwrap();
+        assert_eq!((ldap.method.name(), ldap.mount.as_str()), ("ldap", "ldap"));
+        let no_user = parse(true, &[("vault-role", "r"), ("vault-login", "userpass")]);
+        assert!(no_user.unwrap_err().contains("needs --vault-username"));
+        let bad_user = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "userpass"),
+                ("vault-username", "../sys"),
+            ],
+        );
+        assert!(bad_user.unwrap_err().contains("invalid Vault user name"));
+        let user_elsewhere = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "jwt"),
+                ("vault-login-role", "ci"),
+                ("vault-jwt", "f"),
+                ("vault-username", "alice"),
+            ],
+        );
+        assert!(
+            user_elsewhere
+                .unwrap_err()
+                .contains("--vault-username does not go with --vault-login jwt")
+        );
     }
 }

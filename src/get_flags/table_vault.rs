@@ -7,7 +7,7 @@ use crate::options;
 
 /// How many rows the rest of the table has.
 pub(super) const OTHER_ROWS: usize = 21;
-const VAULT_ROWS: usize = 10;
+const VAULT_ROWS: usize = 11;
 /// The whole table's size.
 pub(super) const ALL_ROWS: usize = OTHER_ROWS + VAULT_ROWS;
 
@@ -116,9 +116,9 @@ const VAULT: [GetFlag; VAULT_ROWS] = [
     GetFlag {
         long: "vault-login",
         short: None,
-        takes: Takes::One(Kind::Choice(&["jwt", "approle"])),
+        takes: Takes::One(Kind::Choice(&["userpass", "ldap", "jwt", "approle"])),
         value_name: "METHOD",
-        help: "With --source vault: how to log in to Vault when no Vault token is found (VAULT_TOKEN, BAO_TOKEN, ~/.vault-token): jwt (a CI job's OIDC token) or approle. Each mint logs in; the login's token is revoked after it",
+        help: "With --source vault: how to log in to Vault when no Vault token is found (VAULT_TOKEN, BAO_TOKEN, ~/.vault-token). A person: userpass or ldap (the password is asked on a terminal; the Vault token is kept in the store and renewed). A machine: jwt (a CI job's OIDC token) or approle (each mint logs in; that token is revoked after it)",
         group: Group::Vault,
         conflicts: NOT_WITH_VAULT,
         requires: Some("vault-role"),
@@ -146,6 +146,21 @@ const VAULT: [GetFlag; VAULT_ROWS] = [
                 .map(|l| l.mount.clone())
                 .into_iter()
                 .collect()
+        },
+    },
+    GetFlag {
+        long: "vault-username",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "NAME",
+        help: "With --vault-login userpass or ldap: the user name to log in as",
+        group: Group::Vault,
+        conflicts: NOT_WITH_VAULT,
+        requires: LOGIN,
+        default: no_default,
+        write: |o| match login_method(o) {
+            Some(options::VaultLoginMethod::Password { username, .. }) => vec![username.clone()],
+            _ => Vec::new(),
         },
     },
     GetFlag {

@@ -64,6 +64,11 @@ pub(super) struct Answer<T> {
 #[derive(Deserialize)]
 pub(super) struct Auth {
     pub(super) client_token: VaultToken,
+    /// Seconds the token lives; 0: it does not expire.
+    #[serde(default)]
+    pub(super) lease_duration: u64,
+    #[serde(default)]
+    pub(super) renewable: bool,
 }
 
 impl VaultClient {

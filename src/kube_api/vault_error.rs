@@ -30,6 +30,27 @@ pub enum VaultError {
         mount: String,
         message: String,
     },
+    /// A person's login needs the password and this call may not ask.
+    #[error(
+        "Vault at {address}: the {method} login as {username} (auth/{mount}/) needs its password, and this call cannot ask for it (no terminal, or a background refresh): run a kubectl command of this context in a terminal (the exec entry says interactiveMode: IfAvailable), or `kube-sa-token setup` again; `bao login -method={method} username={username}` works too (~/.vault-token is used first)"
+    )]
+    LoginNeeded {
+        address: String,
+        method: &'static str,
+        mount: String,
+        username: String,
+    },
+    /// Vault refused a person's password.
+    #[error(
+        "Vault at {address} refused the {method} login as {username} at auth/{mount}/: {message}; check --vault-username and the password"
+    )]
+    PasswordRefused {
+        address: String,
+        method: &'static str,
+        mount: String,
+        username: String,
+        message: String,
+    },
     /// The client could not be set up (the CA bundle, a proxy).
     #[error("Vault at {address}: {detail}")]
     Config { address: String, detail: String },
@@ -122,6 +143,10 @@ impl VaultError {
                 | VaultError::TokenFile { .. }
                 | VaultError::Config { .. }
                 | VaultError::LoginInput { .. }
+                // A person at a terminal tries again at once; Vault's own
+                // lockout guards the password.
+                | VaultError::LoginNeeded { .. }
+                | VaultError::PasswordRefused { .. }
         )
     }
 }

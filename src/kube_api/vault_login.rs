@@ -1,15 +1,16 @@
 //! The Vault token a mint uses: this account's (`VAULT_TOKEN`, `BAO_TOKEN`,
-//! `~/.vault-token`: a person's `bao login`), else a machine login the entry
-//! names (`--vault-login`: a CI job's JWT, an AppRole). A login's token
-//! lives for the one mint: it is revoked when the mint is done.
+//! `~/.vault-token`: a person's `bao login`), else the login the entry
+//! names (`--vault-login`). A machine login's token (a CI job's JWT, an
+//! AppRole) lives for the one mint: it is revoked when the mint is done. A
+//! person's password login keeps its token ([`super::vault_person`]).
 
 use http::Method;
-use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::vault::{Answer, VaultClient, v1};
 use super::vault_error::VaultError;
+pub use super::vault_person::{Keeper, KeptToken, log_out, lookup_self};
 use super::vault_token::{TokenOrigin, find_token};
 use crate::options::{VaultLogin, VaultLoginMethod, VaultRef};
 use crate::secret::VaultToken;
@@ -22,12 +23,34 @@ pub struct UsedToken {
     logged_in: bool,
 }
 
-/// The token to use with `v`'s server: found, else logged in for.
-pub async fn token(client: &VaultClient, v: &VaultRef) -> Result<UsedToken, VaultError> {
+/// The token to use with `v`'s server: found, else a person's kept login
+/// (`keeper`), else logged in for.
+pub async fn token(
+    client: &VaultClient,
+    v: &VaultRef,
+    keeper: &dyn Keeper,
+) -> Result<UsedToken, VaultError> {
     match (find_token(&v.address), &v.login) {
         (Ok((token, origin)), _) => Ok(UsedToken {
             token,
             origin,
+            logged_in: false,
+        }),
+        (
+            Err(VaultError::NoToken { .. }),
+            Some(
+                login @ VaultLogin {
+                    method: VaultLoginMethod::Password { username, .. },
+                    ..
+                },
+            ),
+        ) => Ok(UsedToken {
+            token: super::vault_person::token(client, login, username, keeper).await?,
+            origin: TokenOrigin::Kept {
+                method: login.method.name(),
+                mount: login.mount.clone(),
+                username: username.clone(),
+            },
             logged_in: false,
         }),
         (Err(VaultError::NoToken { .. }), Some(login)) => Ok(UsedToken {
@@ -95,6 +118,8 @@ fn read(login: &VaultLogin, address: &str) -> Result<Vec<(&'static str, String)>
             ("role_id", file("role id", role_id_file)?),
             ("secret_id", file("secret id", secret_id_file)?),
         ],
+        // Asked on a terminal, never read here.
+        VaultLoginMethod::Password { .. } => Vec::new(),
     };
     if let Some((what, _)) = values.iter().find(|(_, v)| v.is_empty()) {
         return Err(VaultError::LoginInput {
@@ -172,32 +197,19 @@ async fn log_in(client: &VaultClient, login: &VaultLogin) -> Result<VaultToken, 
 }
 
 /// Runs `f` with a client for `v`'s server and the token to use there
-/// ([`token`]); a login's token is revoked after it ([`done`]). Call it
-/// inside the runtime.
+/// ([`token`]); a machine login's token is revoked after it ([`done`]).
+/// Call it inside the runtime.
 pub async fn with_token<T, E: From<VaultError>>(
     v: &VaultRef,
+    keeper: &dyn Keeper,
     f: impl AsyncFnOnce(&VaultClient, &UsedToken) -> Result<T, E>,
 ) -> Result<T, E> {
     let client = VaultClient::new(v)?;
-    let used = token(&client, v).await?;
+    let used = token(&client, v, keeper).await?;
     tracing::debug!("the Vault token from {}", used.origin);
     let result = f(&client, &used).await;
     done(&client, &used).await;
     result
-}
-
-/// What Vault says of its own token (`auth/token/lookup-self`).
-#[derive(Debug, Deserialize)]
-pub struct TokenInfo {
-    #[serde(default)]
-    pub display_name: String,
-    #[serde(default)]
-    pub policies: Vec<String>,
-    /// Seconds left; 0 for a token that never expires (root).
-    #[serde(default)]
-    pub ttl: u64,
-    #[serde(default)]
-    pub renewable: bool,
 }
 
 /// The capabilities `token` has on each of `paths`
@@ -230,26 +242,6 @@ pub async fn capabilities(
                 .unwrap_or_default()
         })
         .collect())
-}
-
-/// What Vault says of `token` itself.
-pub async fn lookup_self(
-    client: &VaultClient,
-    token: &VaultToken,
-) -> Result<TokenInfo, VaultError> {
-    let action = "look up the Vault token (auth/token/lookup-self)";
-    let (code, body) = client
-        .call(Method::GET, "/v1/auth/token/lookup-self", Some(token), None)
-        .await?;
-    if !code.is_success() {
-        return Err(client.refused(action, "read on auth/token/lookup-self", code, &body));
-    }
-    let answer: Answer<TokenInfo> = client.decode(action, &body)?;
-    answer.data.ok_or_else(|| VaultError::BadAnswer {
-        address: client.address.clone(),
-        action: action.into(),
-        detail: "no data".into(),
-    })
 }
 
 #[cfg(all(test, unix))]

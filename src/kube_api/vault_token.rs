@@ -17,8 +17,14 @@ const TOKEN_ENV: [&str; 2] = ["VAULT_TOKEN", "BAO_TOKEN"];
 pub enum TokenOrigin {
     Env(&'static str),
     File(PathBuf),
-    /// A login of ours: the method and where it is mounted.
+    /// A machine login of ours: the method and where it is mounted.
     Login(&'static str, String),
+    /// A person's login of ours, kept between mints.
+    Kept {
+        method: &'static str,
+        mount: String,
+        username: String,
+    },
 }
 
 impl std::fmt::Display for TokenOrigin {
@@ -27,6 +33,11 @@ impl std::fmt::Display for TokenOrigin {
             TokenOrigin::Env(v) => write!(f, "${v}"),
             TokenOrigin::File(p) => write!(f, "{}", p.display()),
             TokenOrigin::Login(method, mount) => write!(f, "a {method} login at auth/{mount}/"),
+            TokenOrigin::Kept {
+                method,
+                mount,
+                username,
+            } => write!(f, "the kept {method} login of {username} at auth/{mount}/"),
         }
     }
 }
@@ -65,10 +76,12 @@ pub fn find_token(address: &str) -> Result<(VaultToken, TokenOrigin), VaultError
 /// not hold back the next after a login.
 pub fn token_fingerprint(address: &str) -> String {
     match find_token(address) {
-        Ok((t, _)) => {
-            let digest = Sha256::digest(t.expose().as_bytes());
-            crate::hex::hex(&digest[..8])
-        }
+        Ok((t, _)) => fingerprint(&t),
         Err(_) => "none".into(),
     }
+}
+
+/// The first 16 hex digits of `token`'s SHA-256.
+pub(super) fn fingerprint(token: &VaultToken) -> String {
+    crate::hex::hex(&Sha256::digest(token.expose().as_bytes())[..8])
 }

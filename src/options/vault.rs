@@ -32,9 +32,10 @@ pub struct VaultRef {
     pub login: Option<VaultLogin>,
 }
 
-/// A machine login to Vault (`--vault-login`): what CI jobs and agents use
-/// instead of a person's `bao login`. Each mint logs in, and the login's
-/// Vault token is revoked when the mint is done.
+/// A login to Vault (`--vault-login`) when no Vault token is found. A
+/// machine login (jwt, approle: CI jobs, agents) logs in at each mint, and
+/// its Vault token is revoked when the mint is done; a person's password
+/// login (userpass, ldap) keeps its Vault token between mints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VaultLogin {
     pub method: VaultLoginMethod,
@@ -53,6 +54,20 @@ pub enum VaultLoginMethod {
         role_id_file: PathBuf,
         secret_id_file: PathBuf,
     },
+    /// A person's password login as `username` (`--vault-username`): the
+    /// password is asked on a terminal only, and the Vault token it gives
+    /// is kept in the entry's store, renewed while Vault allows it.
+    Password {
+        method: PasswordMethod,
+        username: String,
+    },
+}
+
+/// The password logins (`--vault-login userpass|ldap`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordMethod {
+    UserPass,
+    Ldap,
 }
 
 impl VaultLoginMethod {
@@ -61,6 +76,14 @@ impl VaultLoginMethod {
         match self {
             VaultLoginMethod::Jwt { .. } => "jwt",
             VaultLoginMethod::AppRole { .. } => "approle",
+            VaultLoginMethod::Password {
+                method: PasswordMethod::UserPass,
+                ..
+            } => "userpass",
+            VaultLoginMethod::Password {
+                method: PasswordMethod::Ldap,
+                ..
+            } => "ldap",
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::options::VaultRef;
 
 use super::super::admin_session::AdminSession;
 use super::super::broker_cluster::engine_identity;
+use super::super::vault_keeper::VaultKeeper;
 use super::entries::Entry;
 use super::report::Report;
 
@@ -51,8 +52,11 @@ pub(super) fn check_entry_vaults(kc: &Kubeconfigs, entries: &[Entry], r: &mut Re
             .collect();
         let named: Vec<String> = of_it.iter().map(|e| e.named()).collect();
         let paths: Vec<String> = needed(v).iter().map(|(p, ..)| p.clone()).collect();
+        // What a mint would use, a kept login included; doctor never prompts.
+        let keeper = VaultKeeper::new(v, false);
         let asked = session.block_on(with_token(
             v,
+            &keeper,
             async |client: &VaultClient, used: &UsedToken| {
                 let me = vault_login::lookup_self(client, &used.token).await?;
                 let caps = vault_login::capabilities(client, &used.token, &paths).await?;

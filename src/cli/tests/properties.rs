@@ -227,9 +227,10 @@ mod every_option_round_trips {
                 }),
                 // A role that generates its ServiceAccounts.
                 any::<bool>(),
-                // A machine login: jwt (else approle), a name, a file, a mount.
+                // A login: jwt, approle, userpass or ldap; a name, a file, a
+                // mount.
                 prop::option::of((
-                    any::<bool>(),
+                    0..4u8,
                     "[a-z]{1,6}",
                     if cfg!(windows) {
                         r"C:\\[a-z]{1,6}\\[a-z]{1,6}"
@@ -266,21 +267,28 @@ mod every_option_round_trips {
                         mount: mount.unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into()),
                         role,
                         ca_file: ca.map(Into::into),
-                        login: login.map(|(jwt, name, file, mount)| {
-                            let method = if jwt {
-                                VaultLoginMethod::Jwt {
+                        login: login.map(|(which, name, file, mount)| {
+                            let method = match which {
+                                0 => VaultLoginMethod::Jwt {
                                     jwt: if name.len() % 2 == 0 {
                                         format!("env:{}", name.to_uppercase())
                                     } else {
                                         file
                                     },
                                     role: name,
-                                }
-                            } else {
-                                VaultLoginMethod::AppRole {
+                                },
+                                1 => VaultLoginMethod::AppRole {
                                     role_id_file: PathBuf::from(&file),
                                     secret_id_file: PathBuf::from(format!("{file}s")),
-                                }
+                                },
+                                2 => VaultLoginMethod::Password {
+                                    method: options::PasswordMethod::UserPass,
+                                    username: name,
+                                },
+                                _ => VaultLoginMethod::Password {
+                                    method: options::PasswordMethod::Ldap,
+                                    username: format!(r"{name}@corp\{name}"),
+                                },
                             };
                             VaultLogin {
                                 mount: mount.unwrap_or_else(|| method.name().into()),

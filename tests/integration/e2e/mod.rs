@@ -119,4 +119,5 @@ mod users_commands;
 mod vault;
 mod vault_broker;
 mod vault_login;
+mod vault_person;
 mod walk_docs;

@@ -38,7 +38,7 @@ fn a_persons_bao_login_is_read_from_vault_token() {
     let bao = Bao::start(&c, false);
     let (ns, env) = vault_env(&c, &bao, "e2e-vault-userpass");
     let env = without_token(env);
-    bao.userpass(ROLE, "alice", "correct horse");
+    bao.userpass(ROLE, "alice", "correct horse", &[]);
     setup_with(&env, &ns, &[]).fails_with("no Vault token");
     bao.login_as_person(
         &env.home,
@@ -177,7 +177,7 @@ fn the_readmes_vault_section_works_as_written() {
     let bao = Bao::start(&c, false);
     let (ns, env) = vault_env(&c, &bao, "e2e-vault-readme");
     let env = without_token(env);
-    bao.userpass(ROLE, "alice", "pw");
+    bao.userpass(ROLE, "alice", "pw", &[]);
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let section = &readme[readme.find("## Vault and OpenBao").unwrap()..];

@@ -14,7 +14,7 @@ use super::Out;
 use super::cluster::{Cluster, eventually};
 
 /// The root token of the dev server.
-const ROOT: &str = "root-of-the-test-bao";
+pub const ROOT: &str = "root-of-the-test-bao";
 
 pub struct Bao {
     child: Child,
@@ -275,16 +275,15 @@ impl Bao {
     }
 
     /// Userpass user `name` (password `password`) with the policy of
-    /// `role`'s users.
-    pub fn userpass(&self, role: &str, name: &str, password: &str) {
+    /// `role`'s users; `more`: more of the user's settings (`token_ttl=..`).
+    pub fn userpass(&self, role: &str, name: &str, password: &str, more: &[&str]) {
         self.cli(&["auth", "enable", "userpass"]).ok();
-        self.cli(&[
-            "write",
-            &format!("auth/userpass/users/{name}"),
-            &format!("password={password}"),
-            &format!("token_policies=kst-{role}"),
-        ])
-        .ok();
+        let user = format!("auth/userpass/users/{name}");
+        let password = format!("password={password}");
+        let policy = format!("token_policies=kst-{role}");
+        let mut args = vec!["write", &user, &password, &policy];
+        args.extend_from_slice(more);
+        self.cli(&args).ok();
     }
 
     /// `bao login` as a person types it, in `home` (it writes
