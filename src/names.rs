@@ -136,6 +136,19 @@ pub fn vault_username(s: &str) -> Result<(), Invalid> {
     )
 }
 
+/// A Vault namespace (`--vault-namespace`, `VAULT_NAMESPACE`): segments of
+/// [`vault_role`]'s characters joined by '/' (slashes at its ends are
+/// dropped), at most 256 bytes. The namespace as it is used.
+pub fn vault_namespace(s: &str) -> Result<String, Invalid> {
+    let trimmed = s.trim_matches('/');
+    check(
+        trimmed.len() <= 256 && trimmed.split('/').all(vault_segment),
+        "Vault namespace",
+        "use segments of letters, digits, '-', '_' and '.' joined by '/'",
+    )?;
+    Ok(trimmed.to_string())
+}
+
 fn vault_segment(s: &str) -> bool {
     !s.is_empty()
         && s.bytes()
@@ -284,6 +297,11 @@ mod tests {
             &"r".repeat(129),
         ] {
             assert!(vault_role(bad).is_err(), "{bad}");
+        }
+        assert_eq!(vault_namespace("team-a/").unwrap(), "team-a");
+        assert_eq!(vault_namespace("/a/b.c").unwrap(), "a/b.c");
+        for bad in ["", "/", "a//b", "a/../b", "a b", "a\nb"] {
+            assert!(vault_namespace(bad).is_err(), "{bad}");
         }
         for ok in ["alice", "alice@corp.example", r"CORP\alice", "a?b%2F"] {
             assert!(vault_username(ok).is_ok(), "{ok}");

@@ -117,7 +117,11 @@ pub(super) fn vault_cluster(v: &VaultRef, keeper: &dyn Keeper) -> Result<BrokerC
     entry.insert("certificate-authority-data".into(), ca_b64.clone().into());
     let host = v.address.split("://").nth(1).unwrap_or(&v.address);
     Ok(BrokerCluster {
-        name: format!("vault:{host}/{}", v.mount),
+        // '+' is in no mount or namespace name.
+        name: match &v.namespace {
+            Some(ns) => format!("vault:{host}/{}+{ns}", v.mount),
+            None => format!("vault:{host}/{}", v.mount),
+        },
         entry: Value::Mapping(entry),
         identity,
         info: ClusterInfo {

@@ -33,7 +33,7 @@ fn vault_entry(spec: &TokenSpec) -> Result<Option<(CacheKey, Record)>, Error> {
     let Some(v) = &spec.vault else {
         return Ok(None);
     };
-    let origin = format!("vault:{}/{}", v.address, v.mount);
+    let origin = v.engine();
     let source = format!("vault:{}", v.role);
     Ok(cache::list()?
         .into_iter()

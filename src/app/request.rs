@@ -58,7 +58,7 @@ pub(super) fn entry_key(spec: &TokenSpec, cluster: &ClusterIdentity) -> CacheKey
 /// Where a Vault role's credentials come from, as the cache key and the
 /// index record name it: `vault:ADDRESS/MOUNT/ROLE`.
 pub(super) fn vault_origin(v: &crate::options::VaultRef) -> String {
-    format!("vault:{}/{}/{}", v.address, v.mount, v.role)
+    format!("{}/{}", v.engine(), v.role)
 }
 
 /// The cluster kubectl talks to: as the exec info describes it, else the

@@ -15,9 +15,9 @@ use crate::options::{VaultLogin, VaultLoginMethod, VaultRef};
 use crate::secret::Password;
 
 pub struct VaultKeeper {
-    /// The server, mount, method and user of the login; `None` for a
-    /// login that keeps nothing.
-    login: Option<[String; 4]>,
+    /// The server, namespace, mount, method and user of the login; `None`
+    /// for a login that keeps nothing.
+    login: Option<[String; 5]>,
     store: OnceCell<Option<LoginStore>>,
     may_prompt: bool,
 }
@@ -34,6 +34,7 @@ impl VaultKeeper {
                 },
             ) => Some([
                 v.address.clone(),
+                v.namespace.clone().unwrap_or_default(),
                 mount.clone(),
                 l.method.name().to_string(),
                 username.clone(),

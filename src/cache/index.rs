@@ -82,7 +82,7 @@ impl Record {
             // A broker's entry: where it came from instead.
             admin_context: match (&spec.broker, &spec.vault) {
                 (Some(b), _) => format!("{BROKER_PREFIX}{}", b.socket.display()),
-                (None, Some(v)) => format!("vault:{}/{}", v.address, v.mount),
+                (None, Some(v)) => v.engine(),
                 (None, None) => spec.admin_context.clone(),
             },
             broker_owner: spec.broker.as_ref().and_then(|b| b.owner.clone()),

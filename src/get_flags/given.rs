@@ -187,7 +187,11 @@ impl Given {
         super::given_vault::vault(
             &raw,
             self.source() == SourceKind::Vault,
-            (&|| defaults.vault_address(), &|| defaults.vault_ca()),
+            (
+                &|| defaults.vault_address(),
+                &|| defaults.vault_ca(),
+                &|| defaults.vault_namespace(),
+            ),
         )
     }
 
@@ -197,7 +201,11 @@ impl Given {
         super::given_vault::vault(
             &raw,
             self.raw("vault-role").is_some(),
-            (&|| defaults.vault_address(), &|| defaults.vault_ca()),
+            (
+                &|| defaults.vault_address(),
+                &|| defaults.vault_ca(),
+                &|| defaults.vault_namespace(),
+            ),
         )
     }
 
@@ -375,6 +383,12 @@ pub trait Defaults {
             .find_map(|v| std::env::var_os(v).filter(|a| !a.is_empty()))
             .map(PathBuf::from)
     }
+    /// The Vault namespace when --vault-namespace is not given.
+    fn vault_namespace(&self) -> Option<String> {
+        ["VAULT_NAMESPACE", "BAO_NAMESPACE"]
+            .iter()
+            .find_map(|v| std::env::var(v).ok().filter(|a| !a.is_empty()))
+    }
 }
 
 /// No defaults from the kubeconfig: what `get` takes. An exec entry says
@@ -396,6 +410,9 @@ impl Defaults for Fixed {
         None
     }
     fn vault_ca(&self) -> Option<PathBuf> {
+        None
+    }
+    fn vault_namespace(&self) -> Option<String> {
         None
     }
 }

@@ -9,13 +9,16 @@ use crate::error::Error;
 use crate::names;
 use crate::options::{self, PasswordMethod, VaultLogin, VaultLoginMethod, VaultRef};
 
+/// What a command takes when a flag is not given (from the environment).
+type Default<'a, T> = &'a dyn Fn() -> Option<T>;
+
 /// The Vault rows' values (`raw`: a flag's value by name), for `--source
-/// vault` (`vault`) or not; `defaults`: the address and CA a command takes
-/// when they are not given.
+/// vault` (`vault`) or not; `defaults`: the address, CA and namespace a
+/// command takes when they are not given.
 pub(super) fn vault(
     raw: &dyn Fn(&str) -> Option<OsString>,
     vault: bool,
-    defaults: (&dyn Fn() -> Option<String>, &dyn Fn() -> Option<PathBuf>),
+    defaults: (Default<String>, Default<PathBuf>, Default<String>),
 ) -> Result<Option<VaultRef>, Error> {
     let one = |long: &str| raw(long).map(|v| v.to_string_lossy().into_owned());
     let role = one("vault-role");
@@ -43,12 +46,20 @@ pub(super) fn vault(
     let address = names::vault_address(&address)
         .map_err(|e| Error::Usage(format!("--vault-addr: {}", e.quoting(&address))))?;
     let ca_file = raw("vault-ca").map(PathBuf::from).or_else(defaults.1);
+    let namespace = match one("vault-namespace").or_else(defaults.2) {
+        Some(ns) => Some(
+            names::vault_namespace(&ns)
+                .map_err(|e| Error::Usage(format!("--vault-namespace: {}", e.quoting(&ns))))?,
+        ),
+        None => None,
+    };
     Ok(Some(VaultRef {
         address,
         mount,
         role,
         ca_file,
         login: login(raw)?,
+        namespace,
     }))
 }
 
@@ -133,7 +144,11 @@ mod tests {
         vault(
             &raw,
             vault_source,
-            (&|| Some("https://vault.example:8200".into()), &|| None),
+            (
+                &|| Some("https://vault.example:8200".into()),
+                &|| None,
+                &|| None,
+            ),
         )
         .map_err(|e| e.to_string())
     }
@@ -157,6 +172,13 @@ mod tests {
                 .unwrap_err()
                 .contains("invalid Vault role")
         );
+        let ns = parse(true, &[("vault-role", "r"), ("vault-namespace", "team-a/")]);
+        assert_eq!(ns.unwrap().unwrap().namespace.as_deref(), Some("team-a"));
+        let bad_ns = parse(
+            true,
+            &[("vault-role", "r"), ("vault-namespace", "a/../sys")],
+        );
+        assert!(bad_ns.unwrap_err().contains("--vault-namespace"));
         let plain = parse(
             true,
             &[("vault-role", "r"), ("vault-addr", "http://vault.example")],

@@ -7,7 +7,7 @@ use crate::options;
 
 /// How many rows the rest of the table has.
 pub(super) const OTHER_ROWS: usize = 21;
-const VAULT_ROWS: usize = 11;
+const VAULT_ROWS: usize = 12;
 /// The whole table's size.
 pub(super) const ALL_ROWS: usize = OTHER_ROWS + VAULT_ROWS;
 
@@ -91,6 +91,24 @@ const VAULT: [GetFlag; VAULT_ROWS] = [
                 .iter()
                 .filter(|v| v.mount != options::DEFAULT_VAULT_MOUNT)
                 .map(|v| v.mount.clone())
+                .collect()
+        },
+    },
+    GetFlag {
+        long: "vault-namespace",
+        short: None,
+        takes: Takes::One(Kind::Text),
+        value_name: "NS",
+        help: "With --source vault: the Vault namespace (Vault Enterprise, OpenBao) the role and the login are in (X-Vault-Namespace). Default for the commands you type: VAULT_NAMESPACE, else BAO_NAMESPACE; exec entries name it",
+        group: Group::Vault,
+        conflicts: NOT_WITH_VAULT,
+        requires: Some("vault-role"),
+        default: no_default,
+        write: |o| {
+            o.spec
+                .vault
+                .iter()
+                .filter_map(|v| v.namespace.clone())
                 .collect()
         },
     },

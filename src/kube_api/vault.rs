@@ -42,7 +42,10 @@ pub struct VaultCreds {
 /// A client for one Vault server.
 pub struct VaultClient {
     client: Client,
+    /// The server, and its namespace when there is one, for messages.
     pub(super) address: String,
+    /// `X-Vault-Namespace`.
+    namespace: Option<http::HeaderValue>,
 }
 
 /// Vault's answer envelope.
@@ -96,9 +99,17 @@ impl VaultClient {
             .map_err(|e| config_err(e.to_string()))?;
         apply_timeouts(&mut config);
         let client = bounded::client(config).map_err(|e| config_err(chain(&e)))?;
+        let namespace = match &v.namespace {
+            Some(ns) => Some(
+                http::HeaderValue::from_str(ns)
+                    .map_err(|_| config_err(format!("namespace {ns:?} cannot go in a header")))?,
+            ),
+            None => None,
+        };
         Ok(VaultClient {
             client,
-            address: v.address.clone(),
+            address: v.server(),
+            namespace,
         })
     }
 
@@ -114,6 +125,9 @@ impl VaultClient {
             .method(method)
             .uri(path)
             .header("X-Vault-Request", "true");
+        if let Some(ns) = &self.namespace {
+            req = req.header("X-Vault-Namespace", ns.clone());
+        }
         // The one place the Vault token is read: into its header, marked
         // sensitive so that no layer logs it.
         if let Some(token) = token {

@@ -113,8 +113,8 @@ pub async fn token(
     };
     let password = keeper
         .password(&format!(
-            "Vault password for {username} ({method} at {}/auth/{}/): ",
-            client.address, login.mount
+            "Vault password for {username} ({method} at auth/{}/ on {}): ",
+            login.mount, client.address
         ))
         .ok_or_else(needed)?;
     let kept = log_in(client, login, username, &password).await?;

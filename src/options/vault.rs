@@ -30,6 +30,30 @@ pub struct VaultRef {
     /// `--vault-login`: how to log in when no Vault token is found
     /// (`VAULT_TOKEN`, `BAO_TOKEN`, `~/.vault-token`).
     pub login: Option<VaultLogin>,
+    /// `--vault-namespace`: the namespace (Vault Enterprise, OpenBao)
+    /// every request is made in (`X-Vault-Namespace`), without slashes at
+    /// its ends.
+    pub namespace: Option<String>,
+}
+
+impl VaultRef {
+    /// Where the engine is, for the index and the cache key:
+    /// `vault:ADDRESS/MOUNT`, and ` namespace NS` when in one.
+    pub fn engine(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("vault:{}/{} namespace {ns}", self.address, self.mount),
+            None => format!("vault:{}/{}", self.address, self.mount),
+        }
+    }
+
+    /// The server and namespace, for messages: `ADDRESS` or `ADDRESS
+    /// (namespace NS)`.
+    pub fn server(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{} (namespace {ns})", self.address),
+            None => self.address.clone(),
+        }
+    }
 }
 
 /// A login to Vault (`--vault-login`) when no Vault token is found. A

@@ -239,6 +239,8 @@ mod every_option_round_trips {
                     },
                     prop::option::of("[a-z]{1,6}(/[a-z]{1,6})?"),
                 )),
+                // A Vault namespace.
+                prop::option::of("[a-z]{1,6}(/[a-z0-9][a-z0-9_.-]{0,5})?"),
             )),
         )
             .prop_map(
@@ -257,45 +259,47 @@ mod every_option_round_trips {
                         broker.is_none() && matches!(principal, Principal::ServiceAccount(_))
                     });
                     let principal = match &vault {
-                        Some((.., true, _)) => {
+                        Some((.., true, _, _)) => {
                             Principal::ServiceAccount(options::GENERATED_SA.into())
                         }
                         _ => principal,
                     };
-                    let vault = vault.map(|(role, address, mount, ca, _, login)| VaultRef {
-                        address: address.into(),
-                        mount: mount.unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into()),
-                        role,
-                        ca_file: ca.map(Into::into),
-                        login: login.map(|(which, name, file, mount)| {
-                            let method = match which {
-                                0 => VaultLoginMethod::Jwt {
-                                    jwt: if name.len() % 2 == 0 {
-                                        format!("env:{}", name.to_uppercase())
-                                    } else {
-                                        file
+                    let vault =
+                        vault.map(|(role, address, mount, ca, _, login, namespace)| VaultRef {
+                            namespace,
+                            address: address.into(),
+                            mount: mount.unwrap_or_else(|| options::DEFAULT_VAULT_MOUNT.into()),
+                            role,
+                            ca_file: ca.map(Into::into),
+                            login: login.map(|(which, name, file, mount)| {
+                                let method = match which {
+                                    0 => VaultLoginMethod::Jwt {
+                                        jwt: if name.len() % 2 == 0 {
+                                            format!("env:{}", name.to_uppercase())
+                                        } else {
+                                            file
+                                        },
+                                        role: name,
                                     },
-                                    role: name,
-                                },
-                                1 => VaultLoginMethod::AppRole {
-                                    role_id_file: PathBuf::from(&file),
-                                    secret_id_file: PathBuf::from(format!("{file}s")),
-                                },
-                                2 => VaultLoginMethod::Password {
-                                    method: options::PasswordMethod::UserPass,
-                                    username: name,
-                                },
-                                _ => VaultLoginMethod::Password {
-                                    method: options::PasswordMethod::Ldap,
-                                    username: format!(r"{name}@corp\{name}"),
-                                },
-                            };
-                            VaultLogin {
-                                mount: mount.unwrap_or_else(|| method.name().into()),
-                                method,
-                            }
-                        }),
-                    });
+                                    1 => VaultLoginMethod::AppRole {
+                                        role_id_file: PathBuf::from(&file),
+                                        secret_id_file: PathBuf::from(format!("{file}s")),
+                                    },
+                                    2 => VaultLoginMethod::Password {
+                                        method: options::PasswordMethod::UserPass,
+                                        username: name,
+                                    },
+                                    _ => VaultLoginMethod::Password {
+                                        method: options::PasswordMethod::Ldap,
+                                        username: format!(r"{name}@corp\{name}"),
+                                    },
+                                };
+                                VaultLogin {
+                                    mount: mount.unwrap_or_else(|| method.name().into()),
+                                    method,
+                                }
+                            }),
+                        });
                     let remote = broker.is_some() || vault.is_some();
                     TokenSpec {
                         kubeconfig: kubeconfig.filter(|_| !remote).map(Into::into),

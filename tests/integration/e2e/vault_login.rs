@@ -222,3 +222,51 @@ fn the_readmes_vault_section_works_as_written() {
     );
     assert!(!out.stderr.contains("error"), "{}", out.stderr);
 }
+
+/// A role in a Vault namespace (Vault Enterprise's, OpenBao's): every
+/// request carries it (`X-Vault-Namespace`), the exec entry names it, and
+/// the root namespace's engine is not asked.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn a_role_in_a_vault_namespace() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let ns = c.namespace("e2e-vault-namespace");
+    bao.enter_namespace("team-a");
+    bao.engine(&c, &c.server, &c.ca());
+    bao.role(ROLE, &ns, "viewer");
+    let mut env = c.admin_env();
+    env.env.push(("VAULT_ADDR".into(), bao.address.clone()));
+    env.env.push(("VAULT_TOKEN".into(), bao.user_token(ROLE)));
+    // Outside its namespace the token is worth nothing.
+    let out = setup_with(&env, &ns, &[]);
+    assert!(
+        out.code != 0 && out.stderr.contains("permission denied"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        bao.namespaces_of(&format!("kubernetes/creds/{ROLE}"))
+            .is_empty()
+    );
+    env.env.push(("VAULT_NAMESPACE".into(), "team-a/".into()));
+    let out = setup_with(&env, &ns, &[]);
+    out.ok();
+    let yaml = std::fs::read_to_string(&env.kubeconfig).unwrap();
+    let host = bao.address.trim_start_matches("http://");
+    assert!(
+        yaml.contains("--vault-namespace")
+            && yaml.contains(&format!("vault:{host}/kubernetes+team-a")),
+        "{yaml}"
+    );
+    env.env.retain(|(k, _)| k != "VAULT_NAMESPACE");
+    env.run(&["cache", "clear", "--all"]).ok();
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+    assert_eq!(
+        bao.namespaces_of(&format!("kubernetes/creds/{ROLE}")),
+        ["team-a/", "team-a/"],
+        "setup's and kubectl's mints, in the namespace: {:?}",
+        bao.paths()
+    );
+}

@@ -95,7 +95,7 @@ echo "--- end"
     // A terminal: asked once, the Vault token kept in the Secret Service.
     let terminal = section("terminal");
     assert!(
-        terminal.contains("Vault password for alice (userpass at")
+        terminal.contains("Vault password for alice (userpass at auth/userpass/ on http")
             && terminal.contains("exit 0")
             && terminal.contains("kept 1"),
         "{all}"

@@ -22,6 +22,8 @@ pub struct Bao {
     pub address: String,
     /// `-dev-tls`: the CA of the server's certificate.
     pub ca: Option<PathBuf>,
+    /// The namespace the CLI calls are made in ([`Bao::enter_namespace`]).
+    namespace: std::cell::RefCell<Option<String>>,
 }
 
 fn binary() -> PathBuf {
@@ -79,6 +81,7 @@ impl Bao {
             address: format!("{scheme}://{listen}"),
             ca: tls.then(|| dir.path().join("vault-ca.pem")),
             dir,
+            namespace: Default::default(),
         };
         let up = eventually(Duration::from_secs(30), || {
             bao.cli(&["status"]).run().code == 0
@@ -86,6 +89,29 @@ impl Bao {
         assert!(up, "OpenBao did not come up: {}", bao.log());
         bao.engine(c, &c.server, &c.ca());
         bao
+    }
+
+    /// Creates namespace `ns` (OpenBao's, as Vault Enterprise's) and makes
+    /// the CLI calls that follow in it.
+    pub fn enter_namespace(&self, ns: &str) {
+        self.cli(&["namespace", "create", ns]).ok();
+        *self.namespace.borrow_mut() = Some(ns.to_string());
+    }
+
+    /// The namespace of each request on `path` in the audit log.
+    pub fn namespaces_of(&self, path: &str) -> Vec<String> {
+        std::fs::read_to_string(self.audit_log())
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["type"] == "request" && v["request"]["path"] == path)
+            .map(|v| {
+                v["request"]["namespace"]["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect()
     }
 
     fn audit_log(&self) -> PathBuf {
@@ -360,6 +386,9 @@ impl BaoCmd<'_> {
             .stdin(Stdio::null());
         if let Some(ca) = &self.bao.ca {
             c.env("BAO_CACERT", ca);
+        }
+        if let Some(ns) = &*self.bao.namespace.borrow() {
+            c.env("BAO_NAMESPACE", ns);
         }
         Out::from(c.output().unwrap())
     }
