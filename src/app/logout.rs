@@ -126,26 +126,19 @@ pub fn logout(opts: &GetOptions, clock: &dyn Clock, out: &mut dyn Write) -> Resu
         )?;
     }
     // A person's Vault login kept for this entry's mints goes too.
-    if let Some(
-        v @ crate::options::VaultRef {
-            login:
-                Some(crate::options::VaultLogin {
-                    method: crate::options::VaultLoginMethod::Password { username, .. },
-                    mount,
-                }),
-            ..
-        },
-    ) = &spec.vault
+    if let Some(v) = &spec.vault
+        && let Some(login) = v.login.as_ref().filter(|l| l.method.is_person())
     {
+        let label = login.label();
         match revoker.log_out_of_vault(v) {
             Ok(true) => writeln!(
                 out,
-                "logged out of Vault: revoked and removed the kept login of {username} at auth/{mount}/ (the next mint through it asks for the password)"
+                "logged out of Vault: revoked and removed the kept {label} (the next mint through it asks the person again)"
             )?,
             Ok(false) => {}
             Err(e) => writeln!(
                 out,
-                "the kept Vault login of {username} could not be revoked ({e}); it is still kept: run logout again when Vault answers"
+                "the kept Vault {label} could not be revoked ({e}); it is still kept: run logout again when Vault answers"
             )?,
         }
     }
@@ -248,7 +241,7 @@ impl Revoker<'_> {
     }
 
     /// Logs a person's kept Vault login out (`--vault-login
-    /// userpass|ldap`); `Ok(false)` when none was kept.
+    /// userpass|ldap|oidc`); `Ok(false)` when none was kept.
     fn log_out_of_vault(&mut self, v: &crate::options::VaultRef) -> Result<bool, Error> {
         use crate::kube_api::vault::VaultClient;
         let session = self

@@ -10,6 +10,7 @@ mod broker_issue;
 mod broker_minter;
 mod broker_rules;
 mod broker_setup;
+mod browser;
 mod cache_adapter;
 mod cache_check;
 mod cache_cmd;

@@ -32,11 +32,11 @@ pub(super) fn exec_user(opts: &GetOptions, command: &str) -> Value {
         Value::Sequence(exec_args(opts).into_iter().map(Value::from).collect()),
     );
     // Never, so kubectl keeps its terminal; a person's Vault login asks
-    // for its password there when its kept token is gone, so its entry
-    // takes kubectl's terminal when kubectl has one.
+    // there (a password, a browser) when its kept token is gone, so its
+    // entry takes kubectl's terminal when kubectl has one.
     let prompts = matches!(
         opts.spec.vault.as_ref().and_then(|v| v.login.as_ref()),
-        Some(l) if matches!(l.method, crate::options::VaultLoginMethod::Password { .. })
+        Some(l) if l.method.is_person()
     );
     exec.insert(
         "interactiveMode".into(),

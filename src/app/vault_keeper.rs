@@ -11,7 +11,7 @@ use std::cell::OnceCell;
 
 use crate::cache::LoginStore;
 use crate::kube_api::vault_login::{Keeper, KeptToken};
-use crate::options::{VaultLogin, VaultLoginMethod, VaultRef};
+use crate::options::{VaultLoginMethod, VaultRef};
 use crate::secret::Password;
 
 pub struct VaultKeeper {
@@ -26,21 +26,20 @@ impl VaultKeeper {
     /// For `v`'s login; `may_prompt`: whether this call may ask for the
     /// password.
     pub fn new(v: &VaultRef, may_prompt: bool) -> VaultKeeper {
-        let login = match &v.login {
-            Some(
-                l @ VaultLogin {
-                    method: VaultLoginMethod::Password { username, .. },
-                    mount,
-                },
-            ) => Some([
+        let login = v.login.as_ref().filter(|l| l.method.is_person()).map(|l| {
+            let who = match &l.method {
+                VaultLoginMethod::Password { username, .. } => username.clone(),
+                VaultLoginMethod::Oidc { role } => role.clone().unwrap_or_default(),
+                _ => String::new(),
+            };
+            [
                 v.address.clone(),
                 v.namespace.clone().unwrap_or_default(),
-                mount.clone(),
+                l.mount.clone(),
                 l.method.name().to_string(),
-                username.clone(),
-            ]),
-            _ => None,
-        };
+                who,
+            ]
+        });
         VaultKeeper {
             login,
             store: OnceCell::new(),
@@ -100,8 +99,18 @@ impl Keeper for VaultKeeper {
         }
     }
 
+    fn may_prompt(&self) -> bool {
+        self.may_prompt && self.login.is_some()
+    }
+
+    fn open(&self, url: &str) {
+        if !super::browser::open(url) {
+            eprintln!("(no browser could be started: open the URL above yourself)");
+        }
+    }
+
     fn password(&self, prompt: &str) -> Option<Password> {
-        if !self.may_prompt || self.login.is_none() {
+        if !self.may_prompt() {
             return None;
         }
         match rpassword::prompt_password(prompt) {

@@ -96,6 +96,21 @@ fn login(raw: &dyn Fn(&str) -> Option<OsString>) -> Result<Option<VaultLogin>, E
                 username,
             }
         }
+        "oidc" => {
+            not_for(&[
+                "vault-jwt",
+                "vault-role-id-file",
+                "vault-secret-id-file",
+                "vault-username",
+            ])?;
+            let role = one("vault-login-role");
+            if let Some(role) = &role {
+                names::vault_role(role).map_err(|e| {
+                    Error::Usage(format!("--vault-login-role: {}", e.quoting(role)))
+                })?;
+            }
+            VaultLoginMethod::Oidc { role }
+        }
         "jwt" => {
             not_for(&[
                 "vault-role-id-file",
@@ -280,6 +295,24 @@ mod tests {
         .login
         .unwrap();
         assert_eq!((ldap.method.name(), ldap.mount.as_str()), ("ldap", "ldap"));
+        let oidc = parse(true, &[("vault-role", "r"), ("vault-login", "oidc")]);
+        assert_eq!(
+            oidc.unwrap().unwrap().login.unwrap().method,
+            VaultLoginMethod::Oidc { role: None }
+        );
+        let oidc_user = parse(
+            true,
+            &[
+                ("vault-role", "r"),
+                ("vault-login", "oidc"),
+                ("vault-username", "alice"),
+            ],
+        );
+        assert!(
+            oidc_user
+                .unwrap_err()
+                .contains("does not go with --vault-login oidc")
+        );
         let no_user = parse(true, &[("vault-role", "r"), ("vault-login", "userpass")]);
         assert!(no_user.unwrap_err().contains("needs --vault-username"));
         let bad_user = parse(

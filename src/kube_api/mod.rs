@@ -27,6 +27,7 @@ mod token_request;
 pub mod vault;
 mod vault_error;
 pub mod vault_login;
+mod vault_oidc;
 mod vault_person;
 mod vault_token;
 

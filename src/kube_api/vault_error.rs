@@ -30,15 +30,16 @@ pub enum VaultError {
         mount: String,
         message: String,
     },
-    /// A person's login needs the password and this call may not ask.
+    /// A person's login needs the person and this call may not ask.
     #[error(
-        "Vault at {address}: the {method} login as {username} (auth/{mount}/) needs its password, and this call cannot ask for it (no terminal, or a background refresh): run a kubectl command of this context in a terminal (the exec entry says interactiveMode: IfAvailable), or `kube-sa-token setup` again; `bao login -method={method} username={username}` works too (~/.vault-token is used first)"
+        "Vault at {address}: the {login} needs {needs}, and this call cannot ask for it (no terminal, or a background refresh): run a kubectl command of this context in a terminal (the exec entry says interactiveMode: IfAvailable), or `kube-sa-token setup` again; `{bao_login}` works too (~/.vault-token is used first)"
     )]
     LoginNeeded {
         address: String,
-        method: &'static str,
-        mount: String,
-        username: String,
+        /// [`crate::options::VaultLogin::label`].
+        login: String,
+        needs: &'static str,
+        bao_login: String,
     },
     /// Vault refused a person's password.
     #[error(

@@ -36,23 +36,13 @@ pub async fn token(
             origin,
             logged_in: false,
         }),
-        (
-            Err(VaultError::NoToken { .. }),
-            Some(
-                login @ VaultLogin {
-                    method: VaultLoginMethod::Password { username, .. },
-                    ..
-                },
-            ),
-        ) => Ok(UsedToken {
-            token: super::vault_person::token(client, login, username, keeper).await?,
-            origin: TokenOrigin::Kept {
-                method: login.method.name(),
-                mount: login.mount.clone(),
-                username: username.clone(),
-            },
-            logged_in: false,
-        }),
+        (Err(VaultError::NoToken { .. }), Some(login)) if login.method.is_person() => {
+            Ok(UsedToken {
+                token: super::vault_person::token(client, login, keeper).await?,
+                origin: TokenOrigin::Kept(login.label()),
+                logged_in: false,
+            })
+        }
         (Err(VaultError::NoToken { .. }), Some(login)) => Ok(UsedToken {
             token: log_in(client, login).await?,
             origin: TokenOrigin::Login(login.method.name(), login.mount.clone()),
@@ -118,8 +108,8 @@ fn read(login: &VaultLogin, address: &str) -> Result<Vec<(&'static str, String)>
             ("role_id", file("role id", role_id_file)?),
             ("secret_id", file("secret id", secret_id_file)?),
         ],
-        // Asked on a terminal, never read here.
-        VaultLoginMethod::Password { .. } => Vec::new(),
+        // A person's: asked for, never read here.
+        VaultLoginMethod::Password { .. } | VaultLoginMethod::Oidc { .. } => Vec::new(),
     };
     if let Some((what, _)) = values.iter().find(|(_, v)| v.is_empty()) {
         return Err(VaultError::LoginInput {

@@ -1,6 +1,7 @@
-//! A person's Vault login (`--vault-login userpass|ldap`). The password is
-//! asked on a terminal only (the [`Keeper`] says whether this call may
-//! ask), and the Vault token it gives is kept between mints where the
+//! A person's Vault login (`--vault-login userpass|ldap|oidc`). The
+//! password is asked, or the browser opened ([`super::vault_oidc`]), on a
+//! terminal only (the [`Keeper`] says whether this call may ask), and the
+//! Vault token it gives is kept between mints where the
 //! entry's credentials are kept, renewed (`auth/token/renew-self`) while
 //! Vault allows, and logged in for again when it is not. Also what Vault
 //! says of a token itself (`auth/token/lookup-self`).
@@ -11,7 +12,7 @@ use serde_json::json;
 
 use super::vault::{Answer, VaultClient, v1};
 use super::vault_error::VaultError;
-use crate::options::VaultLogin;
+use crate::options::{VaultLogin, VaultLoginMethod};
 use crate::secret::{Password, VaultToken};
 
 /// A person's Vault token as it is kept.
@@ -31,9 +32,12 @@ pub trait Keeper {
     /// Keeps `kept` (best effort: the next mint asks again otherwise).
     fn save(&self, kept: &KeptToken);
     fn forget(&self);
-    /// The password, asked now; `None` when this call may not ask (no
-    /// terminal, a background refresh).
+    /// Whether this call may ask the person (a terminal, the foreground).
+    fn may_prompt(&self) -> bool;
+    /// The password, asked now; `None` when this call may not ask.
     fn password(&self, prompt: &str) -> Option<Password>;
+    /// Shows `url` in the person's browser (best effort: it is printed too).
+    fn open(&self, url: &str);
     /// The kept token's fingerprint, without showing it.
     fn fingerprint(&self) -> String {
         self.load().map_or_else(
@@ -76,48 +80,61 @@ pub struct TokenInfo {
     pub renewable: bool,
 }
 
-/// The Vault token of `login`, a password login as `username`: the kept
-/// one (renewed when half its TTL is gone), else a new login whose token
-/// is kept.
+/// The Vault token of `login`, a person's: the kept one (renewed when
+/// half its TTL is gone), else a new login whose token is kept.
 pub async fn token(
     client: &VaultClient,
     login: &VaultLogin,
-    username: &str,
     keeper: &dyn Keeper,
 ) -> Result<VaultToken, VaultError> {
-    let method = login.method.name();
+    let label = login.label();
     if let Some(kept) = keeper.load() {
         if kept.expires_at == 0 || kept.expires_at > now() {
             match lookup_self(client, &kept.token).await {
                 Ok(info) if usable(&info) => return Ok(renewed(client, kept, &info, keeper).await),
                 Ok(_) => tracing::info!(
-                    "the kept Vault token of the {method} login as {username} ends in a moment and cannot be renewed: logging in again"
+                    "the kept Vault token of the {label} ends in a moment and cannot be renewed: logging in again"
                 ),
                 Err(VaultError::Denied { .. }) => tracing::info!(
-                    "the kept Vault token of the {method} login as {username} is no longer valid (revoked or expired): logging in again"
+                    "the kept Vault token of the {label} is no longer valid (revoked or expired): logging in again"
                 ),
                 Err(e) => return Err(e),
             }
         } else {
-            tracing::info!(
-                "the kept Vault token of the {method} login as {username} expired: logging in again"
-            );
+            tracing::info!("the kept Vault token of the {label} expired: logging in again");
         }
         keeper.forget();
     }
-    let needed = || VaultError::LoginNeeded {
+    let needed = |needs: &'static str| VaultError::LoginNeeded {
         address: client.address.clone(),
-        method,
-        mount: login.mount.clone(),
-        username: username.into(),
+        login: label.clone(),
+        needs,
+        bao_login: login.bao_login(),
     };
-    let password = keeper
-        .password(&format!(
-            "Vault password for {username} ({method} at auth/{}/ on {}): ",
-            login.mount, client.address
-        ))
-        .ok_or_else(needed)?;
-    let kept = log_in(client, login, username, &password).await?;
+    let kept = match &login.method {
+        VaultLoginMethod::Password { username, .. } => {
+            let password = keeper
+                .password(&format!(
+                    "Vault password for {username} ({} at auth/{}/ on {}): ",
+                    login.method.name(),
+                    login.mount,
+                    client.address
+                ))
+                .ok_or_else(|| needed("its password"))?;
+            log_in(client, login, username, &password).await?
+        }
+        VaultLoginMethod::Oidc { role } => {
+            if !keeper.may_prompt() {
+                return Err(needed("a browser"));
+            }
+            let finish = |answer: &[u8]| kept(client, "finish the oidc login", answer);
+            let open = |url: &str| keeper.open(url);
+            super::vault_oidc::log_in(client, login, role.as_deref(), &open, finish).await?
+        }
+        VaultLoginMethod::Jwt { .. } | VaultLoginMethod::AppRole { .. } => {
+            unreachable!("a machine login is made at each mint, not kept")
+        }
+    };
     keeper.save(&kept);
     Ok(kept.token)
 }

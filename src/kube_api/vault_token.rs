@@ -20,11 +20,8 @@ pub enum TokenOrigin {
     /// A machine login of ours: the method and where it is mounted.
     Login(&'static str, String),
     /// A person's login of ours, kept between mints.
-    Kept {
-        method: &'static str,
-        mount: String,
-        username: String,
-    },
+    /// (Its [`crate::options::VaultLogin::label`].)
+    Kept(String),
 }
 
 impl std::fmt::Display for TokenOrigin {
@@ -33,11 +30,7 @@ impl std::fmt::Display for TokenOrigin {
             TokenOrigin::Env(v) => write!(f, "${v}"),
             TokenOrigin::File(p) => write!(f, "{}", p.display()),
             TokenOrigin::Login(method, mount) => write!(f, "a {method} login at auth/{mount}/"),
-            TokenOrigin::Kept {
-                method,
-                mount,
-                username,
-            } => write!(f, "the kept {method} login of {username} at auth/{mount}/"),
+            TokenOrigin::Kept(login) => write!(f, "the kept {login}"),
         }
     }
 }

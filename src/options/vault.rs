@@ -80,11 +80,15 @@ pub enum VaultLoginMethod {
     },
     /// A person's password login as `username` (`--vault-username`): the
     /// password is asked on a terminal only, and the Vault token it gives
-    /// is kept in the entry's store, renewed while Vault allows it.
+    /// is kept, renewed while Vault allows it.
     Password {
         method: PasswordMethod,
         username: String,
     },
+    /// A person's OIDC login in a browser, as auth role `role`
+    /// (`--vault-login-role`; else the auth method's default role); kept
+    /// as a password login's is.
+    Oidc { role: Option<String> },
 }
 
 /// The password logins (`--vault-login userpass|ldap`).
@@ -108,6 +112,54 @@ impl VaultLoginMethod {
                 method: PasswordMethod::Ldap,
                 ..
             } => "ldap",
+            VaultLoginMethod::Oidc { .. } => "oidc",
+        }
+    }
+
+    /// A person's login: its Vault token is kept between mints, and it
+    /// needs the person (a password, a browser).
+    pub fn is_person(&self) -> bool {
+        matches!(
+            self,
+            VaultLoginMethod::Password { .. } | VaultLoginMethod::Oidc { .. }
+        )
+    }
+}
+
+impl VaultLogin {
+    /// The login for messages: `userpass login as alice (auth/userpass/)`,
+    /// `oidc login for role dev (auth/oidc/)`.
+    pub fn label(&self) -> String {
+        let who = match &self.method {
+            VaultLoginMethod::Password { username, .. } => format!(" as {username}"),
+            VaultLoginMethod::Oidc { role: Some(r) } | VaultLoginMethod::Jwt { role: r, .. } => {
+                format!(" for role {r}")
+            }
+            _ => String::new(),
+        };
+        format!("{} login{who} (auth/{}/)", self.method.name(), self.mount)
+    }
+
+    /// The `bao login` a person could run instead.
+    pub fn bao_login(&self) -> String {
+        match &self.method {
+            VaultLoginMethod::Password { username, .. } => format!(
+                "bao login -method={} -path={} username={username}",
+                self.method.name(),
+                self.mount
+            ),
+            VaultLoginMethod::Oidc { role } => format!(
+                "bao login -method=oidc -path={}{}",
+                self.mount,
+                role.as_ref()
+                    .map(|r| format!(" role={r}"))
+                    .unwrap_or_default()
+            ),
+            _ => format!(
+                "bao login -method={} -path={}",
+                self.method.name(),
+                self.mount
+            ),
         }
     }
 }

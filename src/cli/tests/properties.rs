@@ -230,7 +230,7 @@ mod every_option_round_trips {
                 // A login: jwt, approle, userpass or ldap; a name, a file, a
                 // mount.
                 prop::option::of((
-                    0..4u8,
+                    0..5u8,
                     "[a-z]{1,6}",
                     if cfg!(windows) {
                         r"C:\\[a-z]{1,6}\\[a-z]{1,6}"
@@ -289,9 +289,12 @@ mod every_option_round_trips {
                                         method: options::PasswordMethod::UserPass,
                                         username: name,
                                     },
-                                    _ => VaultLoginMethod::Password {
+                                    3 => VaultLoginMethod::Password {
                                         method: options::PasswordMethod::Ldap,
                                         username: format!(r"{name}@corp\{name}"),
+                                    },
+                                    _ => VaultLoginMethod::Oidc {
+                                        role: Some(name).filter(|n| n.len() % 2 == 0),
                                     },
                                 };
                                 VaultLogin {

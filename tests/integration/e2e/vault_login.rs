@@ -15,20 +15,27 @@ fn without_token(mut env: TestEnv) -> TestEnv {
     env
 }
 
-fn setup_with(env: &TestEnv, ns: &str, login: &[&str]) -> Out {
-    let mut args = vec![
+/// `setup --source vault` of `ns`'s viewer as context "sa", with `login`.
+pub(super) fn setup_args(ns: &str, login: &[&str]) -> Vec<String> {
+    [
         "setup",
         "--source",
         "vault",
         "--vault-role",
         ROLE,
+        &sa(ns),
         "--context-name",
         "sa",
-    ];
-    let sa = sa(ns);
-    args.push(&sa);
-    args.extend_from_slice(login);
-    env.run(&args)
+    ]
+    .iter()
+    .chain(login)
+    .map(|a| a.to_string())
+    .collect()
+}
+
+fn setup_with(env: &TestEnv, ns: &str, login: &[&str]) -> Out {
+    let args = setup_args(ns, login);
+    env.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
 #[test]

@@ -4,7 +4,11 @@
 //! which says interactiveMode: IfAvailable), the Vault token is kept in the
 //! OS keyring, used by the mints that follow without a prompt, renewed
 //! once half its TTL is gone, logged in for again after it is revoked, and
-//! revoked by `logout`.
+//! revoked by `logout`. And the same for an OIDC login
+//! (`--vault-login oidc`) through a browser and a stand-in identity
+//! provider.
+
+use std::process::{Command, Stdio};
 
 use super::vault::{ROLE, vault_env};
 use super::*;
@@ -159,9 +163,129 @@ echo "--- end"
     let logout = section("logout");
     assert!(
         logout.contains("revoked its Vault lease")
-            && logout.contains("logged out of Vault: revoked and removed the kept login of alice")
+            && logout.contains(
+                "logged out of Vault: revoked and removed the kept userpass login as alice (auth/userpass/)"
+            )
             && logout.contains("kept 0"),
         "{all}"
     );
     assert!(out.stdout.contains("--- end"), "{all}");
+}
+
+/// The stand-in identity provider (support/oidc-idp.py), stopped on drop.
+struct Idp {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Idp {
+    fn start(dir: &std::path::Path) -> Idp {
+        let child = Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/integration/support/oidc-idp.py"
+            ))
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("idp.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let url_file = dir.join("url");
+        assert!(
+            support::cluster::eventually(std::time::Duration::from_secs(30), || url_file.exists()),
+            "the identity provider did not start"
+        );
+        Idp {
+            child,
+            url: std::fs::read_to_string(url_file).unwrap(),
+        }
+    }
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `--vault-login oidc`: on a terminal, Vault's URL goes to the browser
+/// ($BROWSER: a script that follows the identity provider's redirect as a
+/// browser would), the browser comes back to the loopback listener, Vault
+/// takes its code, and the Vault token is kept for the mints that follow.
+#[test]
+#[ignore = "needs the test control plane (tests/run.sh)"]
+fn an_oidc_login_goes_through_the_browser_and_is_kept() {
+    let c = Cluster::get();
+    let bao = Bao::start(&c, false);
+    let (ns, mut env) = vault_env(&c, &bao, "e2e-vault-oidc");
+    env.env.retain(|(k, _)| k != "VAULT_TOKEN");
+    let idp = Idp::start(env.root());
+    bao.oidc(ROLE, &idp.url);
+    let browser = env.root().join("browser");
+    std::fs::write(
+        &browser,
+        "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/opened\"\nexec curl -sSL --noproxy '*' -o \"$(dirname \"$0\")/page\" \"$1\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    env.env
+        .push(("BROWSER".into(), browser.display().to_string()));
+    let login = ["--vault-login", "oidc", "--vault-login-role", "person"];
+    // No terminal: no browser is opened, and the way out is said.
+    setup_as(&env, &ns, &login, false)
+        .fails_with("the oidc login for role person (auth/oidc/) needs a browser");
+    assert!(!env.root().join("opened").exists());
+    let out = setup_as(&env, &ns, &login, true);
+    assert!(
+        out.stdout
+            .contains("Complete the Vault login in your browser"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    out.ok();
+    let page = std::fs::read_to_string(env.root().join("page")).unwrap();
+    assert!(page.contains("Signed in to Vault"), "{page}");
+    let opened = std::fs::read_to_string(env.root().join("opened")).unwrap();
+    assert!(opened.starts_with(&idp.url), "{opened}");
+    // kubectl without a terminal: the kept login mints, no browser.
+    env.run(&["cache", "clear", "--all"]).ok();
+    let who = c.kubectl(&env, &whoami_args());
+    assert_eq!(username(&who), format!("system:serviceaccount:{ns}:viewer"));
+    assert_eq!(
+        bao.requests("auth/oidc/oidc/auth_url"),
+        1,
+        "{:?}",
+        bao.paths()
+    );
+    assert_eq!(
+        bao.requests("auth/oidc/oidc/callback"),
+        1,
+        "{:?}",
+        bao.paths()
+    );
+    assert_eq!(bao.requests(&format!("kubernetes/creds/{ROLE}")), 2);
+}
+
+/// `setup --source vault` of `ns`'s viewer as context "sa" with `login`,
+/// on a terminal (script(1): its output is all on stdout) or not.
+fn setup_as(env: &TestEnv, ns: &str, login: &[&str], terminal: bool) -> Out {
+    let args = super::vault_login::setup_args(ns, login);
+    if !terminal {
+        return env.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    let line: Vec<String> = std::iter::once(support::BIN.as_str())
+        .chain(args.iter().map(String::as_str))
+        .map(|a| format!("'{a}'"))
+        .collect();
+    let mut tty = Command::new("script");
+    tty.args(["-qec", &line.join(" "), "/dev/null"]);
+    env.isolate(&mut tty);
+    Out::from(tty.output().unwrap())
 }

@@ -312,6 +312,33 @@ impl Bao {
         self.cli(&args).ok();
     }
 
+    /// The oidc auth method at `auth/oidc/` trusting the identity provider
+    /// at `issuer` (support/oidc-idp.py), with auth role `person` (the
+    /// policy of `role`'s users) that allows the CLI's redirect.
+    pub fn oidc(&self, role: &str, issuer: &str) {
+        self.cli(&["auth", "enable", "oidc"]).ok();
+        self.cli(&[
+            "write",
+            "auth/oidc/config",
+            &format!("oidc_discovery_url={issuer}"),
+            "oidc_client_id=kube-sa-token-e2e",
+            "oidc_client_secret=e2e",
+            "default_role=person",
+        ])
+        .ok();
+        self.cli(&[
+            "write",
+            "auth/oidc/role/person",
+            "role_type=oidc",
+            "user_claim=sub",
+            "bound_audiences=kube-sa-token-e2e",
+            "allowed_redirect_uris=http://localhost:8250/oidc/callback",
+            &format!("token_policies=kst-{role}"),
+            "token_ttl=1h",
+        ])
+        .ok();
+    }
+
     /// `bao login` as a person types it, in `home` (it writes
     /// `home/.vault-token`).
     pub fn login_as_person(&self, home: &Path, args: &[&str]) -> Out {
