@@ -1,9 +1,9 @@
 //! A person's Vault login (`--vault-login userpass|ldap|oidc`). The
 //! password is asked, or the browser opened ([`super::vault_oidc`]), on a
 //! terminal only (the [`Keeper`] says whether this call may ask), and the
-//! Vault token it gives is kept between mints where the
-//! entry's credentials are kept, renewed (`auth/token/renew-self`) while
-//! Vault allows, and logged in for again when it is not. Also what Vault
+//! Vault token it gives is kept between mints (the app keeps it in the OS
+//! keyring), renewed (`auth/token/renew-self`) while Vault allows, and
+//! logged in for again when it is not. Also what Vault
 //! says of a token itself (`auth/token/lookup-self`).
 
 use http::Method;
@@ -24,8 +24,9 @@ pub struct KeptToken {
     pub renewable: bool,
 }
 
-/// Where a person's login keeps its Vault token, and how its password is
-/// asked: wired by the app (the entry's store, the terminal).
+/// Where a person's login keeps its Vault token, and how the person is
+/// asked: wired by the app (the `--cache auto` store, the terminal, the
+/// browser).
 pub trait Keeper {
     /// The kept token, if any (a store that cannot be read keeps none).
     fn load(&self) -> Option<KeptToken>;
