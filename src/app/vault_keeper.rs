@@ -1,11 +1,11 @@
 //! The [`Keeper`] of a person's Vault login (`--vault-login
-//! userpass|ldap`): its Vault token in the store `--cache auto` picks (the
-//! OS keyring where one answers; [`LoginStore`]), whatever store the entry
-//! itself names, and its password asked on the terminal when this
-//! call may prompt (`AdminSession::may_prompt`: not in the background, and
-//! with a terminal). The store is opened on
-//! the first use only: a Vault token from the environment or a machine
-//! login never touches it.
+//! userpass|ldap|oidc`): its Vault token in the store `--cache auto` picks
+//! (the OS keyring where one answers; [`LoginStore`]), whatever store the
+//! entry itself names; the password asked on the terminal, or the browser
+//! started, only when this call may prompt (`AdminSession::may_prompt`: not
+//! in the background, and with a terminal). The store is opened on the
+//! first use only: a Vault token from the environment or a machine login
+//! never touches it.
 
 use std::cell::OnceCell;
 
@@ -23,8 +23,7 @@ pub struct VaultKeeper {
 }
 
 impl VaultKeeper {
-    /// For `v`'s login; `may_prompt`: whether this call may ask for the
-    /// password.
+    /// For `v`'s login; `may_prompt`: whether this call may ask the person.
     pub fn new(v: &VaultRef, may_prompt: bool) -> VaultKeeper {
         let login = v.login.as_ref().filter(|l| l.method.is_person()).map(|l| {
             let who = match &l.method {
@@ -55,7 +54,7 @@ impl VaultKeeper {
                 LoginStore::open(&parts)
                     .inspect_err(|e| {
                         tracing::warn!(
-                            "the Vault login cannot be kept ({e}): each mint asks for the password"
+                            "the Vault login cannot be kept ({e}): each mint asks the person again"
                         )
                     })
                     .ok()
@@ -88,7 +87,7 @@ impl Keeper for VaultKeeper {
         match store.write(&bytes, lifetime) {
             Ok(()) => tracing::info!("kept the Vault login in the {} store", store.kind()),
             Err(e) => tracing::warn!(
-                "the Vault login could not be kept ({e}): the next mint asks for the password again"
+                "the Vault login could not be kept ({e}): the next mint asks the person again"
             ),
         }
     }
