@@ -52,8 +52,7 @@ impl<'a> AdminSession<'a> {
     /// terminal on stdin (kubectl hands its terminal to an exec plugin
     /// whose entry says interactiveMode: IfAvailable, when it has one).
     pub fn may_prompt(&self) -> bool {
-        use std::io::IsTerminal;
-        self.headless.is_none() && std::io::stdin().is_terminal()
+        self.headless.is_none() && terminal()
     }
 
     fn runtime(&self) -> Result<&Runtime, Error> {
@@ -102,4 +101,11 @@ impl<'a> AdminSession<'a> {
         let _entered = self.enter()?;
         Ok(admin.with_credential(credential, bound, who)?)
     }
+}
+
+/// Whether stdin is a terminal: a person may be asked (a command run in
+/// the foreground; kubectl hands its terminal to an exec plugin whose
+/// entry says interactiveMode: IfAvailable).
+pub(super) fn terminal() -> bool {
+    std::io::IsTerminal::is_terminal(&std::io::stdin())
 }

@@ -162,7 +162,7 @@ pub(super) fn remote(spec: &TokenSpec) -> Option<Result<BrokerCluster, Error>> {
         return Some(of(b));
     }
     // The commands a person types: a password login may prompt.
-    let may_prompt = std::io::IsTerminal::is_terminal(&std::io::stdin());
+    let may_prompt = super::admin_session::terminal();
     spec.vault
         .as_ref()
         .map(|v| vault_cluster(v, &super::vault_keeper::VaultKeeper::new(v, may_prompt)))

@@ -39,7 +39,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Error> {
         Some(v) => {
             // A password login may prompt here, once, when serve starts
             // in a terminal; requests never do.
-            let may_prompt = std::io::IsTerminal::is_terminal(&std::io::stdin());
+            let may_prompt = super::admin_session::terminal();
             let keeper = super::vault_keeper::VaultKeeper::new(v, may_prompt);
             let engine = super::broker_cluster::vault_cluster(v, &keeper)?;
             let cluster = Status {

@@ -8,7 +8,7 @@ use http::Method;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::vault::{Answer, VaultClient, v1};
+use super::vault::{VaultClient, v1};
 use super::vault_error::VaultError;
 pub use super::vault_person::{Keeper, KeptToken, log_out, lookup_self};
 use super::vault_token::{TokenOrigin, find_token};
@@ -175,15 +175,7 @@ async fn log_in(client: &VaultClient, login: &VaultLogin) -> Result<VaultToken, 
             message: super::vault_error::message(&answer),
         });
     }
-    let answer: Answer<serde_json::Value> = client.decode(&action, &answer)?;
-    answer
-        .auth
-        .map(|a| a.client_token)
-        .ok_or_else(|| VaultError::BadAnswer {
-            address: client.address.clone(),
-            action,
-            detail: "no auth.client_token".into(),
-        })
+    super::vault_person::kept(client, &action, &answer).map(|k| k.token)
 }
 
 /// Runs `f` with a client for `v`'s server and the token to use there

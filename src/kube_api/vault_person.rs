@@ -171,7 +171,11 @@ async fn log_in(
 }
 
 /// The token of a login's or a renewal's answer, as it is kept.
-fn kept(client: &VaultClient, action: &str, answer: &[u8]) -> Result<KeptToken, VaultError> {
+pub(super) fn kept(
+    client: &VaultClient,
+    action: &str,
+    answer: &[u8],
+) -> Result<KeptToken, VaultError> {
     let answer: Answer<serde_json::Value> = client.decode(action, answer)?;
     let auth = answer.auth.ok_or_else(|| VaultError::BadAnswer {
         address: client.address.clone(),

@@ -51,14 +51,7 @@ secret-tool search --all service kube-sa-token principal "user:kr-$NS [kr-dev]" 
     out.ok();
     // Issue 21: items a person recognises, found by what they are for.
     let server = &c.server;
-    let section = |name: &str| -> String {
-        let text = out
-            .stdout
-            .split(&format!("--- {name}\n"))
-            .nth(1)
-            .unwrap_or_default();
-        text.split("---").next().unwrap_or_default().to_string()
-    };
+    let section = |name: &str| out.section(name);
     let first = section("secret-tool");
     for line in [
         format!("label = kube-sa-token: {ns}/viewer @ {server}"),

@@ -237,14 +237,7 @@ rm -rf /dev/shm/kst-mine-$$
 "#,
     );
     out.ok();
-    let section = |name: &str| -> String {
-        let text = out
-            .stdout
-            .split(&format!("--- {name}\n"))
-            .nth(1)
-            .unwrap_or_default();
-        text.split("---").next().unwrap_or_default().to_string()
-    };
+    let section = |name: &str| out.section(name);
     assert!(
         section("unset").contains("ok"),
         "{}\n{}",

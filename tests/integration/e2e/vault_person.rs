@@ -79,14 +79,7 @@ echo "--- end"
         .env("SETUP", &setup);
     let out = Out::from(cmd.output().unwrap());
     let all = format!("{}\n{}\n{:?}", out.stdout, out.stderr, bao.paths());
-    let section = |name: &str| -> String {
-        let text = out
-            .stdout
-            .split(&format!("--- {name}\n"))
-            .nth(1)
-            .unwrap_or_default();
-        text.split("\n---").next().unwrap_or_default().to_string()
-    };
+    let section = |name: &str| out.section(name);
     let me = format!("system:serviceaccount:{ns}:viewer");
     // No terminal: nothing asked, the way out said, nothing written.
     assert!(

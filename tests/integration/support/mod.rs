@@ -305,6 +305,18 @@ impl From<Output> for Out {
 }
 
 impl Out {
+    /// The part of stdout a script printed after its `--- NAME` line, up
+    /// to the next `---` (empty when there is none).
+    #[cfg(target_os = "linux")]
+    pub fn section(&self, name: &str) -> String {
+        let text = self
+            .stdout
+            .split(&format!("--- {name}\n"))
+            .nth(1)
+            .unwrap_or_default();
+        text.split("---").next().unwrap_or_default().to_string()
+    }
+
     #[track_caller]
     pub fn ok(&self) -> &Self {
         assert_eq!(
